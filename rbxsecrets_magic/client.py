@@ -1,0 +1,695 @@
+"""A client for the Roblox Open Cloud secrets store, on ``requests``.
+
+One method per API operation (:meth:`SecretsClient.public_key`, :meth:`~SecretsClient.list`,
+:meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`),
+plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-or-update that
+never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
+lists once, fetches the key once, paces itself to the rate limit and reports per secret.
+
+Input is validated before anything is sent (:mod:`rbxsecrets_magic.validation`); values are
+sealed with the universe's cached public key (:mod:`rbxsecrets_magic.crypto`); everything about
+HTTP (credentials, safe URLs, redirects, retries, pacing, error mapping) is in
+:mod:`rbxsecrets_magic.transport`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
+
+import requests
+
+from .crypto import seal
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RbxSecretsError,
+)
+from .transport import (
+    DEFAULT_BASE_URL,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_OAUTH_TOKEN,
+    MAX_CONNECTIONS,
+    Reply,
+    Transport,
+    check_base_url,
+    pick_credential,
+)
+from .validation import (
+    validate_domain,
+    validate_secret_id,
+    validate_universe_id,
+    validate_value,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "ENV_OAUTH_TOKEN",
+    "MAX_CONCURRENCY",
+    "PublicKey",
+    "SecretInfo",
+    "SecretsClient",
+    "SetResult",
+    "validate_domain",
+    "validate_secret_id",
+    "validate_universe_id",
+    "validate_value",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Most threads :meth:`SecretsClient.set_many` will use (one connection each).
+MAX_CONCURRENCY = MAX_CONNECTIONS
+#: The largest page the list endpoint serves.
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """A universe's public key for sealing values.
+
+    Attributes
+    ----------
+    key_id:
+        The id to send back with every value sealed with this key.
+    key:
+        Standard base64 of the 32-byte X25519 public key (not a secret).
+    """
+
+    key_id: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """What the API tells about a secret: everything but its value.
+
+    Attributes
+    ----------
+    id:
+        The secret's name.
+    domain:
+        Where in-game ``HttpService`` may send it (``"*"``, ``"*.example.com"``,
+        ``"api.example.com"``); ``None`` when private.
+    key_id:
+        Id of the public key the value was sealed with.
+    create_time, update_time:
+        Timezone-aware UTC timestamps, or ``None`` when the server did not send them.
+    """
+
+    id: str
+    domain: str | None
+    key_id: str | None
+    create_time: datetime | None
+    update_time: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetResult:
+    """The outcome of setting one secret.
+
+    Attributes
+    ----------
+    secret_id:
+        The secret's name, as given.
+    action:
+        ``"created"``, ``"updated"`` or ``"failed"``.
+    info:
+        The secret's metadata after the write (``None`` when it failed).
+    error:
+        Why it failed (``None`` when it did not).
+    """
+
+    secret_id: str
+    action: Literal["created", "updated", "failed"]
+    info: SecretInfo | None = None
+    error: RbxSecretsError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the secret was written."""
+        return self.action != "failed"
+
+
+def _parse_time(value: object) -> datetime | None:
+    """Parse an RFC 3339 timestamp (any fraction length, ``Z`` or offset) to aware UTC."""
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(
+        r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?",
+        value.strip(),
+    )
+    if match is None:
+        return None
+    day, clock, fraction, zone = match.groups()
+    # datetime keeps microseconds; .NET writes up to seven fractional digits.
+    fraction = (fraction or "")[:7]
+    zone = "+00:00" if zone in (None, "Z", "z") else zone
+    try:
+        return datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _secret_info(item: object, *, secret_id: str = "", domain: str | None = None) -> SecretInfo:
+    """Build a :class:`SecretInfo` from a response item; both timestamp spellings work.
+
+    ``secret_id`` and ``domain`` fill in for a write whose response carried no item.
+    """
+    data: Mapping[str, Any] = item if isinstance(item, Mapping) else {}
+    found_id = data.get("id")
+    found_domain = data.get("domain", domain)
+    key_id = data.get("key_id")
+    return SecretInfo(
+        id=found_id if isinstance(found_id, str) and found_id else secret_id,
+        domain=found_domain if isinstance(found_domain, str) and found_domain else None,
+        key_id=str(key_id) if isinstance(key_id, (str, int)) and key_id != "" else None,
+        create_time=_parse_time(
+            data.get("create_time", data.get("created", data.get("createTime")))
+        ),
+        update_time=_parse_time(
+            data.get("update_time", data.get("updated", data.get("updateTime")))
+        ),
+    )
+
+
+def _names_key_id(detail: str | None) -> bool:
+    """Whether a 400's detail blames the key id (the key was rotated since we fetched it)."""
+    if not detail:
+        return False
+    lowered = detail.lower()
+    return "key_id" in lowered or "key id" in lowered or "keyid" in lowered
+
+
+class SecretsClient:
+    """Reads and writes one universe's secrets through Open Cloud.
+
+    Parameters
+    ----------
+    universe_id:
+        The experience's Universe ID (``int`` or a string of digits).
+    api_key, oauth_token:
+        The credential; at most one. Defaults to ``RBX_API_KEY``, then ``RBX_OAUTH_TOKEN``.
+        An API key needs the ``secret-store`` API system with read and write for the universe.
+    base_url:
+        Defaults to ``RBX_OPEN_CLOUD_URL``, then ``https://apis.roblox.com``. Plain
+        ``http://`` is accepted only for loopback addresses.
+    session:
+        A ``requests.Session`` to use (reused for keep-alive). When its adapter for the base
+        URL is the plain default, the client mounts its own with retries for that URL only;
+        a custom adapter (such as ``fakeserver``'s ``fake.mount``) is left in place.
+    timeout:
+        Seconds to wait for a connection and for each answer.
+    rate_limit:
+        ``(requests, window_seconds)`` to pace to until the server's ``x-ratelimit-*``
+        headers say otherwise; ``None`` to pace only when the server sends them.
+    max_retries:
+        Retries per request after a 429, a 5xx or a dropped connection.
+    clock, sleep:
+        Monotonic time source and sleep function used for pacing and waits (for tests).
+
+    Raises
+    ------
+    InvalidInputError
+        For an invalid universe id, a missing or malformed credential, or an unsafe URL.
+
+    Examples
+    --------
+    >>> client = SecretsClient(6930499524)          # doctest: +SKIP
+    >>> client.set("stripe_key", value, domain="*.stripe.com").action   # doctest: +SKIP
+    'created'
+    """
+
+    def __init__(
+        self,
+        universe_id: int | str,
+        *,
+        api_key: str | None = None,
+        oauth_token: str | None = None,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        rate_limit: tuple[int, float] | None = (120, 60.0),
+        max_retries: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Validate the configuration; nothing is sent until the first call."""
+        self.universe_id = validate_universe_id(universe_id)
+        credential = pick_credential(api_key, oauth_token)
+        url = check_base_url(
+            base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+        )
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidInputError("Invalid timeout: give a positive number of seconds.")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidInputError("Invalid max_retries: give a whole number, 0 or more.")
+        self._transport = Transport(
+            base_url=url,
+            credential=credential,
+            session=session,
+            universe_id=self.universe_id,
+            timeout=float(timeout),
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._request = self._transport.request
+        self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
+        self._key: PublicKey | None = None
+        self._key_lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        """The Open Cloud base URL requests go to, without a trailing slash."""
+        return self._transport.base_url
+
+    def __repr__(self) -> str:
+        """Show the universe, URL and kind of credential, never the credential."""
+        return (
+            f"SecretsClient(universe_id={self.universe_id}, base_url={self.base_url!r}, "
+            f"credential={self._transport.credential!r})"
+        )
+
+    def close(self) -> None:
+        """Close the session if the client created it."""
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        """Use the client as a context manager that closes its session."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the session if the client created it."""
+        self.close()
+
+    # -- API operations -------------------------------------------------------------------
+
+    def public_key(self) -> PublicKey:
+        """Fetch the universe's public key (and remember it for sealing).
+
+        Raises
+        ------
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        with self._key_lock:
+            self._key = self._fetch_key()
+            return self._key
+
+    def list(self, *, page_size: int = MAX_PAGE_SIZE) -> list[SecretInfo]:
+        """Return the metadata of every secret in the universe, following all pages.
+
+        Parameters
+        ----------
+        page_size:
+            Secrets per request, 1-500.
+
+        Raises
+        ------
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise InvalidInputError("Invalid page_size: give a whole number from 1 to 500.")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidInputError(f"Invalid page_size {page_size}: give 1 to 500.")
+        doing = f"listing secrets in universe {self.universe_id}"
+        found: list[SecretInfo] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, str | int] = {"limit": page_size}
+            if cursor:
+                params["cursor"] = cursor
+            body = self._request("GET", self._path, doing=doing, params=params).body
+            page = body if isinstance(body, Mapping) else {}
+            found.extend(_secret_info(item) for item in page.get("secrets") or [])
+            next_cursor = page.get("nextPageCursor")
+            if not isinstance(next_cursor, str) or not next_cursor:
+                return found
+            if next_cursor in seen:
+                logger.warning("listing stopped: the server repeated a page cursor")
+                return found
+            seen.add(next_cursor)
+            cursor = next_cursor
+
+    def create(self, secret_id: str, value: str | bytes, *, domain: str | None = None) -> SecretInfo:
+        """Create a secret; fail if one with that id exists.
+
+        Parameters
+        ----------
+        secret_id:
+            1-64 ASCII letters, digits or underscores, not starting with a digit.
+        value:
+            1-1,024 characters; sealed with the universe's public key before sending.
+        domain:
+            ``"*"``, ``"*.example.com"`` or ``"api.example.com"``; ``None`` or ``""`` for a
+            private secret.
+
+        Raises
+        ------
+        InvalidInputError
+            Before sending, for an invalid id, value or domain.
+        ConflictError
+            If the secret exists (:meth:`set` updates it instead).
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        secret_id = validate_secret_id(secret_id)
+        text = validate_value(value)
+        domain = validate_domain(domain)
+        reply = self._create(secret_id, text, domain)
+        if reply.status == 409:
+            hint = (
+                "An earlier attempt got no answer and may have created it; "
+                "use set() to be sure of its value."
+                if reply.unknown
+                else None
+            )
+            raise ConflictError(409, reply.detail, doing=self._doing("creating", secret_id), hint=hint)
+        return _secret_info(reply.body, secret_id=secret_id, domain=domain)
+
+    def update(
+        self, secret_id: str, value: str | bytes | None = None, *, domain: str | None = None
+    ) -> SecretInfo:
+        """Change an existing secret's value, domain, or both.
+
+        Parameters
+        ----------
+        secret_id:
+            The secret to change.
+        value:
+            The new value; ``None`` keeps the current one.
+        domain:
+            The new domain; ``None`` keeps the current one and ``""`` makes it private.
+
+        Raises
+        ------
+        InvalidInputError
+            Before sending, for an invalid id, value or domain, or nothing to change.
+        NotFoundError
+            If the secret does not exist.
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        secret_id = validate_secret_id(secret_id)
+        text = validate_value(value) if value is not None else None
+        domain = validate_domain(domain)
+        if text is None and domain is None:
+            raise InvalidInputError("Nothing to update: pass a new value, a domain, or both.")
+        reply = self._update(secret_id, text, domain)
+        if reply.status == 404:
+            raise NotFoundError(404, reply.detail, doing=self._doing("updating", secret_id))
+        return _secret_info(reply.body, secret_id=secret_id, domain=domain)
+
+    def delete(self, secret_id: str) -> None:
+        """Delete a secret.
+
+        Raises
+        ------
+        NotFoundError
+            If the secret does not exist.
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        secret_id = validate_secret_id(secret_id)
+        doing = self._doing("deleting", secret_id)
+        reply = self._request(
+            "DELETE", f"{self._path}/{secret_id}", doing=doing, write=True, accept={404}
+        )
+        # A 404 after an attempt that got no answer means that attempt deleted it.
+        if reply.status == 404 and not reply.unknown:
+            raise NotFoundError(404, reply.detail, doing=doing)
+
+    # -- upsert and bulk ------------------------------------------------------------------
+
+    def set(self, secret_id: str, value: str | bytes, *, domain: str | None = None) -> SetResult:
+        """Create the secret, or update it if it exists; report which.
+
+        A domain of ``None`` leaves an existing secret's domain alone (and creates a private
+        one); ``""`` makes it private; anything else sets it.
+
+        Returns
+        -------
+        SetResult
+            With ``action`` ``"created"`` or ``"updated"``.
+
+        Raises
+        ------
+        InvalidInputError
+            Before sending, for an invalid id, value or domain.
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached.
+        """
+        secret_id = validate_secret_id(secret_id)
+        text = validate_value(value)
+        domain = validate_domain(domain)
+        return self._upsert(secret_id, text, domain, exists=None)
+
+    def set_many(
+        self,
+        values: Mapping[str, str | bytes],
+        *,
+        domain: str | None = None,
+        concurrency: int = 1,
+        progress: Callable[[SetResult], None] | None = None,
+    ) -> builtins.list[SetResult]:
+        """Set many secrets: list once, fetch the key once, pace to the rate limit.
+
+        Each secret gets a result; a failure does not stop the others (except that after a
+        401 or 403 the rest fail with the same error unsent, since they would too).
+
+        Parameters
+        ----------
+        values:
+            Secret ids mapped to values.
+        domain:
+            As in :meth:`set`, applied to every secret.
+        concurrency:
+            Requests in flight at once (1-16). Pacing still holds the total to the rate
+            limit, so more threads help only when the limit allows more than one connection
+            can carry.
+        progress:
+            Called with each :class:`SetResult` as it completes, in the caller's thread.
+
+        Returns
+        -------
+        list[SetResult]
+            One per secret, in the order of ``values``.
+
+        Raises
+        ------
+        InvalidInputError
+            For an invalid domain or concurrency (invalid ids and values fail per secret).
+        ApiError, TransportError
+            If listing the secrets or fetching the public key fails.
+        """
+        domain = validate_domain(domain)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+            raise InvalidInputError("Invalid concurrency: give a whole number from 1 to 16.")
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise InvalidInputError(
+                f"Invalid concurrency {concurrency}: give 1 to {MAX_CONCURRENCY}."
+            )
+        order = list(values)
+        results: dict[str, SetResult] = {}
+
+        def record(result: SetResult) -> None:
+            results[result.secret_id] = result
+            if progress is not None:
+                progress(result)
+
+        todo: list[tuple[str, str]] = []
+        for secret_id, value in values.items():
+            try:
+                todo.append((validate_secret_id(secret_id), validate_value(value)))
+            except InvalidInputError as err:
+                record(SetResult(secret_id, "failed", error=err))
+        if not todo:
+            return [results[secret_id] for secret_id in order]
+
+        existing = {info.id for info in self.list()}
+        self._current_key()
+        fatal: list[RbxSecretsError] = []
+
+        def run(secret_id: str, text: str) -> SetResult:
+            if fatal:
+                return SetResult(secret_id, "failed", error=fatal[0])
+            try:
+                return self._upsert(secret_id, text, domain, exists=secret_id in existing)
+            except (AuthenticationError, PermissionDeniedError) as err:
+                fatal.append(err)
+                return SetResult(secret_id, "failed", error=err)
+            except RbxSecretsError as err:
+                return SetResult(secret_id, "failed", error=err)
+
+        if concurrency == 1 or len(todo) == 1:
+            for secret_id, text in todo:
+                record(run(secret_id, text))
+        else:
+            pool = ThreadPoolExecutor(
+                max_workers=min(concurrency, len(todo)), thread_name_prefix="rbxsecrets"
+            )
+            try:
+                futures: list[Future[SetResult]] = [
+                    pool.submit(run, secret_id, text) for secret_id, text in todo
+                ]
+                for future in as_completed(futures):
+                    record(future.result())
+            finally:
+                # On an error or Ctrl-C, unsent secrets are dropped, not sent in the background.
+                pool.shutdown(wait=True, cancel_futures=True)
+        return [results[secret_id] for secret_id in order]
+
+    def _upsert(
+        self, secret_id: str, text: str, domain: str | None, *, exists: bool | None
+    ) -> SetResult:
+        """Create or update one validated secret.
+
+        ``exists`` is what a listing said (None: unknown, so try creating first). A secret
+        created or deleted by someone else in between only changes which write comes next.
+        """
+        use_update = bool(exists)
+        for _ in range(4):
+            if use_update:
+                reply = self._update(secret_id, text, domain)
+                if reply.status != 404:
+                    info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
+                    return SetResult(secret_id, "updated", info)
+                use_update = False
+            else:
+                reply = self._create(secret_id, text, domain)
+                if reply.status != 409:
+                    info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
+                    return SetResult(secret_id, "created", info)
+                if reply.unknown and exists is False:
+                    # Our own create got through before its answer was lost.
+                    reply = self._update(secret_id, text, domain)
+                    if reply.status != 404:
+                        info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
+                        return SetResult(secret_id, "created", info)
+                use_update = True
+        raise ConflictError(
+            409,
+            None,
+            doing=self._doing("setting", secret_id),
+            hint="It kept being created and deleted meanwhile; is another client changing it?",
+        )
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _create(self, secret_id: str, text: str, domain: str | None) -> Reply:
+        """POST a new secret; a 409 is returned, not raised."""
+
+        def body(key: PublicKey) -> dict[str, str]:
+            fields = {"id": secret_id, "secret": seal(text, key.key), "key_id": key.key_id}
+            if domain:
+                fields["domain"] = domain
+            return fields
+
+        return self._write(
+            "POST", self._path, self._doing("creating", secret_id), body, text, accept={409}
+        )
+
+    def _update(self, secret_id: str, text: str | None, domain: str | None) -> Reply:
+        """PATCH a secret's value and/or domain; a 404 is returned, not raised.
+
+        ``domain`` None is left out of the body, so the server keeps the current one.
+        """
+
+        def body(key: PublicKey | None) -> dict[str, str]:
+            fields: dict[str, str] = {}
+            if text is not None and key is not None:
+                fields["secret"] = seal(text, key.key)
+                fields["key_id"] = key.key_id
+            if domain is not None:
+                fields["domain"] = domain
+            return fields
+
+        return self._write(
+            "PATCH",
+            f"{self._path}/{secret_id}",
+            self._doing("updating", secret_id),
+            body,
+            text,
+            accept={404},
+        )
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        make_body: Callable[[Any], dict[str, str]],
+        text: str | None,
+        *,
+        accept: Collection[int],
+    ) -> Reply:
+        """Send a write; if it is rejected for its key_id, refetch the key and retry once."""
+        key = self._current_key() if text is not None else None
+        body = make_body(key)
+        try:
+            return self._request(
+                method, path, doing=doing, write=True, body=body, accept=accept,
+                redact=(text, body.get("secret")),
+            )
+        except BadRequestError as err:
+            if key is None or not _names_key_id(err.detail):
+                raise
+            stale = key
+        logger.info("key_id %s was refused while %s; fetching the key again", stale.key_id, doing)
+        key = self._refresh_key(stale)
+        body = make_body(key)
+        return self._request(
+            method, path, doing=doing, write=True, body=body, accept=accept,
+            redact=(text, body.get("secret")),
+        )
+
+    # -- public key cache -----------------------------------------------------------------
+
+    def _current_key(self) -> PublicKey:
+        """The cached public key, fetched on first use."""
+        with self._key_lock:
+            if self._key is None:
+                self._key = self._fetch_key()
+            return self._key
+
+    def _refresh_key(self, stale: PublicKey) -> PublicKey:
+        """Fetch the key again, unless another thread already replaced ``stale``."""
+        with self._key_lock:
+            if self._key is None or self._key.key_id == stale.key_id:
+                self._key = self._fetch_key()
+            return self._key
+
+    def _fetch_key(self) -> PublicKey:
+        """GET the public key (lock held by the caller)."""
+        doing = f"getting the public key of universe {self.universe_id}"
+        body = self._request("GET", f"{self._path}/public-key", doing=doing).body
+        data = body if isinstance(body, Mapping) else {}
+        key, key_id = data.get("secret"), data.get("key_id")
+        if not isinstance(key, str) or not isinstance(key_id, (str, int)) or key_id == "":
+            raise ApiError(200, "the public key response lacks secret or key_id", doing=doing)
+        return PublicKey(key_id=str(key_id), key=key)
+
+    def _doing(self, verb: str, secret_id: str) -> str:
+        """Describe an operation on one secret for messages."""
+        return f"{verb} secret {secret_id!r} in universe {self.universe_id}"

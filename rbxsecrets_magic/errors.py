@@ -1,0 +1,245 @@
+"""The errors the client raises, one tree rooted at :class:`RbxSecretsError`::
+
+    RbxSecretsError                 anything this package raises on purpose
+     ├── InvalidInputError          rejected before any request: bad id, value, domain, URL...
+     ├── ApiError                   Roblox answered with an error status (.status, .detail)
+     │    ├── BadRequestError          400  the request broke a rule of the API
+     │    ├── AuthenticationError      401  missing or unknown API key / OAuth token
+     │    ├── PermissionDeniedError    403  the credential lacks secret-store access or the universe
+     │    ├── NotFoundError            404  no such secret (or path)
+     │    ├── ConflictError            409  a secret with that id already exists
+     │    ├── RateLimitedError         429  still rate limited after waiting and retrying
+     │    └── ServerError              5xx  Roblox failed; try again later
+     └── TransportError             no usable answer: connection refused or dropped, timeout
+
+``ApiError`` itself covers any other status, including a refused redirect (3xx).
+
+Every message is one line a user can act on and includes Roblox's own ``detail`` when the
+answer carried one. No message, ``repr`` or exception argument ever contains a secret's value,
+a ciphertext or a credential: messages are built from fixed text, ids, status codes and the
+server's detail, and the client redacts any known secret from the detail before it gets here.
+Importing this module imports nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InvalidInputError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RbxSecretsError",
+    "ServerError",
+    "TransportError",
+    "api_error_class",
+]
+
+# Server text longer than this is cut: a message must stay one readable line.
+_MAX_DETAIL = 300
+
+
+def one_line(text: str, limit: int = _MAX_DETAIL) -> str:
+    """Collapse whitespace (newlines included) and cut ``text`` to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+class RbxSecretsError(Exception):
+    """Base class of every error this package raises on purpose.
+
+    ``str(err)`` is one line a user can act on; ``err.args`` is ``(message,)``.
+    """
+
+    def __init__(self, message: str) -> None:
+        """Store the one-line ``message``."""
+        super().__init__(one_line(message, limit=1000))
+
+    @property
+    def message(self) -> str:
+        """The one-line message (same as ``str(err)``)."""
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidInputError(RbxSecretsError, ValueError):
+    """An argument broke a rule before any request was sent; the message names the rule."""
+
+
+class TransportError(RbxSecretsError):
+    """No usable answer arrived: the connection failed, dropped or timed out.
+
+    Attributes
+    ----------
+    outcome_unknown:
+        True when a write may have reached Roblox before the failure, so it may have happened.
+    """
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
+        """Store the message and whether a write may have happened anyway."""
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+
+class ApiError(RbxSecretsError):
+    """Roblox answered with an error status.
+
+    Parameters
+    ----------
+    status:
+        The HTTP status code.
+    detail:
+        Roblox's own explanation (ProblemDetails ``detail`` or the gateway's message), if any.
+    doing:
+        What the client was doing, e.g. ``"creating secret 'api_token' in universe 1"``.
+    hint:
+        What the user can do about it; each subclass has a default.
+    """
+
+    #: What went wrong, in a few words; subclasses override it.
+    summary = "Roblox answered with an error"
+    #: What to do about it; subclasses override it.
+    default_hint = ""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        doing: str = "",
+        hint: str | None = None,
+    ) -> None:
+        """Build the one-line message from the status, detail, context and hint."""
+        self.status = int(status)
+        self.detail = one_line(detail) if detail else None
+        self.doing = doing
+        self.hint = self.default_hint if hint is None else hint
+        shown = f"HTTP {self.status}: {self.detail}" if self.detail else f"HTTP {self.status}"
+        head = f"{doing[:1].upper()}{doing[1:]} failed: " if doing else ""
+        message = f"{head}{self.summary} ({shown})."
+        if self.hint:
+            message = f"{message} {self.hint}"
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle by the constructor's arguments rather than by the message."""
+        return (_rebuild, (type(self), self.status, self.detail, self.doing, self.hint))
+
+
+def _rebuild(
+    cls: type[ApiError], status: int, detail: str | None, doing: str, hint: str
+) -> ApiError:
+    """Recreate an :class:`ApiError` subclass instance when unpickling."""
+    return cls(status, detail, doing=doing, hint=hint)
+
+
+class BadRequestError(ApiError):
+    """400: the request broke a rule of the API (id, domain, value, key id, limits)."""
+
+    summary = "Roblox rejected the request"
+    default_hint = "Check the secret id, value and domain against Roblox's rules."
+
+
+class AuthenticationError(ApiError):
+    """401: the API key or OAuth token is missing, unknown, expired or revoked."""
+
+    summary = "Roblox did not accept the credential"
+    default_hint = (
+        "Check the API key (RBX_API_KEY) or OAuth token (RBX_OAUTH_TOKEN): "
+        "it may be mistyped, expired or revoked."
+    )
+
+
+class PermissionDeniedError(ApiError):
+    """403: the credential lacks the ``secret-store`` permission or access to the universe."""
+
+    summary = "Permission denied"
+    default_hint = (
+        "Give the API key the secret-store API system with read and write permission "
+        "for this universe (OAuth: universe.secret:read and universe.secret:write)."
+    )
+
+    @staticmethod
+    def hint_for(universe_id: int, write: bool) -> str:
+        """Return the hint naming the permission an operation needs in ``universe_id``."""
+        perm = "write" if write else "read"
+        scope = "universe.secret:write" if write else "universe.secret:read"
+        return (
+            f"Give the API key the secret-store API system with {perm} permission and add "
+            f"universe {universe_id} to it (OAuth: scope {scope} for universe {universe_id})."
+        )
+
+
+class NotFoundError(ApiError):
+    """404: the secret (or the path) does not exist."""
+
+    summary = "Not found"
+    default_hint = "Check the secret id and universe id; list() shows what exists."
+
+
+class ConflictError(ApiError):
+    """409: a secret with that id already exists."""
+
+    summary = "The secret already exists"
+    default_hint = "Use set() or update() to change an existing secret."
+
+
+class RateLimitedError(ApiError):
+    """429 that waiting and retrying did not cure.
+
+    Attributes
+    ----------
+    retry_after:
+        Seconds Roblox asked to wait, when it said.
+    """
+
+    summary = "Rate limited by Roblox"
+    default_hint = "Wait a minute and try again; the limit is per API key owner."
+
+    def __init__(
+        self,
+        status: int = 429,
+        detail: str | None = None,
+        *,
+        doing: str = "",
+        hint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """Build the error; ``retry_after`` is kept as an attribute."""
+        if hint is None and retry_after is not None:
+            hint = f"Wait {retry_after:g} s and try again; the limit is per API key owner."
+        super().__init__(status, detail, doing=doing, hint=hint)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """5xx: Roblox failed to handle the request, even after retrying.
+
+    Attributes
+    ----------
+    outcome_unknown:
+        True for a write that may have happened anyway.
+    """
+
+    summary = "Roblox had a server error"
+    default_hint = "Try again later; https://status.roblox.com shows outages."
+    outcome_unknown = False
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitedError,
+}
+
+
+def api_error_class(status: int) -> type[ApiError]:
+    """Return the :class:`ApiError` subclass for an HTTP ``status``."""
+    if 500 <= status <= 599:
+        return ServerError
+    return _BY_STATUS.get(status, ApiError)

@@ -1,0 +1,375 @@
+"""Retries, unknown outcomes, key rotation, pacing and bulk runs against fakeserver.
+
+Nothing here measures wall-clock time: waits are recorded through the client's ``sleep``
+hook, and rate limiting runs on a :class:`VirtualClock` shared by the fake and the client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+from test_client_support import VirtualClock, canned_client, client_for, mounted_client
+from urllib3.util.retry import Retry
+
+from rbxsecrets_magic.client import SecretsClient, SetResult
+from rbxsecrets_magic.errors import (
+    AuthenticationError,
+    BadRequestError,
+    PermissionDeniedError,
+    TransportError,
+)
+
+
+def _no_sleep(seconds: float) -> None:
+    pass
+
+
+def _recording_clock() -> tuple[dict[str, Any], list[float]]:
+    """Client kwargs for a virtual clock whose sleeps are recorded, and the record."""
+    clock = VirtualClock()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.sleep(seconds)
+
+    return {"clock": clock, "sleep": sleep}, waits
+
+
+@pytest.fixture(params=["loopback", "mounted"])
+def make(request: pytest.FixtureRequest) -> Any:
+    """Builds a client over loopback HTTP or through the in-process adapter."""
+    return client_for if request.param == "loopback" else mounted_client
+
+
+def _ops(cloud: Any, *operations: str) -> list[tuple[str, int | None]]:
+    return [
+        (e.operation or "", e.status)
+        for e in cloud.fake.journal
+        if not operations or e.operation in operations
+    ]
+
+
+# -- 429 and 5xx ----------------------------------------------------------------------------
+
+
+def test_429_on_a_write_waits_retry_after_and_succeeds(make: Any, fake_open_cloud: Any) -> None:
+    hooks, waits = _recording_clock()
+    fake_open_cloud.fake.inject_fault("create_secret", status=429, retry_after=2, times=2)
+    client = make(fake_open_cloud, **hooks)
+    assert client.set("k", "v").action == "created"
+    assert fake_open_cloud.plaintext("k") == "v"
+    assert _ops(fake_open_cloud, "create_secret") == [
+        ("create_secret", 429), ("create_secret", 429), ("create_secret", 201),
+    ]
+    assert waits == [2.0, 2.0]
+
+
+def test_429_without_retry_after_backs_off(fake_open_cloud: Any) -> None:
+    hooks, waits = _recording_clock()
+    fake_open_cloud.fake.inject_fault("update_secret", status=429, times=3)
+    client = client_for(fake_open_cloud, **hooks)
+    client.create("k", "v")
+    client.update("k", "w")
+    assert fake_open_cloud.plaintext("k") == "w"
+    assert waits == [0.25, 0.5, 1.0]
+
+
+def test_429_on_reads_is_retried(make: Any, fake_open_cloud: Any) -> None:
+    # Over loopback urllib3's Retry does it; through the fake's adapter, the client does.
+    fake_open_cloud.fake.inject_fault("list_secrets", status=429, retry_after=0, times=2)
+    fake_open_cloud.fake.inject_fault("get_public_key", status=429, retry_after=0)
+    client = make(fake_open_cloud, sleep=_no_sleep)
+    assert client.list() == []
+    assert client.public_key().key_id
+    assert _ops(fake_open_cloud) == [
+        ("list_secrets", 429), ("list_secrets", 429), ("list_secrets", 200),
+        ("get_public_key", 429), ("get_public_key", 200),
+    ]
+
+
+@pytest.mark.parametrize(
+    "operation", ["create_secret", "update_secret", "delete_secret", "list_secrets", "get_public_key"]
+)
+def test_503_is_retried_for_every_operation(operation: str, make: Any, fake_open_cloud: Any) -> None:
+    client = make(fake_open_cloud, sleep=_no_sleep)
+    client.create("k", "v")
+    fake_open_cloud.fake.inject_fault(operation, status=503, retry_after=0)
+    {
+        "create_secret": lambda: client.create("k2", "v2"),
+        "update_secret": lambda: client.update("k", "v3"),
+        "delete_secret": lambda: client.delete("k"),
+        "list_secrets": client.list,
+        "get_public_key": client.public_key,
+    }[operation]()
+    statuses = [s for op, s in _ops(fake_open_cloud, operation)]
+    assert 503 in statuses and statuses[-1] in (200, 201)
+
+
+def test_write_503_uses_retry_after_then_exponential_backoff(fake_open_cloud: Any) -> None:
+    waits: list[float] = []
+    fake_open_cloud.fake.inject_fault("create_secret", status=503, retry_after=3)
+    fake_open_cloud.fake.inject_fault("create_secret", status=502, times=2)
+    client = client_for(fake_open_cloud, sleep=waits.append)
+    assert client.set("k", "v").ok
+    assert waits == [3.0, 0.5, 1.0]
+    # The 5xx answers changed nothing, so the later create still succeeds.
+    assert _ops(fake_open_cloud, "create_secret")[-1] == ("create_secret", 201)
+
+
+def test_urllib3_retry_is_mounted_only_on_a_default_adapter(fake_open_cloud: Any) -> None:
+    own = client_for(fake_open_cloud)
+    retry = own._transport.session.get_adapter(fake_open_cloud.url + "/cloud/").max_retries
+    assert isinstance(retry, Retry)
+    assert retry.allowed_methods == frozenset({"GET", "HEAD", "OPTIONS"})
+    assert {429, 500, 502, 503, 504} <= set(retry.status_forcelist)
+    assert retry.respect_retry_after_header and retry.total == 5
+    mounted = mounted_client(fake_open_cloud)
+    adapter = mounted._transport.session.get_adapter("https://apis.roblox.com/cloud/")
+    assert type(adapter).__name__ == "WSGIAdapter"
+
+
+# -- no answer: drops and timeouts ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["create_secret", "update_secret", "list_secrets"])
+def test_dropped_connection_is_retried(operation: str, make: Any, fake_open_cloud: Any) -> None:
+    client = make(fake_open_cloud, sleep=_no_sleep)
+    client.create("k", "v0")
+    fake_open_cloud.fake.inject_fault(operation, drop_connection=True)
+    if operation == "list_secrets":
+        assert [i.id for i in client.list()] == ["k"]
+    else:
+        secret = "k2" if operation == "create_secret" else "k"
+        client.set(secret, "v1")
+        assert fake_open_cloud.plaintext(secret) == "v1"
+    assert _ops(fake_open_cloud, operation)[-2:] == [(operation, None), (operation, 200 if operation != "create_secret" else 201)]
+
+
+def _wait_for_commit(cloud: Any) -> Any:
+    """A sleep hook that returns once the fake has committed the first create."""
+
+    def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(e.operation == "create_secret" and e.status == 201 for e in cloud.fake.journal):
+                return
+            time.sleep(0.005)
+
+    return sleep
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_create_that_timed_out_is_resolved_not_duplicated(
+    bulk: bool, make: Any, fake_open_cloud: Any
+) -> None:
+    # The fake answers after 0.3 s, the client gives up after 0.1 s: the create happened but
+    # the client cannot know. Its retry meets 409 and updates: one secret, the right value.
+    fake_open_cloud.fake.inject_fault("create_secret", latency=0.3)
+    client = make(fake_open_cloud, timeout=0.1, sleep=_wait_for_commit(fake_open_cloud))
+    client.public_key()
+    if bulk:
+        result = client.set_many({"slow": "the value"})[0]
+    else:
+        result = client.set("slow", "the value")
+    # A listing showed it absent, so the bulk run knows the create was its own.
+    assert result.action == ("created" if bulk else "updated")
+    assert fake_open_cloud.plaintext("slow") == "the value"
+    assert _ops(fake_open_cloud, "create_secret", "update_secret") == [
+        ("create_secret", 201), ("create_secret", 409), ("update_secret", 200),
+    ]
+
+
+def test_plain_create_after_an_unknown_outcome_explains_the_409(fake_open_cloud: Any) -> None:
+    fake_open_cloud.fake.inject_fault("create_secret", latency=0.3)
+    client = client_for(fake_open_cloud, timeout=0.1, sleep=_wait_for_commit(fake_open_cloud))
+    with pytest.raises(Exception) as info:
+        client.create("slow", "v")
+    assert str(info.value).endswith(
+        "An earlier attempt got no answer and may have created it; use set() to be sure of its value."
+    )
+    assert fake_open_cloud.plaintext("slow") == "v"
+
+
+def test_delete_whose_first_answer_was_lost_succeeds(fake_open_cloud: Any) -> None:
+    client = client_for(fake_open_cloud, timeout=0.1, sleep=lambda s: time.sleep(0.4))
+    client.create("k", "v")
+    fake_open_cloud.fake.inject_fault("delete_secret", latency=0.2)
+    client.delete("k")  # the retry's 404 is the first attempt's doing
+    assert fake_open_cloud.fake.secret_ids(fake_open_cloud.universe_id) == []
+    assert _ops(fake_open_cloud, "delete_secret") == [("delete_secret", 200), ("delete_secret", 404)]
+
+
+def test_timeouts_exhausting_retries_raise_transport_error(fake_open_cloud: Any) -> None:
+    fake_open_cloud.fake.inject_fault("list_secrets", latency=0.3, times=2)
+    client = mounted_client(fake_open_cloud, timeout=0.05, max_retries=1, sleep=_no_sleep)
+    with pytest.raises(TransportError, match=r"\(no answer within 0.05 s\)"):
+        client.list()
+
+
+# -- key rotation ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_key_rotation_in_the_middle_of_a_bulk_run(concurrency: int, fake_open_cloud: Any) -> None:
+    fake = fake_open_cloud.fake
+    values = {f"secret_{i:02d}": f"value {i} ✓" for i in range(40)}
+    done: list[SetResult] = []
+
+    def progress(result: SetResult) -> None:
+        done.append(result)
+        if len(done) == 10:
+            fake.rotate_key(fake_open_cloud.universe_id)
+
+    client = client_for(fake_open_cloud)
+    results = client.set_many(values, concurrency=concurrency, progress=progress)
+    assert [r.action for r in results] == ["created"] * 40
+    assert {s: fake_open_cloud.plaintext(s) for s in values} == values
+    # The key was fetched once, then once more after the rotation: never per secret.
+    assert len(_ops(fake_open_cloud, "get_public_key")) == 2
+    new_key = fake.universe(fake_open_cloud.universe_id).key_id
+    assert client.public_key().key_id == new_key
+
+
+def test_second_key_id_rejection_is_raised() -> None:
+    import base64
+
+    from nacl.public import PrivateKey
+
+    public = base64.b64encode(bytes(PrivateKey.generate().public_key)).decode()
+    key = {"id": "public-key", "secret": public, "key_id": "1"}
+    rejected = {"status": "400", "detail": "key_id is not the current key"}
+    client, adapter = canned_client((200, key, {}), (400, rejected, {}), (200, key, {}), (400, rejected, {}))
+    with pytest.raises(BadRequestError, match="key_id is not the current key"):
+        client.create("k", "v")
+    assert [r.method for r in adapter.sent] == ["GET", "POST", "GET", "POST"]
+
+
+def test_other_400s_are_not_retried() -> None:
+    import base64
+
+    from nacl.public import PrivateKey
+
+    public = base64.b64encode(bytes(PrivateKey.generate().public_key)).decode()
+    key = {"id": "public-key", "secret": public, "key_id": "1"}
+    client, adapter = canned_client((200, key, {}), (400, {"detail": "domain is invalid"}, {}))
+    with pytest.raises(BadRequestError):
+        client.create("k", "v")
+    assert [r.method for r in adapter.sent] == ["GET", "POST"]
+
+
+# -- pacing ---------------------------------------------------------------------------------
+
+
+def test_500_secrets_paced_to_the_server_limit_without_a_429(fake_open_cloud_factory: Any) -> None:
+    clock = VirtualClock()
+    cloud = fake_open_cloud_factory(rate_limit=(120, 60.0), clock=clock, serve=False)
+    client = mounted_client(cloud, rate_limit=(120, 60.0), clock=clock, sleep=clock.sleep)
+    values = {f"s{i:03d}": f"value number {i}" for i in range(500)}
+    started = clock.now
+    results = client.set_many(values)
+    assert all(r.action == "created" for r in results)
+    assert {s: cloud.plaintext(s) for s in values} == values
+    assert Counter(e.status for e in cloud.fake.journal) == {200: 2, 201: 500}
+    # Virtual time, so exact: the first 120 requests ride the full bucket, the other 382 go
+    # at 2 per second: the least time the server allows, without a single 429.
+    assert clock.now - started == pytest.approx((502 - 120) / 2, abs=0.5)
+
+
+def test_server_headers_override_the_default_quota(fake_open_cloud_factory: Any) -> None:
+    clock = VirtualClock()
+    cloud = fake_open_cloud_factory(rate_limit=(10, 1.0), clock=clock, serve=False)
+    # The client assumes Roblox's 120/60 s until the first answer says 10 per second.
+    client = mounted_client(cloud, rate_limit=(120, 60.0), clock=clock, sleep=clock.sleep)
+    client.set_many({f"s{i}": "v" for i in range(48)})
+    assert all(e.status != 429 for e in cloud.fake.journal)
+    assert clock.now - 1000.0 == pytest.approx((50 - 10) / 10, abs=0.2)
+
+
+def test_default_quota_paces_when_the_server_sends_no_headers(fake_open_cloud: Any) -> None:
+    clock = VirtualClock()
+    client = mounted_client(fake_open_cloud, rate_limit=(10, 60.0), clock=clock, sleep=clock.sleep)
+    client.set_many({f"s{i}": "v" for i in range(28)})
+    # 30 requests: 10 from the full bucket, then one every 6 s.
+    assert clock.now - 1000.0 == pytest.approx(20 * 6.0)
+
+
+def test_concurrent_bulk_run_under_a_real_rate_limit(fake_open_cloud_factory: Any) -> None:
+    cloud = fake_open_cloud_factory(rate_limit=(20, 0.2))
+    values = {f"s{i:02d}": f"v{i}" for i in range(60)}
+    threads: set[int] = set()
+    results = client_for(cloud).set_many(
+        values, concurrency=4, progress=lambda r: threads.add(threading.get_ident())
+    )
+    assert [r.secret_id for r in results] == list(values)
+    assert all(r.ok for r in results)
+    assert {s: cloud.plaintext(s) for s in values} == values
+    # Progress is reported from the caller's thread, where a progress bar can draw.
+    assert threads == {threading.get_ident()}
+
+
+# -- bulk failures --------------------------------------------------------------------------
+
+
+def test_one_failure_does_not_stop_the_run(fake_open_cloud: Any) -> None:
+    fake_open_cloud.fake.inject_fault("create_secret", status=400)
+    results = client_for(fake_open_cloud).set_many({"a": "1", "b": "2", "c": "3"})
+    assert [r.action for r in results] == ["failed", "created", "created"]
+    assert isinstance(results[0].error, BadRequestError)
+    assert fake_open_cloud.fake.secret_ids(fake_open_cloud.universe_id) == ["b", "c"]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_permission_failure_stops_sending(concurrency: int, fake_open_cloud: Any) -> None:
+    read_only = fake_open_cloud.fake.add_api_key(write=False)
+    client = SecretsClient(
+        fake_open_cloud.universe_id, api_key=read_only.key, base_url=fake_open_cloud.url
+    )
+    results = client.set_many({f"s{i}": "v" for i in range(20)}, concurrency=concurrency)
+    assert all(isinstance(r.error, PermissionDeniedError) for r in results)
+    # At most one create per thread was sent before the first 403 stopped the run.
+    assert len(_ops(fake_open_cloud, "create_secret")) <= concurrency
+
+
+def test_set_many_raises_when_listing_fails(fake_open_cloud: Any) -> None:
+    client = SecretsClient(
+        fake_open_cloud.universe_id, api_key="unknown-key", base_url=fake_open_cloud.url
+    )
+    with pytest.raises(AuthenticationError):
+        client.set_many({"a": "v"})
+
+
+def test_set_many_with_nothing_valid_sends_nothing(fake_open_cloud: Any) -> None:
+    results = client_for(fake_open_cloud).set_many({"1bad": "v", "ok": ""})
+    assert [r.action for r in results] == ["failed", "failed"]
+    assert fake_open_cloud.fake.journal == []
+
+
+def test_a_raising_progress_callback_stops_the_run(fake_open_cloud: Any) -> None:
+    def explode(result: SetResult) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        client_for(fake_open_cloud).set_many(
+            {f"s{i:02d}": "v" for i in range(50)}, concurrency=2, progress=explode
+        )
+    # Unsent secrets were cancelled rather than sent in the background.
+    assert len(fake_open_cloud.fake.secret_ids(fake_open_cloud.universe_id)) < 50
+
+
+def test_session_is_reused_for_keep_alive(fake_open_cloud: Any) -> None:
+    session = requests.Session()
+    client = SecretsClient(
+        fake_open_cloud.universe_id, api_key=fake_open_cloud.api_key,
+        base_url=fake_open_cloud.url, session=session, rate_limit=None,
+    )
+    client.set_many({f"s{i}": "v" for i in range(5)})
+    pool = session.get_adapter(fake_open_cloud.url + "/").poolmanager
+    assert len(pool.pools) == 1
+    client.close()  # a session the caller passed in stays open
+    assert session.get_adapter(fake_open_cloud.url + "/") is not None

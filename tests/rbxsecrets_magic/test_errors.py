@@ -1,0 +1,113 @@
+"""The error tree: shape, messages, attributes, pickling."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from rbxsecrets_magic import errors
+from rbxsecrets_magic.errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RbxSecretsError,
+    ServerError,
+    TransportError,
+    api_error_class,
+)
+
+
+def test_tree_matches_the_module_docstring() -> None:
+    for cls in (InvalidInputError, ApiError, TransportError):
+        assert cls.__bases__[0] is RbxSecretsError
+    for cls in (
+        BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+        ConflictError, RateLimitedError, ServerError,
+    ):
+        assert cls.__bases__ == (ApiError,)
+        assert cls.__name__ in errors.__doc__
+    assert issubclass(InvalidInputError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError),
+        (404, NotFoundError), (409, ConflictError), (429, RateLimitedError),
+        (500, ServerError), (503, ServerError), (599, ServerError),
+        (302, ApiError), (405, ApiError), (418, ApiError),
+    ],
+)
+def test_status_maps_to_class(status: int, cls: type[ApiError]) -> None:
+    assert api_error_class(status) is cls
+
+
+def test_api_error_message_has_context_status_detail_and_hint() -> None:
+    err = BadRequestError(400, "domain is invalid", doing="creating secret 'a' in universe 7")
+    assert str(err) == (
+        "Creating secret 'a' in universe 7 failed: Roblox rejected the request "
+        "(HTTP 400: domain is invalid). Check the secret id, value and domain against "
+        "Roblox's rules."
+    )
+    assert (err.status, err.detail, err.args) == (400, "domain is invalid", (str(err),))
+
+
+def test_detail_is_flattened_to_one_line_and_cut() -> None:
+    err = ServerError(502, "line one\nline two\t" + "x" * 1000)
+    text = str(err)
+    assert "\n" not in text and "\t" not in text
+    assert err.detail is not None and err.detail.startswith("line one line two x")
+    assert len(err.detail) == 300 and err.detail.endswith("...")
+
+
+def test_missing_detail_shows_the_status_alone() -> None:
+    assert str(NotFoundError(404)) == (
+        "Not found (HTTP 404). Check the secret id and universe id; list() shows what exists."
+    )
+
+
+def test_permission_hint_names_secret_store_permission_and_universe() -> None:
+    hint = PermissionDeniedError.hint_for(42, write=True)
+    assert hint == (
+        "Give the API key the secret-store API system with write permission and add "
+        "universe 42 to it (OAuth: scope universe.secret:write for universe 42)."
+    )
+    assert "read permission" in PermissionDeniedError.hint_for(42, write=False)
+
+
+def test_rate_limited_keeps_retry_after() -> None:
+    err = RateLimitedError(429, "slow down", doing="listing secrets in universe 1", retry_after=30)
+    assert err.retry_after == 30
+    assert str(err) == (
+        "Listing secrets in universe 1 failed: Rate limited by Roblox (HTTP 429: slow down). "
+        "Wait 30 s and try again; the limit is per API key owner."
+    )
+
+
+def test_transport_error_flags_unknown_outcome() -> None:
+    assert TransportError("x", outcome_unknown=True).outcome_unknown
+    assert not TransportError("x").outcome_unknown
+
+
+def test_api_errors_pickle_round_trip() -> None:
+    err = PermissionDeniedError(403, "no", doing="listing", hint="do this.")
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is PermissionDeniedError
+    assert (again.status, again.detail, str(again)) == (403, "no", str(err))
+
+
+def test_errors_module_imports_only_the_standard_library() -> None:
+    code = (
+        "import sys, rbxsecrets_magic.errors, rbxsecrets_magic.validation\n"
+        "print(sorted(m for m in ('requests', 'nacl', 'urllib3') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
