@@ -1,0 +1,691 @@
+"""The ``%rbx_secret_*`` magics: set, delete and list secrets of a Roblox experience.
+
+Load them with ``%load_ext rbxsecrets_magic``. Values are never typed on the magic line: they
+come from a masked prompt, an environment variable, a file or a variable (see
+:mod:`rbxsecrets_magic.values`), so they stay out of ``In``, ``Out``, the history database and
+the notebook.
+
+Configuration, with ``%config`` in a session or in ``ipython_config.py``::
+
+    c.RbxSecretsMagics.universe_id = 6930499524   # else $RBX_UNIVERSE_ID, else --universe
+    c.RbxSecretsMagics.base_url = ""              # "" = $RBX_OPEN_CLOUD_URL or https://apis.roblox.com
+    c.RbxSecretsMagics.timeout = 10.0             # seconds per HTTP request
+    c.RbxSecretsMagics.max_retries = 5            # retries of 429/5xx/connection failures
+    c.RbxSecretsMagics.confirm = False            # always ask for a value twice
+    c.RbxSecretsMagics.progress = True            # progress bar for --env-file
+    c.RbxSecretsMagics.concurrency = 1            # parallel requests for --env-file
+
+The API key comes from ``%rbx_secret_login`` (kept in memory for this session only), else from
+``$RBX_API_KEY`` (or an OAuth token in ``$RBX_OAUTH_TOKEN``). It is never a trait, so it never
+shows in ``%config`` output or in a config file.
+
+The magics are thin: every request goes through :class:`rbxsecrets_magic.client.SecretsClient`.
+``requests``, ``nacl``, ``tqdm`` and ``dotenv`` are imported on first use, not at load.
+Mistakes and API failures end in a one-line ``UsageError`` that says what to do; unexpected
+exceptions keep their traceback.
+"""
+
+# IPython's magic decorators carry no type hints; --strict would flag every magic for it.
+# mypy: disable-error-code="untyped-decorator, no-untyped-call"
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shlex
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
+
+from . import completion
+from .redact import redact_current_input
+from .values import SecretValue, ValueSourceError, read_value
+
+if TYPE_CHECKING:
+    from .client import SecretsClient
+    from .errors import RbxSecretsError
+    from .tables import SecretList
+
+__all__ = ["RbxSecretsMagics"]
+
+_NO_UNIVERSE = (
+    "no universe configured; set one with %config RbxSecretsMagics.universe_id = 1234567, "
+    "the RBX_UNIVERSE_ID environment variable, or --universe 1234567 on the line"
+)
+_NO_KEY = (
+    "no API key; run %rbx_secret_login (masked prompt, kept for this session only) or set "
+    "RBX_API_KEY before starting IPython/Jupyter"
+)
+_UNIVERSE_RULE = (
+    "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
+)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fail(magic: str, message: str) -> UsageError:
+    # Exactly UsageError, never a subclass: only that type is shown without a traceback.
+    return UsageError(_one_line(f"%{magic}: {message}"))
+
+
+@magics_class
+class RbxSecretsMagics(Magics):
+    """Magics that set, delete and list the secrets of a Roblox experience (universe).
+
+    Configure with ``%config RbxSecretsMagics.<trait> = ...``; see the module docstring.
+    """
+
+    universe_id = Integer(
+        None,
+        allow_none=True,
+        help="Universe (experience) whose secrets the magics manage. None: use the "
+        "RBX_UNIVERSE_ID environment variable. Every magic's --universe overrides it.",
+    ).tag(config=True)
+    base_url = Unicode(
+        "",
+        help="Open Cloud base URL. Empty: the RBX_OPEN_CLOUD_URL environment variable, else "
+        "https://apis.roblox.com. Plain http:// is refused except to loopback.",
+    ).tag(config=True)
+    timeout = Float(10.0, help="Seconds to wait for each HTTP request.").tag(config=True)
+    max_retries = Integer(
+        5, help="How often to retry a request after a 429, a 5xx or a connection failure."
+    ).tag(config=True)
+    confirm = Bool(
+        False, help="Always ask for a value twice at the masked prompt (like --confirm)."
+    ).tag(config=True)
+    progress = Bool(True, help="Show a progress bar for %rbx_secret_set --env-file.").tag(
+        config=True
+    )
+    concurrency = Integer(
+        1, help="Parallel requests for %rbx_secret_set --env-file (the rate limit still holds)."
+    ).tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        """Create the magics for ``shell`` and install their tab completion."""
+        super().__init__(shell=shell, **kwargs)
+        # API keys from %rbx_secret_login, per universe (None = any universe). Not a trait,
+        # so the key never reaches %config output or a config file.
+        self._keys: dict[int | None, SecretValue] = {}
+        self._clients: dict[tuple[Any, ...], SecretsClient] = {}
+        # Secret ids per universe, from the last listing plus later sets and deletes.
+        self.known_ids: dict[int, set[str]] = {}
+        if shell is not None and hasattr(shell, "set_hook"):
+            completion.register(shell, completion.MagicCompleter(self), completion.MAGIC_NAMES)
+
+    @validate("universe_id")
+    def _check_universe_id(self, proposal: Any) -> int | None:
+        value: int | None = proposal["value"]
+        if value is not None and value <= 0:
+            raise TraitError(f"universe_id {_UNIVERSE_RULE}")
+        return value
+
+    @validate("timeout", "concurrency")
+    def _check_positive(self, proposal: Any) -> Any:
+        if proposal["value"] <= 0:
+            raise TraitError(f"{proposal['trait'].name} must be more than 0")
+        return proposal["value"]
+
+    @validate("max_retries")
+    def _check_not_negative(self, proposal: Any) -> Any:
+        if proposal["value"] < 0:
+            raise TraitError("max_retries must be 0 or more")
+        return proposal["value"]
+
+    # ----------------------------------------------------------------------------- magics
+
+    @line_magic
+    @magic_arguments()
+    @argument("name", nargs="?", metavar="NAME", help="Secret id: letters, digits, _; 1-64.")
+    @argument(
+        "--domain",
+        metavar="D",
+        help="Where in-game HttpService may send it: '*', '*.example.com' or "
+        "'api.example.com'; '' makes it private. Default: keep (new secrets: private).",
+    )
+    @argument("--from-env", metavar="VAR", help="Take the value from environment variable VAR.")
+    @argument("--from-file", metavar="PATH", help="Take the value from a file (one final "
+              "newline is dropped).")
+    @argument("--from-var", metavar="NAME", help="Take the value from variable NAME of this "
+              "session.")
+    @argument("--confirm", action="store_true", help="Ask for the value twice.")
+    @argument("--env-file", metavar="PATH", help="Set every entry of a .env file instead.")
+    @argument("--dry-run", action="store_true", help="With --env-file: only show what would "
+              "be created or updated.")
+    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
+    def rbx_secret_set(self, line: str) -> None:
+        """Create or update a secret; the value comes from a masked prompt, never the line.
+
+        Says whether the secret was created or updated, in which universe, and the value's
+        length; never the value. Running game servers pick up a new value when they restart.
+        In a headless kernel (nbclient, papermill) there is no prompt: use --from-env,
+        --from-file or --from-var.
+
+        With --env-file PATH, sets every entry of a .env file (python-dotenv rules), with a
+        progress bar and a table of created/updated/failed entries. Running it again is safe:
+        existing secrets are updated, never duplicated.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_set api_token
+            Value for api_token (universe 6930499524): ········
+            Created secret 'api_token' in universe 6930499524: 24 characters, private.
+
+            In [2]: %rbx_secret_set stripe_key --domain '*.stripe.com' --confirm
+            In [3]: %rbx_secret_set api_token --from-env API_TOKEN
+            In [4]: %rbx_secret_set api_token --from-file ~/.secrets/api_token
+            In [5]: %rbx_secret_set api_token --from-var token --universe 1234567
+            In [6]: %rbx_secret_set --env-file .env --dry-run
+            In [7]: %rbx_secret_set --env-file .env --domain '*.example.com'
+        """
+        magic = "rbx_secret_set"
+        args = self._parse(self.rbx_secret_set, line)
+        with self._friendly_errors(magic):
+            if args.env_file is not None:
+                return self._set_env_file(args)
+            if args.dry_run:
+                raise _fail(magic, "--dry-run works only with --env-file")
+            sources = [args.from_env, args.from_file, args.from_var]
+            if sum(s is not None for s in sources) > 1:
+                raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
+            if args.name is None:
+                raise _fail(magic, "give the secret's name: %rbx_secret_set NAME (the value "
+                            "is asked for in a masked prompt)")
+            if args.confirm and any(s is not None for s in sources):
+                raise _fail(magic, "--confirm applies only to the masked prompt, not to "
+                            "--from-env, --from-file or --from-var")
+            name = self._check_names(magic, [args.name])[0]
+            domain = self._check_domain(args.domain)
+            universe = self._universe(magic, args.universe)
+            client = self._client(magic, universe)
+            # Catch a bad key, universe or network before the user types a value.
+            client.public_key()
+            value = read_value(
+                prompt=f"Value for {name} (universe {universe}): ",
+                from_env=args.from_env,
+                from_file=args.from_file,
+                from_var=args.from_var,
+                namespace=self.shell.user_ns if self.shell is not None else {},
+                confirm=args.confirm or self.confirm,
+            )
+            self._check_value(value)
+            result = client.set(name, value.reveal(), domain=domain)
+            if result.action == "failed" and result.error is not None:
+                raise result.error
+            self.known_ids.setdefault(universe, set()).add(name)
+            print(self._describe_set(result, universe, len(value), args.domain is not None))
+        return None
+
+    @line_magic
+    @magic_arguments()
+    @argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
+    @argument("--missing-ok", action="store_true", help="Skip names that do not exist "
+              "instead of refusing.")
+    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
+    def rbx_secret_delete(self, line: str) -> None:
+        """Delete one or more secrets.
+
+        Without --missing-ok, a name that does not exist stops the command before anything is
+        deleted. Running game servers keep a deleted secret until they restart.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_delete api_token
+            Deleted secret 'api_token' in universe 6930499524.
+
+            In [2]: %rbx_secret_delete old_key older_key --missing-ok --universe 1234567
+        """
+        magic = "rbx_secret_delete"
+        args = self._parse(self.rbx_secret_delete, line)
+        with self._friendly_errors(magic):
+            names = list(dict.fromkeys(self._check_names(magic, args.names)))
+            universe = self._universe(magic, args.universe)
+            client = self._client(magic, universe)
+            if len(names) > 1 and not args.missing_ok:
+                existing = {info.id for info in client.list()}
+                self.known_ids[universe] = set(existing)
+                missing = [n for n in names if n not in existing]
+                if missing:
+                    raise _fail(magic, f"no secret named {_quoted(missing)} in universe "
+                                f"{universe}; nothing was deleted (add --missing-ok to skip "
+                                "missing names)")
+            deleted, skipped = self._delete_each(magic, client, universe, names, args.missing_ok)
+            print(_describe_delete(universe, deleted, skipped))
+
+    @line_magic
+    @magic_arguments()
+    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
+    def rbx_secret_list(self, line: str) -> SecretList:
+        """List the secrets of a universe: id, domain, key_id, created, updated.
+
+        Returns a table (HTML in Jupyter, aligned text in a terminal) that can be iterated
+        in code; it never contains values, which the API never returns. The names also feed
+        tab completion of the other magics.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_list
+            Out[1]:
+            2 secrets in universe 6930499524 (times in UTC):
+            id          domain        key_id  created              updated
+            ----------  ------------  ------  -------------------  -------------------
+            api_token   (private)     1       2026-11-27 07:15:01  2026-11-27 07:15:01
+            stripe_key  *.stripe.com  1       2026-11-27 07:16:40  2026-11-28 09:02:11
+
+            In [2]: [s.id for s in _]
+            Out[2]: ['api_token', 'stripe_key']
+        """
+        from .tables import SecretList
+
+        magic = "rbx_secret_list"
+        args = self._parse(self.rbx_secret_list, line)
+        with self._friendly_errors(magic):
+            universe = self._universe(magic, args.universe)
+            secrets = self._client(magic, universe).list()
+        self.known_ids[universe] = {info.id for info in secrets}
+        return SecretList(universe, secrets)
+
+    @line_magic
+    @magic_arguments()
+    @argument("--from-env", metavar="VAR", help="Take the key from environment variable VAR.")
+    @argument("--from-file", metavar="PATH", help="Take the key from a file.")
+    @argument("--universe", metavar="U", help="Use this key only for universe U (and check "
+              "it there).")
+    def rbx_secret_login(self, line: str) -> None:
+        """Enter an Open Cloud API key in a masked prompt, for this session only.
+
+        The key stays in memory (never in a trait, a file, the history or an output) until
+        %rbx_secret_logout or the end of the session, and is used instead of RBX_API_KEY.
+        With --universe, the key is used for that universe only. When a universe is known,
+        the key is checked there first and kept only if Roblox accepts it.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_login
+            Open Cloud API key: ········
+            API key accepted for universe 6930499524; used for every universe in this session
+            only (%rbx_secret_logout forgets it).
+
+            In [2]: %rbx_secret_login --universe 1234567
+            In [3]: %rbx_secret_login --from-env MY_OPEN_CLOUD_KEY
+        """
+        magic = "rbx_secret_login"
+        args = self._parse(self.rbx_secret_login, line)
+        with self._friendly_errors(magic):
+            scope = self._universe_or_none(magic, args.universe) if args.universe else None
+            check = scope if scope is not None else self._universe_or_none(magic, None)
+            key = read_value(
+                prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file
+            )
+            if check is not None:
+                with self._new_client(check, key) as probe:
+                    probe.public_key()
+            self._keys[scope] = key
+            self._forget_clients()
+        where = f"universe {scope}" if scope is not None else "every universe"
+        checked = (f"API key accepted for universe {check}" if check is not None
+                   else "API key kept (not checked: no universe configured)")
+        print(f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it).")
+
+    @line_magic
+    @magic_arguments()
+    @argument("--universe", metavar="U", help="Forget only the key given for universe U.")
+    def rbx_secret_logout(self, line: str) -> None:
+        """Forget the API key(s) entered with %rbx_secret_login.
+
+        Afterwards the magics use RBX_API_KEY from the environment again, if it is set.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_logout
+            Forgot the session API key for every universe.
+        """
+        magic = "rbx_secret_logout"
+        args = self._parse(self.rbx_secret_logout, line)
+        if args.universe is not None:
+            universe = self._universe(magic, args.universe)
+            forgot = self._keys.pop(universe, None) is not None
+            what = f"the session API key for universe {universe}"
+        else:
+            forgot = bool(self._keys)
+            self._keys.clear()
+            what = "the session API key for every universe"
+        self._forget_clients()
+        fallback = (" RBX_API_KEY from the environment is used again." if os.environ.get(
+            "RBX_API_KEY") else "")
+        print(f"Forgot {what}.{fallback}" if forgot else f"There was no {what[4:]}.{fallback}")
+
+    # ------------------------------------------------------------------------- bulk set
+
+    def _set_env_file(self, args: argparse.Namespace) -> None:
+        from IPython.display import display
+
+        from .tables import SetRow, SetSummary
+
+        magic = "rbx_secret_set"
+        clashes = [opt for opt, given in (
+            ("NAME", args.name is not None), ("--from-env", args.from_env is not None),
+            ("--from-file", args.from_file is not None), ("--from-var", args.from_var is not None),
+            ("--confirm", args.confirm)) if given]
+        if clashes:
+            raise _fail(magic, f"--env-file takes the names and values from the file; drop "
+                        f"{', '.join(clashes)}")
+        domain = self._check_domain(args.domain)
+        universe = self._universe(magic, args.universe)
+        values = self._read_env_file(magic, args.env_file)
+        client = self._client(magic, universe)
+        if args.dry_run:
+            existing = {info.id for info in client.list()}
+            self.known_ids[universe] = set(existing)
+            rows = [SetRow(name, "would update" if name in existing else "would create",
+                           len(value)) for name, value in values.items()]
+            display(SetSummary(universe, rows, dry_run=True))
+            return
+        client.public_key()
+        with self._progress_bar(len(values), f"universe {universe}") as bar:
+            def advance(_result: Any) -> None:
+                bar.update(1)
+
+            results = client.set_many(values, domain=domain, concurrency=self.concurrency,
+                                      progress=advance)
+        rows = [SetRow(r.secret_id, r.action, len(values[r.secret_id]),
+                       _one_line(str(r.error)) if r.error is not None else "") for r in results]
+        summary = SetSummary(universe, rows)
+        self.known_ids.setdefault(universe, set()).update(
+            r.secret_id for r in results if r.action != "failed")
+        display(summary)
+        if summary.failed:
+            raise _fail(magic, f"{len(summary.failed)} of {len(rows)} entries failed in universe "
+                        f"{universe} (see the table); fix the cause and run the same command "
+                        "again: secrets already set are updated, not duplicated")
+
+    def _read_env_file(self, magic: str, path: str) -> dict[str, str]:
+        from pathlib import Path
+
+        from dotenv import dotenv_values
+
+        from .errors import InvalidInputError
+        from .validation import validate_secret_id, validate_value
+
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise _fail(magic, "the file given to --env-file does not exist or is not a file")
+        try:
+            entries = dotenv_values(file)
+        except (OSError, UnicodeDecodeError):
+            raise _fail(magic, "the file given to --env-file cannot be read as UTF-8 text") from None
+        if not entries:
+            raise _fail(magic, "the file given to --env-file has no KEY=value entries")
+        problems: list[str] = []
+        values: dict[str, str] = {}
+        for number, (name, value) in enumerate(entries.items(), start=1):
+            # A line without '=' may be a pasted value, so bad names are shown by position.
+            if value is None:
+                problems.append(f"entry {number} has no '='")
+                continue
+            try:
+                validate_secret_id(name)
+            except InvalidInputError:
+                problems.append(f"entry {number} is not a valid secret name")
+                continue
+            try:
+                values[name] = validate_value(value)
+            except InvalidInputError as exc:
+                problems.append(f"{name}: {str(exc).removeprefix('Invalid value: ')}")
+        if problems:
+            shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+            raise _fail(magic, f"nothing was set, the .env file has {len(problems)} "
+                        f"problem(s): {shown}")
+        return values
+
+    @contextmanager
+    def _progress_bar(self, total: int, desc: str) -> Iterator[Any]:
+        with warnings.catch_warnings():
+            # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
+        bar = tqdm(total=total, desc=desc, unit="secret", disable=not self.progress)
+        try:
+            yield bar
+        finally:
+            bar.close()
+
+    # ----------------------------------------------------------------------- helpers
+
+    def _parse(self, method: Any, line: str) -> argparse.Namespace:
+        """Parse ``line`` for ``method`` without ever repeating a stray word."""
+        magic = method.__name__
+        parser: argparse.ArgumentParser = method.parser
+        try:
+            argv = _split_line(line)
+        except ValueError:
+            raise _fail(magic, f"a quote on the line is not closed; see %{magic}?") from None
+        try:
+            args, extra = parser.parse_known_args(argv)
+        except UsageError as exc:
+            message = str(exc)
+            typed = [w for w in argv if w not in parser._option_string_actions]
+            if any(_mentions(message, w) for w in typed):
+                # argparse quotes what it rejects; that might be a value typed by mistake.
+                message = "invalid arguments"
+            raise _fail(magic, f"{message}; see %{magic}?") from None
+        if extra:
+            redacted = redact_current_input(self.shell, extra)
+            note = " (and removed from this session's history)" if redacted else ""
+            sources = ("; values are never typed on the line: they come from the masked "
+                       "prompt, --from-env, --from-file or --from-var"
+                       if "--from-env" in parser._option_string_actions else "")
+            raise _fail(magic, f"unexpected word(s) on the line, not repeated here in case one "
+                        f"is a secret value{note}{sources}; see %{magic}?")
+        return args
+
+    @contextmanager
+    def _friendly_errors(self, magic: str) -> Iterator[None]:
+        """Turn the package's known errors into a one-line UsageError."""
+        from .errors import RbxSecretsError
+
+        try:
+            yield
+        except ValueSourceError as exc:
+            raise _fail(magic, str(exc)) from None
+        except RbxSecretsError as exc:
+            raise _fail(magic, _explain(exc)) from None
+
+    def _check_names(self, magic: str, names: list[str]) -> list[str]:
+        from .errors import InvalidInputError
+        from .validation import validate_secret_id
+
+        bad: list[str] = []
+        for name in names:
+            try:
+                validate_secret_id(name)
+            except InvalidInputError:
+                bad.append(name)
+        if bad:
+            # An invalid name may be a value typed in the wrong place: do not echo it.
+            redact_current_input(self.shell, bad)
+            which = "the name given is" if len(names) == 1 else f"{len(bad)} of the names are"
+            raise _fail(magic, f"{which} not a valid secret id (1-64 ASCII letters, digits and "
+                        "underscores, not starting with a digit); not repeated here in case it "
+                        "was a value")
+        return names
+
+    def _check_domain(self, domain: str | None) -> str | None:
+        from .validation import validate_domain
+
+        return validate_domain(domain)
+
+    @staticmethod
+    def _check_value(value: SecretValue) -> None:
+        from .validation import validate_value
+
+        validate_value(value.reveal())
+
+    def _universe(self, magic: str, given: str | None) -> int:
+        """The universe to use, or a UsageError that says how to configure one."""
+        universe = self._universe_or_none(magic, given)
+        if universe is None:
+            raise _fail(magic, _NO_UNIVERSE)
+        return universe
+
+    def _universe_or_none(self, magic: str, given: str | None) -> int | None:
+        """--universe, else the universe_id trait, else RBX_UNIVERSE_ID, else None."""
+        if given is not None:
+            text, source = given, "--universe"
+        elif self.universe_id is not None:
+            return int(self.universe_id)
+        elif os.environ.get("RBX_UNIVERSE_ID", "").strip():
+            text, source = os.environ["RBX_UNIVERSE_ID"], "RBX_UNIVERSE_ID"
+        else:
+            return None
+        text = text.strip()
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
+            raise _fail(magic, f"{source} {_UNIVERSE_RULE}")
+        return int(text)
+
+    def default_universe(self) -> int | None:
+        """The configured universe (trait or RBX_UNIVERSE_ID), or None; never raises."""
+        try:
+            return self._universe_or_none("", None)
+        except UsageError:
+            return None
+
+    def _client(self, magic: str, universe: int) -> SecretsClient:
+        """A cached client for ``universe`` with the session key, else the environment's."""
+        key = self._keys.get(universe) or self._keys.get(None)
+        if key is None and not (os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN")):
+            raise _fail(magic, _NO_KEY)
+        credential = key.reveal() if key is not None else (
+            os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN") or "")
+        cache_key = (universe, self.base_url, self.timeout, self.max_retries,
+                     os.environ.get("RBX_OPEN_CLOUD_URL"),
+                     hashlib.sha256(credential.encode()).hexdigest())
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = self._new_client(universe, key)
+            # The configuration or key changed: the old client's session is of no more use.
+            for stale in [k for k in self._clients if k[0] == universe]:
+                self._clients.pop(stale).close()
+            self._clients[cache_key] = client
+        return client
+
+    def _forget_clients(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def _new_client(self, universe: int, key: SecretValue | None) -> SecretsClient:
+        from .client import SecretsClient
+
+        return SecretsClient(
+            universe,
+            api_key=key.reveal() if key is not None else None,
+            base_url=self.base_url or None,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _delete_each(self, magic: str, client: SecretsClient, universe: int,
+                     names: list[str], missing_ok: bool) -> tuple[list[str], list[str]]:
+        from .errors import NotFoundError, RbxSecretsError
+
+        deleted: list[str] = []
+        skipped: list[str] = []
+        known = self.known_ids.setdefault(universe, set())
+        for name in names:
+            try:
+                client.delete(name)
+            except NotFoundError:
+                if not missing_ok:
+                    done = f" (deleted before it: {_quoted(deleted)})" if deleted else \
+                        "; nothing was deleted"
+                    raise _fail(magic, f"no secret named '{name}' in universe {universe}{done}; "
+                                "add --missing-ok to skip missing names") from None
+                skipped.append(name)
+            except RbxSecretsError as exc:
+                if not deleted:
+                    raise
+                raise _fail(magic, f"{_explain(exc)} (already deleted: {_quoted(deleted)}; "
+                            "not deleted: "
+                            f"{_quoted(names[len(deleted) + len(skipped):])})") from None
+            else:
+                deleted.append(name)
+            known.discard(name)
+        return deleted, skipped
+
+    @staticmethod
+    def _describe_set(result: Any, universe: int, length: int, domain_given: bool) -> str:
+        info = getattr(result, "info", None)
+        domain = getattr(info, "domain", None)
+        where = f"domain {domain}" if domain else "private"
+        if result.action == "created":
+            return (f"Created secret '{result.secret_id}' in universe {universe}: "
+                    f"{length} characters, {where}.")
+        change = " (changed)" if domain_given else ""
+        return (f"Updated secret '{result.secret_id}' in universe {universe}: {length} "
+                f"characters, {where}{change}. Running game servers get the new value when "
+                "they restart.")
+
+
+def _split_line(line: str) -> list[str]:
+    """Split a magic line like a POSIX shell, so quoted paths with spaces work.
+
+    Raises ValueError for an unclosed quote.
+    """
+    if os.name != "nt":
+        return shlex.split(line)
+    # POSIX rules would eat the backslashes of Windows paths; strip the quotes instead.
+    return [w[1:-1] if len(w) > 1 and w[0] == w[-1] and w[0] in "'\"" else w
+            for w in shlex.split(line, posix=False)]
+
+
+def _mentions(message: str, word: str) -> bool:
+    return bool(word) and re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", message) is not None
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _describe_delete(universe: int, deleted: list[str], skipped: list[str]) -> str:
+    if len(deleted) == 1:
+        text = f"Deleted secret '{deleted[0]}' in universe {universe}."
+    elif deleted:
+        text = f"Deleted {len(deleted)} secrets in universe {universe}: {_quoted(deleted)}."
+    else:
+        text = f"Deleted nothing in universe {universe}."
+    if skipped:
+        text += f" Not found, skipped: {_quoted(skipped)}."
+    return text
+
+
+def _explain(exc: RbxSecretsError) -> str:
+    """The client's one-line message plus what to do in IPython terms."""
+    from .errors import AuthenticationError, TransportError
+
+    message = str(exc)
+    if isinstance(exc, AuthenticationError):
+        message += " Or run %rbx_secret_login to enter a key for this session."
+    elif isinstance(exc, TransportError):
+        message += (" Check the network and the base URL (%config RbxSecretsMagics.base_url "
+                    "or RBX_OPEN_CLOUD_URL).")
+    return message
