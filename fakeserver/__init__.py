@@ -19,20 +19,8 @@ The same state is reachable over loopback HTTP (:meth:`FakeOpenCloud.serve`), th
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
-
-from .backend import (
-    OPERATIONS,
-    ApiKey,
-    FakeOpenCloud,
-    JournalEntry,
-    OAuthToken,
-    Universe,
-)
-from .errors import DropConnection
-
-if TYPE_CHECKING:
-    from .server import FakeServer
 
 __all__ = [
     "OPERATIONS",
@@ -45,11 +33,43 @@ __all__ = [
     "Universe",
 ]
 
+# Where each lazily exported name lives. Importing the package must stay cheap: pytest loads
+# fakeserver.pytest_plugin (and so this package) in every session of every project that
+# installs it, and the backend pulls in PyNaCl.
+_LAZY = {
+    "OPERATIONS": "backend",
+    "ApiKey": "backend",
+    "DropConnection": "errors",
+    "FakeOpenCloud": "backend",
+    "FakeServer": "server",
+    "JournalEntry": "backend",
+    "OAuthToken": "backend",
+    "Universe": "backend",
+}
+
+if TYPE_CHECKING:
+    from .backend import (
+        OPERATIONS,
+        ApiKey,
+        FakeOpenCloud,
+        JournalEntry,
+        OAuthToken,
+        Universe,
+    )
+    from .errors import DropConnection
+    from .server import FakeServer
+
 
 def __getattr__(name: str) -> Any:
-    """Import ``FakeServer`` on first use, so importing the fake never starts socket code."""
-    if name == "FakeServer":
-        from .server import FakeServer
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return FakeServer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    """The module's names, including the lazy exports not imported yet."""
+    return sorted({*globals(), *__all__})

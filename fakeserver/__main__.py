@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fakeserver.server import main
+from fakeserver.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
 """The WSGI app: a route table, and handlers that only parse requests and serialize answers.
 
-Every rule lives in :mod:`fakeserver.backend`, which raises the typed errors of
-:mod:`fakeserver.errors`; this module turns them into responses. It is deliberately
+Every rule lives behind :mod:`fakeserver.backend` (in :mod:`fakeserver.rules`), which raises the
+typed errors of :mod:`fakeserver.errors`; this module turns them into responses. It is deliberately
 framework-free: the benchmark compares its throughput with a bare standard-library server, so
 routes are compiled once and a request costs a few dictionary look-ups beyond the crypto.
 """

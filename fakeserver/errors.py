@@ -20,7 +20,10 @@ text and from ids the request supplied only after those ids were validated.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
 __all__ = [
     "ApiProblem",
@@ -33,6 +36,7 @@ __all__ = [
     "NotFound",
     "TooManyRequests",
     "Unauthorized",
+    "raise_collected",
 ]
 
 # ASP.NET's ProblemDetails "type" links, as the service's framework fills them in by default.
@@ -183,3 +187,15 @@ class DropConnection(Exception):
         """Build the signal, naming the ``operation`` whose fault fired."""
         super().__init__(f"connection dropped by an injected fault ({operation or 'request'})")
         self.operation = operation
+
+
+def raise_collected(errors: Sequence[Exception], what: str) -> None:
+    """Raise the one error in ``errors`` as it is, several as an ``ExceptionGroup``.
+
+    Before Python 3.11, which has no ``ExceptionGroup``, the first error is raised.
+    """
+    group: Any = getattr(builtins, "ExceptionGroup", None)
+    if len(errors) == 1 or (errors and group is None):
+        raise errors[0]
+    if errors:
+        raise group(f"{len(errors)} errors {what}", list(errors))

@@ -149,7 +149,7 @@ def fake_open_cloud_factory() -> Iterator[FakeOpenCloudFactory]:
         return handle
 
     yield factory
-    from fakeserver.server import raise_collected
+    from fakeserver.errors import raise_collected
 
     errors: list[Exception] = []
     for handle in made:

@@ -1,4 +1,4 @@
-"""The threaded loopback HTTP/1.1 server, and the ``rbx-fakeserver`` command line.
+"""The threaded loopback HTTP/1.1 server.
 
 ``FakeServer`` serves any WSGI app (normally ``FakeOpenCloud.app``) over real sockets::
 
@@ -15,33 +15,37 @@ An exception raised by the app (other than ``DropConnection``) answers the clien
 and is kept; ``stop()`` (and so leaving the ``with`` block) re-raises it in the test, the way
 pytest-httpserver does. ``DropConnection`` closes the socket without a response.
 
-The helpers ``build_environ`` and ``call_app`` are shared with the in-process transports, so the
-app sees the same WSGI environ whichever way a request arrives.
+The WSGI plumbing (``build_environ``, ``call_app``) lives in :mod:`fakeserver.wsgi`, shared with
+the in-process transports; the ``rbx-fakeserver`` command line lives in :mod:`fakeserver.cli`.
+Both stay importable from here.
 """
 
 from __future__ import annotations
 
-import builtins
 import email.utils
-import io
-import os
-import queue
 import re
 import selectors
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, BinaryIO, cast
-from urllib.parse import unquote_to_bytes
+from typing import Any, BinaryIO, Self, cast
 
-from fakeserver.errors import DropConnection
+from fakeserver.errors import DropConnection, raise_collected
+from fakeserver.wsgi import TOKEN, WSGIApp, build_environ, call_app
 
-__all__ = ["FakeServer", "build_environ", "call_app", "main"]
+__all__ = [
+    "FakeServer",
+    "WSGIApp",
+    "build_environ",
+    "call_app",
+    "internal_error",
+    "main",
+    "raise_collected",
+]
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: ``on_request(method, path, status, seconds)``; ``status`` is ``None`` for a dropped connection.
 RequestLogger = Callable[[str, str, "int | None", float], None]
 
@@ -51,10 +55,8 @@ MAX_BODY = 1024 * 1024
 # How long stop() waits for requests already being answered before giving up on them.
 STOP_GRACE_SECONDS = 5.0
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
 _BAD_VALUE = re.compile(r"[\x00\r\n]")
-_STATUS = re.compile(r"[1-9][0-9]{2} [^\r\n]*\Z")
 # A WSGI app must not set these: they describe the connection, which the server owns.
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
@@ -66,127 +68,6 @@ _INTERNAL_ERROR_BODY = (
 )
 
 
-# --------------------------------------------------------------------------- WSGI plumbing
-
-
-def build_environ(
-    method: str,
-    target: str,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-    *,
-    scheme: str = "http",
-    server_name: str = "127.0.0.1",
-    server_port: int = 80,
-    remote_addr: str = "127.0.0.1",
-    remote_port: int = 0,
-    protocol: str = "HTTP/1.1",
-    script_name: str = "",
-) -> dict[str, Any]:
-    """Return the PEP 3333 environ for one request.
-
-    Parameters
-    ----------
-    target:
-        The request target as sent, percent-encoded: ``"/path?query"`` or an absolute URL.
-        ``PATH_INFO`` gets it decoded (bytes as latin-1, as PEP 3333 says); ``RAW_URI`` and
-        ``REQUEST_URI`` keep it as sent.
-    headers:
-        Header names and values as sent. Names holding ``_`` are dropped, as nginx does, so
-        that ``x_api_key`` cannot pose as ``x-api-key``; repeated names are joined with ``,``.
-    body:
-        The whole request body, already de-chunked.
-    script_name:
-        A path prefix the app is mounted under (``"/proxy"``, no trailing slash): a target
-        under it becomes ``SCRIPT_NAME`` plus the rest in ``PATH_INFO``, so the app sees
-        ``/cloud/v2/...`` whatever base URL the client was given.
-    """
-    if target.startswith(("http://", "https://")):
-        rest = target.split("://", 1)[1]
-        slash = rest.find("/")
-        target = rest[slash:] if slash >= 0 else "/"
-    path, _, query = target.partition("?")
-    if script_name and (path == script_name or path.startswith(script_name + "/")):
-        path = path[len(script_name):] or "/"
-    else:
-        script_name = ""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": script_name,
-        "PATH_INFO": unquote_to_bytes(path.encode("latin-1")).decode("latin-1"),
-        "QUERY_STRING": query,
-        "RAW_URI": target,
-        "REQUEST_URI": target,
-        "SERVER_NAME": server_name,
-        "SERVER_PORT": str(server_port),
-        "SERVER_PROTOCOL": protocol,
-        "REMOTE_ADDR": remote_addr,
-        "REMOTE_PORT": str(remote_port),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scheme,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in headers:
-        if "_" in name:
-            continue
-        key = name.upper().replace("-", "_")
-        if key == "CONTENT_TYPE":
-            environ[key] = value
-            continue
-        if key == "CONTENT_LENGTH":
-            continue
-        key = "HTTP_" + key
-        previous = environ.get(key)
-        environ[key] = value if previous is None else f"{previous},{value}"
-    if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
-        environ["CONTENT_LENGTH"] = str(len(body))
-    return environ
-
-
-def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Run ``app`` on ``environ`` and return its status line, headers and whole body.
-
-    The body is buffered: the fake's answers are small, and one write per response is what
-    keeps the loopback server fast. Exceptions from the app propagate (``DropConnection``
-    included); a malformed status or header is a ``ValueError``/``TypeError``.
-    """
-    response: list[Any] = []
-    chunks: list[bytes] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        if response and exc_info is None:
-            raise AssertionError("start_response called twice without exc_info")
-        if not isinstance(status, str) or not _STATUS.match(status):
-            raise ValueError(f"malformed WSGI status line {status!r}")
-        for name, value in headers:
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise TypeError("WSGI header names and values must be str")
-            if not _TOKEN.match(name) or "\r" in value or "\n" in value:
-                raise ValueError(f"malformed WSGI header {name!r}")
-        response[:] = [status, list(headers)]
-        return chunks.append
-
-    result = app(environ, start_response)
-    try:
-        for chunk in result:
-            if not isinstance(chunk, bytes):
-                raise TypeError("a WSGI app must yield bytes")
-            chunks.append(chunk)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    if not response:
-        raise RuntimeError("the WSGI app returned without calling start_response")
-    return response[0], response[1], b"".join(chunks)
-
-
 def internal_error() -> tuple[str, list[tuple[str, str]], bytes]:
     """The 500 answer a client gets when the app raised; its cause goes to the test."""
     return (
@@ -194,18 +75,6 @@ def internal_error() -> tuple[str, list[tuple[str, str]], bytes]:
         [("Content-Type", "application/json")],
         _INTERNAL_ERROR_BODY,
     )
-
-
-def raise_collected(errors: Sequence[Exception], what: str) -> None:
-    """Raise the one error in ``errors`` as it is, several as an ``ExceptionGroup``.
-
-    Before Python 3.11, which has no ``ExceptionGroup``, the first error is raised.
-    """
-    group: Any = getattr(builtins, "ExceptionGroup", None)
-    if len(errors) == 1 or (errors and group is None):
-        raise errors[0]
-    if errors:
-        raise group(f"{len(errors)} errors {what}", list(errors))
 
 
 class _Date:
@@ -396,7 +265,7 @@ class FakeServer:
         """Re-raise (and forget) the exceptions the app raised in server threads, if any."""
         raise_collected(self.take_errors(), "raised in fake server threads")
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         """Start the server unless it already runs."""
         if self._listener is None:
             self.start()
@@ -561,7 +430,7 @@ class FakeServer:
         method, target, version = parts
         if version not in ("HTTP/1.1", "HTTP/1.0"):
             raise _BadRequest(400, "unsupported HTTP version")
-        if not _TOKEN.match(method):
+        if not TOKEN.match(method):
             raise _BadRequest(400, "malformed method")
         if not target or not (target[0] == "/" or target.startswith(("http://", "https://"))):
             raise _BadRequest(400, "malformed request target")
@@ -584,7 +453,7 @@ class FakeServer:
             if raw[0] in b" \t":
                 raise _BadRequest(400, "obsolete header folding")
             name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or not _TOKEN.match(name):
+            if not sep or not TOKEN.match(name):
                 raise _BadRequest(400, "malformed header")
             value = value.strip(" \t\r\n")
             if _BAD_VALUE.search(value):
@@ -693,212 +562,8 @@ def _shutdown(sock: socket.socket) -> None:
         pass
 
 
-# --------------------------------------------------------------------------- command line
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether every address ``host`` names is a loopback address."""
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return False
-    addresses = {str(info[4][0]) for info in infos}
-    return bool(addresses) and all(
-        ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses
-    )
-
-
-def _rate_limit(text: str) -> tuple[int, float]:
-    """Parse ``N/SECONDS`` (e.g. ``120/60``) for ``--rate-limit``."""
-    import argparse
-
-    count, sep, window = text.partition("/")
-    try:
-        parsed = (int(count), float(window))
-    except ValueError:
-        parsed = (0, 0.0)
-    if not sep or parsed[0] <= 0 or not parsed[1] > 0:
-        raise argparse.ArgumentTypeError(
-            "expected N/SECONDS with N >= 1 and SECONDS > 0, e.g. 120/60"
-        )
-    return parsed
-
-
-def _printable(text: str) -> str:
-    """Escape control characters so a hostile path cannot rewrite the terminal."""
-    if text.isprintable():
-        return text
-    return text.encode("unicode_escape").decode("ascii")
-
-
-def _parser() -> Any:
-    """The command line's argument parser."""
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="rbx-fakeserver",
-        description=(
-            "Serve a decrypting fake of the Roblox Open Cloud secrets store on loopback. "
-            "The first stdout line is JSON with url, universe_ids and api_key; then one line "
-            "per request. Ctrl-C or SIGTERM stops it."
-        ),
-    )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; loopback only unless "
-                             "--allow-remote)")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a --host that is not a loopback address")
-    parser.add_argument("--universe-id", type=int, action="append", dest="universe_ids",
-                        metavar="ID", help="a universe to create (repeatable; one generated "
-                                           "if absent)")
-    parser.add_argument("--api-key", help="the API key to accept (generated if absent); it has "
-                                          "read and write on every universe")
-    parser.add_argument("--rate-limit", type=_rate_limit, metavar="N/SECONDS",
-                        help="turn rate limiting on, e.g. 120/60")
-    parser.add_argument("--expose-plaintext", action="store_true",
-                        help="serve GET /_fake/universes/{universeId}/secrets/{secretId}/plaintext"
-                             " (off: that path is a 404)")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the fake server from the command line until Ctrl-C or SIGTERM; return 0.
+    """Run ``rbx-fakeserver``; kept here for old entry points, see :func:`fakeserver.cli.main`."""
+    from fakeserver.cli import main as cli_main
 
-    Exits with status 2 on a bad argument, including a non-loopback ``--host`` without
-    ``--allow-remote``.
-    """
-    import json
-    import signal
-
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if not args.allow_remote and not _is_loopback(args.host):
-        print(
-            f"rbx-fakeserver: refusing to listen on {args.host!r}, which is not a loopback "
-            "address; pass --allow-remote to allow it",
-            file=sys.stderr,
-        )
-        return 2
-
-    from fakeserver.backend import FakeOpenCloud
-
-    fake = FakeOpenCloud(rate_limit=args.rate_limit, expose_plaintext=args.expose_plaintext)
-    try:
-        universe_ids = [fake.add_universe(u).universe_id for u in (args.universe_ids or [None])]
-        api_key = fake.add_api_key(key=args.api_key)
-    except ValueError as exc:
-        # The backend's messages name the rule, never the rejected key.
-        print(f"rbx-fakeserver: {exc}", file=sys.stderr)
-        return 2
-
-    log = _LogWriter(sys.stdout.fileno())
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-
-    try:
-        server = FakeServer(fake, args.host, args.port, on_request=log).start()
-    except OSError as exc:
-        print(f"rbx-fakeserver: cannot listen on {args.host}:{args.port}: {exc.strerror}",
-              file=sys.stderr)
-        return 1
-    ready = {"url": server.url, "universe_ids": universe_ids, "api_key": api_key.key}
-    print(json.dumps(ready), flush=True)
-    # Only now: lines of requests that raced the first line wait in the queue until it is out.
-    log.start()
-    try:
-        while not stop.wait(1.0):
-            # Errors in server threads are the fake's bugs: show them, keep serving.
-            _report(server.take_errors())
-    finally:
-        try:
-            server.stop()
-        except Exception as exc:  # noqa: BLE001  the client already got a 500; report, exit 0
-            _report(list(getattr(exc, "exceptions", [exc])))
-        log.close()
-    return 0
-
-
-class _LogWriter:
-    """The command line's request log: one stdout line per request, written by its own thread.
-
-    Server threads only queue lines. A parent that reads the first line and then never drains
-    the pipe must not stall the fake once the pipe buffer is full, so lines beyond the queue's
-    bound are dropped, and a closed pipe just ends the logging. The thread writes to the file
-    descriptor, not through ``sys.stdout``, so that if it is stuck on a full pipe at exit it
-    holds no lock the interpreter needs to shut down.
-    """
-
-    def __init__(self, fd: int, limit: int = 10_000) -> None:
-        """Queue lines for file descriptor ``fd``; nothing is written before ``start()``."""
-        self._fd = fd
-        self._queue: queue.Queue[str | None] = queue.Queue(limit)
-        self._thread = threading.Thread(target=self._run, name="fakeserver-log", daemon=True)
-        self.dropped = 0
-
-    def __call__(self, method: str, path: str, status: int | None, seconds: float) -> None:
-        """Queue the line for one request (the ``FakeServer.on_request`` signature)."""
-        shown = "dropped" if status is None else str(status)
-        line = f"{_printable(method)} {_printable(path)} {shown} {seconds * 1000:.2f}ms\n"
-        try:
-            self._queue.put_nowait(line)
-        except queue.Full:
-            self.dropped += 1
-
-    def start(self) -> None:
-        """Start writing queued lines."""
-        self._thread.start()
-
-    def close(self, timeout: float = 0.5) -> None:
-        """Write what is queued (waiting at most ``timeout`` seconds) and stop."""
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            return
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        """Write lines in batches until ``close()`` or until the reader goes away."""
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < 256:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            data = memoryview("".join(line for line in batch if line is not None).encode())
-            try:
-                while data:
-                    data = data[os.write(self._fd, data):]
-            except OSError:
-                return  # BrokenPipeError included: nobody reads the log any more
-            if None in batch:
-                return
-
-
-def _report(errors: Sequence[BaseException]) -> None:
-    """Tell stderr where the fake raised, without the message (it could quote a request)."""
-    import traceback
-
-    for exc in errors:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-        print(f"rbx-fakeserver: {type(exc).__name__} in a server thread{where}; the client got "
-              "a 500", file=sys.stderr, flush=True)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return cli_main(argv)

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from requests.adapters import BaseAdapter
 
 from fakeserver.errors import DropConnection
-from fakeserver.server import WSGIApp, build_environ, call_app
+from fakeserver.wsgi import WSGIApp, build_environ, call_app
 
 if TYPE_CHECKING:
     import httpx
@@ -205,7 +205,12 @@ class WSGIAdapter(BaseAdapter):
         from http.client import RemoteDisconnected
 
         import requests
-        from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
+        from urllib3.exceptions import (
+            MaxRetryError,
+            ProtocolError,
+            ReadTimeoutError,
+            ResponseError,
+        )
 
         url = request.url or ""
         method = (request.method or "GET").upper()

@@ -147,7 +147,8 @@ def test_rate_limit(cli_factory: Any) -> None:
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "fakeserver", *args], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "fakeserver", *args],
+        capture_output=True, text=True, timeout=30, check=False,
     )
 
 
@@ -194,7 +195,7 @@ def test_console_script(cli_factory: Any) -> None:
 def test_main_refuses_bad_setups_in_one_line(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fakeserver.server import main
+    from fakeserver.cli import main
 
     assert main(args) == 2
     captured = capsys.readouterr()

@@ -1,0 +1,274 @@
+"""The fake's records: what tests are handed, and what the backend keeps under its lock.
+
+Public records (:class:`Universe`, :class:`ApiKey`, :class:`OAuthToken`,
+:class:`JournalEntry`) are frozen snapshots and never show a credential in their repr. The
+internal ones (:class:`StoredSecret`, :class:`UniverseState`, :class:`Fault`, :class:`Call`)
+are mutable and only ever touched by :class:`fakeserver.backend.FakeOpenCloud` while it holds
+its lock; they live here so the backend module holds orchestration only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .keys import KeyPair
+
+__all__ = [
+    "NEEDS",
+    "OPERATIONS",
+    "READ_SCOPE",
+    "SCOPE_FOR",
+    "WRITE_SCOPE",
+    "ApiKey",
+    "Call",
+    "Credential",
+    "Fault",
+    "JournalEntry",
+    "OAuthToken",
+    "StoredSecret",
+    "Universe",
+    "UniverseState",
+    "bucket_key",
+    "frozen_ids",
+]
+
+#: The five API operations, the names ``inject_fault`` and the journal use.
+OPERATIONS = (
+    "get_public_key",
+    "list_secrets",
+    "create_secret",
+    "update_secret",
+    "delete_secret",
+)
+#: Which permission each operation needs ("get_plaintext" is the fake's own oracle endpoint).
+NEEDS = {
+    "get_public_key": "read",
+    "list_secrets": "read",
+    "create_secret": "write",
+    "update_secret": "write",
+    "delete_secret": "write",
+    "get_plaintext": "read",
+}
+READ_SCOPE = "universe.secret:read"
+WRITE_SCOPE = "universe.secret:write"
+SCOPE_FOR = {"read": READ_SCOPE, "write": WRITE_SCOPE}
+
+
+# --------------------------------------------------------------------------- public records
+
+
+@dataclass(frozen=True)
+class Universe:
+    """A universe as a test sees it: its id and its current public key.
+
+    A snapshot: after :meth:`FakeOpenCloud.rotate_key`, ask :meth:`FakeOpenCloud.universe`
+    for the new one.
+    """
+
+    universe_id: int
+    key_id: str
+    public_key: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key of the fake: ``key`` is the secret string sent as ``x-api-key``.
+
+    ``credential_id`` is a safe name for logs and the journal; ``universe_ids`` of ``None``
+    means every universe.
+    """
+
+    key: str = field(repr=False)
+    credential_id: str
+    read: bool = True
+    write: bool = True
+    universe_ids: frozenset[int] | None = None
+    owner: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers that authenticate with this key."""
+        return {"x-api-key": self.key}
+
+    def allows(self, need: str) -> bool:
+        """Whether the key carries ``need`` (``"read"`` or ``"write"``)."""
+        return self.read if need == "read" else self.write
+
+
+@dataclass(frozen=True)
+class OAuthToken:
+    """An OAuth 2.0 access token of the fake, sent as ``Authorization: Bearer <token>``."""
+
+    token: str = field(repr=False)
+    credential_id: str
+    scopes: frozenset[str] = frozenset((READ_SCOPE, WRITE_SCOPE))
+    universe_ids: frozenset[int] | None = None
+    owner: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers that authenticate with this token."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def allows(self, need: str) -> bool:
+        """Whether the token carries the scope for ``need`` (``"read"`` or ``"write"``)."""
+        return SCOPE_FOR[need] in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One request as the journal records it: never a value, ciphertext or credential.
+
+    Attributes
+    ----------
+    method, path:
+        The HTTP method and path (no query string).
+    operation:
+        One of :data:`OPERATIONS`, ``"get_plaintext"``, or ``None`` for an unknown path.
+    status:
+        The status answered, or ``None`` when an injected fault dropped the connection.
+    credential_id:
+        The safe id of the credential that authenticated (``None`` if none did).
+    key_id:
+        The key id the request sealed with, or the one a public-key answer returned.
+    request_bytes, response_bytes:
+        Body sizes.
+    timestamp:
+        Wall-clock seconds since the epoch when the answer was ready.
+    sequence:
+        Position in the journal; for requests that read or changed state, the order in which
+        they took effect.
+    """
+
+    method: str
+    path: str
+    operation: str | None
+    status: int | None
+    credential_id: str | None
+    key_id: str | None
+    request_bytes: int
+    response_bytes: int
+    timestamp: float
+    sequence: int
+
+
+# --------------------------------------------------------------------------- internal records
+
+Credential = ApiKey | OAuthToken
+
+
+class StoredSecret:
+    """A stored secret. The plaintext is kept for the oracle only and never shown in a repr."""
+
+    __slots__ = ("create_time", "domain", "key_id", "update_time", "value")
+
+    def __init__(self, domain: str | None, key_id: str, stamp: str, value: str) -> None:
+        """A new secret, created and updated at ``stamp``."""
+        self.domain = domain
+        self.key_id = key_id
+        self.create_time = stamp
+        self.update_time = stamp
+        self.value = value
+
+    def item(self, secret_id: str) -> dict[str, Any]:
+        """The secret as list, create and update answers show it (never its value)."""
+        return {
+            "id": secret_id,
+            "domain": self.domain,
+            "key_id": self.key_id,
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+        }
+
+    def __repr__(self) -> str:
+        """Metadata only."""
+        return f"StoredSecret(domain={self.domain!r}, key_id={self.key_id!r})"
+
+
+class UniverseState:
+    """A universe: its keys (current, and previous during a grace period) and its secrets."""
+
+    __slots__ = ("issued", "key", "previous", "previous_until", "secrets", "universe_id")
+
+    def __init__(self, universe_id: int, key: KeyPair) -> None:
+        """A universe with its first key and no secrets."""
+        self.universe_id = universe_id
+        self.key = key
+        self.previous: KeyPair | None = None
+        self.previous_until = 0.0
+        self.issued = {key.key_id}
+        self.secrets: dict[str, StoredSecret] = {}
+
+    def accepted_key(self, key_id: str, now: float) -> KeyPair | None:
+        """The key a request may seal with under ``key_id`` at time ``now``, if any."""
+        if key_id == self.key.key_id:
+            return self.key
+        previous = self.previous
+        if previous is not None and key_id == previous.key_id and now < self.previous_until:
+            return previous
+        return None
+
+    def public(self) -> Universe:
+        """A snapshot for tests: id and current public key."""
+        return Universe(self.universe_id, self.key.key_id, self.key.public_key)
+
+
+class Fault:
+    """A scripted fault, fired for the next ``remaining`` calls of its operation."""
+
+    __slots__ = ("drop_connection", "latency", "remaining", "retry_after", "status")
+
+    def __init__(
+        self, status: int | None, latency: float, drop: bool, times: int, retry_after: int | None
+    ) -> None:
+        """Store what the fault does and how many more calls it applies to."""
+        self.status = status
+        self.latency = latency
+        self.drop_connection = drop
+        self.remaining = times
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        """Show the whole fault."""
+        return (
+            f"Fault(status={self.status}, latency={self.latency}, "
+            f"drop_connection={self.drop_connection}, remaining={self.remaining})"
+        )
+
+
+class Call:
+    """What the backend learns about one request while handling it (internal to the package).
+
+    The app creates one per request and hands it to each stage; stages fill in who called,
+    which universe, the rate-limit headers to send, the key id involved and the sequence
+    number under which the outcome took effect.
+    """
+
+    __slots__ = ("credential_id", "headers", "key_id", "operation", "sequence", "universe")
+
+    def __init__(self, operation: str | None) -> None:
+        """Start with nothing known but the operation (``None`` until routed)."""
+        self.operation = operation
+        self.credential_id: str | None = None
+        self.universe: UniverseState | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.key_id: str | None = None
+        self.sequence: int | None = None
+
+    def __repr__(self) -> str:
+        """Show the operation and the safe credential id."""
+        return f"Call({self.operation!r}, credential_id={self.credential_id!r})"
+
+
+def bucket_key(credential: Credential) -> str:
+    """Which rate-limit bucket a credential draws from: its owner's."""
+    return credential.owner or credential.credential_id
+
+
+def frozen_ids(universe_ids: Iterable[int] | None) -> frozenset[int] | None:
+    """Freeze the universes a credential is limited to; ``None`` stays "every universe"."""
+    if universe_ids is None:
+        return None
+    return frozenset(int(u) for u in universe_ids)

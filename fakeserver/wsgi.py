@@ -1,0 +1,142 @@
+"""The WSGI plumbing every transport shares: one environ builder, one buffered app call.
+
+The loopback server (:mod:`fakeserver.server`) and the in-process transports
+(:mod:`fakeserver.transports`) both turn a request into an environ with :func:`build_environ`
+and run the app with :func:`call_app`, so the app sees the same environ and is held to the same
+WSGI checks whichever way a request arrives.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+__all__ = ["TOKEN", "WSGIApp", "build_environ", "call_app"]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: An HTTP token (RFC 9110 section 5.6.2): what header names and methods are made of.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_STATUS = re.compile(r"[1-9][0-9]{2} [^\r\n]*\Z")
+
+
+def build_environ(
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    scheme: str = "http",
+    server_name: str = "127.0.0.1",
+    server_port: int = 80,
+    remote_addr: str = "127.0.0.1",
+    remote_port: int = 0,
+    protocol: str = "HTTP/1.1",
+    script_name: str = "",
+) -> dict[str, Any]:
+    """Return the PEP 3333 environ for one request.
+
+    Parameters
+    ----------
+    target:
+        The request target as sent, percent-encoded: ``"/path?query"`` or an absolute URL.
+        ``PATH_INFO`` gets it decoded (bytes as latin-1, as PEP 3333 says); ``RAW_URI`` and
+        ``REQUEST_URI`` keep it as sent.
+    headers:
+        Header names and values as sent. Names holding ``_`` are dropped, as nginx does, so
+        that ``x_api_key`` cannot pose as ``x-api-key``; repeated names are joined with ``,``.
+    body:
+        The whole request body, already de-chunked.
+    script_name:
+        A path prefix the app is mounted under (``"/proxy"``, no trailing slash): a target
+        under it becomes ``SCRIPT_NAME`` plus the rest in ``PATH_INFO``, so the app sees
+        ``/cloud/v2/...`` whatever base URL the client was given.
+    """
+    if target.startswith(("http://", "https://")):
+        rest = target.split("://", 1)[1]
+        slash = rest.find("/")
+        target = rest[slash:] if slash >= 0 else "/"
+    path, _, query = target.partition("?")
+    if script_name and (path == script_name or path.startswith(script_name + "/")):
+        path = path[len(script_name):] or "/"
+    else:
+        script_name = ""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": unquote_to_bytes(path.encode("latin-1")).decode("latin-1"),
+        "QUERY_STRING": query,
+        "RAW_URI": target,
+        "REQUEST_URI": target,
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port),
+        "SERVER_PROTOCOL": protocol,
+        "REMOTE_ADDR": remote_addr,
+        "REMOTE_PORT": str(remote_port),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in headers:
+        if "_" in name:
+            continue
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+            continue
+        if key == "CONTENT_LENGTH":
+            continue
+        key = "HTTP_" + key
+        previous = environ.get(key)
+        environ[key] = value if previous is None else f"{previous},{value}"
+    if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return environ
+
+
+def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run ``app`` on ``environ`` and return its status line, headers and whole body.
+
+    The body is buffered: the fake's answers are small, and one write per response is what
+    keeps the loopback server fast. Exceptions from the app propagate (``DropConnection``
+    included); a malformed status or header is a ``ValueError``/``TypeError``.
+    """
+    response: list[Any] = []
+    chunks: list[bytes] = []
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        if response and exc_info is None:
+            raise AssertionError("start_response called twice without exc_info")
+        if not isinstance(status, str) or not _STATUS.match(status):
+            raise ValueError(f"malformed WSGI status line {status!r}")
+        for name, value in headers:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("WSGI header names and values must be str")
+            if not TOKEN.match(name) or "\r" in value or "\n" in value:
+                raise ValueError(f"malformed WSGI header {name!r}")
+        response[:] = [status, list(headers)]
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        for chunk in result:
+            if not isinstance(chunk, bytes):
+                raise TypeError("a WSGI app must yield bytes")
+            chunks.append(chunk)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if not response:
+        raise RuntimeError("the WSGI app returned without calling start_response")
+    return response[0], response[1], b"".join(chunks)
