@@ -64,6 +64,8 @@ _NO_KEY = (
     "no API key; run %rbx_secret_login (masked prompt, kept for this session only) or set "
     "RBX_API_KEY before starting IPython/Jupyter"
 )
+# The options that give a value (or, for %rbx_secret_login, a key) instead of the prompt.
+_SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
@@ -259,9 +261,9 @@ class RbxSecretsMagics(Magics):
                 self.known_ids[universe] = set(existing)
                 missing = [n for n in names if n not in existing]
                 if missing:
-                    raise _fail(magic, f"no secret named {_quoted(missing)} in universe "
-                                f"{universe}; nothing was deleted (add --missing-ok to skip "
-                                "missing names)")
+                    raise _fail(magic, f"no secret{'s' if len(missing) > 1 else ''} named "
+                                f"{_quoted(missing)} in universe {universe}; nothing was "
+                                "deleted; add --missing-ok to skip missing names")
             deleted, skipped = self._delete_each(magic, client, universe, names, args.missing_ok)
             print(_describe_delete(universe, deleted, skipped))
 
@@ -332,7 +334,8 @@ class RbxSecretsMagics(Magics):
             scope = self._universe_or_none(magic, args.universe) if args.universe else None
             check = scope if scope is not None else self._universe_or_none(magic, None)
             key = read_value(
-                prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file
+                prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
+                what="key", sources=("--from-env VAR", "--from-file PATH"),
             )
             if check is not None:
                 with self._new_client(check, key) as probe:
@@ -364,15 +367,17 @@ class RbxSecretsMagics(Magics):
         if args.universe is not None:
             universe = self._universe(magic, args.universe)
             forgot = self._keys.pop(universe, None) is not None
-            what = f"the session API key for universe {universe}"
+            done = f"Forgot the session API key for universe {universe}."
+            nothing = f"There was no session API key for universe {universe}."
         else:
             forgot = bool(self._keys)
             self._keys.clear()
-            what = "the session API key for every universe"
+            done = "Forgot the session API key for every universe."
+            nothing = "There was no session API key."
         self._forget_clients()
         fallback = (" RBX_API_KEY from the environment is used again." if os.environ.get(
             "RBX_API_KEY") else "")
-        print(f"Forgot {what}.{fallback}" if forgot else f"There was no {what[4:]}.{fallback}")
+        print(f"{done if forgot else nothing}{fallback}")
 
     # ------------------------------------------------------------------------- bulk set
 
@@ -419,9 +424,11 @@ class RbxSecretsMagics(Magics):
                         "again: secrets already set are updated, not duplicated")
 
     def _read_env_file(self, magic: str, path: str) -> dict[str, str]:
+        import io
         from pathlib import Path
 
         from dotenv import dotenv_values
+        from dotenv.parser import parse_stream
 
         from .errors import InvalidInputError
         from .validation import validate_secret_id, validate_value
@@ -430,22 +437,36 @@ class RbxSecretsMagics(Magics):
         if not file.is_file():
             raise _fail(magic, "the file given to --env-file does not exist or is not a file")
         try:
-            entries = dotenv_values(file)
+            text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError):
             raise _fail(magic, "the file given to --env-file cannot be read as UTF-8 text") from None
-        if not entries:
+        bindings = list(parse_stream(io.StringIO(text)))
+        if not any(b.key is not None or b.error for b in bindings):
             raise _fail(magic, "the file given to --env-file has no KEY=value entries")
         problems: list[str] = []
+        names: set[str] = set()
+        for binding in bindings:
+            # Bad lines are shown by number only: a broken line may be a pasted value.
+            number = binding.original.line
+            if binding.error:
+                # python-dotenv skips such a line with only a log warning; that secret
+                # would silently not be set.
+                problems.append(f"line {number} cannot be parsed (an unclosed quote?)")
+            elif binding.key is None:
+                continue  # a comment or a blank line
+            elif binding.value is None:
+                problems.append(f"line {number} has no '='")
+            else:
+                try:
+                    names.add(validate_secret_id(binding.key))
+                except InvalidInputError:
+                    problems.append(f"line {number} is not a valid secret name")
+        # dotenv_values adds ${VAR} interpolation; given the parsed lines only, it has
+        # nothing left to warn about.
+        parsed = "".join(b.original.string for b in bindings if not b.error)
         values: dict[str, str] = {}
-        for number, (name, value) in enumerate(entries.items(), start=1):
-            # A line without '=' may be a pasted value, so bad names are shown by position.
-            if value is None:
-                problems.append(f"entry {number} has no '='")
-                continue
-            try:
-                validate_secret_id(name)
-            except InvalidInputError:
-                problems.append(f"entry {number} is not a valid secret name")
+        for name, value in dotenv_values(stream=io.StringIO(parsed)).items():
+            if name not in names or value is None:
                 continue
             try:
                 values[name] = validate_value(value)
@@ -491,9 +512,10 @@ class RbxSecretsMagics(Magics):
         if extra:
             redacted = redact_current_input(self.shell, extra)
             note = " (and removed from this session's history)" if redacted else ""
-            sources = ("; values are never typed on the line: they come from the masked "
-                       "prompt, --from-env, --from-file or --from-var"
-                       if "--from-env" in parser._option_string_actions else "")
+            offered = [o for o in _SOURCE_OPTIONS if o in parser._option_string_actions]
+            what = "keys" if magic == "rbx_secret_login" else "values"
+            sources = (f"; {what} are never typed on the line: they come from the masked "
+                       f"prompt, {', '.join(offered[:-1])} or {offered[-1]}" if offered else "")
             raise _fail(magic, f"unexpected word(s) on the line, not repeated here in case one "
                         f"is a secret value{note}{sources}; see %{magic}?")
         return args
@@ -506,9 +528,18 @@ class RbxSecretsMagics(Magics):
         try:
             yield
         except ValueSourceError as exc:
-            raise _fail(magic, str(exc)) from None
+            note = ""
+            # The name or path that was not found may be a value typed in its place.
+            if exc.typed is not None and redact_current_input(self.shell, [exc.typed]):
+                note = " (removed from this session's history in case it was a value)"
+            raise _fail(magic, f"{exc}{note}") from None
         except RbxSecretsError as exc:
-            raise _fail(magic, _explain(exc)) from None
+            raise _fail(magic, _explain(exc, magic)) from None
+        except KeyboardInterrupt:
+            # A traceback here would show, under %xmode Verbose, the client's locals: the
+            # plaintext among them. Ctrl-C is the user's choice, not a bug, so one line.
+            raise _fail(magic, "interrupted; a change already sent may have been made: check "
+                        "with %rbx_secret_list, or run the same command again") from None
 
     def _check_names(self, magic: str, names: list[str]) -> list[str]:
         from .errors import InvalidInputError
@@ -523,7 +554,8 @@ class RbxSecretsMagics(Magics):
         if bad:
             # An invalid name may be a value typed in the wrong place: do not echo it.
             redact_current_input(self.shell, bad)
-            which = "the name given is" if len(names) == 1 else f"{len(bad)} of the names are"
+            which = ("the name given is" if len(names) == 1 else
+                     f"{len(bad)} of the names {'is' if len(bad) == 1 else 'are'}")
             raise _fail(magic, f"{which} not a valid secret id (1-64 ASCII letters, digits and "
                         "underscores, not starting with a digit); not repeated here in case it "
                         "was a value")
@@ -557,10 +589,13 @@ class RbxSecretsMagics(Magics):
             text, source = os.environ["RBX_UNIVERSE_ID"], "RBX_UNIVERSE_ID"
         else:
             return None
-        text = text.strip()
-        if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
-            raise _fail(magic, f"{source} {_UNIVERSE_RULE}")
-        return int(text)
+        from .errors import InvalidInputError
+        from .validation import validate_universe_id
+
+        try:
+            return validate_universe_id(text)
+        except InvalidInputError:
+            raise _fail(magic, f"{source} {_UNIVERSE_RULE}") from None
 
     def default_universe(self) -> int | None:
         """The configured universe (trait or RBX_UNIVERSE_ID), or None; never raises."""
@@ -572,10 +607,10 @@ class RbxSecretsMagics(Magics):
     def _client(self, magic: str, universe: int) -> SecretsClient:
         """A cached client for ``universe`` with the session key, else the environment's."""
         key = self._keys.get(universe) or self._keys.get(None)
-        if key is None and not (os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN")):
+        from_env = os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN")
+        if key is None and not from_env:
             raise _fail(magic, _NO_KEY)
-        credential = key.reveal() if key is not None else (
-            os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN") or "")
+        credential = key.reveal() if key is not None else from_env or ""
         cache_key = (universe, self.base_url, self.timeout, self.max_retries,
                      os.environ.get("RBX_OPEN_CLOUD_URL"),
                      hashlib.sha256(credential.encode()).hexdigest())
@@ -624,7 +659,7 @@ class RbxSecretsMagics(Magics):
             except RbxSecretsError as exc:
                 if not deleted:
                     raise
-                raise _fail(magic, f"{_explain(exc)} (already deleted: {_quoted(deleted)}; "
+                raise _fail(magic, f"{_explain(exc, magic)} (already deleted: {_quoted(deleted)}; "
                             "not deleted: "
                             f"{_quoted(names[len(deleted) + len(skipped):])})") from None
             else:
@@ -678,12 +713,18 @@ def _describe_delete(universe: int, deleted: list[str], skipped: list[str]) -> s
     return text
 
 
-def _explain(exc: RbxSecretsError) -> str:
+def _explain(exc: RbxSecretsError, magic: str) -> str:
     """The client's one-line message plus what to do in IPython terms."""
     from .errors import AuthenticationError, TransportError
 
     message = str(exc)
-    if isinstance(exc, AuthenticationError):
+    if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":
+        # The key just given was refused: RBX_API_KEY is beside the point.
+        message = str(AuthenticationError(
+            exc.status, exc.detail, doing=exc.doing, hint="The key given was not accepted "
+            "(mistyped, expired or revoked?) and was not kept; check it and run "
+            "%rbx_secret_login again."))
+    elif isinstance(exc, AuthenticationError):
         message += " Or run %rbx_secret_login to enter a key for this session."
     elif isinstance(exc, TransportError):
         message += (" Check the network and the base URL (%config RbxSecretsMagics.base_url "

@@ -16,16 +16,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HEADLESS_HINT", "SecretValue", "ValueSourceError", "prompt_secret", "read_value"]
+__all__ = ["SecretValue", "ValueSourceError", "prompt_secret", "read_value"]
 
-# Shown whenever a masked prompt is impossible; names every alternative.
-HEADLESS_HINT = (
-    "pass the value with --from-env VAR, --from-file PATH or --from-var NAME instead"
-)
+# The options that can replace the masked prompt of %rbx_secret_set.
+_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
+
+
+def _headless_hint(what: str, sources: tuple[str, ...]) -> str:
+    """What to do when a masked prompt is impossible: names every alternative in ``sources``."""
+    listed = f"{', '.join(sources[:-1])} or {sources[-1]}" if len(sources) > 1 else sources[0]
+    return f"pass the {what} with {listed} instead"
 
 
 class ValueSourceError(ValueError):
-    """A value could not be read; the message says what to do and never contains the value."""
+    """A value could not be read; the message says what to do and never contains the value.
+
+    Attributes
+    ----------
+    typed:
+        The variable name or path the user gave, when looking it up failed: a value typed
+        after ``--from-var`` by mistake looks just like that, so callers remove it from the
+        history. ``None`` when the lookup itself worked.
+    """
+
+    def __init__(self, message: str, *, typed: str | None = None) -> None:
+        """Store the message and what the user typed, if it may be a value."""
+        super().__init__(message)
+        self.typed = typed
 
 
 class SecretValue:
@@ -72,11 +89,18 @@ class SecretValue:
         raise TypeError("a SecretValue cannot be pickled")
 
 
-def prompt_secret(prompt: str, *, confirm: bool = False) -> SecretValue:
+def prompt_secret(
+    prompt: str,
+    *,
+    confirm: bool = False,
+    what: str = "value",
+    sources: tuple[str, ...] = _SOURCES,
+) -> SecretValue:
     """Ask for a value in a masked prompt (twice if ``confirm``).
 
     ``getpass.getpass`` is looked up at call time: ipykernel replaces it on every execution
-    with a version that sends a password request to the frontend.
+    with a version that sends a password request to the frontend. ``what`` names the thing
+    asked for in messages, and ``sources`` are the options offered when there is no prompt.
 
     Raises
     ------
@@ -91,14 +115,15 @@ def prompt_secret(prompt: str, *, confirm: bool = False) -> SecretValue:
         second = getpass.getpass("Repeat the value: ") if confirm else first
     except StdinNotImplementedError:
         raise ValueSourceError(
-            f"this frontend cannot show a masked prompt (headless kernel?): {HEADLESS_HINT}"
+            "this frontend cannot show a masked prompt (headless kernel?): "
+            f"{_headless_hint(what, sources)}"
         ) from None
     except (KeyboardInterrupt, EOFError):
         raise ValueSourceError("cancelled at the prompt; nothing was changed") from None
     if first != second:
         raise ValueSourceError("the two entries differ; nothing was changed, try again")
     if not first:
-        raise ValueSourceError("the value is empty; nothing was changed")
+        raise ValueSourceError(f"the {what} is empty; nothing was changed")
     return SecretValue(first)
 
 
@@ -107,7 +132,8 @@ def _from_env(var: str, environ: Mapping[str, str]) -> SecretValue:
     if value is None:
         raise ValueSourceError(
             "the environment variable given to --from-env is not set in this process "
-            "(export it before starting IPython/Jupyter, or use another source)"
+            "(export it before starting IPython/Jupyter, or use another source)",
+            typed=var,
         )
     if not value:
         raise ValueSourceError("the environment variable given to --from-env is empty")
@@ -128,7 +154,9 @@ def _from_file(path: str) -> SecretValue:
     try:
         data = file.read_bytes()
     except FileNotFoundError:
-        raise ValueSourceError("the file given to --from-file does not exist") from None
+        raise ValueSourceError(
+            "the file given to --from-file does not exist", typed=path
+        ) from None
     except IsADirectoryError:
         raise ValueSourceError("the path given to --from-file is a directory, not a file") from None
     except OSError as exc:
@@ -136,7 +164,8 @@ def _from_file(path: str) -> SecretValue:
             f"the file given to --from-file cannot be read ({exc.strerror or type(exc).__name__})"
         ) from None
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig: a byte order mark that some Windows tools write is not part of the value.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueSourceError("the file given to --from-file is not UTF-8 text") from None
     value = _strip_one_newline(text)
@@ -149,7 +178,8 @@ def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
     if name not in namespace:
         raise ValueSourceError(
             "the variable given to --from-var is not defined in this session "
-            "(give the name of a variable, not the value)"
+            "(give the name of a variable, not the value)",
+            typed=name,
         )
     value = namespace[name]
     if isinstance(value, SecretValue):
@@ -160,9 +190,9 @@ def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
         except UnicodeDecodeError:
             raise ValueSourceError("the variable given to --from-var holds bytes that are not UTF-8") from None
     if not isinstance(value, str):
-        raise ValueSourceError(
-            f"the variable given to --from-var is a {type(value).__name__}, not a str"
-        )
+        kind = type(value).__name__
+        article = "an" if kind[:1].lower() in "aeiou" else "a"
+        raise ValueSourceError(f"the variable given to --from-var holds {article} {kind}, not a str")
     if not value:
         raise ValueSourceError("the variable given to --from-var is an empty string")
     return SecretValue(value)
@@ -177,6 +207,8 @@ def read_value(
     namespace: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     confirm: bool = False,
+    what: str = "value",
+    sources: tuple[str, ...] = _SOURCES,
 ) -> SecretValue:
     """Read one value from the single source given, or from a masked prompt if none is.
 
@@ -193,6 +225,9 @@ def read_value(
         Where ``from_env`` is looked up; ``os.environ`` by default.
     confirm
         Ask twice at the prompt and require both entries to match.
+    what, sources
+        For the prompt's messages: what is asked for (``"value"``, ``"key"``) and the
+        options to name when no prompt can be shown.
 
     Raises
     ------
@@ -209,4 +244,4 @@ def read_value(
         return _from_file(from_file)
     if from_var is not None:
         return _from_var(from_var, namespace or {})
-    return prompt_secret(prompt, confirm=confirm)
+    return prompt_secret(prompt, confirm=confirm, what=what, sources=sources)

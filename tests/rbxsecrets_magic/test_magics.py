@@ -311,7 +311,7 @@ def test_value_given_as_the_name_is_not_repeated(cloud_shell: MagicShell) -> Non
     assert "not a valid secret id" in message
     s.assert_nowhere("p@ss w0rd!")
     message = s.usage_error("%rbx_secret_delete ok_name 9bad")
-    assert "1 of the names are not a valid secret id" in message
+    assert "1 of the names is not a valid secret id" in message
     s.assert_nowhere("9bad")
 
 
@@ -337,7 +337,7 @@ def test_argparse_messages_never_echo_what_was_typed(cloud_shell: MagicShell) ->
         ("%rbx_secret_set a --from-env RBX_TEST_UNSET_VAR", "--from-env is not set"),
         ("%rbx_secret_set a --from-file /nonexistent/token", "--from-file does not exist"),
         ("%rbx_secret_set a --from-var not_defined_anywhere", "--from-var is not defined"),
-        ("%rbx_secret_set a --from-var _n", "is a int, not a str"),
+        ("%rbx_secret_set a --from-var _n", "holds an int, not a str"),
         ("%rbx_secret_set a --from-var _e", "empty string"),
     ],
 )
@@ -347,6 +347,28 @@ def test_user_mistakes(cloud_shell: MagicShell, line: str, expected: str) -> Non
     message = s.usage_error(line)
     assert expected in message and message.startswith("%rbx_secret_")
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
+
+
+@pytest.mark.parametrize("option", ["--from-var", "--from-env", "--from-file"])
+def test_value_given_to_a_source_option_is_removed_from_history(cloud_shell: MagicShell,
+                                                                option: str) -> None:
+    # "--from-var s3cret" read as "from this value": the lookup fails, and the word may be
+    # the value itself, so it must leave the history like a stray word on the line does.
+    s = cloud_shell
+    typed = "Hunter2-typed-as-the-source"
+    message = s.usage_error(f"%rbx_secret_set api_token {option} {typed}")
+    assert "removed from this session's history" in message
+    s.assert_nowhere(typed)
+    assert f"{option} <redacted>" in s.ip.user_ns["In"][-1]
+    assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
+
+
+def test_bom_of_a_windows_file_is_not_part_of_the_value(cloud_shell: MagicShell,
+                                                        tmp_path: Any) -> None:
+    s = cloud_shell
+    (tmp_path / "token").write_bytes(b"\xef\xbb\xbf" + VALUE.encode() + b"\r\n")
+    s.ok(f"%rbx_secret_set api_token --from-file {tmp_path / 'token'}")
+    assert s.cloud.plaintext("api_token") == VALUE
 
 
 def test_empty_and_too_long_values(cloud_shell: MagicShell, tmp_path: Any) -> None:
@@ -377,6 +399,23 @@ def test_bad_universe_in_environment(shell: MagicShell, monkeypatch: pytest.Monk
     assert "RBX_UNIVERSE_ID must be a universe id" in shell.usage_error("%rbx_secret_list")
 
 
+def test_login_messages_name_only_its_own_options(cloud_shell: MagicShell,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    s = cloud_shell
+    monkeypatch.delenv("RBX_API_KEY")
+    s.prompt.answers = [StdinNotImplementedError("no stdin")]
+    message = s.usage_error("%rbx_secret_login")
+    assert "--from-env" in message and "--from-file" in message
+    assert "--from-var" not in message and "key" in message
+    s.prompt.answers = [""]
+    assert "the key is empty" in s.usage_error("%rbx_secret_login")
+    assert "--from-var" not in s.usage_error("%rbx_secret_login stray-word")
+    s.prompt.answers = ["not-a-real-key-123"]
+    message = s.usage_error("%rbx_secret_login")
+    # The key just typed was refused: point at it, not at RBX_API_KEY or at login itself.
+    assert "RBX_API_KEY" not in message and "run %rbx_secret_login again" in message
+
+
 def test_headless_kernel_names_the_alternatives(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     s.prompt.answers = [StdinNotImplementedError("no stdin")]
@@ -391,6 +430,29 @@ def test_ctrl_c_at_the_prompt_cancels(cloud_shell: MagicShell) -> None:
     s.prompt.answers = [KeyboardInterrupt]
     assert "cancelled" in s.usage_error("%rbx_secret_set api_token")
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
+
+
+@pytest.mark.parametrize("cell", ["%rbx_secret_set api_token", "%rbx_secret_set --env-file {env}"])
+def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
+        cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, cell: str) -> None:
+    # %xmode Verbose prints every frame's locals; the client's frames hold the plaintext.
+    from rbxsecrets_magic import transport
+
+    send = transport.Transport._send
+
+    def interrupted_write(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        if method != "GET":
+            raise KeyboardInterrupt
+        return send(self, method, *args, **kwargs)
+
+    monkeypatch.setattr(transport.Transport, "_send", interrupted_write)
+    s = cloud_shell
+    s.ok("%xmode Verbose")
+    (tmp_path / "a.env").write_text(f"api_token={VALUE}\n")
+    s.prompt.answers = [VALUE]
+    message = s.usage_error(cell.format(env=tmp_path / "a.env"))
+    assert "interrupted" in message and "%rbx_secret_list" in message
+    s.assert_nowhere(VALUE)
 
 
 # ------------------------------------------------------------------ API failures

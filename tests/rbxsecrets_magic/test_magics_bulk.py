@@ -118,10 +118,23 @@ def test_bad_entries_change_nothing_and_are_not_repeated(cloud_shell: MagicShell
     path = _env_file(tmp_path, extra="sk_live_pasted_value_9f8e\n9starts_with_digit=x\nEMPTY=")
     message = s.usage_error(f"%rbx_secret_set --env-file {path}")
     assert "nothing was set" in message and "3 problem(s)" in message
-    assert "entry 4 has no '='" in message
-    assert "entry 5 is not a valid secret name" in message
+    assert "line 5 has no '='" in message
+    assert "line 6 is not a valid secret name" in message
     assert "EMPTY: it is empty" in message
     assert "sk_live_pasted_value_9f8e" not in s.output and "9starts" not in s.output
+    assert _plaintexts(s) == {}
+
+
+def test_unparsable_lines_are_refused_not_skipped(cloud_shell: MagicShell,
+                                                 tmp_path: Path) -> None:
+    # python-dotenv drops such a line with only a log warning: the secret would silently
+    # not be set while the summary reports success.
+    s = cloud_shell
+    path = _env_file(tmp_path, extra='FORGOTTEN="sk_unclosed_quote_value\nOTHER sk_no_equals')
+    message = s.usage_error(f"%rbx_secret_set --env-file {path}")
+    assert "nothing was set" in message and "2 problem(s)" in message
+    assert "line 5 cannot be parsed" in message and "line 6 cannot be parsed" in message
+    assert "sk_unclosed_quote_value" not in s.output and "sk_no_equals" not in s.output
     assert _plaintexts(s) == {}
 
 

@@ -93,6 +93,7 @@ def test_from_env() -> None:
         (VALUE.encode() + b"\r\n", VALUE),
         (VALUE.encode() + b"\n\n", VALUE + "\n"),  # only one newline is the editor's
         (b"  spaced  ", "  spaced  "),
+        (b"\xef\xbb\xbf" + VALUE.encode() + b"\n", VALUE),  # BOM of Windows tools
     ],
 )
 def test_from_file(tmp_path: Path, content: bytes, expected: str) -> None:
@@ -116,13 +117,35 @@ def test_from_var() -> None:
     ns = {"s": VALUE, "b": VALUE.encode(), "w": SecretValue(VALUE), "n": 3, "e": ""}
     for name in ("s", "b", "w"):
         assert read_value(prompt="", from_var=name, namespace=ns).reveal() == VALUE
-    with pytest.raises(ValueSourceError, match="is a int"):
+    with pytest.raises(ValueSourceError, match="holds an int"):
         read_value(prompt="", from_var="n", namespace=ns)
     with pytest.raises(ValueSourceError, match="empty"):
         read_value(prompt="", from_var="e", namespace=ns)
     with pytest.raises(ValueSourceError, match="not defined") as info:
         read_value(prompt="", from_var="hunter2", namespace=ns)
     assert "hunter2" not in str(info.value)
+
+
+def test_failed_lookups_name_what_may_be_a_value(tmp_path: Path) -> None:
+    for source in ({"from_env": "hunter2", "environ": {}},
+                   {"from_file": str(tmp_path / "hunter2")},
+                   {"from_var": "hunter2", "namespace": {}}):
+        with pytest.raises(ValueSourceError) as info:
+            read_value(prompt="", **source)  # type: ignore[arg-type]
+        assert info.value.typed.endswith("hunter2") and "hunter2" not in str(info.value)
+    with pytest.raises(ValueSourceError) as info:
+        read_value(prompt="", from_var="n", namespace={"n": 3})
+    assert info.value.typed is None  # it names a real variable: nothing to hide
+
+
+def test_prompt_for_a_key_says_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _answers(monkeypatch, StdinNotImplementedError("no frontend stdin"))
+    with pytest.raises(ValueSourceError) as info:
+        read_value(prompt="", what="key", sources=("--from-env VAR", "--from-file PATH"))
+    assert "pass the key with --from-env VAR or --from-file PATH" in str(info.value)
+    _answers(monkeypatch, "")
+    with pytest.raises(ValueSourceError, match="the key is empty"):
+        read_value(prompt="", what="key")
 
 
 def test_only_one_source() -> None:
