@@ -35,6 +35,7 @@ import hashlib
 import os
 import re
 import shlex
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -540,6 +541,11 @@ class RbxSecretsMagics(Magics):
             # plaintext among them. Ctrl-C is the user's choice, not a bug, so one line.
             raise _fail(magic, "interrupted; a change already sent may have been made: check "
                         "with %rbx_secret_list, or run the same command again") from None
+        except Exception as exc:
+            # A real bug keeps its traceback, but the finished frames below this one are
+            # emptied of their locals: under %xmode Verbose they would print the plaintext.
+            traceback.clear_frames(exc.__traceback__)
+            raise
 
     def _check_names(self, magic: str, names: list[str]) -> list[str]:
         from .errors import InvalidInputError

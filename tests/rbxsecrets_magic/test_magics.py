@@ -551,3 +551,22 @@ def test_usage_error_is_exactly_usage_error(cloud_shell: MagicShell) -> None:
     with pytest.raises(UsageError) as info:
         cloud_shell.ip.run_line_magic("rbx_secret_set", "")
     assert type(info.value) is UsageError
+
+
+def test_a_real_bug_keeps_its_traceback_but_not_the_value_in_verbose_mode(
+        cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An unexpected error deep in the client, where a frame holds the plaintext.
+    from rbxsecrets_magic import client
+
+    def broken_seal(value: Any, public_key: str) -> str:
+        raise RuntimeError("bug in sealing")
+
+    monkeypatch.setattr(client, "seal", broken_seal)
+    s = cloud_shell
+    s.ok("%xmode Verbose")
+    s.prompt.answers = [VALUE]
+    result = s.run("%rbx_secret_set api_token")
+    assert isinstance(result.error_in_exec, RuntimeError)
+    assert "Traceback" in s.last_output and "bug in sealing" in s.last_output
+    assert "broken_seal" in s.last_output  # the frames are all still shown
+    s.assert_nowhere(VALUE)
