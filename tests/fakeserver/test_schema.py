@@ -123,3 +123,14 @@ def test_every_operation_and_error_status_validates():
     assert statuses == [200, 201, 400, 401, 403, 404, 405, 409, 429, 503]
     sealed = seal("v", public)
     assert sealed not in json.dumps(bodies)
+
+
+def test_the_schema_copy_matches_the_shared_reference_when_it_is_beside_the_checkout():
+    # Development checkouts sit next to ../shared, the reference the contract names; a clone
+    # elsewhere has only the copy, so the copy must not drift from it.
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parents[3] / "shared" / "reference" / SCHEMA_FILE.name
+    if not shared.is_file():
+        pytest.skip(f"no {shared} beside this checkout")
+    assert SCHEMA_FILE.read_bytes() == shared.read_bytes()
