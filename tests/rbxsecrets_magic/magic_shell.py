@@ -79,6 +79,13 @@ class MagicShell:
         assert "Traceback" not in self.last_output
         return message
 
+    def seed(self, *names: str, domain: str | None = None) -> None:
+        """Set each of ``names`` through the magic, to ``value-of-NAME-secret``."""
+        option = f" --domain '{domain}'" if domain is not None else ""
+        for name in names:
+            self.ip.user_ns["_v"] = f"value-of-{name}-secret"
+            self.ok(f"%rbx_secret_set {name} --from-var _v{option}")
+
     def history_text(self) -> str:
         """Everything the history database holds: inputs (parsed and raw) and outputs."""
         hm = self.ip.history_manager

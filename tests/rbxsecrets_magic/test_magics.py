@@ -181,16 +181,10 @@ def test_help_has_examples(shell: MagicShell) -> None:
 # ------------------------------------------------------------------------ delete
 
 
-def _seed(s: MagicShell, *names: str) -> None:
-    for name in names:
-        s.ip.user_ns["_v"] = f"value-of-{name}"
-        s.ok(f"%rbx_secret_set {name} --from-var _v")
-
-
 def test_delete_one_and_many(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     u = s.cloud.universe_id
-    _seed(s, "a", "b", "c")
+    s.seed("a", "b", "c")
     s.ok("%rbx_secret_delete a")
     assert f"Deleted secret 'a' in universe {u}." in s.last_output
     s.ok("%rbx_secret_delete b c")
@@ -201,7 +195,7 @@ def test_delete_one_and_many(cloud_shell: MagicShell) -> None:
 def test_delete_missing_is_refused_and_changes_nothing(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     u = s.cloud.universe_id
-    _seed(s, "a")
+    s.seed("a")
     message = s.usage_error("%rbx_secret_delete nope")
     assert "no secret named 'nope'" in message and "--missing-ok" in message
     message = s.usage_error("%rbx_secret_delete a nope")
@@ -211,7 +205,7 @@ def test_delete_missing_is_refused_and_changes_nothing(cloud_shell: MagicShell) 
 
 def test_delete_missing_ok(cloud_shell: MagicShell) -> None:
     s = cloud_shell
-    _seed(s, "a")
+    s.seed("a")
     s.ok("%rbx_secret_delete nope a --missing-ok")
     assert "Deleted secret 'a'" in s.last_output and "skipped: 'nope'" in s.last_output
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []

@@ -13,21 +13,14 @@ if TYPE_CHECKING:
     from magic_shell import MagicShell
 
 
-def _seed(s: MagicShell, *names: str, domain: str | None = None) -> None:
-    option = f" --domain '{domain}'" if domain is not None else ""
-    for name in names:
-        s.ip.user_ns["_v"] = f"value-of-{name}-secret"
-        s.ok(f"%rbx_secret_set {name} --from-var _v{option}")
-
-
 # --------------------------------------------------------------------------- listing
 
 
 def test_list_returns_a_table_that_iterates(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     u = s.cloud.universe_id
-    _seed(s, "api_token")
-    _seed(s, "stripe_key", domain="*.stripe.com")
+    s.seed("api_token")
+    s.seed("stripe_key", domain="*.stripe.com")
     s.ok("secrets = %rbx_secret_list")
     secrets = s.ip.user_ns["secrets"]
     assert [x.id for x in secrets] == ["api_token", "stripe_key"] == secrets.ids
@@ -49,7 +42,7 @@ def test_list_returns_a_table_that_iterates(cloud_shell: MagicShell) -> None:
 
 def test_list_shows_in_out_and_never_values(cloud_shell: MagicShell) -> None:
     s = cloud_shell
-    _seed(s, "a", "b")
+    s.seed("a", "b")
     s.ok("%rbx_secret_list")
     assert "2 secrets in universe" in s.last_output
     s.assert_nowhere("value-of-a-secret", "value-of-b-secret")
@@ -98,7 +91,7 @@ def test_completes_options(shell: MagicShell) -> None:
 
 def test_completes_names_from_the_last_listing(cloud_shell: MagicShell) -> None:
     s = cloud_shell
-    _seed(s, "api_token", "api_key", "other")
+    s.seed("api_token", "api_key", "other")
     s.magics.known_ids.clear()  # as in a new session: nothing known until a listing
     assert "api_token" not in _complete(s, "%rbx_secret_delete ap")
     s.ok("%rbx_secret_list")
@@ -115,7 +108,7 @@ def test_completes_names_from_the_last_listing(cloud_shell: MagicShell) -> None:
 def test_completes_names_per_universe(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     s.magics.known_ids.update({111: {"only_in_111"}})
-    _seed(s, "in_default")
+    s.seed("in_default")
     assert _complete(s, "%rbx_secret_delete in_") == ["in_default"]
     assert _complete(s, "%rbx_secret_delete --universe 111 on") == ["only_in_111"]
     assert "111" in _complete(s, "%rbx_secret_list --universe 1")
