@@ -1,7 +1,9 @@
 """Tab completion for the ``%rbx_secret_*`` magics.
 
-Registered through IPython's ``complete_command`` hook, so it works in the terminal, in
-Jupyter and anywhere else that uses ``ip.Completer``. It completes the options of each magic,
+Registered as a matcher in ``ip.Completer.custom_matchers``, so it works in the terminal, in
+Jupyter and anywhere else that uses ``ip.Completer``. A matcher, rather than the older
+``complete_command`` hook, because only a matcher can silence Jedi, which reads a magic line
+as Python and would offer every builtin after ``--``. It completes the options of each magic,
 secret names from the last listing (kept up to date by set and delete), environment variable
 names after ``--from-env``, string variables after ``--from-var``, and leaves paths after
 ``--from-file``/``--env-file`` to IPython's own file completion.
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["MAGIC_NAMES", "MagicCompleter", "register"]
+
+if TYPE_CHECKING:
+    from IPython.core.completer import CompletionContext
 
 MAGIC_NAMES = ("rbx_secret_set", "rbx_secret_delete", "rbx_secret_list", "rbx_secret_login",
                "rbx_secret_logout")
@@ -60,14 +65,21 @@ def _positionals(words: list[str]) -> list[str]:
 
 
 class MagicCompleter:
-    """Answer ``complete_command`` events for one :class:`RbxSecretsMagics` instance."""
+    """An IPython completion matcher (API v2) for one :class:`RbxSecretsMagics` instance."""
+
+    matcher_api_version = 2
+    matcher_identifier = "rbxsecrets_magic.completion.MagicCompleter"
+    # Ahead of IPython's own matchers, so that suppressing them also drops what they found.
+    matcher_priority = 1.0
 
     def __init__(self, magics: Any) -> None:
-        self._magics = magics
+        self.magics = magics
+        # IPython reads __qualname__ even when matcher_identifier is set; instances lack it.
+        self.__qualname__ = self.matcher_identifier
 
     def option_strings(self, magic: str) -> list[str]:
         """The long options of ``magic``, from its argparse parser."""
-        method = getattr(self._magics, magic, None)
+        method = getattr(self.magics, magic, None)
         parser = getattr(method, "parser", None)
         if parser is None:
             return []
@@ -75,8 +87,8 @@ class MagicCompleter:
 
     def secret_ids(self, universe: int | None) -> list[str]:
         """Names from the last listing of ``universe`` (default: the configured one)."""
-        known: dict[int, set[str]] = self._magics.known_ids
-        universe = universe if universe is not None else self._magics.default_universe()
+        known: dict[int, set[str]] = self.magics.known_ids
+        universe = universe if universe is not None else self.magics.default_universe()
         if universe is None:
             return sorted(set().union(*known.values())) if known else []
         return sorted(known.get(universe, ()))
@@ -94,11 +106,11 @@ class MagicCompleter:
         if previous == "--from-env":
             return sorted(os.environ)
         if previous == "--from-var":
-            user_ns = getattr(self._magics.shell, "user_ns", {})
+            user_ns = getattr(self.magics.shell, "user_ns", {})
             return sorted(name for name, value in user_ns.items()
                           if isinstance(value, str) and not name.startswith("_"))
         if previous == "--universe":
-            return sorted(str(u) for u in self._magics.known_ids)
+            return sorted(str(u) for u in self.magics.known_ids)
         if current.startswith("-"):
             return options
         wanted = _TAKES_NAMES.get(magic, 0)
@@ -108,25 +120,28 @@ class MagicCompleter:
         ids = [i for i in self.secret_ids(_universe_on_line(words)) if i not in already]
         return ids or options
 
-    def __call__(self, shell: Any, event: Any) -> list[str]:
-        """The hook IPython calls (``set_hook`` binds it to the shell)."""
-        return self.complete(event.text_until_cursor)
+    def __call__(self, context: CompletionContext) -> dict[str, Any]:
+        """Answer IPython for a line of one of our magics; stay silent on any other line."""
+        from IPython.core.completer import SimpleCompletion
+
+        text = context.line_with_cursor[: context.cursor_position]
+        first = text.split(None, 1)[0] if text.strip() else ""
+        candidates = self.complete(text) if first.lstrip("%") in MAGIC_NAMES else []
+        token = context.token
+        matches = [c for c in candidates if c.startswith(token)] or [
+            c for c in candidates if c.lower().startswith(token.lower())]
+        # With matches, nothing else may answer (Jedi would add builtins); without, IPython's
+        # file matcher completes the paths after --from-file and --env-file.
+        return {"completions": [SimpleCompletion(m, type="param") for m in matches],
+                "suppress": bool(matches)}
 
 
-def register(shell: Any, completer: MagicCompleter, magic_names: Iterable[str]) -> None:
-    """Install ``completer`` for each magic, replacing one left by an earlier load."""
-    for name in magic_names:
-        key = f"%{name}"
-        _drop_previous(shell, key)
-        shell.set_hook("complete_command", completer, str_key=key)
+def register(shell: Any, completer: MagicCompleter) -> None:
+    """Install ``completer`` in the shell's completer, replacing one left by an earlier load.
 
-
-def _drop_previous(shell: Any, key: str) -> None:
-    # %reload_ext creates a new magics instance; the old completer would keep answering
-    # from a stale cache, so remove it. StrDispatch has no public removal API.
-    dispatcher = getattr(shell, "strdispatchers", {}).get("complete_command")
-    chain = getattr(getattr(dispatcher, "strs", {}).get(key), "chain", None)
-    if chain is None:
-        return
-    chain[:] = [(priority, hook) for priority, hook in chain
-                if not isinstance(getattr(hook, "__func__", None), MagicCompleter)]
+    %reload_ext creates a new magics instance; the old matcher would keep answering from a
+    stale cache, so it is removed.
+    """
+    matchers: list[Any] = shell.Completer.custom_matchers
+    matchers[:] = [m for m in matchers if not isinstance(m, MagicCompleter)]
+    matchers.append(completer)

@@ -65,8 +65,13 @@ _NO_KEY = (
     "no API key; run %rbx_secret_login (masked prompt, kept for this session only) or set "
     "RBX_API_KEY before starting IPython/Jupyter"
 )
+# What a mistyped long option looks like (a value practically never does).
+_OPTION_LIKE = re.compile(r"--[a-z][a-z_-]*")
 # The options that give a value (or, for %rbx_secret_login, a key) instead of the prompt.
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
+# client.MAX_CONCURRENCY, repeated because importing the client here would import requests
+# at %load_ext; a test keeps the two equal.
+_MAX_CONCURRENCY = 16
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
@@ -78,7 +83,13 @@ def _one_line(text: str) -> str:
 
 def _fail(magic: str, message: str) -> UsageError:
     # Exactly UsageError, never a subclass: only that type is shown without a traceback.
-    return UsageError(_one_line(f"%{magic}: {message}"))
+    # The magics' own phrases and the client's sentences end up in one form: a capital after
+    # the prefix and a closing stop.
+    text = _one_line(message)
+    text = text[:1].upper() + text[1:]
+    if not text.endswith((".", "?")):
+        text += "."
+    return UsageError(f"%{magic}: {text}")
 
 
 @magics_class
@@ -110,7 +121,8 @@ class RbxSecretsMagics(Magics):
         config=True
     )
     concurrency = Integer(
-        1, help="Parallel requests for %rbx_secret_set --env-file (the rate limit still holds)."
+        1, help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {_MAX_CONCURRENCY} "
+        "(the rate limit still holds)."
     ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
@@ -122,8 +134,8 @@ class RbxSecretsMagics(Magics):
         self._clients: dict[tuple[Any, ...], SecretsClient] = {}
         # Secret ids per universe, from the last listing plus later sets and deletes.
         self.known_ids: dict[int, set[str]] = {}
-        if shell is not None and hasattr(shell, "set_hook"):
-            completion.register(shell, completion.MagicCompleter(self), completion.MAGIC_NAMES)
+        if getattr(shell, "Completer", None) is not None:
+            completion.register(shell, completion.MagicCompleter(self))
 
     @validate("universe_id")
     def _check_universe_id(self, proposal: Any) -> int | None:
@@ -132,10 +144,16 @@ class RbxSecretsMagics(Magics):
             raise TraitError(f"universe_id {_UNIVERSE_RULE}")
         return value
 
-    @validate("timeout", "concurrency")
+    @validate("timeout")
     def _check_positive(self, proposal: Any) -> Any:
         if proposal["value"] <= 0:
-            raise TraitError(f"{proposal['trait'].name} must be more than 0")
+            raise TraitError("timeout must be more than 0")
+        return proposal["value"]
+
+    @validate("concurrency")
+    def _check_concurrency(self, proposal: Any) -> Any:
+        if not 1 <= proposal["value"] <= _MAX_CONCURRENCY:
+            raise TraitError(f"concurrency must be 1 to {_MAX_CONCURRENCY}")
         return proposal["value"]
 
     @validate("max_retries")
@@ -512,6 +530,11 @@ class RbxSecretsMagics(Magics):
             raise _fail(magic, f"{message}; see %{magic}?") from None
         if extra:
             redacted = redact_current_input(self.shell, extra)
+            known = sorted(o for o in parser._option_string_actions if o.startswith("--"))
+            if all(_OPTION_LIKE.fullmatch(w) for w in extra):
+                # Plainly a mistyped option, not a value; still not repeated, to be safe.
+                raise _fail(magic, f"unknown option on the line; the options are "
+                            f"{', '.join(known)}; see %{magic}?")
             note = " (and removed from this session's history)" if redacted else ""
             offered = [o for o in _SOURCE_OPTIONS if o in parser._option_string_actions]
             what = "keys" if magic == "rbx_secret_login" else "values"
@@ -532,7 +555,7 @@ class RbxSecretsMagics(Magics):
             note = ""
             # The name or path that was not found may be a value typed in its place.
             if exc.typed is not None and redact_current_input(self.shell, [exc.typed]):
-                note = " (removed from this session's history in case it was a value)"
+                note = "; it was removed from this session's history in case it was a value"
             raise _fail(magic, f"{exc}{note}") from None
         except RbxSecretsError as exc:
             raise _fail(magic, _explain(exc, magic)) from None

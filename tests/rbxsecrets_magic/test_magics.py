@@ -161,6 +161,16 @@ def test_config_lists_traits_with_help(shell: MagicShell) -> None:
     assert shell.magics.universe_id == 42
 
 
+def test_concurrency_beyond_what_the_client_allows_is_refused_at_config(
+        shell: MagicShell, caplog: pytest.LogCaptureFixture) -> None:
+    from rbxsecrets_magic.client import MAX_CONCURRENCY
+
+    shell.ok(f"%config RbxSecretsMagics.concurrency = {MAX_CONCURRENCY}")
+    shell.run(f"%config RbxSecretsMagics.concurrency = {MAX_CONCURRENCY + 1}")
+    assert shell.magics.concurrency == MAX_CONCURRENCY
+    assert f"concurrency must be 1 to {MAX_CONCURRENCY}" in caplog.text  # how %config reports
+
+
 def test_traits_come_from_the_config_file(shell: MagicShell) -> None:
     # What `c.RbxSecretsMagics.universe_id = 77` in ipython_config.py amounts to.
     shell.ip.config.RbxSecretsMagics.universe_id = 77
@@ -197,7 +207,7 @@ def test_delete_missing_is_refused_and_changes_nothing(cloud_shell: MagicShell) 
     u = s.cloud.universe_id
     s.seed("a")
     message = s.usage_error("%rbx_secret_delete nope")
-    assert "no secret named 'nope'" in message and "--missing-ok" in message
+    assert "No secret named 'nope'" in message and "--missing-ok" in message
     message = s.usage_error("%rbx_secret_delete a nope")
     assert "nothing was deleted" in message and f"universe {u}" in message
     assert s.cloud.fake.secret_ids(u) == ["a"]
@@ -219,7 +229,7 @@ def test_login_keeps_key_for_session_only(shell: MagicShell, fake_open_cloud: An
     key = fake_open_cloud.api_key
     s.ok(f"%config RbxSecretsMagics.base_url = {fake_open_cloud.url!r}")
     message = s.usage_error("%rbx_secret_set api_token")
-    assert "no universe" in message
+    assert "No universe" in message
     s.ok(f"%config RbxSecretsMagics.universe_id = {fake_open_cloud.universe_id}")
     message = s.usage_error("%rbx_secret_set api_token")
     assert "%rbx_secret_login" in message and "RBX_API_KEY" in message
@@ -293,6 +303,27 @@ def test_value_typed_on_the_line_is_not_repeated_and_is_redacted(cloud_shell: Ma
     assert "api_token <redacted>" in s.ip.user_ns["In"][-1]
 
 
+def test_a_mistyped_option_is_called_one(shell: MagicShell) -> None:
+    message = shell.usage_error("%rbx_secret_delete a --missing_ok")
+    assert "Unknown option" in message and "--missing-ok" in message
+    assert "values are never typed" not in message
+
+
+def test_messages_are_sentences_in_one_form(cloud_shell: MagicShell) -> None:
+    # The magics' own messages and the client's (here a bad domain) read alike:
+    # "%magic: Capitalised sentence ... ." after the prefix.
+    s = cloud_shell
+    s.ip.user_ns["v"] = "a-value-1"
+    for cell in ("%rbx_secret_set 1bad", "%rbx_secret_set --dry-run",
+                 "%rbx_secret_set a --from-var v --domain http://x.com",
+                 "%rbx_secret_delete missing_one", "%rbx_secret_set a --from-env NOT_SET_123",
+                 "%rbx_secret_set a b"):
+        message = s.usage_error(cell)
+        text = message.split(": ", 1)[1]
+        assert (text[0].isupper() or text.startswith("--")) and text[-1] in ".?", message
+        assert ") (" not in message, message
+
+
 def test_value_with_quotes_and_dashes_on_the_line(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     s.usage_error("%rbx_secret_set api_token --domain '*' 'two words secret' -xQz9")
@@ -323,7 +354,7 @@ def test_argparse_messages_never_echo_what_was_typed(cloud_shell: MagicShell) ->
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("%rbx_secret_set", "give the secret's name"),
+        ("%rbx_secret_set", "Give the secret's name"),
         ("%rbx_secret_set a --from-env X --from-var Y", "only one of"),
         ("%rbx_secret_set a --from-env X --confirm", "--confirm applies only"),
         ("%rbx_secret_set a --dry-run", "--dry-run works only with --env-file"),
@@ -402,7 +433,7 @@ def test_login_messages_name_only_its_own_options(cloud_shell: MagicShell,
     assert "--from-env" in message and "--from-file" in message
     assert "--from-var" not in message and "key" in message
     s.prompt.answers = [""]
-    assert "the key is empty" in s.usage_error("%rbx_secret_login")
+    assert "The key is empty" in s.usage_error("%rbx_secret_login")
     assert "--from-var" not in s.usage_error("%rbx_secret_login stray-word")
     s.prompt.answers = ["not-a-real-key-123"]
     message = s.usage_error("%rbx_secret_login")
@@ -422,7 +453,7 @@ def test_headless_kernel_names_the_alternatives(cloud_shell: MagicShell) -> None
 def test_ctrl_c_at_the_prompt_cancels(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     s.prompt.answers = [KeyboardInterrupt]
-    assert "cancelled" in s.usage_error("%rbx_secret_set api_token")
+    assert "Cancelled" in s.usage_error("%rbx_secret_set api_token")
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
 
 
@@ -445,7 +476,7 @@ def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
     (tmp_path / "a.env").write_text(f"api_token={VALUE}\n")
     s.prompt.answers = [VALUE]
     message = s.usage_error(cell.format(env=tmp_path / "a.env"))
-    assert "interrupted" in message and "%rbx_secret_list" in message
+    assert "Interrupted" in message and "%rbx_secret_list" in message
     s.assert_nowhere(VALUE)
 
 

@@ -117,7 +117,7 @@ def test_bad_entries_change_nothing_and_are_not_repeated(cloud_shell: MagicShell
     s = cloud_shell
     path = _env_file(tmp_path, extra="sk_live_pasted_value_9f8e\n9starts_with_digit=x\nEMPTY=")
     message = s.usage_error(f"%rbx_secret_set --env-file {path}")
-    assert "nothing was set" in message and "3 problem(s)" in message
+    assert "Nothing was set" in message and "3 problem(s)" in message
     assert "line 5 has no '='" in message
     assert "line 6 is not a valid secret name" in message
     assert "EMPTY: it is empty" in message
@@ -132,7 +132,7 @@ def test_unparsable_lines_are_refused_not_skipped(cloud_shell: MagicShell,
     s = cloud_shell
     path = _env_file(tmp_path, extra='FORGOTTEN="sk_unclosed_quote_value\nOTHER sk_no_equals')
     message = s.usage_error(f"%rbx_secret_set --env-file {path}")
-    assert "nothing was set" in message and "2 problem(s)" in message
+    assert "Nothing was set" in message and "2 problem(s)" in message
     assert "line 5 cannot be parsed" in message and "line 6 cannot be parsed" in message
     assert "sk_unclosed_quote_value" not in s.output and "sk_no_equals" not in s.output
     assert _plaintexts(s) == {}
