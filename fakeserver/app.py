@@ -25,6 +25,7 @@ from .errors import (
     MethodNotAllowed,
     NotFound,
 )
+from .wsgi import request_path
 
 if TYPE_CHECKING:
     from .backend import FakeOpenCloud
@@ -285,7 +286,7 @@ class SecretsApp:
         """Answer one request."""
         fake = self.fake
         method: str = environ["REQUEST_METHOD"]
-        path: str = environ.get("PATH_INFO") or "/"
+        path = request_path(environ)
         request = _Request(environ)
         call = Call(None)
         try:

@@ -171,5 +171,11 @@ def fake_open_cloud(
     Configure it with ``@pytest.mark.fake_open_cloud(**kwargs)``; see the module docstring.
     """
     marker = request.node.get_closest_marker(MARKER)
+    if marker is not None and marker.args:
+        # Silently dropping them would run the test against a fake it did not ask for.
+        raise TypeError(
+            f"the {MARKER} marker takes keyword arguments only, e.g. "
+            f"@pytest.mark.{MARKER}(rate_limit=(120, 60.0))"
+        )
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     return fake_open_cloud_factory(**kwargs)

@@ -23,6 +23,7 @@ Both stay importable from here.
 from __future__ import annotations
 
 import email.utils
+import json
 import re
 import selectors
 import socket
@@ -34,7 +35,7 @@ from http import HTTPStatus
 from typing import Any, BinaryIO, Self, cast
 
 from fakeserver.errors import DropConnection, raise_collected
-from fakeserver.wsgi import TOKEN, WSGIApp, build_environ, call_app
+from fakeserver.wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
 
 __all__ = [
     "FakeServer",
@@ -62,18 +63,28 @@ _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
      "proxy-connection", "te", "trailer"}
 )
-_INTERNAL_ERROR_BODY = (
-    b'{"type":"about:blank","title":"Internal Server Error","status":"500",'
-    b'"detail":"the fake raised an exception; it is re-raised in the test"}'
-)
+_INTERNAL_ERROR_DETAIL = "the fake raised an exception; it is re-raised in the test"
 
 
-def internal_error() -> tuple[str, list[tuple[str, str]], bytes]:
-    """The 500 answer a client gets when the app raised; its cause goes to the test."""
+def internal_error(
+    instance: str = "/", *, status_as_number: bool = False
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The 500 answer a client gets when the app raised; its cause goes to the test.
+
+    A ProblemDetails body like every other error of the fake, ``instance`` and the
+    ``status_as_number`` switch included, so a client parsing errors meets no new shape.
+    """
+    body = {
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+        "title": "Internal Server Error",
+        "status": 500 if status_as_number else "500",
+        "detail": _INTERNAL_ERROR_DETAIL,
+        "instance": instance,
+    }
     return (
         "500 Internal Server Error",
         [("Content-Type", "application/json")],
-        _INTERNAL_ERROR_BODY,
+        json.dumps(body, separators=(",", ":")).encode("ascii"),
     )
 
 
@@ -387,7 +398,10 @@ class FakeServer:
             return False
         except Exception as exc:  # noqa: BLE001  kept and re-raised in the test by stop()
             self._record(exc)
-            status, out_headers, out_body = internal_error()
+            status, out_headers, out_body = internal_error(
+                request_path(environ),
+                status_as_number=bool(getattr(self.fake, "problem_status_as_number", False)),
+            )
 
         code = int(status[:3])
         head = [f"HTTP/1.1 {status}\r\n"]

@@ -92,10 +92,38 @@ def _script_name(base_url: str) -> str:
     return urlsplit(base_url).path.rstrip("/")
 
 
-def _add_content_length(headers: list[tuple[str, str]], body: bytes) -> None:
-    """Add the ``Content-Length`` the loopback server would send, if the app set none."""
+def _mount_prefixes(base_url: str) -> list[str]:
+    """The ``Session.mount`` prefixes that cover ``base_url`` and nothing beside it.
+
+    Each ends at a path boundary: ``requests`` matches adapters by plain string prefix, so
+    ``"https://apis.roblox.com"`` alone would also capture ``https://apis.roblox.com.evil.test``.
+    When the base names no port, the same URL with its scheme's default port is covered too.
+    """
+    base = base_url.rstrip("/")
+    parts = urlsplit(base)
+    prefixes = [base + "/"]
+    if parts.port is None and parts.hostname:
+        default = 443 if parts.scheme == "https" else 80
+        netloc = f"{parts.netloc}:{default}"
+        prefixes.append(f"{parts.scheme}://{netloc}{parts.path}/")
+    return prefixes
+
+
+def _on_the_wire(
+    method: str, status: str, headers: list[tuple[str, str]], body: bytes
+) -> tuple[int, str, bytes]:
+    """``(code, reason, body)`` as the loopback server would send the app's answer.
+
+    Adds the ``Content-Length`` it would send if the app set none, and, like it, sends no body
+    for ``HEAD`` or a status that has none (urllib3 reads such a body as a protocol error).
+    """
+    code_text, _, reason = status.partition(" ")
+    code = int(code_text)
     if not any(name.lower() == "content-length" for name, _ in headers):
         headers.append(("Content-Length", str(len(body))))
+    if method == "HEAD" or code < 200 or code in (204, 304):
+        body = b""
+    return code, reason, body
 
 
 # --------------------------------------------------------------------------- requests
@@ -145,6 +173,32 @@ class _Pool:
     def __str__(self) -> str:
         """The pool as urllib3 prints it."""
         return self.text
+
+
+class _WireResponse:
+    """Stands for the ``http.client`` response that urllib3 wraps on a real connection.
+
+    ``requests`` reads ``Set-Cookie`` from it (``raw._original_response.msg``) into
+    ``Response.cookies`` and the session's jar; without it, cookies would silently vanish.
+    """
+
+    def __init__(self, headers: list[tuple[str, str]], method: str) -> None:
+        """Keep the answer's headers as an ``http.client.HTTPMessage``."""
+        from http.client import HTTPMessage
+
+        self.msg = HTTPMessage()
+        for name, value in headers:
+            self.msg[name] = value  # appends: repeated headers (Set-Cookie) all stay
+        self._method = method
+        self._closed = False
+
+    def close(self) -> None:
+        """Mark it closed, as urllib3 does once the body is read."""
+        self._closed = True
+
+    def isclosed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._closed
 
 
 class WSGIAdapter(BaseAdapter):
@@ -290,15 +344,14 @@ class WSGIAdapter(BaseAdapter):
             script_name=self.script_name,
         )
         status, out_headers, out_body = _within(read_timeout, lambda: call_app(self.app, environ))
-        code, _, reason = status.partition(" ")
-        _add_content_length(out_headers, out_body)
+        code, reason, out_body = _on_the_wire(method, status, out_headers, out_body)
         header_dict = HTTPHeaderDict()
         for name, value in out_headers:
             header_dict.add(name, value)
         return HTTPResponse(
             body=io.BytesIO(out_body),
             headers=header_dict,
-            status=int(code),
+            status=code,
             reason=reason,
             version=11,
             version_string="HTTP/1.1",
@@ -306,6 +359,8 @@ class WSGIAdapter(BaseAdapter):
             decode_content=False,
             request_method=method,
             request_url=url,
+            # Duck-typed: urllib3 and requests use only msg, close, isclosed and _method.
+            original_response=cast("Any", _WireResponse(out_headers, method)),
         )
 
     def _build(
@@ -313,6 +368,7 @@ class WSGIAdapter(BaseAdapter):
     ) -> requests.Response:
         """Turn a urllib3 response into a ``requests.Response``, as ``HTTPAdapter`` does."""
         import requests
+        from requests.cookies import extract_cookies_to_jar
         from requests.structures import CaseInsensitiveDict
         from requests.utils import get_encoding_from_headers
 
@@ -325,6 +381,7 @@ class WSGIAdapter(BaseAdapter):
         url = request.url or ""
         response.url = url.decode("utf-8") if isinstance(url, bytes) else url
         response.request = request
+        extract_cookies_to_jar(response.cookies, request, raw)
         response.connection = self  # type: ignore[assignment]  # as HTTPAdapter does
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response
@@ -341,7 +398,8 @@ def mount(fake: Any, session: requests.Session, base_url: str = DEFAULT_BASE_URL
     """
     adapter = WSGIAdapter(fake, base_url=base_url)
     adapter.bind(session)
-    session.mount(base_url.rstrip("/"), adapter)
+    for prefix in _mount_prefixes(base_url):
+        session.mount(prefix, adapter)
     return adapter
 
 
@@ -383,10 +441,9 @@ def httpx_handler(
             ) from None
         except _Timeout:
             raise httpx.ReadTimeout("timed out", request=request) from None
-        code, _, reason = status.partition(" ")
-        _add_content_length(out_headers, out_body)
+        code, reason, out_body = _on_the_wire(request.method, status, out_headers, out_body)
         return httpx.Response(
-            int(code),
+            code,
             headers=out_headers,
             content=out_body,
             request=request,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["TOKEN", "WSGIApp", "build_environ", "call_app"]
+__all__ = ["TOKEN", "WSGIApp", "build_environ", "call_app", "request_path"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -100,6 +100,20 @@ def build_environ(
     if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
         environ["CONTENT_LENGTH"] = str(len(body))
     return environ
+
+
+def request_path(environ: dict[str, Any]) -> str:
+    """The request's path as text, for routing, ``instance`` and the journal.
+
+    PEP 3333 hands ``PATH_INFO`` over as bytes spelled in latin-1; clients percent-encode UTF-8,
+    so ``/secrets/%C3%A9`` is read back as ``/secrets/é``, not ``/secrets/Ã©``. Bytes that are
+    not UTF-8 become U+FFFD. A server that already decoded the path is taken at its word.
+    """
+    path: str = environ.get("PATH_INFO") or "/"
+    try:
+        return path.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return path
 
 
 def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

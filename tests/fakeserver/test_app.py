@@ -37,6 +37,12 @@ def env() -> tuple[FakeOpenCloud, int, WsgiClient]:
     return full_setup()
 
 
+def _sealed_body(fake: FakeOpenCloud, uid: int, secret_id: str) -> dict[str, str]:
+    """A valid create body sealed with the universe's current key, fetched without HTTP."""
+    universe = fake.universe(uid)
+    return {"id": secret_id, "secret": seal("v", universe.public_key), "key_id": universe.key_id}
+
+
 def _state(fake: FakeOpenCloud) -> tuple[object, object]:
     items = {u.universe_id: fake.secret_items(u.universe_id) for u in fake.universes}
     return fake.snapshot(), items
@@ -658,8 +664,7 @@ def test_read_only_key(env):
     client = WsgiClient(fake, uid, fake.add_api_key(write=False).headers)
     assert client.public_key().status == 200
     assert client.list().status == 200
-    universe = fake.universe(uid)
-    body = {"id": "y", "secret": seal("v", universe.public_key), "key_id": universe.key_id}
+    body = _sealed_body(fake, uid, "y")
     assert client.request("POST", client.base, body).status == 403
     assert client.request("PATCH", f"{client.base}/x", {"domain": "a.com"}).status == 403
     response = client.delete("x")
@@ -673,8 +678,7 @@ def test_write_only_key_cannot_fetch_the_public_key_but_can_write(env):
     client = WsgiClient(fake, uid, fake.add_api_key(read=False).headers)
     assert client.public_key().status == 403
     assert client.list().status == 403
-    universe = fake.universe(uid)
-    body = {"id": "y", "secret": seal("v", universe.public_key), "key_id": universe.key_id}
+    body = _sealed_body(fake, uid, "y")
     assert client.request("POST", client.base, body).status == 201
     assert client.delete("y").status == 200
 
@@ -693,8 +697,7 @@ def test_oauth_scopes(env, scopes, read_status, write_status):
     fake, uid, _ = env
     client = WsgiClient(fake, uid, fake.add_oauth_token(scopes=scopes).headers)
     assert client.list().status == read_status
-    universe = fake.universe(uid)
-    body = {"id": "y", "secret": seal("v", universe.public_key), "key_id": universe.key_id}
+    body = _sealed_body(fake, uid, "y")
     assert client.request("POST", client.base, body).status == write_status
 
 
@@ -965,3 +968,13 @@ def test_missing_wsgi_input_is_an_empty_body(env):
     environ = _raw_environ(uid, client.headers["x-api-key"], b"")
     del environ["wsgi.input"]
     assert _status(fake, environ) == 400
+
+
+def test_non_ascii_paths_read_back_as_utf8_in_instance_and_journal(env):
+    fake, _uid, client = env
+    # PEP 3333: the server hands the decoded bytes of %C3%A9 over as latin-1 text.
+    raw_path = f"{client.base}/caf\u00c3\u00a9"
+    response = client.request("DELETE", raw_path)
+    assert response.status == 404
+    assert response.json["instance"] == f"{client.base}/caf\u00e9"
+    assert fake.journal[-1].path == f"{client.base}/caf\u00e9"

@@ -113,6 +113,21 @@ def test_marker_is_registered_and_errors_surface_at_teardown(
                                  "*RuntimeError: bug inside the fake*"])
 
 
+def test_marker_arguments_without_names_are_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.fake_open_cloud((5, 1.0))
+        def test_positional(fake_open_cloud):
+            assert fake_open_cloud.fake.rate_limit == (5, 1.0)
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fake_open_cloud marker takes keyword arguments only*"])
+
+
 def test_markers_listed(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.fake_open_cloud(**kwargs)*"])

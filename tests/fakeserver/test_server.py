@@ -317,6 +317,26 @@ def test_app_error_is_a_500_and_is_reraised_on_stop() -> None:
     server.stop()  # already re-raised: nothing more
 
 
+@pytest.mark.parametrize("as_number", [False, True])
+def test_500_is_problem_details_with_instance(as_number: bool) -> None:
+    fake = FakeOpenCloud(problem_status_as_number=as_number)
+    universe_id = fake.add_universe().universe_id
+    key = fake.add_api_key()
+
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug in the backend")
+
+    fake._list_secrets = broken  # type: ignore[method-assign]
+    path = f"/cloud/v2/universes/{universe_id}/secrets"
+    server = fake.serve().start()
+    body = requests.get(server.url + path, headers=key.headers).json()
+    with pytest.raises(RuntimeError):
+        server.stop()
+    assert set(body) == {"type", "title", "status", "detail", "instance"}
+    assert body["instance"] == path
+    assert body["status"] == (500 if as_number else "500")
+
+
 def test_several_errors_raise_as_a_group() -> None:
     server = FakeServer(echo).start()
     requests.get(server.url + "/boom")
