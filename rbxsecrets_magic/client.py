@@ -37,6 +37,7 @@ from .errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RbxSecretsError,
 )
 from .transport import (
@@ -190,6 +191,23 @@ def _secret_info(item: object, *, secret_id: str = "", domain: str | None = None
     )
 
 
+def _check_rate_limit(rate_limit: object) -> None:
+    """Raise unless ``rate_limit`` is None or ``(requests >= 1, window_seconds > 0)``."""
+    if rate_limit is None:
+        return
+    if isinstance(rate_limit, tuple) and len(rate_limit) == 2:
+        limit, window = rate_limit
+        numbers = all(
+            isinstance(n, (int, float)) and not isinstance(n, bool) for n in (limit, window)
+        )
+        if numbers and limit >= 1 and 0 < window < float("inf"):
+            return
+    raise InvalidInputError(
+        "Invalid rate_limit: give (requests, window_seconds), such as (120, 60.0), "
+        "with at least 1 request per positive window; or None."
+    )
+
+
 def _names_key_id(detail: str | None) -> bool:
     """Whether a 400's detail blames the key id (the key was rotated since we fetched it)."""
     if not detail:
@@ -261,6 +279,7 @@ class SecretsClient:
             raise InvalidInputError("Invalid timeout: give a positive number of seconds.")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidInputError("Invalid max_retries: give a whole number, 0 or more.")
+        _check_rate_limit(rate_limit)
         self._transport = Transport(
             base_url=url,
             credential=credential,
@@ -476,7 +495,8 @@ class SecretsClient:
         """Set many secrets: list once, fetch the key once, pace to the rate limit.
 
         Each secret gets a result; a failure does not stop the others (except that after a
-        401 or 403 the rest fail with the same error unsent, since they would too).
+        401, a 403 or a 429 that waiting did not cure, the rest fail with the same error
+        unsent, since they would too).
 
         Parameters
         ----------
@@ -536,7 +556,7 @@ class SecretsClient:
                 return SetResult(secret_id, "failed", error=fatal[0])
             try:
                 return self._upsert(secret_id, text, domain, exists=secret_id in existing)
-            except (AuthenticationError, PermissionDeniedError) as err:
+            except (AuthenticationError, PermissionDeniedError, RateLimitedError) as err:
                 fatal.append(err)
                 return SetResult(secret_id, "failed", error=err)
             except RbxSecretsError as err:
@@ -569,24 +589,22 @@ class SecretsClient:
         created or deleted by someone else in between only changes which write comes next.
         """
         use_update = bool(exists)
+        ours = False
         for _ in range(4):
             if use_update:
                 reply = self._update(secret_id, text, domain)
                 if reply.status != 404:
                     info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
-                    return SetResult(secret_id, "updated", info)
+                    return SetResult(secret_id, "created" if ours else "updated", info)
                 use_update = False
             else:
                 reply = self._create(secret_id, text, domain)
                 if reply.status != 409:
                     info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
                     return SetResult(secret_id, "created", info)
-                if reply.unknown and exists is False:
-                    # Our own create got through before its answer was lost.
-                    reply = self._update(secret_id, text, domain)
-                    if reply.status != 404:
-                        info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
-                        return SetResult(secret_id, "created", info)
+                # Listed as absent, then a 409 after a create whose answer was lost: the
+                # secret is our own create, which the update below only confirms.
+                ours = reply.unknown and exists is False
                 use_update = True
         raise ConflictError(
             409,
@@ -645,24 +663,23 @@ class SecretsClient:
         accept: Collection[int],
     ) -> Reply:
         """Send a write; if it is rejected for its key_id, refetch the key and retry once."""
-        key = self._current_key() if text is not None else None
-        body = make_body(key)
-        try:
+
+        def send(key: PublicKey | None) -> Reply:
+            body = make_body(key)
             return self._request(
                 method, path, doing=doing, write=True, body=body, accept=accept,
                 redact=(text, body.get("secret")),
             )
+
+        key = self._current_key() if text is not None else None
+        try:
+            return send(key)
         except BadRequestError as err:
             if key is None or not _names_key_id(err.detail):
                 raise
             stale = key
         logger.info("key_id %s was refused while %s; fetching the key again", stale.key_id, doing)
-        key = self._refresh_key(stale)
-        body = make_body(key)
-        return self._request(
-            method, path, doing=doing, write=True, body=body, accept=accept,
-            redact=(text, body.get("secret")),
-        )
+        return send(self._refresh_key(stale))
 
     # -- public key cache -----------------------------------------------------------------
 

@@ -7,10 +7,14 @@ about secrets, keys or sealing (that is :mod:`rbxsecrets_magic.client`). Its rul
   loopback, and redirects are never followed (a 3xx is an error), because ``requests`` keeps
   headers such as ``x-api-key`` on a redirect to another host;
 * the credential is attached per request by an auth object whose ``repr`` hides it;
-* GETs are retried by urllib3's ``Retry`` (429 and 5xx, backoff, ``Retry-After``); writes are
-  retried here, where it is known which outcomes are certain: a 429 changed nothing, while a
-  5xx or a lost answer leaves the outcome unknown, which the caller is told;
-* every request waits for a token from the :class:`~rbxsecrets_magic.pacing.Pacer`;
+* urllib3's ``Retry`` retries failed connections for every method, and 5xx answers and lost
+  answers for GETs (backoff, ``Retry-After`` capped); writes are retried here, where it is
+  known which outcomes are certain: a 5xx or a lost answer leaves the outcome unknown, which
+  the caller is told;
+* every request waits for a token from the :class:`~rbxsecrets_magic.pacing.Pacer`, and every
+  429 (read or write) is handled here, so that all threads wait it out together;
+* plain ``http://`` (loopback only) never goes through a proxy from the environment, and
+  ``http.client``'s debug printing (headers and bodies to stdout) is off for our connections;
 * no credential, value or ciphertext reaches a message, log record or exception: a failed
   ``requests`` call is chained as a fresh exception holding only its scrubbed message, not the
   original, whose ``.request`` would carry the headers and the body.
@@ -29,13 +33,16 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from . import __version__
@@ -221,14 +228,31 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class _Retry(Retry):
+    """urllib3's ``Retry`` leaving 429 to :class:`Transport` and capping ``Retry-After``.
+
+    urllib3 would sleep through any ``Retry-After`` (an hour, five times over) in the calling
+    thread alone, while the rate-limit bucket is shared by every thread of a bulk run.
+    """
+
+    # Not 413 or 429: urllib3 retries these on a Retry-After even outside status_forcelist.
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+        """The server's ``Retry-After`` in seconds, at most ``_MAX_RETRY_AFTER``."""
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, _MAX_RETRY_AFTER)
+
+
 def retry_policy(max_retries: int) -> Retry:
-    """urllib3's retries for safe requests: 429 and 5xx, backoff, ``Retry-After``.
+    """urllib3's retries: failed connections for any method, 5xx and lost answers for GETs.
 
     Only GET (and HEAD/OPTIONS) are retried on a status or a failed read; writes are not
     idempotent-safe at this layer, so :meth:`Transport.request` retries them itself, knowing
     which outcomes are certain. Connection failures before sending are safe for any method.
+    429 is never retried here (see :class:`_Retry`).
     """
-    return Retry(
+    return _Retry(
         total=max_retries,
         connect=max_retries,
         read=max_retries,
@@ -237,12 +261,74 @@ def retry_policy(max_retries: int) -> Retry:
         redirect=0,
         raise_on_redirect=False,
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
-        status_forcelist=frozenset({429, 500, 502, 503, 504}),
+        status_forcelist=frozenset({500, 502, 503, 504}),
         backoff_factor=_BACKOFF_FACTOR,
         backoff_max=_BACKOFF_MAX,
         respect_retry_after_header=True,
         raise_on_status=False,
     )
+
+
+class _QuietHTTPConnection(HTTPConnection):
+    """A connection that ignores ``http.client.HTTPConnection.debuglevel``.
+
+    At a debuglevel above 0 (the usual recipe for debugging ``requests``) ``http.client``
+    prints every header sent, the API key included, and the body, the ciphertext included.
+    """
+
+    debuglevel = 0
+
+
+class _QuietHTTPSConnection(HTTPSConnection):
+    """:class:`_QuietHTTPConnection` over TLS."""
+
+    debuglevel = 0
+
+
+class _QuietHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _QuietHTTPConnection
+
+
+class _QuietHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _QuietHTTPSConnection
+
+
+_QUIET_POOLS = {"http": _QuietHTTPPool, "https": _QuietHTTPSPool}
+
+
+class _Adapter(HTTPAdapter):
+    """The adapter the client mounts: urllib3 retries, quiet connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Create the pool manager, with quiet connections."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _QUIET_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> urllib3.PoolManager:
+        """The manager for an HTTP(S) proxy, with quiet connections (SOCKS left as is)."""
+        manager: urllib3.PoolManager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if isinstance(manager, urllib3.ProxyManager):
+            manager.pool_classes_by_scheme = _QUIET_POOLS
+        return manager
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a failed request never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # urllib3's NewConnectionError (refused, unresolvable) is a ConnectTimeoutError.
+    return isinstance(reason, ConnectTimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class _NoAnswer:
+    """A request that got no answer: the scrubbed error, and whether it may have arrived."""
+
+    failure: BaseException
+    maybe_sent: bool
 
 
 def _problem_detail(response: requests.Response) -> str | None:
@@ -303,6 +389,21 @@ def _retry_after(response: requests.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _no_proxies(base_url: str) -> dict[str, str]:
+    """``proxies=`` for requests to ``base_url``: none at all for plain ``http://``.
+
+    ``requests`` takes ``HTTP_PROXY``/``ALL_PROXY`` from the environment, which would carry
+    the credential in clear text to the proxy; a None entry overrides the environment's
+    (requests documents it; its type stubs do not admit None, hence the cast).
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "http":
+        return {}
+    host = parts.hostname or ""
+    keys = ("http", "all", f"http://{host}", f"all://{host}")
+    return cast("dict[str, str]", dict.fromkeys(keys))
 
 
 def _origin(url: str) -> str:
@@ -380,6 +481,7 @@ class Transport:
         self.session = session if session is not None else requests.Session()
         self._urllib3_retries = self._install_retries()
         self._headers = {"User-Agent": f"rbxsecrets-magic/{__version__}"}
+        self._proxies = _no_proxies(base_url)
 
     def _install_retries(self) -> bool:
         """Mount a retrying adapter for the base URL unless the session has a custom one.
@@ -392,7 +494,7 @@ class Transport:
         if type(adapter) is HTTPAdapter and isinstance(default, Retry) and not default.total:
             self.session.mount(
                 prefix,
-                HTTPAdapter(
+                _Adapter(
                     max_retries=retry_policy(self.max_retries),
                     pool_connections=1,
                     pool_maxsize=MAX_CONNECTIONS,
@@ -420,20 +522,22 @@ class Transport:
     ) -> Reply:
         """Send one API call, paced, retrying what a retry can cure; raise the rest.
 
-        Statuses in ``accept`` are returned instead of raised. GETs are retried by urllib3
-        when the client mounted its adapter; everything else is retried here: a 429 after
-        ``Retry-After``, a 5xx or a failure without an answer after exponential backoff.
+        Statuses in ``accept`` are returned instead of raised. A 429 is retried here after
+        ``Retry-After`` (or backoff), with every thread held. When the client mounted its
+        adapter, urllib3 retries failed connections and a GET's 5xx or lost answer; the rest
+        is retried here after ``Retry-After`` or exponential backoff.
         """
         own_retries = write or not self._urllib3_retries
         retries = 0
         unknown = False
         while True:
-            response, failure = self._send(method, path, body, params, redact)
-            if response is None:
-                assert failure is not None
-                if write and not isinstance(failure, requests.ConnectTimeout):
-                    unknown = True
-                if own_retries and retries < self.max_retries:
+            response = self._send(method, path, body, params, redact)
+            if isinstance(response, _NoAnswer):
+                failure = response.failure
+                unknown = unknown or (write and response.maybe_sent)
+                # urllib3 has already retried a connection that could not be made.
+                retry = own_retries and (response.maybe_sent or not self._urllib3_retries)
+                if retry and retries < self.max_retries:
                     retries += 1
                     delay = self._backoff(retries)
                     logger.info(
@@ -450,7 +554,8 @@ class Transport:
             status = response.status_code
             if 200 <= status < 300 or status in accept:
                 return self._reply(response, unknown, redact)
-            if own_retries and retries < self.max_retries and (status == 429 or status >= 500):
+            retry = status == 429 or (own_retries and status >= 500)
+            if retry and retries < self.max_retries:
                 wait = _retry_after(response)
                 if status == 429 and wait is not None and wait > _MAX_RETRY_AFTER:
                     raise self._api_error(response, doing, write, unknown, redact)
@@ -482,7 +587,7 @@ class Transport:
         body: Mapping[str, str] | None,
         params: Mapping[str, str | int] | None,
         redact: tuple[str | None, ...],
-    ) -> tuple[requests.Response | None, BaseException | None]:
+    ) -> requests.Response | _NoAnswer:
         """Send one request; return the response, or a scrubbed stand-in for the error.
 
         The stand-in is built inside ``except`` but raised by the caller outside it, so the
@@ -491,7 +596,7 @@ class Transport:
         """
         ticket = self._pacer.acquire()
         response: requests.Response | None = None
-        failure: BaseException | None = None
+        failure: _NoAnswer | None = None
         started = time.perf_counter()
         try:
             response = self.session.request(
@@ -503,9 +608,10 @@ class Transport:
                 auth=self.credential,
                 timeout=self.timeout,
                 allow_redirects=False,
+                proxies=self._proxies,
             )
         except _TRANSPORT_ERRORS as exc:
-            failure = self._detach(exc, redact)
+            failure = _NoAnswer(self._detach(exc, redact), maybe_sent=not _never_sent(exc))
         finally:
             self._pacer.release(ticket, response.headers if response is not None else None)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -513,7 +619,10 @@ class Transport:
             logger.debug("%s %s -> %d (%.0f ms)", method, path, response.status_code, elapsed_ms)
         else:
             logger.debug("%s %s -> no answer (%.0f ms)", method, path, elapsed_ms)
-        return response, failure
+        if response is None:
+            assert failure is not None
+            return failure
+        return response
 
     def _detach(self, exc: BaseException, redact: tuple[str | None, ...]) -> BaseException:
         """A copy of a transport error with only its scrubbed message: no request, no cause."""

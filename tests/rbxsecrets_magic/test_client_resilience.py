@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 from test_client_support import VirtualClock, canned_client, client_for, mounted_client
 from urllib3.util.retry import Retry
 
@@ -20,7 +21,9 @@ from rbxsecrets_magic.client import SecretsClient, SetResult
 from rbxsecrets_magic.errors import (
     AuthenticationError,
     BadRequestError,
+    InvalidInputError,
     PermissionDeniedError,
+    RateLimitedError,
     TransportError,
 )
 
@@ -81,7 +84,7 @@ def test_429_without_retry_after_backs_off(fake_open_cloud: Any) -> None:
 
 
 def test_429_on_reads_is_retried(make: Any, fake_open_cloud: Any) -> None:
-    # Over loopback urllib3's Retry does it; through the fake's adapter, the client does.
+    # The transport retries every 429 itself, over loopback and through the fake's adapter.
     fake_open_cloud.fake.inject_fault("list_secrets", status=429, retry_after=0, times=2)
     fake_open_cloud.fake.inject_fault("get_public_key", status=429, retry_after=0)
     client = make(fake_open_cloud, sleep=_no_sleep)
@@ -127,8 +130,11 @@ def test_urllib3_retry_is_mounted_only_on_a_default_adapter(fake_open_cloud: Any
     retry = own._transport.session.get_adapter(fake_open_cloud.url + "/cloud/").max_retries
     assert isinstance(retry, Retry)
     assert retry.allowed_methods == frozenset({"GET", "HEAD", "OPTIONS"})
-    assert {429, 500, 502, 503, 504} <= set(retry.status_forcelist)
-    assert retry.respect_retry_after_header and retry.total == 5
+    assert set(retry.status_forcelist) == {500, 502, 503, 504}
+    assert retry.respect_retry_after_header and retry.total == 5 and not retry.raise_on_status
+    # 429 is the transport's (it holds every thread), even with a Retry-After.
+    assert not retry.is_retry("GET", 429, has_retry_after=True)
+    assert not retry.is_retry("POST", 503, has_retry_after=True)
     mounted = mounted_client(fake_open_cloud)
     adapter = mounted._transport.session.get_adapter("https://apis.roblox.com/cloud/")
     assert type(adapter).__name__ == "WSGIAdapter"
@@ -373,3 +379,72 @@ def test_session_is_reused_for_keep_alive(fake_open_cloud: Any) -> None:
     assert len(pool.pools) == 1
     client.close()  # a session the caller passed in stays open
     assert session.get_adapter(fake_open_cloud.url + "/") is not None
+
+
+def test_429_on_a_read_waits_through_the_pacer(fake_open_cloud: Any) -> None:
+    # Left to urllib3, the wait would happen in its own sleep, for this thread alone.
+    hooks, waits = _recording_clock()
+    fake_open_cloud.fake.inject_fault("list_secrets", status=429, retry_after=2)
+    assert client_for(fake_open_cloud, **hooks).list() == []
+    assert waits == [2.0]
+    assert _ops(fake_open_cloud) == [("list_secrets", 429), ("list_secrets", 200)]
+
+
+def test_a_long_retry_after_on_a_read_is_reported_not_slept(fake_open_cloud: Any) -> None:
+    fake_open_cloud.fake.inject_fault("get_public_key", status=429, retry_after=3600)
+    client = client_for(fake_open_cloud)
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.public_key()
+        except RateLimitedError as err:
+            outcome.append(err)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(60)  # a guard against hanging, not a timing assertion
+    assert not worker.is_alive(), "the client slept through Retry-After: 3600"
+    assert "Wait 3600 s" in str(outcome[0])
+    assert _ops(fake_open_cloud) == [("get_public_key", 429)]
+
+
+def test_a_write_that_could_not_connect_is_not_retried_twice_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # urllib3 already retries connecting for every method; nothing was sent, so the outcome
+    # is known: the change was not made.
+    attempts: list[str] = []
+    real_new_conn = urllib3.connection.HTTPConnection._new_conn
+
+    def counting(self: Any) -> Any:
+        attempts.append(self.host)
+        return real_new_conn(self)
+
+    monkeypatch.setattr(urllib3.connection.HTTPConnection, "_new_conn", counting)
+    client = SecretsClient(
+        1, api_key="k" * 20, base_url="http://127.0.0.1:9", max_retries=1, sleep=_no_sleep
+    )
+    with pytest.raises(TransportError) as info:
+        client.delete("k")
+    assert len(attempts) == 2
+    assert not info.value.outcome_unknown
+    assert str(info.value).endswith("Check the network and base_url (RBX_OPEN_CLOUD_URL).")
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_rate_limit_that_waiting_cannot_cure_stops_sending(
+    concurrency: int, fake_open_cloud: Any
+) -> None:
+    fake_open_cloud.fake.inject_fault("create_secret", status=429, retry_after=3600, times=20)
+    results = client_for(fake_open_cloud).set_many(
+        {f"s{i}": "v" for i in range(12)}, concurrency=concurrency
+    )
+    assert all(isinstance(r.error, RateLimitedError) for r in results)
+    assert len(_ops(fake_open_cloud, "create_secret")) <= concurrency
+
+
+@pytest.mark.parametrize("rate_limit", [(0, 60.0), (10, 0), (10, -1.0), (10,), "fast", (True, 1)])
+def test_invalid_rate_limit_is_an_input_error(rate_limit: Any) -> None:
+    with pytest.raises(InvalidInputError, match=r"^Invalid rate_limit: give \(requests"):
+        SecretsClient(1, api_key="k" * 20, rate_limit=rate_limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import logging
 import uuid
 from typing import Any
@@ -252,3 +253,58 @@ def test_no_value_ciphertext_or_key_in_any_log_record_or_error(
     blob = "\n".join(texts)
     leaked = [s for s in secrets if s in blob]
     assert leaked == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost.evil.com",
+        "http://127.0.0.1.nip.io:8080",
+        "http://127.0.0.1@evil.com",
+        "http://evil.com#@127.0.0.1",
+        "http://127.0.0.1:80\\@evil.com",
+        "http://[::ffff:7f00:1]",
+        "http://127.1",
+    ],
+)
+def test_look_alike_loopback_urls_are_refused(url: str) -> None:
+    with pytest.raises(InvalidInputError, match=r"^(Refusing plain http://|Invalid base URL)"):
+        SecretsClient(1, api_key="k" * 20, base_url=url)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_plain_http_never_goes_through_a_proxy_from_the_environment(
+    variable: str, fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The proxy would read the API key in clear text; port 9 refuses, so using it would fail.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    client_for(fake_open_cloud, max_retries=0).set("k", "v")
+    assert fake_open_cloud.plaintext("k") == "v"
+
+
+def test_http_client_debug_printing_shows_no_key_or_value(
+    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The recipe for debugging requests: http.client then prints every header and body.
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    key = fake_open_cloud.api_key
+    requests.get(fake_open_cloud.url + "/elsewhere", headers={"x-api-key": key}, timeout=5)
+    assert key in capsys.readouterr().out  # what the client must not allow
+    value = "VALUE-" + uuid.uuid4().hex
+    client_for(fake_open_cloud).set("k", value)
+    printed = capsys.readouterr().out
+    assert fake_open_cloud.plaintext("k") == value
+    assert key not in printed and value not in printed and "x-api-key" not in printed
+
+
+def test_connections_through_an_https_proxy_are_quiet_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    client = SecretsClient(1, api_key="k" * 20)
+    adapter = client._transport.session.get_adapter("https://apis.roblox.com/cloud/")
+    for manager in (adapter.poolmanager, adapter.proxy_manager_for("http://127.0.0.1:3128")):
+        for scheme in ("http", "https"):
+            assert manager.pool_classes_by_scheme[scheme].ConnectionCls.debuglevel == 0
