@@ -48,7 +48,7 @@ from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
 from . import completion
 from .redact import redact_current_input
-from .values import SecretValue, ValueSourceError, read_value
+from .values import SecretValue, ValueSourceError, read_env_file, read_value
 
 if TYPE_CHECKING:
     from .client import SecretsClient
@@ -415,7 +415,7 @@ class RbxSecretsMagics(Magics):
                         f"{', '.join(clashes)}")
         domain = self._check_domain(args.domain)
         universe = self._universe(magic, args.universe)
-        values = self._read_env_file(magic, args.env_file)
+        values = read_env_file(args.env_file)
         client = self._client(magic, universe)
         if args.dry_run:
             existing = {info.id for info in client.list()}
@@ -441,61 +441,6 @@ class RbxSecretsMagics(Magics):
             raise _fail(magic, f"{len(summary.failed)} of {len(rows)} entries failed in universe "
                         f"{universe} (see the table); fix the cause and run the same command "
                         "again: secrets already set are updated, not duplicated")
-
-    def _read_env_file(self, magic: str, path: str) -> dict[str, str]:
-        import io
-        from pathlib import Path
-
-        from dotenv import dotenv_values
-        from dotenv.parser import parse_stream
-
-        from .errors import InvalidInputError
-        from .validation import validate_secret_id, validate_value
-
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise _fail(magic, "the file given to --env-file does not exist or is not a file")
-        try:
-            text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError):
-            raise _fail(magic, "the file given to --env-file cannot be read as UTF-8 text") from None
-        bindings = list(parse_stream(io.StringIO(text)))
-        if not any(b.key is not None or b.error for b in bindings):
-            raise _fail(magic, "the file given to --env-file has no KEY=value entries")
-        problems: list[str] = []
-        names: set[str] = set()
-        for binding in bindings:
-            # Bad lines are shown by number only: a broken line may be a pasted value.
-            number = binding.original.line
-            if binding.error:
-                # python-dotenv skips such a line with only a log warning; that secret
-                # would silently not be set.
-                problems.append(f"line {number} cannot be parsed (an unclosed quote?)")
-            elif binding.key is None:
-                continue  # a comment or a blank line
-            elif binding.value is None:
-                problems.append(f"line {number} has no '='")
-            else:
-                try:
-                    names.add(validate_secret_id(binding.key))
-                except InvalidInputError:
-                    problems.append(f"line {number} is not a valid secret name")
-        # dotenv_values adds ${VAR} interpolation; given the parsed lines only, it has
-        # nothing left to warn about.
-        parsed = "".join(b.original.string for b in bindings if not b.error)
-        values: dict[str, str] = {}
-        for name, value in dotenv_values(stream=io.StringIO(parsed)).items():
-            if name not in names or value is None:
-                continue
-            try:
-                values[name] = validate_value(value)
-            except InvalidInputError as exc:
-                problems.append(f"{name}: {str(exc).removeprefix('Invalid value: ')}")
-        if problems:
-            shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-            raise _fail(magic, f"nothing was set, the .env file has {len(problems)} "
-                        f"problem(s): {shown}")
-        return values
 
     @contextmanager
     def _progress_bar(self, total: int, desc: str) -> Iterator[Any]:

@@ -1,4 +1,4 @@
-"""Where a secret's value comes from: a masked prompt, an environment variable, a file, a variable.
+"""Where a secret's value comes from: a masked prompt, an env var, a file, a variable, a .env file.
 
 The magics never take a value on the command line, because a command line lands in ``In``, the
 history database and, in Jupyter, the notebook. :func:`read_value` reads it from exactly one
@@ -11,12 +11,16 @@ variable name or a path might be a value typed in the wrong place), let alone th
 from __future__ import annotations
 
 import getpass
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SecretValue", "ValueSourceError", "prompt_secret", "read_value"]
+from .errors import InvalidInputError
+from .validation import validate_secret_id, validate_value
+
+__all__ = ["SecretValue", "ValueSourceError", "prompt_secret", "read_env_file", "read_value"]
 
 # The options that can replace the masked prompt of %rbx_secret_set.
 _SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
@@ -245,3 +249,66 @@ def read_value(
     if from_var is not None:
         return _from_var(from_var, namespace or {})
     return prompt_secret(prompt, confirm=confirm, what=what, sources=sources)
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """Read every ``KEY=value`` entry of a .env file, checked, or refuse the whole file.
+
+    python-dotenv's rules apply (comments, quotes, ``export``, ``${VAR}``), but a line it
+    cannot parse is a problem here, not a silent skip: that secret would never be set.
+    Problems are named by line number only, since a broken line may be a pasted value.
+
+    Raises
+    ------
+    ValueSourceError
+        The file is missing or unreadable, has no entries, or any entry has a bad name or value.
+    """
+    # Imported here: loading the extension must not import python-dotenv.
+    from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ValueSourceError("the file given to --env-file does not exist or is not a file")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        raise ValueSourceError(
+            "the file given to --env-file cannot be read as UTF-8 text"
+        ) from None
+    bindings = list(parse_stream(io.StringIO(text)))
+    if not any(b.key is not None or b.error for b in bindings):
+        raise ValueSourceError("the file given to --env-file has no KEY=value entries")
+    problems: list[str] = []
+    names: set[str] = set()
+    for binding in bindings:
+        number = binding.original.line
+        if binding.error:
+            # python-dotenv skips such a line with only a log warning; that secret
+            # would silently not be set.
+            problems.append(f"line {number} cannot be parsed (an unclosed quote?)")
+        elif binding.key is None:
+            continue  # a comment or a blank line
+        elif binding.value is None:
+            problems.append(f"line {number} has no '='")
+        else:
+            try:
+                names.add(validate_secret_id(binding.key))
+            except InvalidInputError:
+                problems.append(f"line {number} is not a valid secret name")
+    # dotenv_values adds ${VAR} interpolation; given the parsed lines only, it has
+    # nothing left to warn about.
+    parsed = "".join(b.original.string for b in bindings if not b.error)
+    values: dict[str, str] = {}
+    for name, value in dotenv_values(stream=io.StringIO(parsed)).items():
+        if name not in names or value is None:
+            continue
+        try:
+            values[name] = validate_value(value)
+        except InvalidInputError as exc:
+            problems.append(f"{name}: {str(exc).removeprefix('Invalid value: ')}")
+    if problems:
+        shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
+        raise ValueSourceError(f"nothing was set, the .env file has {len(problems)} "
+                               f"problem(s): {shown}")
+    return values
