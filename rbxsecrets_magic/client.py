@@ -461,11 +461,20 @@ class SecretsClient:
 
     # -- upsert and bulk ------------------------------------------------------------------
 
-    def set(self, secret_id: str, value: str | bytes, *, domain: str | None = None) -> SetResult:
+    def set(
+        self,
+        secret_id: str,
+        value: str | bytes,
+        *,
+        domain: str | None = None,
+        exists: bool | None = None,
+    ) -> SetResult:
         """Create the secret, or update it if it exists; report which.
 
         A domain of ``None`` leaves an existing secret's domain alone (and creates a private
-        one); ``""`` makes it private; anything else sets it.
+        one); ``""`` makes it private; anything else sets it. ``exists`` is a hint, e.g. from
+        an earlier listing: ``True`` tries the update first, saving the request a create
+        would spend on a 409. A wrong hint costs one request, never a wrong result.
 
         Returns
         -------
@@ -482,7 +491,7 @@ class SecretsClient:
         secret_id = validate_secret_id(secret_id)
         text = validate_value(value)
         domain = validate_domain(domain)
-        return self._upsert(secret_id, text, domain, exists=None)
+        return self._upsert(secret_id, text, domain, exists=exists)
 
     def set_many(
         self,

@@ -241,7 +241,10 @@ class RbxSecretsMagics(Magics):
                 confirm=args.confirm or self.confirm,
             )
             self._check_value(value)
-            result = client.set(name, value.reveal(), domain=domain)
+            # A name seen in a listing is most likely still there: update first, one request
+            # fewer than create-then-409. Absence is not trusted (someone may have created it).
+            listed = name in self.known_ids.get(universe, ())
+            result = client.set(name, value.reveal(), domain=domain, exists=listed or None)
             if result.action == "failed" and result.error is not None:
                 raise result.error
             self.known_ids.setdefault(universe, set()).add(name)

@@ -57,6 +57,21 @@ def test_set_creates_then_updates(client: SecretsClient, fake_open_cloud: Any) -
     ]
 
 
+def test_set_with_an_exists_hint_updates_first_and_survives_a_wrong_hint(
+    client: SecretsClient, fake_open_cloud: Any
+) -> None:
+    client.create("api_token", "first value")
+    fake_open_cloud.fake.clear_journal()
+    assert client.set("api_token", "second value", exists=True).action == "updated"
+    assert fake_open_cloud.plaintext("api_token") == "second value"
+    assert _ops(fake_open_cloud) == [("update_secret", 200)]
+    fake_open_cloud.fake.clear_journal()
+    # The hint was stale (deleted meanwhile): one wasted request, the right result.
+    assert client.set("gone_meanwhile", "third value", exists=True).action == "created"
+    assert fake_open_cloud.plaintext("gone_meanwhile") == "third value"
+    assert _ops(fake_open_cloud) == [("update_secret", 404), ("create_secret", 201)]
+
+
 def test_set_many_updates_what_the_listing_shows(client: SecretsClient, fake_open_cloud: Any) -> None:
     client.create("old", "was here")
     fake_open_cloud.fake.clear_journal()

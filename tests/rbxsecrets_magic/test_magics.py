@@ -52,6 +52,20 @@ def test_set_again_updates_and_says_so(cloud_shell: MagicShell) -> None:
     s.assert_nowhere(VALUE, OTHER)
 
 
+def test_a_listed_name_is_updated_without_a_create_first(cloud_shell: MagicShell) -> None:
+    s = cloud_shell
+    s.prompt.answers = [VALUE, OTHER]
+    s.ok("%rbx_secret_set api_token")
+    s.ok("%rbx_secret_list")
+    s.cloud.fake.clear_journal()
+    s.ok("%rbx_secret_set api_token")
+    assert s.cloud.plaintext("api_token") == OTHER
+    assert "Updated secret 'api_token'" in s.last_output
+    # The up-front key check, then the update: no create spent on a 409.
+    assert [(e.operation, e.status) for e in s.cloud.fake.journal] == [
+        ("get_public_key", 200), ("update_secret", 200)]
+
+
 def _domain(s: MagicShell, name: str) -> Any:
     s.ok("_secrets = %rbx_secret_list")
     return {i.id: i.domain for i in s.ip.user_ns["_secrets"]}[name]
