@@ -9,7 +9,10 @@ It speaks HTTP/1.1 with keep-alive, one thread per connection, and writes each r
 single ``sendall``: a handler that writes the status line, headers and body separately meets
 delayed ACKs on the client and falls to tens of requests per second. It starts and stops in
 milliseconds: the accept loop sleeps on a selector that ``stop`` wakes through a socket pair,
-and idle keep-alive connections are shut down instead of waited for.
+and so does every connection waiting for its next request. Woken, a connection thread itself
+decides: a request whose first byte has arrived is answered, an idle connection is closed at
+once. ``stop`` never shuts a socket under a thread that may be receiving a request, so a client
+whose request arrives as the server stops gets an answer, not a connection reset.
 
 An exception raised by the app (other than ``DropConnection``) answers the client with a 500
 and is kept; ``stop()`` (and so leaving the ``with`` block) re-raises it in the test, the way
@@ -23,6 +26,7 @@ Both stay importable from here.
 from __future__ import annotations
 
 import email.utils
+import io
 import json
 import re
 import selectors
@@ -32,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any, BinaryIO, Self, cast
+from typing import Any, BinaryIO, Self
 
 from fakeserver.errors import DropConnection, raise_collected
 from fakeserver.wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
@@ -119,14 +123,60 @@ class _BadRequest(Exception):
 
 
 class _Connection:
-    """One accepted socket and whether a request on it is being answered."""
+    """One accepted socket and whether a request on it is being read or answered.
+
+    ``busy`` is touched only by the connection's own thread: it is set once the first byte of
+    a request is in hand and cleared after the answer is sent.
+    """
 
     __slots__ = ("busy", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
-        """Track ``sock``, idle until a request line arrives."""
+        """Track ``sock``, idle until a request starts arriving."""
         self.sock = sock
         self.busy = False
+
+
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.SelectSelector
+)
+
+
+class _RequestReader(socket.SocketIO):
+    """The raw reader under a connection's buffered reader.
+
+    While the connection is idle, a read first waits until the client sends something or
+    ``stop()`` writes to the wake socket, and reports end of file if only the wake-up came.
+    The wake socket is never drained, so once ``stop()`` has written to it, an idle wait
+    returns at once: bytes already received are answered, silence closes the connection.
+    A poll selector needs no descriptor of its own, unlike epoll's.
+    """
+
+    def __init__(self, connection: _Connection, wake: socket.socket) -> None:
+        """Read ``connection.sock``; wait on it and on ``wake`` while idle."""
+        super().__init__(connection.sock, "rb")
+        self._connection = connection
+        self._selector = _Selector()
+        self._selector.register(connection.sock, selectors.EVENT_READ)
+        self._selector.register(wake, selectors.EVENT_READ)
+
+    def readinto(self, b: Any) -> int | None:
+        """Read into ``b``; while idle, return 0 (end of file) if ``stop()`` came first."""
+        if not self._connection.busy and not self._client_spoke():
+            return 0
+        return super().readinto(b)
+
+    def _client_spoke(self) -> bool:
+        """Wait for the client's next bytes or the wake-up; whether the client's came."""
+        while True:
+            ready = self._selector.select()
+            if ready:
+                return any(key.fileobj is self._connection.sock for key, _ in ready)
+
+    def close(self) -> None:
+        """Release the selector, then the reader."""
+        self._selector.close()
+        super().close()
 
 
 # --------------------------------------------------------------------------- the server
@@ -241,7 +291,11 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
-        """Stop accepting, close idle connections, wait briefly for requests in flight.
+        """Stop accepting, close idle connections, let requests that have begun finish.
+
+        A request is answered if its first byte reached the server before its connection
+        thread saw the wake-up (pipelined ones included); ``stop`` waits for those up to
+        ``STOP_GRACE_SECONDS`` in all. Idle keep-alive connections close at once.
 
         Then re-raise what the app raised in server threads: one exception as it is, several
         as an ``ExceptionGroup``. Calling ``stop()`` again only re-raises new errors.
@@ -251,19 +305,19 @@ class FakeServer:
             self._stopping = True
             self._listener = self._wake = self._acceptor = None
         if listener is not None and wake is not None and acceptor is not None:
+            # Wakes the acceptor and every idle connection thread; see _RequestReader.
             wake[1].send(b"x")
             acceptor.join()
             listener.close()
-            wake[0].close()
-            wake[1].close()
             with self._lock:
-                for connection in self._connections:
-                    if not connection.busy:
-                        _shutdown(connection.sock)
                 threads = list(self._connections.values())
             deadline = time.monotonic() + STOP_GRACE_SECONDS
             for thread in threads:
                 thread.join(max(0.0, deadline - time.monotonic()))
+            if not any(thread.is_alive() for thread in threads):
+                # A thread still answering past the grace period may wait on it again later.
+                wake[0].close()
+                wake[1].close()
         self.raise_errors()
 
     def take_errors(self) -> list[Exception]:
@@ -324,31 +378,32 @@ class FakeServer:
                     except OSError as exc:
                         self._record(exc)
                         return
-                    self._spawn(sock, peer)
+                    self._spawn(sock, peer, wake)
 
-    def _spawn(self, sock: socket.socket, peer: Any) -> None:
+    def _spawn(self, sock: socket.socket, peer: Any, wake: socket.socket) -> None:
         """Start the thread that serves one accepted connection."""
         sock.setblocking(True)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = _Connection(sock)
         thread = threading.Thread(
-            target=self._serve_connection, args=(connection, peer[0], peer[1]),
+            target=self._serve_connection, args=(connection, wake, peer[0], peer[1]),
             name=f"fakeserver-conn-{peer[1]}", daemon=True,
         )
         with self._lock:
             self._connections[connection] = thread
         thread.start()
 
-    def _serve_connection(self, connection: _Connection, peer_host: str, peer_port: int) -> None:
-        """Answer requests on one connection until either side closes it."""
+    def _serve_connection(
+        self, connection: _Connection, wake: socket.socket, peer_host: str, peer_port: int
+    ) -> None:
+        """Answer requests on one connection until either side closes it, or ``stop()``."""
         sock = connection.sock
-        rfile = cast(BinaryIO, sock.makefile("rb", buffering=MAX_LINE))
+        rfile = io.BufferedReader(_RequestReader(connection, wake), MAX_LINE)
         try:
+            # No check of _stopping here: the next idle wait returns at once after stop(),
+            # and answers a request that has already begun to arrive instead of dropping it.
             while self._serve_one(connection, rfile, peer_host, peer_port):
-                with self._lock:
-                    connection.busy = False
-                    if self._stopping:
-                        break
+                connection.busy = False
         except OSError:
             # The client went away, or stop() shut the socket: nothing to report.
             pass
@@ -362,9 +417,14 @@ class FakeServer:
             sock.close()
 
     def _serve_one(
-        self, connection: _Connection, rfile: BinaryIO, peer_host: str, peer_port: int
+        self, connection: _Connection, rfile: io.BufferedReader[Any], peer_host: str, peer_port: int
     ) -> bool:
         """Read, answer and log one request; return whether to keep the connection open."""
+        # Waits while idle (see _RequestReader); a byte already buffered (pipelining) is
+        # returned at once. Either way the request has begun to arrive from here on.
+        if not rfile.peek(1):
+            return False
+        connection.busy = True
         line = rfile.readline(MAX_LINE + 1)
         # RFC 9112 section 2.2: ignore empty lines before a request line.
         blank = 0
@@ -373,8 +433,6 @@ class FakeServer:
             line = rfile.readline(MAX_LINE + 1)
         if not line:
             return False
-        with self._lock:
-            connection.busy = True
         started = time.perf_counter()
         try:
             method, target, version, headers, body, keep_alive = self._read_request(

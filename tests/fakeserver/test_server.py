@@ -198,6 +198,59 @@ def test_stop_lets_a_request_in_flight_finish() -> None:
     assert outcome == ["finished"]
 
 
+def _read_to_end(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes; a reset fails the test."""
+    chunks: list[bytes] = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_stop_answers_a_request_pipelined_behind_one_in_flight() -> None:
+    # The second request is fully received while the first is being answered and stop() has
+    # begun: it has arrived, so it is answered rather than reset with the connection.
+    entered = threading.Event()
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        if environ["PATH_INFO"] == "/first":
+            entered.set()
+            release.wait(5)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["PATH_INFO"].encode()]
+
+    server = FakeServer(app).start()
+    stopper = threading.Thread(target=server.stop)
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert entered.wait(5)
+        sock.sendall(b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+        stopper.start()
+        while server.running:  # stop() has begun once the server says it is not running
+            threading.Event().wait(0.001)
+        release.set()
+        reply = _read_to_end(sock)
+    stopper.join(5)
+    assert not stopper.is_alive()
+    assert reply.count(b"HTTP/1.1 200 OK\r\n") == 2
+    assert reply.endswith(b"/second")
+
+
+def test_stop_answers_a_request_that_reached_an_idle_connection() -> None:
+    # A request sent on an idle keep-alive connection just before stop() is in the server's
+    # receive buffer when stop() runs; the connection thread may not have woken up yet.
+    for _ in range(30):
+        server = FakeServer(echo).start()
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.sendall(b"GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+            sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+            server.stop()
+            reply = _read_to_end(sock)
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"GET|/late|" in reply
+
+
 # --------------------------------------------------------------------------- HTTP details
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -375,6 +376,86 @@ def test_httpx_handler_serves_mock_transport_sync_and_async() -> None:
     assert asyncio.run(go()) == 201
     assert fake.plaintext(universe.universe_id, "sync_one") == "s1"
     assert fake.plaintext(universe.universe_id, "async_one") == "a1"
+
+
+def test_respx_async_requests_overlap() -> None:
+    # Each answer waits at a barrier until all three are inside the app at once, which only
+    # happens if respx's async path runs the app off the event loop.
+    fake = FakeOpenCloud()
+    universe_id = fake.add_universe().universe_id
+    auth = fake.add_api_key().headers
+    fake.inject_fault("get_public_key", latency=0.05, times=3)
+    barrier = threading.Barrier(3, timeout=5)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        barrier.wait()
+        return fake.app(environ, start_response)
+
+    url = f"{ROBLOX}/cloud/v2/universes/{universe_id}/secrets/public-key"
+
+    async def go() -> list[int]:
+        async with httpx.AsyncClient() as client:
+            replies = await asyncio.gather(*(client.get(url, headers=auth) for _ in range(3)))
+        return [r.status_code for r in replies]
+
+    with respx_route(app) as router:
+        assert asyncio.run(go()) == [200, 200, 200]
+        assert router.routes["fake_open_cloud"].call_count == 3
+
+
+def test_respx_async_request_leaves_the_event_loop_running() -> None:
+    # The app holds the request until a coroutine on the loop releases it: the request
+    # completes only if the loop keeps running while the app answers.
+    fake = FakeOpenCloud()
+    universe = fake.add_universe()
+    universe_id, key_id = universe.universe_id, universe.key_id
+    auth = fake.add_api_key().headers
+    fake.inject_fault("get_public_key", latency=0.05)
+    inside, release = threading.Event(), threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        inside.set()
+        if not release.wait(5):
+            raise AssertionError("the event loop was blocked while the app answered")
+        return fake.app(environ, start_response)
+
+    url = f"{ROBLOX}/cloud/v2/universes/{universe_id}/secrets/public-key"
+
+    async def go() -> tuple[int, str]:
+        async with httpx.AsyncClient() as client:
+            request = asyncio.create_task(client.get(url, headers=auth))
+            while not inside.is_set():
+                await asyncio.sleep(0.001)
+            release.set()
+            reply = await request
+        return reply.status_code, reply.json()["key_id"]
+
+    with respx_route(app):
+        assert asyncio.run(go()) == (200, key_id)
+
+
+def test_respx_sync_client_inside_a_coroutine_is_answered_in_place() -> None:
+    # An event loop runs, but respx resolves a sync client's request synchronously: the
+    # answer must be a response, not an awaitable, and come from the caller's thread.
+    fake = FakeOpenCloud()
+    universe = fake.add_universe()
+    auth = fake.add_api_key().headers
+    threads: list[threading.Thread] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        threads.append(threading.current_thread())
+        return fake.app(environ, start_response)
+
+    url = f"{ROBLOX}/cloud/v2/universes/{universe.universe_id}/secrets/public-key"
+
+    async def go() -> str:
+        with httpx.Client() as client:
+            reply = client.get(url, headers=auth, timeout=None)
+        return str(reply.json()["key_id"])
+
+    with respx_route(app):
+        assert asyncio.run(go()) == universe.key_id
+    assert threads == [threading.main_thread()]
 
 
 def test_mount_custom_base_url_and_paths_with_escapes() -> None:
