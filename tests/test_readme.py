@@ -197,6 +197,8 @@ def test_readme_examples_work_as_written(
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    command = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    command = (
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    )
     assert f"\n{command}\n" in README.read_text()
     assert command in (REPO / ".ci" / "run").read_text()

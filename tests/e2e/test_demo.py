@@ -128,8 +128,8 @@ def captured_shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, A
     calls: list[dict[str, Any]] = []
 
     def record(ipython_argv: list[str], banner: str, user_ns: dict[str, Any]) -> None:
-        call: dict[str, Any] = {"argv": ipython_argv, "banner": banner, "ns": user_ns,
-                                "env": {k: v for k, v in os.environ.items() if k.startswith("RBX_")}}
+        env = {k: v for k, v in os.environ.items() if k.startswith("RBX_")}
+        call: dict[str, Any] = {"argv": ipython_argv, "banner": banner, "ns": user_ns, "env": env}
         if "fake" in user_ns:
             from rbxsecrets_magic import SecretsClient
 

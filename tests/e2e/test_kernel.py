@@ -47,8 +47,8 @@ def kernel(fake_open_cloud: Any, tmp_path: Path) -> Iterator[tuple[BlockingKerne
         RBX_E2E_FROM_ENV=VALUE,
         IPYTHONDIR=str(ipython_dir),
     )
-    km = KernelManager(kernel_name="rbxtest",
-                       kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    km = KernelManager(kernel_name="rbxtest", kernel_spec_manager=specs)
     km.start_kernel(env=env, cwd=str(tmp_path))
     client = km.client()
     client.start_channels()

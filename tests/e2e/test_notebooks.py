@@ -77,7 +77,8 @@ def run_cell(kc: BlockingKernelClient, source: str, answers: list[str]) -> CellR
             if request["msg_type"] == "input_request":
                 run.prompts.append(request["content"])
                 if not answers:
-                    raise NotebookFailed(f"unexpected prompt {request['content']['prompt']!r}:\n{source}")
+                    prompt = request["content"]["prompt"]
+                    raise NotebookFailed(f"unexpected prompt {prompt!r}:\n{source}")
                 kc.input(answers.pop(0))
         try:
             msg = kc.get_iopub_msg(timeout=0.05)
