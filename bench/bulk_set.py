@@ -31,7 +31,7 @@ from nacl.public import PublicKey as NaclPublicKey
 from nacl.public import SealedBox
 
 from fakeserver import FakeOpenCloud
-from rbxsecrets_magic.client import SecretsClient
+from rbxsecrets_magic import SecretsClient
 
 
 @dataclass

@@ -5,9 +5,9 @@ two in one run so that drift (caches, CPU frequency, other load) hits both alike
 the medians and their ratio. Target: at most 1.05x.
 
 Both sides run with the same private IPYTHONDIR and a private bytecode cache, warmed once
-before timing. Before timing, it also checks in a fresh ``ipython`` that the magics are registered and that loading
-imported none of the heavy libraries the magics use later (requests, urllib3, nacl, tqdm,
-dotenv).
+before timing. Before timing, it also checks in a fresh ``ipython`` that the magics are
+registered and that loading imported none of the heavy libraries the magics use later
+(requests, urllib3, nacl, tqdm, dotenv).
 
 Usage::
 
@@ -64,7 +64,7 @@ def _time(code: str, env: dict[str, str]) -> tuple[float, float]:
 
 def _report(label: str, base: list[float], loaded: list[float]) -> float:
     base_median, loaded_median = statistics.median(base), statistics.median(loaded)
-    paired = statistics.median(b / a for a, b in zip(base, loaded))
+    paired = statistics.median(b / a for a, b in zip(base, loaded, strict=True))
     ratio = loaded_median / base_median
     print(f"{label}: pass {base_median * 1000:6.1f} ms, load_ext {loaded_median * 1000:6.1f} ms "
           f"(medians of {len(base)}); ratio {ratio:.3f}x, median of paired ratios {paired:.3f}x")

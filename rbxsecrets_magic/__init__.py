@@ -6,6 +6,8 @@ usable from plain Python too::
     from rbxsecrets_magic import SecretsClient
     SecretsClient(6930499524).set("stripe_key", value, domain="*.stripe.com")
 
+``__all__`` is the public API; the submodules are internal and may change.
+
 Importing this package is cheap: ``requests``, ``nacl`` and IPython are imported only when
 the names that need them are first used, so loading the extension adds nothing noticeable to
 IPython's start-up.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "ApiError",
@@ -25,6 +27,7 @@ __all__ = [
     "ConflictError",
     "InvalidInputError",
     "NotFoundError",
+    "Pacer",
     "PermissionDeniedError",
     "PublicKey",
     "RateLimitedError",
@@ -41,6 +44,7 @@ __all__ = [
 
 # Where each lazily exported name lives; see __getattr__.
 _LAZY = {
+    "Pacer": "pacing",
     "PublicKey": "client",
     "SecretInfo": "client",
     "SecretsClient": "client",
@@ -80,6 +84,7 @@ if TYPE_CHECKING:
         ServerError,
         TransportError,
     )
+    from .pacing import Pacer
 
 
 def __getattr__(name: str) -> Any:

@@ -7,20 +7,20 @@ never changes a domain it was not asked to change, and :meth:`~SecretsClient.set
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
 
 Input is validated before anything is sent (:mod:`rbxsecrets_magic.validation`); values are
-sealed with the universe's cached public key (:mod:`rbxsecrets_magic.crypto`); everything about
-HTTP (credentials, safe URLs, redirects, retries, pacing, error mapping) is in
-:mod:`rbxsecrets_magic.transport`.
+sealed with the universe's cached public key (:mod:`rbxsecrets_magic.crypto`); configuration
+(credentials, safe URLs, defaults) comes from :mod:`rbxsecrets_magic.settings`, and everything
+about HTTP (redirects, retries, pacing, which error an answer becomes) is in
+:mod:`rbxsecrets_magic.sending`.
 """
 
 from __future__ import annotations
 
 import builtins
 import logging
-import os
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,15 +40,16 @@ from .errors import (
     RateLimitedError,
     RbxSecretsError,
 )
-from .transport import (
-    DEFAULT_BASE_URL,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    ENV_OAUTH_TOKEN,
-    MAX_CONNECTIONS,
-    Reply,
-    Transport,
+from .pacing import Pacer
+from .sending import Call, Sender
+from .settings import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    MAX_CONCURRENCY,
+    MAX_PAGE_SIZE,
     check_base_url,
+    chosen_base_url,
     pick_credential,
 )
 from .validation import (
@@ -58,28 +59,9 @@ from .validation import (
     validate_value,
 )
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "ENV_API_KEY",
-    "ENV_BASE_URL",
-    "ENV_OAUTH_TOKEN",
-    "MAX_CONCURRENCY",
-    "PublicKey",
-    "SecretInfo",
-    "SecretsClient",
-    "SetResult",
-    "validate_domain",
-    "validate_secret_id",
-    "validate_universe_id",
-    "validate_value",
-]
+__all__ = ["PublicKey", "SecretInfo", "SecretsClient", "SetResult"]
 
 logger = logging.getLogger(__name__)
-
-#: Most threads :meth:`SecretsClient.set_many` will use (one connection each).
-MAX_CONCURRENCY = MAX_CONNECTIONS
-#: The largest page the list endpoint serves.
-MAX_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,15 +213,23 @@ class SecretsClient:
         ``http://`` is accepted only for loopback addresses.
     session:
         A ``requests.Session`` to use (reused for keep-alive). When its adapter for the base
-        URL is the plain default, the client mounts its own with retries for that URL only;
-        a custom adapter (such as ``fakeserver``'s ``fake.mount``) is left in place.
+        URL is a stock ``HTTPAdapter``, the client mounts its own for that URL only, which
+        never retries by itself; a custom adapter (such as ``fakeserver``'s ``fake.mount``)
+        is left in place. Either way every retry is the client's own, decided the same way.
     timeout:
         Seconds to wait for a connection and for each answer.
     rate_limit:
         ``(requests, window_seconds)`` to pace to until the server's ``x-ratelimit-*``
-        headers say otherwise; ``None`` to pace only when the server sends them.
+        headers say otherwise; ``None`` to pace only when the server sends them. Not used
+        when ``pacer`` is given.
     max_retries:
         Retries per request after a 429, a 5xx or a dropped connection.
+    pacer:
+        A :class:`~rbxsecrets_magic.pacing.Pacer` to share with other clients. Roblox's rate
+        limit is per API key owner, not per universe: clients for several universes that use
+        one credential should share one pacer, e.g.
+        ``Pacer((120, 60.0))``, so that together they stay within it. ``None``: a pacer of
+        this client's own, built from ``rate_limit``, ``clock`` and ``sleep``.
     clock, sleep:
         Monotonic time source and sleep function used for pacing and waits (for tests).
 
@@ -263,35 +253,37 @@ class SecretsClient:
         oauth_token: str | None = None,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        timeout: float = 10.0,
-        rate_limit: tuple[int, float] | None = (120, 60.0),
-        max_retries: int = 5,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        pacer: Pacer | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """Validate the configuration; nothing is sent until the first call."""
         self.universe_id = validate_universe_id(universe_id)
         credential = pick_credential(api_key, oauth_token)
-        url = check_base_url(
-            base_url or os.environ.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
-        )
+        url = check_base_url(chosen_base_url(base_url))
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
             raise InvalidInputError("Invalid timeout: give a positive number of seconds.")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidInputError("Invalid max_retries: give a whole number, 0 or more.")
         _check_rate_limit(rate_limit)
-        self._transport = Transport(
+        if pacer is not None and not isinstance(pacer, Pacer):
+            raise InvalidInputError(
+                "Invalid pacer: give a rbxsecrets_magic.Pacer to share between clients, or None."
+            )
+        self._sender = Sender(
             base_url=url,
             credential=credential,
             session=session,
             universe_id=self.universe_id,
             timeout=float(timeout),
             max_retries=max_retries,
-            rate_limit=rate_limit,
-            clock=clock,
+            pacer=pacer if pacer is not None else Pacer(rate_limit, clock=clock, sleep=sleep),
             sleep=sleep,
         )
-        self._request = self._transport.request
+        self._request = self._sender.request
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
         self._key: PublicKey | None = None
         self._key_lock = threading.Lock()
@@ -299,18 +291,18 @@ class SecretsClient:
     @property
     def base_url(self) -> str:
         """The Open Cloud base URL requests go to, without a trailing slash."""
-        return self._transport.base_url
+        return self._sender.base_url
 
     def __repr__(self) -> str:
         """Show the universe, URL and kind of credential, never the credential."""
         return (
             f"SecretsClient(universe_id={self.universe_id}, base_url={self.base_url!r}, "
-            f"credential={self._transport.credential!r})"
+            f"credential={self._sender.credential!r})"
         )
 
     def close(self) -> None:
         """Close the session if the client created it."""
-        self._transport.close()
+        self._sender.close()
 
     def __enter__(self) -> Self:
         """Use the client as a context manager that closes its session."""
@@ -348,9 +340,11 @@ class SecretsClient:
             When Roblox refuses or cannot be reached.
         """
         if isinstance(page_size, bool) or not isinstance(page_size, int):
-            raise InvalidInputError("Invalid page_size: give a whole number from 1 to 500.")
+            raise InvalidInputError(
+                f"Invalid page_size: give a whole number from 1 to {MAX_PAGE_SIZE}."
+            )
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InvalidInputError(f"Invalid page_size {page_size}: give 1 to 500.")
+            raise InvalidInputError(f"Invalid page_size {page_size}: give 1 to {MAX_PAGE_SIZE}.")
         doing = f"listing secrets in universe {self.universe_id}"
         found: list[SecretInfo] = []
         cursor: str | None = None
@@ -359,7 +353,7 @@ class SecretsClient:
             params: dict[str, str | int] = {"limit": page_size}
             if cursor:
                 params["cursor"] = cursor
-            body = self._request("GET", self._path, doing=doing, params=params).body
+            body = self._request(Call("GET", self._path, doing, params=params))
             page = body if isinstance(body, Mapping) else {}
             found.extend(_secret_info(item) for item in page.get("secrets") or [])
             next_cursor = page.get("nextPageCursor")
@@ -371,7 +365,9 @@ class SecretsClient:
             seen.add(next_cursor)
             cursor = next_cursor
 
-    def create(self, secret_id: str, value: str | bytes, *, domain: str | None = None) -> SecretInfo:
+    def create(
+        self, secret_id: str, value: str | bytes, *, domain: str | None = None
+    ) -> SecretInfo:
         """Create a secret; fail if one with that id exists.
 
         Parameters
@@ -396,16 +392,8 @@ class SecretsClient:
         secret_id = validate_secret_id(secret_id)
         text = validate_value(value)
         domain = validate_domain(domain)
-        reply = self._create(secret_id, text, domain)
-        if reply.status == 409:
-            hint = (
-                "An earlier attempt got no answer and may have created it; "
-                "use set() to be sure of its value."
-                if reply.unknown
-                else None
-            )
-            raise ConflictError(409, reply.detail, doing=self._doing("creating", secret_id), hint=hint)
-        return _secret_info(reply.body, secret_id=secret_id, domain=domain)
+        body = self._create(secret_id, text, domain)
+        return _secret_info(body, secret_id=secret_id, domain=domain)
 
     def update(
         self, secret_id: str, value: str | bytes | None = None, *, domain: str | None = None
@@ -435,10 +423,8 @@ class SecretsClient:
         domain = validate_domain(domain)
         if text is None and domain is None:
             raise InvalidInputError("Nothing to update: pass a new value, a domain, or both.")
-        reply = self._update(secret_id, text, domain)
-        if reply.status == 404:
-            raise NotFoundError(404, reply.detail, doing=self._doing("updating", secret_id))
-        return _secret_info(reply.body, secret_id=secret_id, domain=domain)
+        body = self._update(secret_id, text, domain)
+        return _secret_info(body, secret_id=secret_id, domain=domain)
 
     def delete(self, secret_id: str) -> None:
         """Delete a secret.
@@ -452,12 +438,12 @@ class SecretsClient:
         """
         secret_id = validate_secret_id(secret_id)
         doing = self._doing("deleting", secret_id)
-        reply = self._request(
-            "DELETE", f"{self._path}/{secret_id}", doing=doing, write=True, accept={404}
-        )
-        # A 404 after an attempt that got no answer means that attempt deleted it.
-        if reply.status == 404 and not reply.unknown:
-            raise NotFoundError(404, reply.detail, doing=doing)
+        try:
+            self._request(Call("DELETE", f"{self._path}/{secret_id}", doing, write=True))
+        except NotFoundError as err:
+            # A 404 after an attempt that got no answer means that attempt deleted it.
+            if not err.outcome_unknown:
+                raise
 
     # -- upsert and bulk ------------------------------------------------------------------
 
@@ -534,7 +520,9 @@ class SecretsClient:
         """
         domain = validate_domain(domain)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-            raise InvalidInputError("Invalid concurrency: give a whole number from 1 to 16.")
+            raise InvalidInputError(
+                f"Invalid concurrency: give a whole number from 1 to {MAX_CONCURRENCY}."
+            )
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise InvalidInputError(
                 f"Invalid concurrency {concurrency}: give 1 to {MAX_CONCURRENCY}."
@@ -601,20 +589,23 @@ class SecretsClient:
         ours = False
         for _ in range(4):
             if use_update:
-                reply = self._update(secret_id, text, domain)
-                if reply.status != 404:
-                    info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
-                    return SetResult(secret_id, "created" if ours else "updated", info)
-                use_update = False
-            else:
-                reply = self._create(secret_id, text, domain)
-                if reply.status != 409:
-                    info = _secret_info(reply.body, secret_id=secret_id, domain=domain)
-                    return SetResult(secret_id, "created", info)
+                try:
+                    body = self._update(secret_id, text, domain)
+                except NotFoundError:
+                    use_update = False
+                    continue
+                info = _secret_info(body, secret_id=secret_id, domain=domain)
+                return SetResult(secret_id, "created" if ours else "updated", info)
+            try:
+                body = self._create(secret_id, text, domain)
+            except ConflictError as err:
                 # Listed as absent, then a 409 after a create whose answer was lost: the
                 # secret is our own create, which the update below only confirms.
-                ours = reply.unknown and exists is False
+                ours = err.outcome_unknown and exists is False
                 use_update = True
+                continue
+            info = _secret_info(body, secret_id=secret_id, domain=domain)
+            return SetResult(secret_id, "created", info)
         raise ConflictError(
             409,
             None,
@@ -624,8 +615,8 @@ class SecretsClient:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _create(self, secret_id: str, text: str, domain: str | None) -> Reply:
-        """POST a new secret; a 409 is returned, not raised."""
+    def _create(self, secret_id: str, text: str, domain: str | None) -> Any:
+        """POST a new secret; return the answer's body (a 409 raises ConflictError)."""
 
         def body(key: PublicKey) -> dict[str, str]:
             fields = {"id": secret_id, "secret": seal(text, key.key), "key_id": key.key_id}
@@ -633,12 +624,10 @@ class SecretsClient:
                 fields["domain"] = domain
             return fields
 
-        return self._write(
-            "POST", self._path, self._doing("creating", secret_id), body, text, accept={409}
-        )
+        return self._write("POST", self._path, self._doing("creating", secret_id), body, text)
 
-    def _update(self, secret_id: str, text: str | None, domain: str | None) -> Reply:
-        """PATCH a secret's value and/or domain; a 404 is returned, not raised.
+    def _update(self, secret_id: str, text: str | None, domain: str | None) -> Any:
+        """PATCH a secret's value and/or domain; return the body (a 404 raises NotFoundError).
 
         ``domain`` None is left out of the body, so the server keeps the current one.
         """
@@ -653,12 +642,7 @@ class SecretsClient:
             return fields
 
         return self._write(
-            "PATCH",
-            f"{self._path}/{secret_id}",
-            self._doing("updating", secret_id),
-            body,
-            text,
-            accept={404},
+            "PATCH", f"{self._path}/{secret_id}", self._doing("updating", secret_id), body, text
         )
 
     def _write(
@@ -668,17 +652,13 @@ class SecretsClient:
         doing: str,
         make_body: Callable[[Any], dict[str, str]],
         text: str | None,
-        *,
-        accept: Collection[int],
-    ) -> Reply:
+    ) -> Any:
         """Send a write; if it is rejected for its key_id, refetch the key and retry once."""
 
-        def send(key: PublicKey | None) -> Reply:
+        def send(key: PublicKey | None) -> Any:
             body = make_body(key)
-            return self._request(
-                method, path, doing=doing, write=True, body=body, accept=accept,
-                redact=(text, body.get("secret")),
-            )
+            redact = (text, body.get("secret"))
+            return self._request(Call(method, path, doing, write=True, body=body, redact=redact))
 
         key = self._current_key() if text is not None else None
         try:
@@ -709,7 +689,7 @@ class SecretsClient:
     def _fetch_key(self) -> PublicKey:
         """GET the public key (lock held by the caller)."""
         doing = f"getting the public key of universe {self.universe_id}"
-        body = self._request("GET", f"{self._path}/public-key", doing=doing).body
+        body = self._request(Call("GET", f"{self._path}/public-key", doing))
         data = body if isinstance(body, Mapping) else {}
         key, key_id = data.get("secret"), data.get("key_id")
         if not isinstance(key, str) or not isinstance(key_id, (str, int)) or key_id == "":

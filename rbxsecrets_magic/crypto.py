@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 
 from nacl.exceptions import CryptoError
 from nacl.exceptions import TypeError as NaclTypeError
@@ -49,10 +50,8 @@ def seal(value: str | bytes, public_key_b64: str) -> str:
         # A UnicodeEncodeError holds the whole value in .object, so the error is raised
         # outside the except block: not even __context__ may keep it.
         encoded: bytes | None = None
-        try:
+        with contextlib.suppress(UnicodeEncodeError):
             encoded = value.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
         if encoded is None:
             raise InvalidInputError(
                 "Invalid value: it is not valid Unicode text (it contains a lone surrogate)."

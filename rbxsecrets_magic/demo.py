@@ -19,6 +19,14 @@ from collections.abc import Sequence
 from typing import Any
 from unittest import mock
 
+from .settings import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_OAUTH_TOKEN,
+    ENV_UNIVERSE_ID,
+    chosen_base_url,
+)
+
 __all__ = ["main"]
 
 _HOW_TO = """\
@@ -38,14 +46,15 @@ def _offline_banner(universe_id: int, url: str) -> str:
         f"{_HOW_TO}"
         '  fake.plaintext(UNIVERSE, "api_token")       what the fake decrypted (only a fake can)\n'
         "  fake.secret_ids(UNIVERSE), fake.journal     its secrets and the requests it served\n\n"
-        "Set RBX_API_KEY and RBX_UNIVERSE_ID to use your own experience instead. Quit with exit.\n"
+        f"Set {ENV_API_KEY} and {ENV_UNIVERSE_ID} to use your own experience instead. "
+        "Quit with exit.\n"
     )
 
 
 def _real_banner(universe_id: str, url: str) -> str:
     return (
-        f"\nrbx-secrets-demo: universe {universe_id} at {url}, from RBX_UNIVERSE_ID and "
-        "RBX_API_KEY.\nThe extension is loaded; what you set and delete there is real.\n\n"
+        f"\nrbx-secrets-demo: universe {universe_id} at {url}, from {ENV_UNIVERSE_ID} and "
+        f"{ENV_API_KEY}.\nThe extension is loaded; what you set and delete there is real.\n\n"
         f"{_HOW_TO}\n"
         "Running game servers see a changed secret only after they restart. Quit with exit.\n"
     )
@@ -69,12 +78,12 @@ def _run_offline(ipython_argv: list[str]) -> None:
     fake = FakeOpenCloud()
     universe_id = fake.add_universe().universe_id
     api_key = fake.add_api_key(universe_ids=[universe_id])
-    environ = {"RBX_API_KEY": api_key.key, "RBX_UNIVERSE_ID": str(universe_id)}
+    environ = {ENV_API_KEY: api_key.key, ENV_UNIVERSE_ID: str(universe_id)}
     with fake.serve() as server, mock.patch.dict(os.environ, environ):
         # The environment too, so SecretsClient(UNIVERSE) works in the shell without arguments;
         # patch.dict puts the user's own variables back afterwards.
-        os.environ["RBX_OPEN_CLOUD_URL"] = server.url
-        os.environ.pop("RBX_OAUTH_TOKEN", None)
+        os.environ[ENV_BASE_URL] = server.url
+        os.environ.pop(ENV_OAUTH_TOKEN, None)
         settings = [
             f"--RbxSecretsMagics.universe_id={universe_id}",
             f"--RbxSecretsMagics.base_url={server.url}",
@@ -87,10 +96,8 @@ def _run_offline(ipython_argv: list[str]) -> None:
 
 
 def _run_real(ipython_argv: list[str]) -> None:
-    from .client import DEFAULT_BASE_URL
-
-    universe_id = os.environ["RBX_UNIVERSE_ID"]
-    url = os.environ.get("RBX_OPEN_CLOUD_URL") or DEFAULT_BASE_URL
+    universe_id = os.environ[ENV_UNIVERSE_ID]
+    url = chosen_base_url()
     _start_shell(ipython_argv, _real_banner(universe_id, url), {})
 
 
@@ -117,15 +124,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args, ipython_argv = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
 
-    has_key = bool(os.environ.get("RBX_API_KEY"))
-    has_universe = bool(os.environ.get("RBX_UNIVERSE_ID"))
+    has_key = bool(os.environ.get(ENV_API_KEY))
+    has_universe = bool(os.environ.get(ENV_UNIVERSE_ID))
     if has_key and has_universe and not args.offline:
         _run_real(ipython_argv)
         return 0
     if has_key != has_universe and not args.offline:
-        missing = "RBX_UNIVERSE_ID" if has_key else "RBX_API_KEY"
+        missing = ENV_UNIVERSE_ID if has_key else ENV_API_KEY
         print(f"{missing} is not set, so the demo runs offline against the fake; "
-              "set both RBX_API_KEY and RBX_UNIVERSE_ID to use the real service.", file=sys.stderr)
+              f"set both {ENV_API_KEY} and {ENV_UNIVERSE_ID} to use the real service.",
+              file=sys.stderr)
     _run_offline(ipython_argv)
     return 0
 

@@ -1,8 +1,10 @@
-"""The errors the client raises, one tree rooted at :class:`RbxSecretsError`::
+"""Every error this package raises on purpose: one tree rooted at :class:`RbxSecretsError`::
 
     RbxSecretsError                 anything this package raises on purpose
      ├── InvalidInputError          rejected before any request: bad id, value, domain, URL...
-     ├── ApiError                   Roblox answered with an error status (.status, .detail)
+     ├── ValueSourceError           a value could not be read: prompt, env var, file, variable
+     ├── ApiError                   Roblox answered with an error status (.status, .detail,
+     │    │                         .outcome_unknown)
      │    ├── BadRequestError          400  the request broke a rule of the API
      │    ├── AuthenticationError      401  missing or unknown API key / OAuth token
      │    ├── PermissionDeniedError    403  the credential lacks secret-store access or the universe
@@ -11,8 +13,11 @@
      │    ├── RateLimitedError         429  still rate limited after waiting and retrying
      │    └── ServerError              5xx  Roblox failed; try again later
      └── TransportError             no usable answer: connection refused or dropped, timeout
+                                    (.outcome_unknown)
 
-``ApiError`` itself covers any other status, including a refused redirect (3xx).
+``InvalidInputError`` and ``ValueSourceError`` are also ``ValueError`` subclasses. ``ApiError``
+itself covers any other status, including a refused redirect (3xx). Which status becomes which
+error, with which hint, is decided in one place: :func:`rbxsecrets_magic.answers.api_error`.
 
 Every message is one line a user can act on and includes Roblox's own ``detail`` when the
 answer carried one. No message, ``repr`` or exception argument ever contains a secret's value,
@@ -35,7 +40,7 @@ __all__ = [
     "RbxSecretsError",
     "ServerError",
     "TransportError",
-    "api_error_class",
+    "ValueSourceError",
 ]
 
 # Server text longer than this is cut: a message must stay one readable line.
@@ -63,9 +68,41 @@ class RbxSecretsError(Exception):
         """The one-line message (same as ``str(err)``)."""
         return str(self.args[0]) if self.args else ""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle the message and every attribute, without calling ``__init__`` again.
+
+        Subclasses take other constructor arguments than ``args`` holds, so the default
+        (``cls(*args)`` plus ``__dict__``) would fail or lose fields.
+        """
+        return (_unpickle, (type(self), self.args), dict(vars(self)))
+
+
+def _unpickle(cls: type[RbxSecretsError], args: tuple[object, ...]) -> RbxSecretsError:
+    """Recreate an error of class ``cls`` with ``args``; pickle then restores its attributes."""
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 class InvalidInputError(RbxSecretsError, ValueError):
     """An argument broke a rule before any request was sent; the message names the rule."""
+
+
+class ValueSourceError(RbxSecretsError, ValueError):
+    """A value could not be read; the message says what to do and never contains the value.
+
+    Attributes
+    ----------
+    typed:
+        The variable name or path the user gave, when looking it up failed: a value typed
+        after ``--from-var`` by mistake looks just like that, so callers remove it from the
+        history. ``None`` when the lookup itself worked.
+    """
+
+    def __init__(self, message: str, *, typed: str | None = None) -> None:
+        """Store the message and what the user typed, if it may be a value."""
+        super().__init__(message)
+        self.typed = typed
 
 
 class TransportError(RbxSecretsError):
@@ -96,6 +133,9 @@ class ApiError(RbxSecretsError):
         What the client was doing, e.g. ``"creating secret 'api_token' in universe 1"``.
     hint:
         What the user can do about it; each subclass has a default.
+    outcome_unknown:
+        True for a write an earlier attempt of which got no answer or a 5xx: it may have
+        been made anyway (and a 409 or 404 may be its own doing).
     """
 
     #: What went wrong, in a few words; subclasses override it.
@@ -110,29 +150,26 @@ class ApiError(RbxSecretsError):
         *,
         doing: str = "",
         hint: str | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         """Build the one-line message from the status, detail, context and hint."""
         self.status = int(status)
         self.detail = one_line(detail) if detail else None
         self.doing = doing
         self.hint = self.default_hint if hint is None else hint
+        self.outcome_unknown = outcome_unknown
+        super().__init__(self.message_with(self.hint))
+
+    def message_with(self, hint: str) -> str:
+        """This error's one-line message with ``hint`` in place of its own hint.
+
+        For callers that know better what the user should do (the magics, for a key just
+        typed); the summary, status and detail stay as they are.
+        """
         shown = f"HTTP {self.status}: {self.detail}" if self.detail else f"HTTP {self.status}"
-        head = f"{doing[:1].upper()}{doing[1:]} failed: " if doing else ""
+        head = f"{self.doing[:1].upper()}{self.doing[1:]} failed: " if self.doing else ""
         message = f"{head}{self.summary} ({shown})."
-        if self.hint:
-            message = f"{message} {self.hint}"
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        """Pickle by the constructor's arguments rather than by the message."""
-        return (_rebuild, (type(self), self.status, self.detail, self.doing, self.hint))
-
-
-def _rebuild(
-    cls: type[ApiError], status: int, detail: str | None, doing: str, hint: str
-) -> ApiError:
-    """Recreate an :class:`ApiError` subclass instance when unpickling."""
-    return cls(status, detail, doing=doing, hint=hint)
+        return f"{message} {hint}" if hint else message
 
 
 class BadRequestError(ApiError):
@@ -146,10 +183,8 @@ class AuthenticationError(ApiError):
     """401: the API key or OAuth token is missing, unknown, expired or revoked."""
 
     summary = "Roblox did not accept the credential"
-    default_hint = (
-        "Check the API key (RBX_API_KEY) or OAuth token (RBX_OAUTH_TOKEN): "
-        "it may be mistyped, expired or revoked."
-    )
+    # The client's hint also names the environment variables (rbxsecrets_magic.settings).
+    default_hint = "Check the API key or OAuth token: it may be mistyped, expired or revoked."
 
 
 class PermissionDeniedError(ApiError):
@@ -205,41 +240,19 @@ class RateLimitedError(ApiError):
         *,
         doing: str = "",
         hint: str | None = None,
+        outcome_unknown: bool = False,
         retry_after: float | None = None,
     ) -> None:
         """Build the error; ``retry_after`` is kept as an attribute."""
         if hint is None and retry_after is not None:
             hint = f"Wait {retry_after:g} s and try again; the limit is per API key owner."
-        super().__init__(status, detail, doing=doing, hint=hint)
+        super().__init__(status, detail, doing=doing, hint=hint, outcome_unknown=outcome_unknown)
         self.retry_after = retry_after
 
 
 class ServerError(ApiError):
-    """5xx: Roblox failed to handle the request, even after retrying.
-
-    Attributes
-    ----------
-    outcome_unknown:
-        True for a write that may have happened anyway.
-    """
+    """5xx: Roblox failed to handle the request, even after retrying."""
 
     summary = "Roblox had a server error"
     default_hint = "Try again later; https://status.roblox.com shows outages."
-    outcome_unknown = False
 
-
-_BY_STATUS: dict[int, type[ApiError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: RateLimitedError,
-}
-
-
-def api_error_class(status: int) -> type[ApiError]:
-    """Return the :class:`ApiError` subclass for an HTTP ``status``."""
-    if 500 <= status <= 599:
-        return ServerError
-    return _BY_STATUS.get(status, ApiError)

@@ -47,8 +47,18 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
 from . import completion
+from .errors import ValueSourceError
 from .redact import redact_current_input
-from .values import SecretValue, ValueSourceError, read_env_file, read_value
+from .settings import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_UNIVERSE_ID,
+    MAX_CONCURRENCY,
+    env_credential,
+)
+from .values import SecretValue, read_env_file, read_value
 
 if TYPE_CHECKING:
     from .client import SecretsClient
@@ -59,19 +69,16 @@ __all__ = ["RbxSecretsMagics"]
 
 _NO_UNIVERSE = (
     "no universe configured; set one with %config RbxSecretsMagics.universe_id = 1234567, "
-    "the RBX_UNIVERSE_ID environment variable, or --universe 1234567 on the line"
+    f"the {ENV_UNIVERSE_ID} environment variable, or --universe 1234567 on the line"
 )
 _NO_KEY = (
     "no API key; run %rbx_secret_login (masked prompt, kept for this session only) or set "
-    "RBX_API_KEY before starting IPython/Jupyter"
+    f"{ENV_API_KEY} before starting IPython/Jupyter"
 )
 # What a mistyped long option looks like (a value practically never does).
 _OPTION_LIKE = re.compile(r"--[a-z][a-z_-]*")
 # The options that give a value (or, for %rbx_secret_login, a key) instead of the prompt.
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
-# client.MAX_CONCURRENCY, repeated because importing the client here would import requests
-# at %load_ext; a test keeps the two equal.
-_MAX_CONCURRENCY = 16
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
@@ -103,16 +110,17 @@ class RbxSecretsMagics(Magics):
         None,
         allow_none=True,
         help="Universe (experience) whose secrets the magics manage. None: use the "
-        "RBX_UNIVERSE_ID environment variable. Every magic's --universe overrides it.",
+        f"{ENV_UNIVERSE_ID} environment variable. Every magic's --universe overrides it.",
     ).tag(config=True)
     base_url = Unicode(
         "",
-        help="Open Cloud base URL. Empty: the RBX_OPEN_CLOUD_URL environment variable, else "
+        help=f"Open Cloud base URL. Empty: the {ENV_BASE_URL} environment variable, else "
         "https://apis.roblox.com. Plain http:// is refused except to loopback.",
     ).tag(config=True)
-    timeout = Float(10.0, help="Seconds to wait for each HTTP request.").tag(config=True)
+    timeout = Float(DEFAULT_TIMEOUT, help="Seconds to wait for each HTTP request.").tag(config=True)
     max_retries = Integer(
-        5, help="How often to retry a request after a 429, a 5xx or a connection failure."
+        DEFAULT_MAX_RETRIES,
+        help="How often to retry a request after a 429, a 5xx or a connection failure.",
     ).tag(config=True)
     confirm = Bool(
         False, help="Always ask for a value twice at the masked prompt (like --confirm)."
@@ -121,7 +129,7 @@ class RbxSecretsMagics(Magics):
         config=True
     )
     concurrency = Integer(
-        1, help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {_MAX_CONCURRENCY} "
+        1, help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {MAX_CONCURRENCY} "
         "(the rate limit still holds)."
     ).tag(config=True)
 
@@ -152,8 +160,8 @@ class RbxSecretsMagics(Magics):
 
     @validate("concurrency")
     def _check_concurrency(self, proposal: Any) -> Any:
-        if not 1 <= proposal["value"] <= _MAX_CONCURRENCY:
-            raise TraitError(f"concurrency must be 1 to {_MAX_CONCURRENCY}")
+        if not 1 <= proposal["value"] <= MAX_CONCURRENCY:
+            raise TraitError(f"concurrency must be 1 to {MAX_CONCURRENCY}")
         return proposal["value"]
 
     @validate("max_retries")
@@ -397,8 +405,8 @@ class RbxSecretsMagics(Magics):
             done = "Forgot the session API key for every universe."
             nothing = "There was no session API key."
         self._forget_clients()
-        fallback = (" RBX_API_KEY from the environment is used again." if os.environ.get(
-            "RBX_API_KEY") else "")
+        fallback = (f" {ENV_API_KEY} from the environment is used again."
+                    if os.environ.get(ENV_API_KEY) else "")
         print(f"{done if forgot else nothing}{fallback}")
 
     # ------------------------------------------------------------------------- bulk set
@@ -450,7 +458,7 @@ class RbxSecretsMagics(Magics):
         with warnings.catch_warnings():
             # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
             warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm  # type: ignore[import-untyped]
+            from tqdm.auto import tqdm
         bar = tqdm(total=total, desc=desc, unit="secret", disable=not self.progress)
         try:
             yield bar
@@ -562,8 +570,8 @@ class RbxSecretsMagics(Magics):
             text, source = given, "--universe"
         elif self.universe_id is not None:
             return int(self.universe_id)
-        elif os.environ.get("RBX_UNIVERSE_ID", "").strip():
-            text, source = os.environ["RBX_UNIVERSE_ID"], "RBX_UNIVERSE_ID"
+        elif os.environ.get(ENV_UNIVERSE_ID, "").strip():
+            text, source = os.environ[ENV_UNIVERSE_ID], ENV_UNIVERSE_ID
         else:
             return None
         from .errors import InvalidInputError
@@ -584,12 +592,15 @@ class RbxSecretsMagics(Magics):
     def _client(self, magic: str, universe: int) -> SecretsClient:
         """A cached client for ``universe`` with the session key, else the environment's."""
         key = self._keys.get(universe) or self._keys.get(None)
-        from_env = os.environ.get("RBX_API_KEY") or os.environ.get("RBX_OAUTH_TOKEN")
-        if key is None and not from_env:
+        from_env = env_credential() if key is None else None
+        if key is not None:
+            credential = key.reveal()
+        elif from_env is not None:
+            credential = from_env.secret
+        else:
             raise _fail(magic, _NO_KEY)
-        credential = key.reveal() if key is not None else from_env or ""
         cache_key = (universe, self.base_url, self.timeout, self.max_retries,
-                     os.environ.get("RBX_OPEN_CLOUD_URL"),
+                     os.environ.get(ENV_BASE_URL),
                      hashlib.sha256(credential.encode()).hexdigest())
         client = self._clients.get(cache_key)
         if client is None:
@@ -671,7 +682,8 @@ def _split_line(line: str) -> list[str]:
 
 
 def _mentions(message: str, word: str) -> bool:
-    return bool(word) and re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", message) is not None
+    pattern = r"(?<![\w-])" + re.escape(word) + r"(?![\w-])"
+    return bool(word) and re.search(pattern, message) is not None
 
 
 def _quoted(names: list[str]) -> str:
@@ -697,13 +709,12 @@ def _explain(exc: RbxSecretsError, magic: str) -> str:
     message = str(exc)
     if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":
         # The key just given was refused: RBX_API_KEY is beside the point.
-        message = str(AuthenticationError(
-            exc.status, exc.detail, doing=exc.doing, hint="The key given was not accepted "
-            "(mistyped, expired or revoked?) and was not kept; check it and run "
-            "%rbx_secret_login again."))
+        message = exc.message_with("The key given was not accepted (mistyped, expired or "
+                                   "revoked?) and was not kept; check it and run "
+                                   "%rbx_secret_login again.")
     elif isinstance(exc, AuthenticationError):
         message += " Or run %rbx_secret_login to enter a key for this session."
     elif isinstance(exc, TransportError):
         message += (" Check the network and the base URL (%config RbxSecretsMagics.base_url "
-                    "or RBX_OPEN_CLOUD_URL).")
+                    f"or {ENV_BASE_URL}).")
     return message

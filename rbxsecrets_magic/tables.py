@@ -29,9 +29,11 @@ def _when(moment: datetime | None) -> str:
 
 
 def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-             for line in (header, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip()
+        for line in (header, *rows)
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -39,7 +41,8 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row) + "</tr>"
+        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row)
+        + "</tr>"
         for row in rows
     )
     return (f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"
@@ -143,7 +146,9 @@ class SetSummary(Sequence[SetRow]):
 
     def counts(self) -> dict[str, int]:
         """How many entries ended with each action (all three actions, zeros included)."""
-        actions = ("would create", "would update") if self.dry_run else ("created", "updated", "failed")
+        actions = (
+            ("would create", "would update") if self.dry_run else ("created", "updated", "failed")
+        )
         result = dict.fromkeys(actions, 0)
         for row in self._rows:
             result[row.action] = result.get(row.action, 0) + 1

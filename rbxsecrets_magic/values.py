@@ -4,8 +4,9 @@ The magics never take a value on the command line, because a command line lands 
 history database and, in Jupyter, the notebook. :func:`read_value` reads it from exactly one
 source instead and returns a :class:`SecretValue`, whose ``repr`` shows only its length.
 
-Errors are :class:`ValueSourceError`. Their messages never repeat what the user typed (a
-variable name or a path might be a value typed in the wrong place), let alone the value.
+Errors are :class:`~rbxsecrets_magic.errors.ValueSourceError`. Their messages never repeat what
+the user typed (a variable name or a path might be a value typed in the wrong place), let alone
+the value.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, ValueSourceError
 from .validation import validate_secret_id, validate_value
 
-__all__ = ["SecretValue", "ValueSourceError", "prompt_secret", "read_env_file", "read_value"]
+__all__ = ["SecretValue", "prompt_secret", "read_env_file", "read_value"]
 
 # The options that can replace the masked prompt of %rbx_secret_set.
 _SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
@@ -30,23 +31,6 @@ def _headless_hint(what: str, sources: tuple[str, ...]) -> str:
     """What to do when a masked prompt is impossible: names every alternative in ``sources``."""
     listed = f"{', '.join(sources[:-1])} or {sources[-1]}" if len(sources) > 1 else sources[0]
     return f"pass the {what} with {listed} instead"
-
-
-class ValueSourceError(ValueError):
-    """A value could not be read; the message says what to do and never contains the value.
-
-    Attributes
-    ----------
-    typed:
-        The variable name or path the user gave, when looking it up failed: a value typed
-        after ``--from-var`` by mistake looks just like that, so callers remove it from the
-        history. ``None`` when the lookup itself worked.
-    """
-
-    def __init__(self, message: str, *, typed: str | None = None) -> None:
-        """Store the message and what the user typed, if it may be a value."""
-        super().__init__(message)
-        self.typed = typed
 
 
 class SecretValue:
@@ -192,11 +176,15 @@ def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueSourceError("the variable given to --from-var holds bytes that are not UTF-8") from None
+            raise ValueSourceError(
+                "the variable given to --from-var holds bytes that are not UTF-8"
+            ) from None
     if not isinstance(value, str):
         kind = type(value).__name__
         article = "an" if kind[:1].lower() in "aeiou" else "a"
-        raise ValueSourceError(f"the variable given to --from-var holds {article} {kind}, not a str")
+        raise ValueSourceError(
+            f"the variable given to --from-var holds {article} {kind}, not a str"
+        )
     if not value:
         raise ValueSourceError("the variable given to --from-var is an empty string")
     return SecretValue(value)

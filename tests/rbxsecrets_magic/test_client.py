@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from nacl.public import PrivateKey
-from test_client_support import canned_client, client_for, mounted_client
 
 from rbxsecrets_magic.client import PublicKey, SecretInfo, SecretsClient, SetResult
 from rbxsecrets_magic.errors import (
@@ -23,6 +22,7 @@ from rbxsecrets_magic.errors import (
     ServerError,
     TransportError,
 )
+from tests.rbxsecrets_magic.support import canned_client, client_for, mounted_client
 
 
 @pytest.fixture(params=["loopback", "mounted"])
@@ -72,7 +72,9 @@ def test_set_with_an_exists_hint_updates_first_and_survives_a_wrong_hint(
     assert _ops(fake_open_cloud) == [("update_secret", 404), ("create_secret", 201)]
 
 
-def test_set_many_updates_what_the_listing_shows(client: SecretsClient, fake_open_cloud: Any) -> None:
+def test_set_many_updates_what_the_listing_shows(
+    client: SecretsClient, fake_open_cloud: Any
+) -> None:
     client.create("old", "was here")
     fake_open_cloud.fake.clear_journal()
     results = client.set_many({"old": "replaced", "new": "fresh"})
@@ -104,7 +106,9 @@ def test_set_many_copes_with_a_secret_deleted_after_listing(fake_open_cloud: Any
 # -- domains --------------------------------------------------------------------------------
 
 
-def test_domain_is_kept_unless_asked_changed_or_cleared(client: SecretsClient, fake_open_cloud: Any) -> None:
+def test_domain_is_kept_unless_asked_changed_or_cleared(
+    client: SecretsClient, fake_open_cloud: Any
+) -> None:
     client.set("stripe", "v1", domain="*.Stripe.com")
     assert _domains(client) == {"stripe": "*.stripe.com"}
     client.set("stripe", "v2")
@@ -185,7 +189,9 @@ def test_oauth_token_is_sent_as_bearer(fake_open_cloud: Any) -> None:
     assert {e.credential_id for e in fake_open_cloud.fake.journal} == {token.credential_id}
 
 
-def test_environment_supplies_key_and_url(fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_supplies_key_and_url(
+    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RBX_API_KEY", f"  {fake_open_cloud.api_key}\n")
     monkeypatch.setenv("RBX_OPEN_CLOUD_URL", fake_open_cloud.url + "/")
     monkeypatch.delenv("RBX_OAUTH_TOKEN", raising=False)
@@ -195,7 +201,9 @@ def test_environment_supplies_key_and_url(fake_open_cloud: Any, monkeypatch: pyt
     assert fake_open_cloud.plaintext("from_env") == "v"
 
 
-def test_environment_oauth_token_is_the_fallback(fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_oauth_token_is_the_fallback(
+    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = fake_open_cloud.fake.add_oauth_token()
     monkeypatch.delenv("RBX_API_KEY", raising=False)
     monkeypatch.setenv("RBX_OAUTH_TOKEN", token.token)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from requests.structures import CaseInsensitiveDict
-from test_client_support import VirtualClock
 
 from rbxsecrets_magic.pacing import Pacer, parse_rate_limit
+from tests.rbxsecrets_magic.support import VirtualClock
 
 
 def _headers(**values: str) -> CaseInsensitiveDict[str]:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import requests
 import urllib3
-from test_client_support import VirtualClock, canned_client, client_for, mounted_client
 from urllib3.util.retry import Retry
 
 from rbxsecrets_magic.client import SecretsClient, SetResult
@@ -26,6 +25,8 @@ from rbxsecrets_magic.errors import (
     RateLimitedError,
     TransportError,
 )
+from rbxsecrets_magic.pacing import Pacer
+from tests.rbxsecrets_magic.support import VirtualClock, canned_client, client_for, mounted_client
 
 
 def _no_sleep(seconds: float) -> None:
@@ -84,7 +85,7 @@ def test_429_without_retry_after_backs_off(fake_open_cloud: Any) -> None:
 
 
 def test_429_on_reads_is_retried(make: Any, fake_open_cloud: Any) -> None:
-    # The transport retries every 429 itself, over loopback and through the fake's adapter.
+    # The client retries every 429 itself, over loopback and through the fake's adapter.
     fake_open_cloud.fake.inject_fault("list_secrets", status=429, retry_after=0, times=2)
     fake_open_cloud.fake.inject_fault("get_public_key", status=429, retry_after=0)
     client = make(fake_open_cloud, sleep=_no_sleep)
@@ -97,9 +98,12 @@ def test_429_on_reads_is_retried(make: Any, fake_open_cloud: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "operation", ["create_secret", "update_secret", "delete_secret", "list_secrets", "get_public_key"]
+    "operation",
+    ["create_secret", "update_secret", "delete_secret", "list_secrets", "get_public_key"],
 )
-def test_503_is_retried_for_every_operation(operation: str, make: Any, fake_open_cloud: Any) -> None:
+def test_503_is_retried_for_every_operation(
+    operation: str, make: Any, fake_open_cloud: Any
+) -> None:
     client = make(fake_open_cloud, sleep=_no_sleep)
     client.create("k", "v")
     fake_open_cloud.fake.inject_fault(operation, status=503, retry_after=0)
@@ -125,19 +129,39 @@ def test_write_503_uses_retry_after_then_exponential_backoff(fake_open_cloud: An
     assert _ops(fake_open_cloud, "create_secret")[-1] == ("create_secret", 201)
 
 
-def test_urllib3_retry_is_mounted_only_on_a_default_adapter(fake_open_cloud: Any) -> None:
+def test_urllib3_never_retries_whatever_session_is_given(fake_open_cloud: Any) -> None:
+    # Every retry is the client's own: the adapter it mounts does not retry, a stock adapter
+    # the caller mounted with retries is replaced for the base URL, a custom one is kept.
     own = client_for(fake_open_cloud)
-    retry = own._transport.session.get_adapter(fake_open_cloud.url + "/cloud/").max_retries
+    retry = own._sender.session.get_adapter(fake_open_cloud.url + "/cloud/").max_retries
     assert isinstance(retry, Retry)
-    assert retry.allowed_methods == frozenset({"GET", "HEAD", "OPTIONS"})
-    assert set(retry.status_forcelist) == {500, 502, 503, 504}
-    assert retry.respect_retry_after_header and retry.total == 5 and not retry.raise_on_status
-    # 429 is the transport's (it holds every thread), even with a Retry-After.
+    assert retry.total == 0 and not retry.read
+    assert not retry.is_retry("GET", 503, has_retry_after=True)
     assert not retry.is_retry("GET", 429, has_retry_after=True)
-    assert not retry.is_retry("POST", 503, has_retry_after=True)
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(max_retries=Retry(5)))
+    theirs = client_for(fake_open_cloud, session=session)
+    adapter = theirs._sender.session.get_adapter(fake_open_cloud.url + "/cloud/")
+    assert adapter.max_retries.total == 0
+    assert session.get_adapter("http://elsewhere.example/").max_retries.total == 5
     mounted = mounted_client(fake_open_cloud)
-    adapter = mounted._transport.session.get_adapter("https://apis.roblox.com/cloud/")
+    adapter = mounted._sender.session.get_adapter("https://apis.roblox.com/cloud/")
     assert type(adapter).__name__ == "WSGIAdapter"
+
+
+def test_read_retries_are_the_same_over_every_session(make: Any, fake_open_cloud: Any) -> None:
+    # One retry loop for reads and writes: the same attempts and the same waits, through the
+    # client's sleep, over loopback HTTP and through the in-process adapter.
+    hooks, waits = _recording_clock()
+    fake_open_cloud.fake.inject_fault("list_secrets", status=503)
+    fake_open_cloud.fake.inject_fault("list_secrets", drop_connection=True)
+    fake_open_cloud.fake.inject_fault("list_secrets", status=502, retry_after=3)
+    assert make(fake_open_cloud, **hooks).list() == []
+    assert waits == [0.25, 0.5, 3.0]
+    assert _ops(fake_open_cloud) == [
+        ("list_secrets", 503), ("list_secrets", None), ("list_secrets", 502),
+        ("list_secrets", 200),
+    ]
 
 
 # -- no answer: drops and timeouts ----------------------------------------------------------
@@ -154,7 +178,8 @@ def test_dropped_connection_is_retried(operation: str, make: Any, fake_open_clou
         secret = "k2" if operation == "create_secret" else "k"
         client.set(secret, "v1")
         assert fake_open_cloud.plaintext(secret) == "v1"
-    assert _ops(fake_open_cloud, operation)[-2:] == [(operation, None), (operation, 200 if operation != "create_secret" else 201)]
+    success = 200 if operation != "create_secret" else 201
+    assert _ops(fake_open_cloud, operation)[-2:] == [(operation, None), (operation, success)]
 
 
 def _wait_for_commit(cloud: Any) -> Any:
@@ -179,10 +204,7 @@ def test_create_that_timed_out_is_resolved_not_duplicated(
     fake_open_cloud.fake.inject_fault("create_secret", latency=0.3)
     client = make(fake_open_cloud, timeout=0.1, sleep=_wait_for_commit(fake_open_cloud))
     client.public_key()
-    if bulk:
-        result = client.set_many({"slow": "the value"})[0]
-    else:
-        result = client.set("slow", "the value")
+    result = client.set_many({"slow": "the value"})[0] if bulk else client.set("slow", "the value")
     # A listing showed it absent, so the bulk run knows the create was its own.
     assert result.action == ("created" if bulk else "updated")
     assert fake_open_cloud.plaintext("slow") == "the value"
@@ -197,7 +219,8 @@ def test_plain_create_after_an_unknown_outcome_explains_the_409(fake_open_cloud:
     with pytest.raises(Exception) as info:
         client.create("slow", "v")
     assert str(info.value).endswith(
-        "An earlier attempt got no answer and may have created it; use set() to be sure of its value."
+        "An earlier attempt got no answer and may have created it; "
+        "use set() to be sure of its value."
     )
     assert fake_open_cloud.plaintext("slow") == "v"
 
@@ -208,7 +231,9 @@ def test_delete_whose_first_answer_was_lost_succeeds(fake_open_cloud: Any) -> No
     fake_open_cloud.fake.inject_fault("delete_secret", latency=0.2)
     client.delete("k")  # the retry's 404 is the first attempt's doing
     assert fake_open_cloud.fake.secret_ids(fake_open_cloud.universe_id) == []
-    assert _ops(fake_open_cloud, "delete_secret") == [("delete_secret", 200), ("delete_secret", 404)]
+    assert _ops(fake_open_cloud, "delete_secret") == [
+        ("delete_secret", 200), ("delete_secret", 404),
+    ]
 
 
 def test_timeouts_exhausting_retries_raise_transport_error(fake_open_cloud: Any) -> None:
@@ -250,7 +275,9 @@ def test_second_key_id_rejection_is_raised() -> None:
     public = base64.b64encode(bytes(PrivateKey.generate().public_key)).decode()
     key = {"id": "public-key", "secret": public, "key_id": "1"}
     rejected = {"status": "400", "detail": "key_id is not the current key"}
-    client, adapter = canned_client((200, key, {}), (400, rejected, {}), (200, key, {}), (400, rejected, {}))
+    client, adapter = canned_client(
+        (200, key, {}), (400, rejected, {}), (200, key, {}), (400, rejected, {})
+    )
     with pytest.raises(BadRequestError, match="key_id is not the current key"):
         client.create("k", "v")
     assert [r.method for r in adapter.sent] == ["GET", "POST", "GET", "POST"]
@@ -303,6 +330,31 @@ def test_default_quota_paces_when_the_server_sends_no_headers(fake_open_cloud: A
     client.set_many({f"s{i}": "v" for i in range(28)})
     # 30 requests: 10 from the full bucket, then one every 6 s.
     assert clock.now - 1000.0 == pytest.approx(20 * 6.0)
+
+
+def test_clients_sharing_a_pacer_stay_at_the_rate_together(fake_open_cloud_factory: Any) -> None:
+    # Roblox's limit is per API key owner: two universes with one key share one bucket, so
+    # their clients share one pacer. Each client's next request follows the other's.
+    clock = VirtualClock()
+    cloud = fake_open_cloud_factory(universes=2, rate_limit=(10, 1.0), clock=clock, serve=False)
+    pacer = Pacer((10, 1.0), clock=clock, sleep=clock.sleep)
+    session = requests.Session()
+    cloud.fake.mount(session)
+    clients = [
+        SecretsClient(u, api_key=cloud.api_key, session=session, pacer=pacer, sleep=clock.sleep)
+        for u in cloud.universe_ids
+    ]
+    values = {f"s{i:02d}": f"value {i}" for i in range(20)}
+    for client in clients:
+        client.public_key()
+    for name, value in values.items():
+        for client in clients:
+            client.create(name, value)
+    for universe in cloud.universe_ids:
+        assert {s: cloud.plaintext(s, universe) for s in values} == values
+    assert Counter(e.status for e in cloud.fake.journal) == {200: 2, 201: 40}
+    # 42 requests: 10 from the full bucket, the other 32 at the shared 10 per second.
+    assert clock.now - 1000.0 == pytest.approx(32 / 10, abs=0.05)
 
 
 def test_concurrent_bulk_run_under_a_real_rate_limit(fake_open_cloud_factory: Any) -> None:
@@ -412,8 +464,8 @@ def test_a_long_retry_after_on_a_read_is_reported_not_slept(fake_open_cloud: Any
 def test_a_write_that_could_not_connect_is_not_retried_twice_over(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # urllib3 already retries connecting for every method; nothing was sent, so the outcome
-    # is known: the change was not made.
+    # A connection that could not be made is retried once per retry, not by urllib3 too;
+    # nothing was sent, so the outcome is known: the change was not made.
     attempts: list[str] = []
     real_new_conn = urllib3.connection.HTTPConnection._new_conn
 

@@ -1,4 +1,4 @@
-"""The error tree: shape, messages, attributes, pickling."""
+"""The error tree: shape, messages, attributes, pickling; which status becomes which error."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from rbxsecrets_magic import errors
+from rbxsecrets_magic.answers import api_error_class
 from rbxsecrets_magic.errors import (
     ApiError,
     AuthenticationError,
@@ -21,13 +22,14 @@ from rbxsecrets_magic.errors import (
     RbxSecretsError,
     ServerError,
     TransportError,
-    api_error_class,
+    ValueSourceError,
 )
 
 
 def test_tree_matches_the_module_docstring() -> None:
-    for cls in (InvalidInputError, ApiError, TransportError):
+    for cls in (InvalidInputError, ValueSourceError, ApiError, TransportError):
         assert cls.__bases__[0] is RbxSecretsError
+        assert cls.__name__ in errors.__doc__
     for cls in (
         BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
         ConflictError, RateLimitedError, ServerError,
@@ -35,6 +37,7 @@ def test_tree_matches_the_module_docstring() -> None:
         assert cls.__bases__ == (ApiError,)
         assert cls.__name__ in errors.__doc__
     assert issubclass(InvalidInputError, ValueError)
+    assert issubclass(ValueSourceError, ValueError)
 
 
 @pytest.mark.parametrize(
@@ -104,9 +107,50 @@ def test_api_errors_pickle_round_trip() -> None:
     assert (again.status, again.detail, str(again)) == (403, "no", str(err))
 
 
-def test_errors_module_imports_only_the_standard_library() -> None:
+def _every_error_class() -> set[type[BaseException]]:
+    return {
+        value for name in errors.__all__
+        if isinstance(value := getattr(errors, name), type) and issubclass(value, BaseException)
+    }
+
+
+# One instance of every class in errors.__all__, every field set away from its default.
+_SAMPLES: list[RbxSecretsError] = [
+    RbxSecretsError("something went wrong"),
+    InvalidInputError("Invalid secret id: it is empty."),
+    ValueSourceError("the file given to --from-file does not exist", typed="~/token"),
+    TransportError("Deleting secret 'a' failed: no answer.", outcome_unknown=True),
+    ApiError(302, "redirect to https://x.example, not followed", doing="listing", hint="h."),
+    BadRequestError(400, "domain is invalid", doing="creating secret 'a'", outcome_unknown=True),
+    AuthenticationError(401, "Invalid API Key", doing="listing", hint="Log in again."),
+    PermissionDeniedError(403, "no", doing="listing", hint="do this."),
+    NotFoundError(404, "gone", doing="deleting secret 'a'", outcome_unknown=True),
+    ConflictError(409, "exists", doing="creating secret 'a'", hint="maybe ours.",
+                  outcome_unknown=True),
+    RateLimitedError(429, "slow down", doing="listing", retry_after=7.5, outcome_unknown=True),
+    ServerError(503, "down", doing="updating secret 'a'", hint="unknown.", outcome_unknown=True),
+]
+
+
+def test_every_error_class_has_a_sample() -> None:
+    # Enumerated from errors.__all__, so that a new class cannot be forgotten below.
+    assert {type(sample) for sample in _SAMPLES} == _every_error_class()
+
+
+@pytest.mark.parametrize("error", _SAMPLES, ids=lambda e: type(e).__name__)
+def test_every_error_survives_a_pickle_round_trip_with_every_field(error: RbxSecretsError) -> None:
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error)
+    assert (str(again), again.args) == (str(error), error.args)
+    assert vars(again) == vars(error)
+    for name in ("retry_after", "outcome_unknown", "typed", "status", "detail", "hint"):
+        assert getattr(again, name, None) == getattr(error, name, None)
+
+
+def test_errors_validation_and_settings_import_only_the_standard_library() -> None:
     code = (
         "import sys, rbxsecrets_magic.errors, rbxsecrets_magic.validation\n"
+        "import rbxsecrets_magic.settings\n"
         "print(sorted(m for m in ('requests', 'nacl', 'urllib3') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

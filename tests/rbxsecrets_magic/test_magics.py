@@ -13,11 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from IPython.core.error import StdinNotImplementedError, UsageError
 
-# The shell fixtures live in a helper module beside the tests (no shared conftest needed).
-pytest_plugins = ["magic_shell"]
-
 if TYPE_CHECKING:
-    from magic_shell import MagicShell
+    from tests.rbxsecrets_magic.support import MagicShell
 
 VALUE = "s3cr3t-Válue with spaces ✓"
 OTHER = "another-s3cr3t-0987"
@@ -177,7 +174,7 @@ def test_config_lists_traits_with_help(shell: MagicShell) -> None:
 
 def test_concurrency_beyond_what_the_client_allows_is_refused_at_config(
         shell: MagicShell, caplog: pytest.LogCaptureFixture) -> None:
-    from rbxsecrets_magic.client import MAX_CONCURRENCY
+    from rbxsecrets_magic.settings import MAX_CONCURRENCY
 
     shell.ok(f"%config RbxSecretsMagics.concurrency = {MAX_CONCURRENCY}")
     shell.run(f"%config RbxSecretsMagics.concurrency = {MAX_CONCURRENCY + 1}")
@@ -475,16 +472,16 @@ def test_ctrl_c_at_the_prompt_cancels(cloud_shell: MagicShell) -> None:
 def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
         cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, cell: str) -> None:
     # %xmode Verbose prints every frame's locals; the client's frames hold the plaintext.
-    from rbxsecrets_magic import transport
+    from rbxsecrets_magic.sending import Call, Sender
 
-    send = transport.Transport._send
+    send = Sender._send_once
 
-    def interrupted_write(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-        if method != "GET":
+    def interrupted_write(self: Any, call: Call) -> Any:
+        if call.method != "GET":
             raise KeyboardInterrupt
-        return send(self, method, *args, **kwargs)
+        return send(self, call)
 
-    monkeypatch.setattr(transport.Transport, "_send", interrupted_write)
+    monkeypatch.setattr(Sender, "_send_once", interrupted_write)
     s = cloud_shell
     s.ok("%xmode Verbose")
     (tmp_path / "a.env").write_text(f"api_token={VALUE}\n")

@@ -6,11 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-# The shell fixtures live in a helper module beside the tests (no shared conftest needed).
-pytest_plugins = ["magic_shell"]
-
 if TYPE_CHECKING:
-    from magic_shell import MagicShell
+    from tests.rbxsecrets_magic.support import MagicShell
 
 
 # --------------------------------------------------------------------------- listing

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from IPython.core.error import StdinNotImplementedError
 
+from rbxsecrets_magic.errors import ValueSourceError
 from rbxsecrets_magic.redact import MASK, redact_text
 from rbxsecrets_magic.values import (
     SecretValue,
-    ValueSourceError,
     prompt_secret,
     read_value,
 )
@@ -65,7 +65,10 @@ def test_confirm(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
-        (StdinNotImplementedError("no frontend stdin"), "--from-env VAR, --from-file PATH or --from-var"),
+        (
+            StdinNotImplementedError("no frontend stdin"),
+            "--from-env VAR, --from-file PATH or --from-var",
+        ),
         (KeyboardInterrupt(), "cancelled"),
         (EOFError(), "cancelled"),
         ("", "empty"),

@@ -1,0 +1,351 @@
+"""Sending one Open Cloud call: retries, then pacing, then a single leak-proof send.
+
+:class:`Sender` knows URLs, credentials, statuses, retries and the rate limit, and nothing
+about secrets, keys or sealing (that is :mod:`rbxsecrets_magic.client`). Like httpx's client,
+it is built in layers, each with one job, each calling the next:
+
+1. :meth:`Sender.request`: the answer to the caller, the parsed body of a 2xx, or an error
+   from :mod:`rbxsecrets_magic.answers`;
+2. :meth:`Sender._send_with_retries`: the only retry loop. :func:`_retry_wait` decides, for
+   every method and whatever session the client was given (urllib3 never retries, see
+   :mod:`rbxsecrets_magic.connections`): a failed connection, a 5xx or a lost answer is
+   retried after ``Retry-After`` (capped) or exponential backoff; a 429 holds the shared
+   :class:`~rbxsecrets_magic.pacing.Pacer`, so that every thread waits it out together; a
+   ``Retry-After`` too long to wait is reported instead. Writes are retried too, and an
+   attempt that may have taken effect (a 5xx, or a request sent without an answer) makes
+   the caller's error say the outcome is unknown;
+3. :meth:`Sender._send_paced`: takes a token from the pacer, and gives back what the answer
+   said about the rate limit;
+4. :meth:`Sender._send_once`: one HTTP request, credentials attached per request, redirects
+   never followed (a 3xx is an error), since ``requests`` keeps headers such as ``x-api-key``
+   on a redirect to another host. A failed ``requests`` call becomes a :class:`_NoAnswer`
+   holding a fresh exception with only the scrubbed message, not the original, whose
+   ``.request`` would carry the headers and the body.
+
+No credential, value or ciphertext reaches a message, log record or exception.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+from .answers import api_error, describe_failure, parse_body, retry_after, transport_error
+from .connections import no_proxies, session_for
+from .errors import one_line
+from .pacing import Pacer
+from .settings import Credential
+from .version import __version__
+
+__all__ = ["Call", "Sender"]
+
+logger = logging.getLogger(__name__)
+
+# A Retry-After longer than this is reported instead of silently waited out.
+_MAX_RETRY_AFTER = 120.0
+_BACKOFF_FACTOR = 0.25
+_BACKOFF_MAX = 30.0
+# Values shorter than this are not scrubbed from server text: replacing every "ab" in a
+# message would mangle it, and no server echoes values anyway; this is defence in depth.
+_MIN_SCRUB = 4
+_REDACTED = "[redacted]"
+
+_TRANSPORT_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call: what to send, what it is for, and what must never be shown.
+
+    Attributes
+    ----------
+    method, path:
+        The HTTP method and the path below the base URL.
+    doing:
+        What the call does, for messages: ``"listing secrets in universe 1"``.
+    write:
+        Whether the call changes something (its outcome may then be unknown).
+    body, params:
+        The JSON body and the query parameters, if any.
+    redact:
+        Texts to scrub from anything the server says (the value, the ciphertext).
+    """
+
+    method: str
+    path: str
+    doing: str
+    write: bool = False
+    body: Mapping[str, str] | None = None
+    params: Mapping[str, str | int] | None = None
+    redact: tuple[str | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _NoAnswer:
+    """A request that got no answer: the scrubbed error, and whether it may have arrived."""
+
+    failure: BaseException
+    maybe_sent: bool
+
+
+_Attempt = requests.Response | _NoAnswer
+
+
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    """How to wait before the next attempt: ``seconds``, alone or holding every thread."""
+
+    seconds: float
+    together: bool
+    why: str
+
+
+def _backoff(retry: int) -> float:
+    """Exponential backoff before retry number ``retry`` (1-based)."""
+    return min(_BACKOFF_MAX, _BACKOFF_FACTOR * 2.0 ** (retry - 1))
+
+
+def _retry_wait(attempt: _Attempt, retry: int) -> _Wait | None:
+    """Whether to retry after ``attempt``, as retry number ``retry``, and how to wait.
+
+    The one place that decides a retry. None: give up, and report the attempt.
+    """
+    if isinstance(attempt, _NoAnswer):
+        return _Wait(_backoff(retry), together=False, why="no answer")
+    status = attempt.status_code
+    if status == 429:
+        wait = retry_after(attempt)
+        if wait is not None and wait > _MAX_RETRY_AFTER:
+            return None
+        # Everyone waits, not just this thread: the bucket is shared.
+        return _Wait(_backoff(retry) if wait is None else wait, together=True, why="429")
+    if status >= 500:
+        wait = retry_after(attempt)
+        seconds = _backoff(retry) if wait is None else wait
+        return _Wait(min(seconds, _MAX_RETRY_AFTER), together=False, why=f"HTTP {status}")
+    return None
+
+
+def _may_have_taken_effect(call: Call, attempt: _Attempt) -> bool:
+    """Whether ``attempt`` of a write may have changed something though it did not succeed."""
+    if not call.write:
+        return False
+    if isinstance(attempt, _NoAnswer):
+        return attempt.maybe_sent
+    return attempt.status_code >= 500
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a failed request never reached the server (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    # urllib3's NewConnectionError (refused, unresolvable) is a ConnectTimeoutError.
+    return isinstance(reason, ConnectTimeoutError)
+
+
+class Sender:
+    """Sends calls to one Open Cloud base URL with one credential.
+
+    Parameters
+    ----------
+    base_url:
+        Already checked by :func:`~rbxsecrets_magic.settings.check_base_url`.
+    credential:
+        From :func:`~rbxsecrets_magic.settings.pick_credential`.
+    session:
+        A ``requests.Session`` to reuse, or ``None`` for a new one (closed by :meth:`close`);
+        see :func:`~rbxsecrets_magic.connections.session_for`.
+    universe_id:
+        Named in the hint of a 403.
+    timeout:
+        Seconds to wait for a connection and for each answer.
+    max_retries:
+        Retries per call.
+    pacer:
+        The rate-limit bucket, possibly shared with other senders.
+    sleep:
+        Waits between retries (for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        credential: Credential,
+        session: requests.Session | None,
+        universe_id: int,
+        timeout: float,
+        max_retries: int,
+        pacer: Pacer,
+        sleep: Callable[[float], None],
+    ) -> None:
+        """Set up the session; nothing is sent yet."""
+        self.base_url = base_url
+        self.universe_id = universe_id
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.credential = credential
+        self.pacer = pacer
+        self._sleep = sleep
+        self._owns_session = session is None
+        self.session = session_for(base_url, session)
+        self._headers = {"User-Agent": f"rbxsecrets-magic/{__version__}"}
+        self._proxies = no_proxies(base_url)
+
+    def close(self) -> None:
+        """Close the session if this sender created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def request(self, call: Call) -> Any:
+        """Send ``call``, retrying what a retry can cure; return its 2xx body, or raise.
+
+        Returns the parsed JSON (``{}`` for an empty body, ``None`` for one that is not JSON).
+
+        Raises
+        ------
+        ApiError
+            The subclass for the last answer's status.
+        TransportError
+            When the last attempt got no answer.
+        """
+        attempt, earlier_unknown = self._send_with_retries(call)
+        if isinstance(attempt, _NoAnswer):
+            raise transport_error(
+                attempt.failure,
+                doing=call.doing,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                outcome_unknown=earlier_unknown or _may_have_taken_effect(call, attempt),
+            ) from attempt.failure
+        if 200 <= attempt.status_code < 300:
+            return parse_body(attempt)
+        raise api_error(
+            attempt,
+            doing=call.doing,
+            write=call.write,
+            outcome_unknown=earlier_unknown,
+            universe_id=self.universe_id,
+            base_url=self.base_url,
+            scrub=lambda text: self._scrub(text, call.redact),
+        )
+
+    def _send_with_retries(self, call: Call) -> tuple[_Attempt, bool]:
+        """Send until an attempt succeeds or is not worth retrying; the only retry loop.
+
+        Returns the last attempt, and whether an earlier attempt may have taken effect.
+        """
+        retries = 0
+        earlier_unknown = False
+        while True:
+            attempt = self._send_paced(call)
+            if not isinstance(attempt, _NoAnswer) and attempt.status_code < 300:
+                return attempt, earlier_unknown
+            wait = _retry_wait(attempt, retries + 1) if retries < self.max_retries else None
+            if wait is None:
+                return attempt, earlier_unknown
+            retries += 1
+            earlier_unknown = earlier_unknown or _may_have_taken_effect(call, attempt)
+            self._wait(call, attempt, wait, retries)
+
+    def _wait(self, call: Call, attempt: _Attempt, wait: _Wait, retries: int) -> None:
+        """Wait before retry number ``retries``, as ``wait`` says, and log why."""
+        if isinstance(attempt, _NoAnswer):
+            what = describe_failure(attempt.failure, self.timeout)
+            logger.info(
+                "%s: %s; retry %d of %d in %.2f s",
+                call.doing, what, retries, self.max_retries, wait.seconds,
+            )
+        elif wait.together:
+            shown = retry_after(attempt)
+            logger.info(
+                "%s: rate limited (429); retry %d of %d after %s s",
+                call.doing, retries, self.max_retries,
+                "pacing" if shown is None else f"{shown:g}",
+            )
+        else:
+            logger.info(
+                "%s: %s; retry %d of %d in %.2f s",
+                call.doing, wait.why, retries, self.max_retries, wait.seconds,
+            )
+        if wait.together:
+            self.pacer.hold(wait.seconds)
+        else:
+            self._sleep(wait.seconds)
+
+    def _send_paced(self, call: Call) -> _Attempt:
+        """Send once, after taking a token from the pacer; tell it what the answer said."""
+        ticket = self.pacer.acquire()
+        attempt: _Attempt | None = None
+        try:
+            attempt = self._send_once(call)
+        finally:
+            headers = attempt.headers if isinstance(attempt, requests.Response) else None
+            self.pacer.release(ticket, headers)
+        return attempt
+
+    def _send_once(self, call: Call) -> _Attempt:
+        """Send one request; return the response, or a scrubbed stand-in for the error.
+
+        The stand-in is built inside ``except`` but raised by the caller outside it, so the
+        original exception (whose ``.request`` holds the headers and body) is not kept as
+        ``__context__`` either.
+        """
+        response: requests.Response | None = None
+        failure: _NoAnswer | None = None
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                call.method,
+                self.base_url + call.path,
+                params=call.params,
+                json=call.body,
+                headers=self._headers,
+                auth=self.credential,
+                timeout=self.timeout,
+                allow_redirects=False,
+                proxies=self._proxies,
+            )
+        except _TRANSPORT_ERRORS as exc:
+            failure = _NoAnswer(self._detach(exc, call.redact), maybe_sent=not _never_sent(exc))
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if response is None:
+            assert failure is not None
+            logger.debug("%s %s -> no answer (%.0f ms)", call.method, call.path, elapsed_ms)
+            return failure
+        logger.debug(
+            "%s %s -> %d (%.0f ms)", call.method, call.path, response.status_code, elapsed_ms
+        )
+        return response
+
+    def _detach(self, exc: BaseException, redact: tuple[str | None, ...]) -> BaseException:
+        """A copy of a transport error with only its scrubbed message: no request, no cause."""
+        message = self._scrub(one_line(str(exc), 500), redact)
+        cls = type(exc) if isinstance(exc, requests.RequestException) else requests.ConnectionError
+        try:
+            return cls(message)
+        except (TypeError, ValueError):  # an exotic subclass with another signature
+            return requests.ConnectionError(message)
+
+    def _scrub(self, text: str, redact: tuple[str | None, ...]) -> str:
+        """Remove the credential and this call's value and ciphertext from ``text``."""
+        for secret in (self.credential.secret, *redact):
+            if secret and len(secret) >= _MIN_SCRUB and secret in text:
+                text = text.replace(secret, _REDACTED)
+        return text

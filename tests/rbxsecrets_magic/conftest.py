@@ -1,0 +1,56 @@
+"""Fixtures for the tests of ``rbxsecrets_magic``: a real IPython shell with the extension.
+
+``shell`` is a fresh ``InteractiveShell`` with ``%load_ext rbxsecrets_magic`` done and no
+``RBX_*`` configuration; ``cloud_shell`` is the same shell pointed at a served fake. The
+classes behind them are in ``support.py``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+from rbxsecrets_magic.settings import ENV_VARS
+from tests.rbxsecrets_magic.support import MagicShell, Prompt
+
+
+@pytest.fixture
+def shell(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+          capsys: pytest.CaptureFixture[str]) -> Iterator[MagicShell]:
+    """A fresh InteractiveShell with the extension loaded and no RBX_* configuration."""
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    prompt = Prompt()
+    monkeypatch.setattr(getpass, "getpass", prompt)
+    config = Config()
+    config.HistoryManager.hist_file = str(tmp_path / "history.sqlite")
+    config.HistoryManager.db_log_output = True
+    InteractiveShell.clear_instance()
+    ip = InteractiveShell.instance(config=config)
+    ip.run_line_magic("load_ext", "rbxsecrets_magic")
+    capsys.readouterr()
+    yield MagicShell(ip, prompt, capsys)
+    # Close history (stops its saving thread) now rather than at interpreter exit.
+    atexit.unregister(ip.atexit_operations)
+    ip.atexit_operations()
+    ip.cleanup()
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def cloud_shell(shell: MagicShell, fake_open_cloud: Any,
+                monkeypatch: pytest.MonkeyPatch) -> MagicShell:
+    """``shell`` configured against the served fake: universe, URL, API key in the env."""
+    monkeypatch.setenv("RBX_API_KEY", fake_open_cloud.api_key)
+    shell.ok(f"%config RbxSecretsMagics.base_url = {fake_open_cloud.url!r}")
+    shell.ok(f"%config RbxSecretsMagics.universe_id = {fake_open_cloud.universe_id}")
+    shell.ok("%config RbxSecretsMagics.max_retries = 1")
+    shell.cloud = fake_open_cloud  # type: ignore[attr-defined]
+    return shell
