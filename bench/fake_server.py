@@ -42,8 +42,7 @@ from typing import Any, ClassVar
 import requests
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from fakeserver import FakeOpenCloud
-from fakeserver.server import FakeServer
+from fakeserver import FakeOpenCloud, FakeServer
 
 # SigV4's credential scope is how moto's server picks the service; the signature is not checked.
 AWS_AUTH = (

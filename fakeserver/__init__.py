@@ -37,26 +37,20 @@ __all__ = [
 # fakeserver.pytest_plugin (and so this package) in every session of every project that
 # installs it, and the backend pulls in PyNaCl.
 _LAZY = {
-    "OPERATIONS": "backend",
-    "ApiKey": "backend",
+    "OPERATIONS": "models",
+    "ApiKey": "models",
     "DropConnection": "errors",
-    "FakeOpenCloud": "backend",
+    "FakeOpenCloud": "cloud",
     "FakeServer": "server",
-    "JournalEntry": "backend",
-    "OAuthToken": "backend",
-    "Universe": "backend",
+    "JournalEntry": "models",
+    "OAuthToken": "models",
+    "Universe": "models",
 }
 
 if TYPE_CHECKING:
-    from .backend import (
-        OPERATIONS,
-        ApiKey,
-        FakeOpenCloud,
-        JournalEntry,
-        OAuthToken,
-        Universe,
-    )
+    from .cloud import FakeOpenCloud
     from .errors import DropConnection
+    from .models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .server import FakeServer
 
 

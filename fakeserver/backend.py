@@ -1,16 +1,23 @@
 """The fake's state: universes, keys, credentials, secrets, under one lock.
 
-:class:`FakeOpenCloud` is both the thing a test configures (universes, credentials, switches,
-faults, rate limit) and asks (the oracle: :meth:`~FakeOpenCloud.plaintext`, the journal), and the
-backend the WSGI app in :mod:`fakeserver.app` calls. The app only parses and serializes; the
-contract's rules (``shared/docs/secrets-api.md``) are pure functions in :mod:`fakeserver.rules`
-and the records live in :mod:`fakeserver.models`; this module orders the stages and owns the
-state, enforcing both by raising the typed errors of :mod:`fakeserver.errors`.
+:class:`SecretsBackend` is the state and the lock, with one public method per API operation
+(:meth:`~SecretsBackend.get_public_key`, :meth:`~SecretsBackend.list_secrets`,
+:meth:`~SecretsBackend.create_secret`, :meth:`~SecretsBackend.update_secret`,
+:meth:`~SecretsBackend.delete_secret`, and the oracle's :meth:`~SecretsBackend.get_plaintext`),
+each of which authorizes itself, returns a plain :class:`~fakeserver.models.Result` and raises
+the typed errors of :mod:`fakeserver.errors`. It knows nothing of HTTP or WSGI: the app in
+:mod:`fakeserver.app` parses requests and encodes answers, and
+:class:`fakeserver.cloud.FakeOpenCloud` puts the two together for tests. The contract's rules
+(``shared/docs/secrets-api.md``) are pure functions in :mod:`fakeserver.rules` and the records
+live in :mod:`fakeserver.models`; this module orders the stages and owns the state.
 
-Each request goes through the stages of the contract's section 8, in order: credential (401),
+Each operation goes through the stages of the contract's section 8, in order: credential (401),
 rate limit (429), universe id (400), permission (403), body and query (400), state (404/409).
 Opening the sealed box is the slow step, so it runs outside the lock; the commit then re-checks
 under the lock that the key it used is still accepted, which keeps every operation atomic.
+
+Time comes from one monotonic ``clock`` that the backend owns: rate-limit buckets and key grace
+periods both read it, so a test that passes a fake clock controls both.
 """
 
 from __future__ import annotations
@@ -20,11 +27,11 @@ import itertools
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from .errors import (
+    ApiProblem,
     BadRequest,
     Conflict,
     Forbidden,
@@ -35,15 +42,14 @@ from .errors import (
 from .keys import KeyPair, UnsealError, new_key_id
 from .models import (
     NEEDS,
-    OPERATIONS,
     READ_SCOPE,
     WRITE_SCOPE,
     ApiKey,
-    Call,
+    AuthHeaders,
     Credential,
-    Fault,
-    JournalEntry,
     OAuthToken,
+    Receipt,
+    Result,
     StoredSecret,
     Universe,
     UniverseState,
@@ -68,23 +74,11 @@ from .rules import (
     validate_value,
 )
 
-if TYPE_CHECKING:
-    from .app import SecretsApp
-    from .server import FakeServer
+__all__ = ["BodyReader", "SecretsBackend"]
 
-__all__ = [
-    "OPERATIONS",
-    "ApiKey",
-    "Call",
-    "FakeOpenCloud",
-    "JournalEntry",
-    "OAuthToken",
-    "Universe",
-    "normalize_domain",
-    "parse_universe_id",
-    "valid_secret_id",
-    "validate_value",
-]
+#: How an operation reads its request body: called only once the request is authorized, so a
+#: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
+BodyReader = Callable[[], dict[str, Any]]
 
 _C = TypeVar("_C", ApiKey, OAuthToken)
 
@@ -104,16 +98,46 @@ def _timestamp() -> str:
     return f"{prefix}.{int((now - whole) * 1000):03d}Z"
 
 
-# --------------------------------------------------------------------------- the fake
+class _Call:
+    """What one operation has learned so far; private to the backend, never handed out.
+
+    It becomes the :class:`Receipt` of the result, or of the error the operation raises.
+    """
+
+    __slots__ = ("credential_id", "headers", "key_id", "sequence", "universe")
+
+    def __init__(self) -> None:
+        """Nothing known yet."""
+        self.credential_id: str | None = None
+        self.universe: UniverseState | None = None
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.key_id: str | None = None
+        self.sequence: int | None = None
+
+    def receipt(self) -> Receipt:
+        """The receipt for what is known now."""
+        return Receipt(self.credential_id, self.key_id, self.sequence, self.headers)
+
+    def __enter__(self) -> _Call:
+        """Run a stage of the operation; see ``__exit__``."""
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
+        """Let an ``ApiProblem`` carry the receipt, and the headers in front of its own."""
+        if isinstance(error, ApiProblem):
+            error.receipt = self.receipt()
+            if self.headers:
+                error.headers[:0] = self.headers
 
 
-class FakeOpenCloud:
-    """A faithful, decrypting fake of the Open Cloud secrets store.
+# --------------------------------------------------------------------------- the backend
+
+
+class SecretsBackend:
+    """The secrets store's state under one lock, and its operations.
 
     Parameters
     ----------
-    problem_status_as_number:
-        Write ProblemDetails ``status`` as a number instead of the schema's string.
     null_domain_clears:
         On update, ``{"domain": null}`` makes the secret private instead of keeping the domain.
     rate_limit:
@@ -122,46 +146,28 @@ class FakeOpenCloud:
         How long the previous key stays accepted after :meth:`rotate_key` (default 0).
     clock:
         Monotonic time source for rate limiting and key grace; tests pass a fake clock.
-    expose_plaintext:
-        Serve ``GET /_fake/universes/{u}/secrets/{s}/plaintext`` (demos and scripts only).
-    journal_limit:
-        Keep at most this many journal entries (oldest dropped first); ``None`` = no limit.
 
-    Examples
-    --------
-    >>> fake = FakeOpenCloud()
-    >>> universe = fake.add_universe()
-    >>> key = fake.add_api_key(universe_ids=[universe.universe_id])
-    >>> fake.secret_ids(universe.universe_id)
-    []
+    Thread-safe: every method takes the lock for as long as it reads or changes the state.
     """
 
     def __init__(
         self,
         *,
-        problem_status_as_number: bool = False,
         null_domain_clears: bool = False,
         rate_limit: tuple[int, float] | None = None,
         key_grace_seconds: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
-        expose_plaintext: bool = False,
-        journal_limit: int | None = 100_000,
     ) -> None:
-        """Create an empty fake: no universes, no credentials."""
-        self.problem_status_as_number = problem_status_as_number
+        """Create an empty store: no universes, no credentials."""
         self.null_domain_clears = null_domain_clears
         self.key_grace_seconds = float(key_grace_seconds)
         self.clock = clock
-        self.expose_plaintext = expose_plaintext
         self._lock = threading.Lock()
         self._universes: dict[int, UniverseState] = {}
         self._api_keys: dict[str, ApiKey] = {}
         self._tokens: dict[str, OAuthToken] = {}
-        self._faults: dict[str, deque[Fault]] = {}
         self._rate: tuple[int, float] | None = None
         self._buckets: dict[str, TokenBucket] = {}
-        self._journal: deque[JournalEntry] = deque(maxlen=journal_limit)
-        self._listeners: list[Callable[[JournalEntry], None]] = []
         self._sequence = itertools.count(1)
         self._credential_numbers = itertools.count(1)
         self._next_universe_id = 4_000_000_001
@@ -169,43 +175,23 @@ class FakeOpenCloud:
         self._cursor_key = secrets.token_bytes(32)
         if rate_limit is not None:
             self.set_rate_limit(*rate_limit)
-        from .app import SecretsApp
-
-        self._app = SecretsApp(self)
 
     def __repr__(self) -> str:
         """Show counts only: never keys, tokens or values."""
+        return f"SecretsBackend({self.summary()})"
+
+    def summary(self) -> str:
+        """Counts of universes, credentials and secrets, e.g. for a repr; never their contents."""
         with self._lock:
             secrets_count = sum(len(u.secrets) for u in self._universes.values())
             return (
-                f"FakeOpenCloud(universes={len(self._universes)}, "
-                f"credentials={len(self._api_keys) + len(self._tokens)}, secrets={secrets_count})"
+                f"universes={len(self._universes)}, "
+                f"credentials={len(self._api_keys) + len(self._tokens)}, secrets={secrets_count}"
             )
 
-    # ----------------------------------------------------------------- transports
-
-    @property
-    def app(self) -> SecretsApp:
-        """The WSGI application ``(environ, start_response)`` serving this fake; thread-safe."""
-        return self._app
-
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
-        """Serve this fake over loopback HTTP/1.1; see :class:`fakeserver.server.FakeServer`."""
-        from .server import FakeServer
-
-        return FakeServer(self, host, port)
-
-    def mount(self, session: Any, base_url: str = "https://apis.roblox.com") -> None:
-        """Route a ``requests.Session``'s traffic for ``base_url`` to this fake, in process."""
-        from .transports import mount
-
-        mount(self, session, base_url)
-
-    def respx_route(self, base_url: str = "https://apis.roblox.com") -> Any:
-        """A context manager sending httpx traffic for ``base_url`` to this fake (respx)."""
-        from .transports import respx_route
-
-        return respx_route(self, base_url)
+    def next_sequence(self) -> int:
+        """A sequence number after every outcome so far (for journal entries of other calls)."""
+        return next(self._sequence)
 
     # ----------------------------------------------------------------- setup
 
@@ -318,50 +304,6 @@ class FakeOpenCloud:
         """The current ``(limit, window_seconds)``, or ``None`` when off."""
         return self._rate
 
-    def inject_fault(
-        self,
-        operation: str,
-        *,
-        status: int | None = None,
-        latency: float = 0.0,
-        drop_connection: bool = False,
-        times: int = 1,
-        retry_after: int | None = None,
-    ) -> None:
-        """Script a fault for the next ``times`` calls of ``operation`` (or ``"*"``: any).
-
-        The fault fires as soon as the call is routed, before authentication. ``latency`` is
-        slept first (outside the lock); then the connection is dropped, or ``status`` is
-        answered (with ``Retry-After`` if given), or, with latency alone, the call proceeds
-        normally. Faults queue: each runs out before the next one applies.
-
-        Raises
-        ------
-        ValueError
-            For an unknown operation, a status outside 400-599, or a fault that does nothing.
-        """
-        if operation != "*" and operation not in OPERATIONS:
-            raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
-        if status is not None and not 400 <= int(status) <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-        if latency < 0 or times < 1:
-            raise ValueError("latency must be >= 0 and times >= 1")
-        if retry_after is not None and retry_after < 0:
-            raise ValueError("retry_after must be >= 0")
-        if status is None and not drop_connection and latency == 0:
-            raise ValueError("a fault needs a status, a latency or drop_connection")
-        fault = Fault(
-            None if status is None else int(status), float(latency), drop_connection,
-            int(times), retry_after,
-        )
-        with self._lock:
-            self._faults.setdefault(operation, deque()).append(fault)
-
-    def clear_faults(self) -> None:
-        """Drop every scripted fault."""
-        with self._lock:
-            self._faults.clear()
-
     def rotate_key(self, universe_id: int, *, grace_seconds: float | None = None) -> str:
         """Give the universe a new keypair and return its key id.
 
@@ -384,11 +326,11 @@ class FakeOpenCloud:
             return key.key_id
 
     def reset(self) -> None:
-        """Drop universes, credentials, secrets, faults, rate-limit buckets and the journal.
+        """Drop universes, credentials, secrets and rate-limit buckets.
 
-        Switches (``problem_status_as_number``, ``null_domain_clears``, the rate limit setting,
-        key grace) are kept. Generated universe ids and credential ids start over, so a fake
-        reused across tests hands out the same ids each time.
+        Switches (``null_domain_clears``, the rate limit setting, key grace) are kept.
+        Generated universe ids and credential ids start over, so a fake reused across tests
+        hands out the same ids each time.
         """
         with self._lock:
             self._next_universe_id = 4_000_000_001
@@ -396,9 +338,7 @@ class FakeOpenCloud:
             self._universes = {}
             self._api_keys = {}
             self._tokens = {}
-            self._faults = {}
             self._buckets = {}
-            self._journal.clear()
 
     # ----------------------------------------------------------------- oracle
 
@@ -469,59 +409,93 @@ class FakeOpenCloud:
             state.secrets[secret_id] = record
             return record.item(secret_id)
 
-    # ----------------------------------------------------------------- journal
+    # ----------------------------------------------------------------- operations
+    # One method per route of the API (and the oracle's), named as the route table names them.
 
-    @property
-    def journal(self) -> list[JournalEntry]:
-        """Every request so far, in the order their outcomes took effect."""
-        with self._lock:
-            entries = list(self._journal)
-        entries.sort(key=_by_sequence)
-        return entries
+    def get_public_key(self, *, auth: AuthHeaders, universe_id: str) -> Result:
+        """The universe's current public key: ``{"id", "secret", "key_id"}``."""
+        call = self._authorize("get_public_key", auth, universe_id)
+        with call:
+            with self._lock:
+                state = self._live(call)
+                call.sequence = next(self._sequence)
+                key = state.key
+            call.key_id = key.key_id
+            body = {"id": "public-key", "secret": key.public_key, "key_id": key.key_id}
+        return Result(body, call.receipt())
 
-    def clear_journal(self) -> None:
-        """Forget the journal."""
-        with self._lock:
-            self._journal.clear()
+    def list_secrets(
+        self,
+        *,
+        auth: AuthHeaders,
+        universe_id: str,
+        limit: str | None = None,
+        max_page_size: str | None = None,
+        cursor: str | None = None,
+    ) -> Result:
+        """One page of the universe's secrets (metadata only), with the cursors around it."""
+        call = self._authorize("list_secrets", auth, universe_id)
+        with call:
+            body = self._list_page(call, limit, max_page_size, cursor)
+        return Result(body, call.receipt())
 
-    def add_listener(self, callback: Callable[[JournalEntry], None]) -> None:
-        """Call ``callback(entry)`` for every journal entry as it is recorded (any thread)."""
-        with self._lock:
-            self._listeners = [*self._listeners, callback]
+    def create_secret(self, *, auth: AuthHeaders, universe_id: str, body: BodyReader) -> Result:
+        """Open the sealed value in ``body`` and store it as a new secret; its metadata."""
+        call = self._authorize("create_secret", auth, universe_id)
+        with call:
+            item = self._create(call, body())
+        return Result(item, call.receipt())
 
-    def remove_listener(self, callback: Callable[[JournalEntry], None]) -> None:
-        """Stop calling ``callback``; no error if it was not registered."""
-        with self._lock:
-            self._listeners = [c for c in self._listeners if c != callback]
+    def update_secret(
+        self, *, auth: AuthHeaders, universe_id: str, secret_id: str, body: BodyReader
+    ) -> Result:
+        """Change a secret's value and/or domain as ``body`` says; its metadata."""
+        call = self._authorize("update_secret", auth, universe_id)
+        with call:
+            item = self._update(call, secret_id, body())
+        return Result(item, call.receipt())
 
-    # ----------------------------------------------------------------- stages, used by the app
+    def delete_secret(self, *, auth: AuthHeaders, universe_id: str, secret_id: str) -> Result:
+        """Delete a secret; the body is ``{}``."""
+        call = self._authorize("delete_secret", auth, universe_id)
+        with call, self._lock:
+            state = self._live(call)
+            call.sequence = next(self._sequence)
+            if state.secrets.pop(secret_id, None) is None:
+                raise NotFound(missing_secret(secret_id))
+        return Result({}, call.receipt())
 
-    def _take_fault(self, operation: str) -> Fault | None:
-        """Consume one firing of the next scripted fault for ``operation``, if any."""
-        if not self._faults:
-            return None
-        with self._lock:
-            queue = self._faults.get(operation)
-            if not queue and operation in NEEDS and operation != "get_plaintext":
-                queue = self._faults.get("*")
-            if not queue:
-                return None
-            fault = queue[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                queue.popleft()
-            return fault
+    def get_plaintext(self, *, auth: AuthHeaders, universe_id: str, secret_id: str) -> Result:
+        """The oracle: ``{"id", "value"}`` with the decrypted value (never rate limited)."""
+        call = self._authorize("get_plaintext", auth, universe_id)
+        with call, self._lock:
+            state = self._live(call)
+            call.sequence = next(self._sequence)
+            record = state.secrets.get(secret_id)
+            if record is None:
+                raise NotFound(missing_secret(secret_id))
+            body = {"id": secret_id, "value": record.value}
+        return Result(body, call.receipt())
 
-    def _authorize(
-        self, call: Call, api_key: str | None, authorization: str | None, universe_text: str
-    ) -> None:
-        """Stages 401, 429, 400 (universe id) and 403; fills ``call`` in.
+    # ----------------------------------------------------------------- stages
+
+    def _authorize(self, operation: str, auth: AuthHeaders, universe_text: str) -> _Call:
+        """Stages 401, 429, 400 (universe id) and 403 of ``operation``.
 
         Raises
         ------
         Unauthorized, TooManyRequests, BadRequest, Forbidden
-            In that order of precedence.
+            In that order of precedence, carrying the receipt of what was learned.
         """
+        call = _Call()
+        with call:
+            self._check_credential(call, operation, auth, universe_text)
+        return call
+
+    def _check_credential(
+        self, call: _Call, operation: str, auth: AuthHeaders, universe_text: str
+    ) -> None:
+        api_key, authorization = auth.api_key, auth.authorization
         with self._lock:
             credential: Credential | None
             if api_key:
@@ -534,23 +508,23 @@ class FakeOpenCloud:
                 raise Unauthorized()
             call.credential_id = credential.credential_id
             # The oracle endpoint is the test's, not the client's: it must not eat its budget.
-            if self._rate is not None and call.operation != "get_plaintext":
+            if self._rate is not None and operation != "get_plaintext":
                 owner = bucket_key(credential)
                 bucket = self._buckets.get(owner)
                 if bucket is None:
                     bucket = TokenBucket(self._rate[0], self._rate[1], self.clock)
                     self._buckets[owner] = bucket
                 decision = bucket.take()
-                call.headers = decision.headers
+                call.headers = tuple(decision.headers)
                 if not decision.allowed:
-                    # decision.headers (in call.headers) already carry Retry-After.
+                    # decision.headers (in the receipt) already carry Retry-After.
                     raise TooManyRequests(
                         f"rate limit of {self._rate[0]} requests per "
                         f"{self._rate[1]:g} seconds exceeded; retry after "
                         f"{decision.retry_after} s"
                     )
             universe_id = parse_universe_id(universe_text)
-            need = NEEDS[call.operation or ""]
+            need = NEEDS[operation]
             if not credential.allows(need):
                 raise Forbidden(f"the credential lacks {need} permission on the secrets store")
             state = self._universes.get(universe_id)
@@ -560,14 +534,14 @@ class FakeOpenCloud:
                 raise Forbidden(f"the credential has no access to universe {universe_id}")
             call.universe = state
 
-    def _live(self, call: Call) -> UniverseState:
+    def _live(self, call: _Call) -> UniverseState:
         """The call's universe, as long as it still exists (reset() may have dropped it)."""
         state = call.universe
         if state is None or self._universes.get(state.universe_id) is not state:
             raise Forbidden("the universe no longer exists")
         return state
 
-    def _unseal(self, call: Call, key_id: str, secret_text: str) -> tuple[str, str]:
+    def _unseal(self, call: _Call, key_id: str, secret_text: str) -> tuple[str, str]:
         """Open the sealed value sent with ``key_id``; return ``(plaintext, key_id)``."""
         state = call.universe
         assert state is not None
@@ -595,16 +569,8 @@ class FakeOpenCloud:
         if state.accepted_key(key_id, self.clock()) is None:
             raise _stale_key(state.universe_id, state.key.key_id)
 
-    def _get_public_key(self, call: Call) -> dict[str, Any]:
-        with self._lock:
-            state = self._live(call)
-            call.sequence = next(self._sequence)
-            key = state.key
-        call.key_id = key.key_id
-        return {"id": "public-key", "secret": key.public_key, "key_id": key.key_id}
-
-    def _list_secrets(
-        self, call: Call, limit: str | None, max_page_size: str | None, cursor: str | None
+    def _list_page(
+        self, call: _Call, limit: str | None, max_page_size: str | None, cursor: str | None
     ) -> dict[str, Any]:
         state = call.universe
         assert state is not None
@@ -632,7 +598,7 @@ class FakeOpenCloud:
             ),
         }
 
-    def _create_secret(self, call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, call: _Call, body: dict[str, Any]) -> dict[str, Any]:
         state = call.universe
         assert state is not None
         fields = read_fields(body)
@@ -662,7 +628,7 @@ class FakeOpenCloud:
             state.secrets[secret_id] = record
             return record.item(secret_id)
 
-    def _update_secret(self, call: Call, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, call: _Call, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
         state = call.universe
         assert state is not None
         fields = read_fields(body)
@@ -697,47 +663,6 @@ class FakeOpenCloud:
                 record.domain = domain
             record.update_time = _timestamp()
             return record.item(secret_id)
-
-    def _delete_secret(self, call: Call, secret_id: str) -> None:
-        with self._lock:
-            state = self._live(call)
-            call.sequence = next(self._sequence)
-            if state.secrets.pop(secret_id, None) is None:
-                raise NotFound(missing_secret(secret_id))
-
-    def _read_plaintext(self, call: Call, secret_id: str) -> dict[str, Any]:
-        with self._lock:
-            state = self._live(call)
-            call.sequence = next(self._sequence)
-            record = state.secrets.get(secret_id)
-            if record is None:
-                raise NotFound(missing_secret(secret_id))
-            return {"id": secret_id, "value": record.value}
-
-    def _record(
-        self,
-        method: str,
-        path: str,
-        call: Call,
-        status: int | None,
-        request_bytes: int,
-        response_bytes: int,
-    ) -> None:
-        """Append the journal entry for a finished request and tell the listeners."""
-        sequence = call.sequence if call.sequence is not None else next(self._sequence)
-        entry = JournalEntry(
-            method, path, call.operation, status, call.credential_id, call.key_id,
-            request_bytes, response_bytes, time.time(), sequence,
-        )
-        with self._lock:
-            self._journal.append(entry)
-            listeners = self._listeners
-        for listener in listeners:
-            listener(entry)
-
-
-def _by_sequence(entry: JournalEntry) -> int:
-    return entry.sequence
 
 
 def _stale_key(universe_id: int, current: str) -> BadRequest:

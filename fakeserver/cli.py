@@ -1,6 +1,6 @@
 """The ``rbx-fakeserver`` command line (also ``python -m fakeserver``).
 
-Serves a fresh :class:`~fakeserver.backend.FakeOpenCloud` on loopback until Ctrl-C or SIGTERM.
+Serves a fresh :class:`~fakeserver.cloud.FakeOpenCloud` on loopback until Ctrl-C or SIGTERM.
 The first stdout line is JSON with ``url``, ``universe_ids`` and ``api_key``, for a parent
 process to read; then one line per request, written by a thread of its own so a parent that
 stops reading never stalls the fake.
@@ -19,8 +19,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-
-from fakeserver.server import FakeServer
 
 __all__ = ["main"]
 
@@ -107,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
 
-    from fakeserver.backend import FakeOpenCloud
+    # Imported here: --help and argument errors need neither PyNaCl nor the server.
+    from .cloud import FakeOpenCloud
 
     fake = FakeOpenCloud(rate_limit=args.rate_limit, expose_plaintext=args.expose_plaintext)
     try:
@@ -129,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     try:
-        server = FakeServer(fake, args.host, args.port, on_request=log).start()
+        server = fake.serve(args.host, args.port, on_request=log).start()
     except OSError as exc:
         print(f"rbx-fakeserver: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)

@@ -20,10 +20,12 @@ text and from ids the request supplied only after those ids were validated.
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Receipt
 
 __all__ = [
     "ApiProblem",
@@ -64,7 +66,7 @@ def _title(status: int) -> str:
 
 
 class ApiProblem(Exception):
-    """An HTTP error answer, raised by the backend and rendered by the app.
+    """An HTTP error answer, raised by the backend (or the routes) and rendered by the app.
 
     Parameters
     ----------
@@ -72,6 +74,9 @@ class ApiProblem(Exception):
         One line saying what was wrong. Never contains a value, ciphertext or credential.
     headers:
         Extra response headers (for example ``Allow`` or ``Retry-After``).
+
+    A backend operation that raises one sets ``receipt`` (who called, the key, the sequence)
+    and puts the rate-limit headers in front of ``headers``, as a successful answer has them.
     """
 
     status: int = 500
@@ -81,6 +86,7 @@ class ApiProblem(Exception):
         super().__init__(detail)
         self.detail = detail
         self.headers: list[tuple[str, str]] = list(headers) if headers else []
+        self.receipt: Receipt | None = None
 
     @property
     def title(self) -> str:
@@ -177,7 +183,7 @@ class InjectedFault(ApiProblem):
 
 
 class DropConnection(Exception):
-    """Raised by the WSGI app when a test scripted a dropped connection.
+    """Raised through the WSGI app when a test scripted a dropped connection.
 
     The loopback server closes the socket without writing a response; the requests adapter
     raises ``requests.ConnectionError``; the respx route raises ``httpx.RemoteProtocolError``.
@@ -190,12 +196,8 @@ class DropConnection(Exception):
 
 
 def raise_collected(errors: Sequence[Exception], what: str) -> None:
-    """Raise the one error in ``errors`` as it is, several as an ``ExceptionGroup``.
-
-    Before Python 3.11, which has no ``ExceptionGroup``, the first error is raised.
-    """
-    group: Any = getattr(builtins, "ExceptionGroup", None)
-    if len(errors) == 1 or (errors and group is None):
+    """Raise the one error in ``errors`` as it is, several as an ``ExceptionGroup``."""
+    if len(errors) == 1:
         raise errors[0]
     if errors:
-        raise group(f"{len(errors)} errors {what}", list(errors))
+        raise ExceptionGroup(f"{len(errors)} errors {what}", list(errors))

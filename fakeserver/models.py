@@ -1,19 +1,22 @@
 """The fake's records: what tests are handed, and what the backend keeps under its lock.
 
 Public records (:class:`Universe`, :class:`ApiKey`, :class:`OAuthToken`,
-:class:`JournalEntry`) are frozen snapshots and never show a credential in their repr. The
-internal ones (:class:`StoredSecret`, :class:`UniverseState`, :class:`Fault`, :class:`Call`)
-are mutable and only ever touched by :class:`fakeserver.backend.FakeOpenCloud` while it holds
-its lock; they live here so the backend module holds orchestration only.
+:class:`JournalEntry`) are frozen snapshots and never show a credential in their repr. What a
+backend operation is given and gives back (:class:`AuthHeaders`, :class:`Result`,
+:class:`Receipt`) is frozen too. The internal records (:class:`StoredSecret`,
+:class:`UniverseState`) are mutable and only ever touched by
+:class:`fakeserver.backend.SecretsBackend` while it holds its lock; they live here so the
+backend module holds orchestration only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .keys import KeyPair
+if TYPE_CHECKING:
+    from .keys import KeyPair
 
 __all__ = [
     "NEEDS",
@@ -22,11 +25,12 @@ __all__ = [
     "SCOPE_FOR",
     "WRITE_SCOPE",
     "ApiKey",
-    "Call",
+    "AuthHeaders",
     "Credential",
-    "Fault",
     "JournalEntry",
     "OAuthToken",
+    "Receipt",
+    "Result",
     "StoredSecret",
     "Universe",
     "UniverseState",
@@ -154,6 +158,47 @@ class JournalEntry:
     sequence: int
 
 
+# --------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True, slots=True)
+class AuthHeaders:
+    """The credential a request presented: its ``x-api-key`` and ``Authorization`` headers."""
+
+    api_key: str | None = field(default=None, repr=False)
+    authorization: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a backend operation reports besides its answer, for the journal and the headers.
+
+    Attributes
+    ----------
+    credential_id:
+        The safe id of the credential that authenticated (``None`` if none did).
+    key_id:
+        The key id the request sealed with, or the one a public-key answer returned.
+    sequence:
+        The order in which the outcome took effect; ``None`` if it never reached the state.
+    headers:
+        Response headers the operation asks for (the ``x-ratelimit-*`` family).
+    """
+
+    credential_id: str | None = None
+    key_id: str | None = None
+    sequence: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A backend operation's answer: the JSON body to send, and its :class:`Receipt`."""
+
+    body: dict[str, Any]
+    receipt: Receipt
+
+
 # --------------------------------------------------------------------------- internal records
 
 Credential = ApiKey | OAuthToken
@@ -213,53 +258,6 @@ class UniverseState:
     def public(self) -> Universe:
         """A snapshot for tests: id and current public key."""
         return Universe(self.universe_id, self.key.key_id, self.key.public_key)
-
-
-class Fault:
-    """A scripted fault, fired for the next ``remaining`` calls of its operation."""
-
-    __slots__ = ("drop_connection", "latency", "remaining", "retry_after", "status")
-
-    def __init__(
-        self, status: int | None, latency: float, drop: bool, times: int, retry_after: int | None
-    ) -> None:
-        """Store what the fault does and how many more calls it applies to."""
-        self.status = status
-        self.latency = latency
-        self.drop_connection = drop
-        self.remaining = times
-        self.retry_after = retry_after
-
-    def __repr__(self) -> str:
-        """Show the whole fault."""
-        return (
-            f"Fault(status={self.status}, latency={self.latency}, "
-            f"drop_connection={self.drop_connection}, remaining={self.remaining})"
-        )
-
-
-class Call:
-    """What the backend learns about one request while handling it (internal to the package).
-
-    The app creates one per request and hands it to each stage; stages fill in who called,
-    which universe, the rate-limit headers to send, the key id involved and the sequence
-    number under which the outcome took effect.
-    """
-
-    __slots__ = ("credential_id", "headers", "key_id", "operation", "sequence", "universe")
-
-    def __init__(self, operation: str | None) -> None:
-        """Start with nothing known but the operation (``None`` until routed)."""
-        self.operation = operation
-        self.credential_id: str | None = None
-        self.universe: UniverseState | None = None
-        self.headers: list[tuple[str, str]] = []
-        self.key_id: str | None = None
-        self.sequence: int | None = None
-
-    def __repr__(self) -> str:
-        """Show the operation and the safe credential id."""
-        return f"Call({self.operation!r}, credential_id={self.credential_id!r})"
 
 
 def bucket_key(credential: Credential) -> str:

@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from fakeserver.backend import FakeOpenCloud
-    from fakeserver.server import FakeServer
+    from fakeserver import FakeOpenCloud, FakeServer
 
 __all__ = ["FakeOpenCloudHandle", "fake_open_cloud", "fake_open_cloud_factory"]
 
@@ -117,8 +116,7 @@ def _build(
     **fake_kwargs: Any,
 ) -> FakeOpenCloudHandle:
     """Make a fake with universes and one API key, and serve it if asked."""
-    from fakeserver.backend import FakeOpenCloud
-    from fakeserver.server import FakeServer
+    from .cloud import FakeOpenCloud
 
     fake = FakeOpenCloud(**fake_kwargs)
     wanted: list[int | None] = (
@@ -128,7 +126,7 @@ def _build(
         raise ValueError("the fixture needs at least one universe")
     universe_ids = [fake.add_universe(u).universe_id for u in wanted]
     credential = fake.add_api_key(read=read, write=write, universe_ids=universe_ids, key=api_key)
-    server = FakeServer(fake).start() if serve else None
+    server = fake.serve().start() if serve else None
     return FakeOpenCloudHandle(fake, server, universe_ids, credential.key)
 
 
@@ -149,7 +147,7 @@ def fake_open_cloud_factory() -> Iterator[FakeOpenCloudFactory]:
         return handle
 
     yield factory
-    from fakeserver.errors import raise_collected
+    from .errors import raise_collected
 
     errors: list[Exception] = []
     for handle in made:

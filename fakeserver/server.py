@@ -2,7 +2,7 @@
 
 ``FakeServer`` serves any WSGI app (normally ``FakeOpenCloud.app``) over real sockets::
 
-    with FakeServer(fake) as server:          # 127.0.0.1, a free port
+    with FakeServer(fake) as server:          # 127.0.0.1, a free port (or: fake.serve())
         requests.get(server.url + "/cloud/v2/universes/1/secrets/public-key", headers=...)
 
 It speaks HTTP/1.1 with keep-alive, one thread per connection, and writes each response with a
@@ -19,12 +19,12 @@ and is kept; ``stop()`` (and so leaving the ``with`` block) re-raises it in the 
 pytest-httpserver does. ``DropConnection`` closes the socket without a response.
 
 The WSGI plumbing (``build_environ``, ``call_app``) lives in :mod:`fakeserver.wsgi`, shared with
-the in-process transports; the ``rbx-fakeserver`` command line lives in :mod:`fakeserver.cli`.
-Both stay importable from here.
+the in-process transports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import io
 import json
@@ -34,22 +34,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, BinaryIO, Self
 
-from fakeserver.errors import DropConnection, raise_collected
-from fakeserver.wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
+from .errors import DropConnection, raise_collected
+from .wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
 
-__all__ = [
-    "FakeServer",
-    "WSGIApp",
-    "build_environ",
-    "call_app",
-    "internal_error",
-    "main",
-    "raise_collected",
-]
+__all__ = ["FakeServer", "RequestLogger", "internal_error"]
 
 #: ``on_request(method, path, status, seconds)``; ``status`` is ``None`` for a dropped connection.
 RequestLogger = Callable[[str, str, "int | None", float], None]
@@ -628,14 +620,6 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
 
 def _shutdown(sock: socket.socket) -> None:
     """Shut a socket down both ways, which wakes a thread blocked reading it."""
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``rbx-fakeserver``; kept here for old entry points, see :func:`fakeserver.cli.main`."""
-    from fakeserver.cli import main as cli_main
-
-    return cli_main(argv)

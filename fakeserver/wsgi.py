@@ -1,9 +1,11 @@
 """The WSGI plumbing every transport shares: one environ builder, one buffered app call.
 
 The loopback server (:mod:`fakeserver.server`) and the in-process transports
-(:mod:`fakeserver.transports`) both turn a request into an environ with :func:`build_environ`
-and run the app with :func:`call_app`, so the app sees the same environ and is held to the same
-WSGI checks whichever way a request arrives.
+(:mod:`fakeserver.requests_adapter`, :mod:`fakeserver.httpx_route`) all turn a request into an
+environ with :func:`build_environ` and run the app with :func:`call_app`, so the app sees the
+same environ and is held to the same WSGI checks whichever way a request arrives. The
+in-process transports also share how they find the app (:func:`app_of`), honour a read timeout
+(:func:`answer_within`) and shape the answer as a socket would deliver it (:func:`as_sent`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,24 @@ from __future__ import annotations
 import io
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any
-from urllib.parse import unquote_to_bytes
+from typing import Any, TypeVar, cast
+from urllib.parse import unquote_to_bytes, urlsplit
 
-__all__ = ["TOKEN", "WSGIApp", "build_environ", "call_app", "request_path"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "TOKEN",
+    "AppTimeout",
+    "WSGIApp",
+    "answer_within",
+    "app_of",
+    "as_sent",
+    "build_environ",
+    "call_app",
+    "request_path",
+    "script_name_of",
+]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -154,3 +169,67 @@ def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str
     if not response:
         raise RuntimeError("the WSGI app returned without calling start_response")
     return response[0], response[1], b"".join(chunks)
+
+# --------------------------------------------------------------------------- in-process calls
+
+#: Where the in-process transports mount the fake unless told otherwise.
+DEFAULT_BASE_URL = "https://apis.roblox.com"
+_T = TypeVar("_T")
+
+
+def app_of(fake: Any) -> WSGIApp:
+    """The WSGI callable behind a ``FakeOpenCloud`` (or the callable itself)."""
+    app = getattr(fake, "app", fake)
+    if not callable(app):
+        raise TypeError("expected a FakeOpenCloud or a WSGI callable")
+    return cast("WSGIApp", app)
+
+class AppTimeout(Exception):
+    """The app did not answer within the read timeout the client asked for."""
+
+def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
+    """Run ``work`` and return its result, or raise ``AppTimeout`` after ``timeout`` seconds.
+
+    Without a timeout the work runs in the caller's thread. With one it runs in a daemon
+    thread that is abandoned on timeout, as a client abandons a socket; the app finishes
+    the request on its own, which is also what a real server would do.
+    """
+    if timeout is None:
+        return work()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # noqa: BLE001  handed to the caller's thread
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name="fakeserver-inprocess", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise AppTimeout
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return cast("_T", value)
+
+def script_name_of(base_url: str) -> str:
+    """The path part of a base URL, without a trailing slash (``""`` for none)."""
+    return urlsplit(base_url).path.rstrip("/")
+
+def as_sent(
+    method: str, status: str, headers: list[tuple[str, str]], body: bytes
+) -> tuple[int, str, bytes]:
+    """``(code, reason, body)`` as the loopback server would send the app's answer.
+
+    Adds the ``Content-Length`` it would send if the app set none, and, like it, sends no body
+    for ``HEAD`` or a status that has none (urllib3 reads such a body as a protocol error).
+    """
+    code_text, _, reason = status.partition(" ")
+    code = int(code_text)
+    if not any(name.lower() == "content-length" for name, _ in headers):
+        headers.append(("Content-Length", str(len(body))))
+    if method == "HEAD" or code < 200 or code in (204, 304):
+        body = b""
+    return code, reason, body

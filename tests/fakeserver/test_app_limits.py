@@ -3,29 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_app_support import WsgiClient, full_setup, seal
 
 from fakeserver import FakeOpenCloud
 from fakeserver.errors import DropConnection
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
+from tests.fakeserver.conftest import FakeClock, WsgiClient, full_setup, seal
 
 
 def limited(clock: FakeClock, limit: int = 3, window: float = 60.0, **kwargs):
@@ -226,18 +207,18 @@ def test_429_fault_carries_retry_after():
 
 
 def test_latency_fault_sleeps_outside_the_lock_then_proceeds(monkeypatch):
-    import fakeserver.app as app_module
+    import fakeserver.faults as faults_module
 
     fake, uid, client = full_setup()
     slept: list[float] = []
 
     def fake_sleep(seconds: float) -> None:
         # The lock must be free while sleeping, or every other request would stall.
-        assert fake._lock.acquire(blocking=False)
-        fake._lock.release()
+        assert fake.backend._lock.acquire(blocking=False)
+        fake.backend._lock.release()
         slept.append(seconds)
 
-    monkeypatch.setattr(app_module.time, "sleep", fake_sleep)
+    monkeypatch.setattr(faults_module.time, "sleep", fake_sleep)
     fake.inject_fault("create_secret", latency=2.5)
     assert client.create("x", "v").status == 201
     assert slept == [2.5]

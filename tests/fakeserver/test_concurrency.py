@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from test_app_support import Response, WsgiClient, seal
 
 from fakeserver import FakeOpenCloud
+from tests.fakeserver.conftest import Response, WsgiClient, seal
 
 THREADS = 8
 OPS_PER_THREAD = 60

@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_app_support import call_app, seal
 
 from fakeserver import FakeOpenCloud
+from tests.fakeserver.conftest import call_app, seal
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -45,7 +45,7 @@ SEED = {"alpha": ("a.com", "first"), "beta": (None, "second"), "existing_1": ("*
 
 def _restore() -> None:
     """Put the universe back to the seed (after a request that legitimately changed it)."""
-    state = FAKE._universes[UID]
+    state = FAKE.backend._universes[UID]
     if {k: (s.domain, s.value) for k, s in state.secrets.items()} != SEED:
         state.secrets.clear()
         for secret_id, (domain, value) in SEED.items():

@@ -12,8 +12,6 @@ from nacl.public import PublicKey, SealedBox
 from fakeserver import FakeOpenCloud
 from fakeserver.pytest_plugin import FakeOpenCloudHandle
 
-pytest_plugins = ["pytester"]
-
 
 def seal(value: str, public_key: str) -> str:
     box = SealedBox(PublicKey(base64.b64decode(public_key)))
@@ -100,9 +98,9 @@ def test_marker_is_registered_and_errors_surface_at_teardown(
             assert fake_open_cloud.fake.problem_status_as_number
 
         def test_server_bug(fake_open_cloud, monkeypatch):
-            def broken(*args):
+            def broken(*args, **kwargs):
                 raise RuntimeError("bug inside the fake")
-            monkeypatch.setattr(fake_open_cloud.fake, "_list_secrets", broken)
+            monkeypatch.setattr(fake_open_cloud.fake.backend, "list_secrets", broken)
             url = f"{fake_open_cloud.url}/cloud/v2/universes/{fake_open_cloud.universe_id}/secrets"
             assert requests.get(url, headers=fake_open_cloud.headers).status_code == 500
         """

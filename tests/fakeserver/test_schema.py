@@ -11,7 +11,8 @@ import json
 
 import jsonschema
 import pytest
-from test_app_support import (
+
+from tests.fakeserver.conftest import (
     COMPONENTS,
     SCHEMA_FILE,
     VALIDATORS,

@@ -15,7 +15,8 @@ from nacl.public import PublicKey, SealedBox
 
 from fakeserver import FakeOpenCloud
 from fakeserver.errors import DropConnection
-from fakeserver.server import FakeServer, build_environ
+from fakeserver.server import FakeServer
+from fakeserver.wsgi import build_environ
 
 StartResponse = Callable[..., Any]
 
@@ -376,10 +377,10 @@ def test_500_is_problem_details_with_instance(as_number: bool) -> None:
     universe_id = fake.add_universe().universe_id
     key = fake.add_api_key()
 
-    def broken(*args: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the backend")
 
-    fake._list_secrets = broken  # type: ignore[method-assign]
+    fake.backend.list_secrets = broken  # type: ignore[method-assign]
     path = f"/cloud/v2/universes/{universe_id}/secrets"
     server = fake.serve().start()
     body = requests.get(server.url + path, headers=key.headers).json()
@@ -409,10 +410,10 @@ def test_errors_in_the_real_fake_are_reraised(monkeypatch: pytest.MonkeyPatch) -
     universe = fake.add_universe()
     key = fake.add_api_key()
 
-    def broken(*args: Any) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the backend")
 
-    monkeypatch.setattr(fake, "_get_public_key", broken)
+    monkeypatch.setattr(fake.backend, "get_public_key", broken)
     server = fake.serve().start()
     url = f"{server.url}/cloud/v2/universes/{universe.universe_id}/secrets/public-key"
     assert requests.get(url, headers=key.headers).status_code == 500

@@ -20,8 +20,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from fakeserver import FakeOpenCloud
+from fakeserver.httpx_route import httpx_handler, respx_route
+from fakeserver.requests_adapter import WSGIAdapter, mount
 from fakeserver.server import FakeServer
-from fakeserver.transports import WSGIAdapter, httpx_handler, mount, respx_route
 
 ROBLOX = "https://apis.roblox.com"
 TRANSPORTS = ("http", "mount", "respx", "respx-async")

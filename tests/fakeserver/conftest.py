@@ -1,8 +1,8 @@
-"""Helpers for driving the fake's WSGI app directly, and validating every answer.
+"""Shared helpers for the fake's tests: a WSGI client that validates every answer, a clock.
 
-Not a test module (it holds no tests); the ``test_app*``/``test_backend*``/``test_schema``/
-``test_fuzz``/``test_concurrency`` modules import it. Every response that :class:`WsgiClient`
-returns has already been checked against the published OpenAPI schemas of the service.
+The test modules import these as ``from tests.fakeserver.conftest import ...``. Every response
+that :class:`WsgiClient` returns has already been checked against the published OpenAPI schemas
+of the service.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 from nacl.public import PublicKey, SealedBox
 
@@ -269,3 +270,22 @@ def full_setup(**kwargs: Any) -> tuple[FakeOpenCloud, int, WsgiClient]:
     universe = fake.add_universe()
     api_key = fake.add_api_key()
     return fake, universe.universe_id, WsgiClient(fake, universe.universe_id, api_key.headers)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fresh fake clock."""
+    return FakeClock()

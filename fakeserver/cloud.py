@@ -1,0 +1,282 @@
+"""``FakeOpenCloud``: the one object a test holds, and the only place the front ends are built.
+
+It puts together the backend (:class:`~fakeserver.backend.SecretsBackend`, the state), the WSGI
+stack that serves it (the journal around the scripted faults around
+:class:`~fakeserver.app.SecretsApp`), and the ways to reach that stack: over loopback HTTP
+(:meth:`FakeOpenCloud.serve`), through a ``requests`` session (:meth:`FakeOpenCloud.mount`),
+through httpx (:meth:`FakeOpenCloud.respx_route`) or as a WSGI callable
+(:attr:`FakeOpenCloud.app`). Setup and oracle methods are the backend's, offered here so a
+test needs one object.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from .app import SecretsApp
+from .backend import SecretsBackend
+from .faults import FaultLayer, FaultScript
+from .journal import Journal, JournalLayer, Listener
+from .models import READ_SCOPE, WRITE_SCOPE, ApiKey, JournalEntry, OAuthToken, Universe
+from .routes import Router
+from .server import FakeServer, RequestLogger
+
+if TYPE_CHECKING:
+    import requests
+    import respx
+
+    from .wsgi import WSGIApp
+
+__all__ = ["FakeOpenCloud"]
+
+DEFAULT_BASE_URL = "https://apis.roblox.com"
+
+
+class FakeOpenCloud:
+    """A faithful, decrypting fake of the Open Cloud secrets store.
+
+    Parameters
+    ----------
+    problem_status_as_number:
+        Write ProblemDetails ``status`` as a number instead of the schema's string.
+    null_domain_clears:
+        On update, ``{"domain": null}`` makes the secret private instead of keeping the domain.
+    rate_limit:
+        ``(requests, window_seconds)`` per credential owner; ``None`` (default) turns it off.
+    key_grace_seconds:
+        How long the previous key stays accepted after :meth:`rotate_key` (default 0).
+    clock:
+        Monotonic time source for rate limiting and key grace; tests pass a fake clock.
+    expose_plaintext:
+        Serve ``GET /_fake/universes/{u}/secrets/{s}/plaintext`` (demos and scripts only).
+    journal_limit:
+        Keep at most this many journal entries (oldest dropped first); ``None`` = no limit.
+
+    Attributes
+    ----------
+    backend:
+        The :class:`~fakeserver.backend.SecretsBackend` holding the state; its operation
+        methods answer without HTTP.
+
+    Examples
+    --------
+    >>> fake = FakeOpenCloud()
+    >>> universe = fake.add_universe()
+    >>> key = fake.add_api_key(universe_ids=[universe.universe_id])
+    >>> fake.secret_ids(universe.universe_id)
+    []
+    """
+
+    def __init__(
+        self,
+        *,
+        problem_status_as_number: bool = False,
+        null_domain_clears: bool = False,
+        rate_limit: tuple[int, float] | None = None,
+        key_grace_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+        expose_plaintext: bool = False,
+        journal_limit: int | None = 100_000,
+    ) -> None:
+        """Create an empty fake: no universes, no credentials."""
+        self.backend = SecretsBackend(
+            null_domain_clears=null_domain_clears,
+            rate_limit=rate_limit,
+            key_grace_seconds=key_grace_seconds,
+            clock=clock,
+        )
+        self._problem_status_as_number = problem_status_as_number
+        self._expose_plaintext = expose_plaintext
+        self._faults = FaultScript()
+        self._journal = Journal(journal_limit)
+        router = Router(expose_plaintext=expose_plaintext)
+        app = SecretsApp(self.backend, router, problem_status_as_number=problem_status_as_number)
+        faults = FaultLayer(
+            app, self._faults, router, problem_status_as_number=problem_status_as_number
+        )
+        self._app: WSGIApp = JournalLayer(faults, self._journal, self.backend.next_sequence, router)
+
+    def __repr__(self) -> str:
+        """Show counts only: never keys, tokens or values."""
+        return f"FakeOpenCloud({self.backend.summary()})"
+
+    @property
+    def problem_status_as_number(self) -> bool:
+        """Whether ProblemDetails ``status`` is written as a number."""
+        return self._problem_status_as_number
+
+    @property
+    def expose_plaintext(self) -> bool:
+        """Whether the oracle's HTTP endpoint is served."""
+        return self._expose_plaintext
+
+    # ----------------------------------------------------------------- front ends
+
+    @property
+    def app(self) -> WSGIApp:
+        """The WSGI application ``(environ, start_response)`` serving this fake; thread-safe."""
+        return self._app
+
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, on_request: RequestLogger | None = None
+    ) -> FakeServer:
+        """Serve this fake over loopback HTTP/1.1; see :class:`fakeserver.server.FakeServer`."""
+        return FakeServer(self, host, port, on_request=on_request)
+
+    def mount(self, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> None:
+        """Route a ``requests.Session``'s traffic for ``base_url`` to this fake, in process."""
+        from .requests_adapter import mount
+
+        mount(self, session, base_url)
+
+    def respx_route(
+        self, base_url: str = DEFAULT_BASE_URL
+    ) -> AbstractContextManager[respx.MockRouter]:
+        """A context manager sending httpx traffic for ``base_url`` to this fake (respx)."""
+        from .httpx_route import respx_route
+
+        return respx_route(self, base_url)
+
+    # ----------------------------------------------------------------- setup
+
+    def add_universe(self, universe_id: int | None = None) -> Universe:
+        """Add a universe with a fresh X25519 keypair; see :meth:`SecretsBackend.add_universe`."""
+        return self.backend.add_universe(universe_id)
+
+    def add_api_key(
+        self,
+        *,
+        read: bool = True,
+        write: bool = True,
+        universe_ids: Iterable[int] | None = None,
+        key: str | None = None,
+        owner: str | None = None,
+    ) -> ApiKey:
+        """Add an API key; see :meth:`SecretsBackend.add_api_key`."""
+        return self.backend.add_api_key(
+            read=read, write=write, universe_ids=universe_ids, key=key, owner=owner
+        )
+
+    def add_oauth_token(
+        self,
+        *,
+        scopes: Iterable[str] = (READ_SCOPE, WRITE_SCOPE),
+        universe_ids: Iterable[int] | None = None,
+        token: str | None = None,
+        owner: str | None = None,
+    ) -> OAuthToken:
+        """Add an OAuth 2.0 access token; see :meth:`SecretsBackend.add_oauth_token`."""
+        return self.backend.add_oauth_token(
+            scopes=scopes, universe_ids=universe_ids, token=token, owner=owner
+        )
+
+    def set_rate_limit(self, limit: int | None, window_seconds: float = 60.0) -> None:
+        """Turn rate limiting on or off; see :meth:`SecretsBackend.set_rate_limit`."""
+        self.backend.set_rate_limit(limit, window_seconds)
+
+    @property
+    def rate_limit(self) -> tuple[int, float] | None:
+        """The current ``(limit, window_seconds)``, or ``None`` when off."""
+        return self.backend.rate_limit
+
+    def rotate_key(self, universe_id: int, *, grace_seconds: float | None = None) -> str:
+        """Give the universe a new keypair; see :meth:`SecretsBackend.rotate_key`."""
+        return self.backend.rotate_key(universe_id, grace_seconds=grace_seconds)
+
+    def put_secret(
+        self, universe_id: int, secret_id: str, value: str, *, domain: str | None = None
+    ) -> dict[str, Any]:
+        """Store a secret directly; see :meth:`SecretsBackend.put_secret`."""
+        return self.backend.put_secret(universe_id, secret_id, value, domain=domain)
+
+    def inject_fault(
+        self,
+        operation: str,
+        *,
+        status: int | None = None,
+        latency: float = 0.0,
+        drop_connection: bool = False,
+        times: int = 1,
+        retry_after: int | None = None,
+    ) -> None:
+        """Script a fault for the next ``times`` calls of ``operation`` (or ``"*"``: any).
+
+        The fault fires as soon as the call is routed, before authentication. ``latency`` is
+        slept first (outside the lock); then the connection is dropped, or ``status`` is
+        answered (with ``Retry-After`` if given), or, with latency alone, the call proceeds
+        normally. Faults queue: each runs out before the next one applies.
+
+        Raises
+        ------
+        ValueError
+            For an unknown operation, a status outside 400-599, or a fault that does nothing.
+        """
+        self._faults.inject(
+            operation, status=status, latency=latency, drop_connection=drop_connection,
+            times=times, retry_after=retry_after,
+        )
+
+    def clear_faults(self) -> None:
+        """Drop every scripted fault."""
+        self._faults.clear()
+
+    def reset(self) -> None:
+        """Drop universes, credentials, secrets, faults, rate-limit buckets and the journal.
+
+        Switches (``problem_status_as_number``, ``null_domain_clears``, the rate limit setting,
+        key grace) are kept. Generated universe ids and credential ids start over, so a fake
+        reused across tests hands out the same ids each time.
+        """
+        self.backend.reset()
+        self._faults.clear()
+        self._journal.clear()
+
+    # ----------------------------------------------------------------- oracle
+
+    def universe(self, universe_id: int) -> Universe:
+        """The universe's current public key (a fresh snapshot). Raises ``KeyError``."""
+        return self.backend.universe(universe_id)
+
+    @property
+    def universes(self) -> list[Universe]:
+        """Every universe, by id."""
+        return self.backend.universes
+
+    def plaintext(self, universe_id: int, secret_id: str) -> str:
+        """The decrypted value of a secret, for assertions. Raises ``KeyError`` if absent."""
+        return self.backend.plaintext(universe_id, secret_id)
+
+    def secret_ids(self, universe_id: int) -> list[str]:
+        """The ids of a universe's secrets, sorted. Raises ``KeyError`` for an unknown universe."""
+        return self.backend.secret_ids(universe_id)
+
+    def secret_items(self, universe_id: int) -> list[dict[str, Any]]:
+        """A universe's secrets as the list endpoint shows them (metadata, no values), by id."""
+        return self.backend.secret_items(universe_id)
+
+    def snapshot(self) -> dict[int, dict[str, tuple[str | None, str]]]:
+        """Every secret as ``{universe_id: {secret_id: (domain, plaintext)}}``, for assertions."""
+        return self.backend.snapshot()
+
+    # ----------------------------------------------------------------- journal
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """Every request so far, in the order their outcomes took effect."""
+        return self._journal.entries()
+
+    def clear_journal(self) -> None:
+        """Forget the journal."""
+        self._journal.clear()
+
+    def add_listener(self, callback: Listener) -> None:
+        """Call ``callback(entry)`` for every journal entry as it is recorded (any thread)."""
+        self._journal.add_listener(callback)
+
+    def remove_listener(self, callback: Listener) -> None:
+        """Stop calling ``callback``; no error if it was not registered."""
+        self._journal.remove_listener(callback)
+
