@@ -24,7 +24,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = [
     "NOT_FOUND_MESSAGE",
@@ -34,6 +34,7 @@ __all__ = [
     "Secret",
     "SecretSnapshot",
     "domain_allows",
+    "resolve_json",
     "url_host",
 ]
 
@@ -313,6 +314,17 @@ class GameServer:
         if self.closes_at is None or deadline < self.closes_at:
             self.closes_at = deadline
 
+    def describe(self) -> dict[str, Any]:
+        """The server as the ``/_fake/`` routes show it: ids, version, state, secret names."""
+        return {
+            "id": self.id,
+            "placeId": self.place_id,
+            "placeVersion": self.place_version,
+            "state": self.state,
+            "acceptingPlayers": self.accepting_players,
+            "secretNames": self.secret_names(),
+        }
+
     # ----------------------------------------------------------------- HttpService
 
     def secret_names(self) -> list[str]:
@@ -432,3 +444,57 @@ class GameServer:
 def _reveal(part: str | Secret) -> str:
     """The text a part stands for: a string as is, a secret's value."""
     return part._value if isinstance(part, Secret) else part
+
+
+def resolve_json(server: GameServer, spec: object) -> OutgoingRequest:
+    """Resolve a request described in JSON, for the ``/_fake/`` route other languages use.
+
+    ``spec`` is ``{"url": PART, "headers": {NAME: PART, ...}, "body": TEXT}`` (``headers``
+    and ``body`` optional), where a PART is a string or a secret reference
+    ``{"secret": NAME, "prefix": TEXT, "suffix": TEXT}`` (prefix and suffix optional), read
+    with :meth:`GameServer.get_secret` and extended as ``AddPrefix``/``AddSuffix`` would. A
+    reference as the body is refused like a :class:`Secret` in the body.
+
+    Raises
+    ------
+    GameServerError
+        For a malformed description, or anything :meth:`GameServer.http_request` refuses.
+    """
+    if not isinstance(spec, dict):
+        raise GameServerError("the request must be a JSON object")
+    unknown = set(spec) - {"url", "headers", "body"}
+    if unknown:
+        raise GameServerError("unknown field in the request; allowed: url, headers, body")
+    headers = spec.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise GameServerError("'headers' must be an object of header names to values")
+    body = spec.get("body")
+    resolved_body: str | Secret | None = (
+        _part(server, body, "body") if isinstance(body, dict) else body
+    )
+    if resolved_body is not None and not isinstance(resolved_body, (str, Secret)):
+        raise GameServerError("'body' must be a string")
+    return server.http_request(
+        _part(server, spec.get("url"), "url"),
+        {name: _part(server, value, f"header {name!r}") for name, value in headers.items()},
+        resolved_body,  # type: ignore[arg-type]  # a Secret here is refused by http_request
+    )
+
+
+def _part(server: GameServer, part: object, where: str) -> str | Secret:
+    """A URL, header value or body given as text or as a secret reference."""
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict) or not isinstance(part.get("secret"), str):
+        raise GameServerError(f"{where} must be a string or {{\"secret\": NAME}}")
+    if set(part) - {"secret", "prefix", "suffix"}:
+        raise GameServerError(f"{where}: a secret reference holds secret, prefix and suffix")
+    prefix, suffix = part.get("prefix"), part.get("suffix")
+    if not all(x is None or isinstance(x, str) for x in (prefix, suffix)):
+        raise GameServerError(f"{where}: prefix and suffix must be strings")
+    secret = server.get_secret(part["secret"])
+    if prefix is not None:
+        secret = secret.add_prefix(prefix)
+    if suffix is not None:
+        secret = secret.add_suffix(suffix)
+    return secret
