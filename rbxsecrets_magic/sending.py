@@ -88,7 +88,7 @@ class Call:
     path: str
     doing: str
     write: bool = False
-    body: Mapping[str, str] | None = None
+    body: Mapping[str, Any] | None = None
     params: Mapping[str, str | int] | None = None
     redact: tuple[str | None, ...] = ()
 
