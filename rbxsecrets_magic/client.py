@@ -494,8 +494,9 @@ class SecretsClient:
         PermissionDeniedError
             When the credential lacks the universe write permission; the hint says so.
         ApiError, TransportError
-            When Roblox refuses or cannot be reached (``outcome_unknown`` when it may have
-            restarted them anyway).
+            When Roblox refuses or cannot be reached. A 5xx or a lost answer is not retried,
+            since a second restart would restart the new servers too: the error says the
+            outcome is unknown instead. A 429 or a connection never made is retried.
 
         Examples
         --------
@@ -511,8 +512,10 @@ class SecretsClient:
             body["bleedOffServers"] = True
             body["bleedOffDurationMinutes"] = minutes
         doing = f"restarting the servers of universe {self.universe_id}"
+        # Not repeatable: a second restart after one that may have happened would restart the
+        # servers that replaced the first round, disconnecting their players again.
         call = Call("POST", f"/cloud/v2/universes/{self.universe_id}:restartServers", doing,
-                    write=True, body=body)
+                    write=True, body=body, repeatable=False)
         denied: PermissionDeniedError | None = None
         try:
             self._restart_sender.request(call)

@@ -15,7 +15,12 @@ import requests
 
 from fakeserver import FakeOpenCloud
 from rbxsecrets_magic.client import RESTART_RATE_LIMIT, SecretsClient
-from rbxsecrets_magic.errors import InvalidInputError, PermissionDeniedError, ServerError
+from rbxsecrets_magic.errors import (
+    InvalidInputError,
+    PermissionDeniedError,
+    ServerError,
+    TransportError,
+)
 from tests.rbxsecrets_magic.support import VirtualClock, canned_client, client_for
 
 URL = "https://api.example.com/v1/charge"
@@ -89,14 +94,45 @@ def test_403_names_the_universe_write_permission(fake_open_cloud: Any) -> None:
     assert key.key not in message
 
 
-def test_a_5xx_after_retries_says_the_outcome_is_unknown() -> None:
+def test_a_5xx_is_not_retried_and_says_the_outcome_is_unknown() -> None:
     client, adapter = canned_client(
-        (503, {"status": "503", "detail": "busy"}, {}), (503, {}, {}),
-        max_retries=1, sleep=lambda seconds: None,
+        (503, {"status": "503", "detail": "busy"}, {}), (200, {}, {}),
+        max_retries=3, sleep=lambda seconds: None,
     )
     with pytest.raises(ServerError) as info:
         client.restart_servers()
+    # A retry could restart the servers that replaced the first round: one attempt only.
+    assert len(adapter.sent) == 1
     assert info.value.outcome_unknown
+    assert "may or may not have been made" in str(info.value)
+
+
+def test_a_lost_answer_is_not_retried(fake_open_cloud: Any) -> None:
+    fake: FakeOpenCloud = fake_open_cloud.fake
+    server = fake.start_server(fake_open_cloud.universe_id)
+    fake.inject_fault("restart_servers", drop_connection=True)
+    client = client_for(fake_open_cloud, max_retries=3, sleep=lambda seconds: None)
+    with pytest.raises(TransportError) as info:
+        client.restart_servers()
+    assert info.value.outcome_unknown
+    assert [e.operation for e in fake.journal].count("restart_servers") == 1
+    assert server.accepting_players
+
+
+def test_a_429_is_waited_out_and_retried() -> None:
+    client, adapter = canned_client(
+        (429, {"status": "429", "detail": "slow down"}, {"Retry-After": "1"}), (200, {}, {}),
+        max_retries=3, sleep=lambda seconds: None,
+    )
+    client.restart_servers()
+    assert len(adapter.sent) == 2
+
+
+def test_secret_writes_are_still_retried_after_a_5xx() -> None:
+    client, adapter = canned_client(
+        (503, {}, {}), (200, {}, {}), max_retries=3, sleep=lambda seconds: None,
+    )
+    client.delete("A")
     assert len(adapter.sent) == 2
 
 
