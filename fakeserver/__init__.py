@@ -15,6 +15,10 @@ so a test can assert that the exact value a user typed arrived::
 The same state is reachable over loopback HTTP (:meth:`FakeOpenCloud.serve`), through a
 ``requests`` adapter (:meth:`FakeOpenCloud.mount`), through httpx with respx
 (:meth:`FakeOpenCloud.respx_route`), and as a WSGI app (:attr:`FakeOpenCloud.app`).
+
+It also runs game servers (:meth:`FakeOpenCloud.start_server`): each keeps the secrets its
+universe had when it started, until a restart (``:restartServers``) replaces it, and resolves
+``HttpService`` requests with Roblox's domain rule, so a test can check a whole rollout.
 """
 
 from __future__ import annotations
@@ -28,8 +32,11 @@ __all__ = [
     "DropConnection",
     "FakeOpenCloud",
     "FakeServer",
+    "GameServer",
+    "GameServerError",
     "JournalEntry",
     "OAuthToken",
+    "Secret",
     "Universe",
 ]
 
@@ -42,6 +49,9 @@ _LAZY = {
     "DropConnection": "errors",
     "FakeOpenCloud": "cloud",
     "FakeServer": "server",
+    "GameServer": "gameservers",
+    "GameServerError": "gameservers",
+    "Secret": "gameservers",
     "JournalEntry": "models",
     "OAuthToken": "models",
     "Universe": "models",
@@ -50,6 +60,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .cloud import FakeOpenCloud
     from .errors import DropConnection
+    from .gameservers import GameServer, GameServerError, Secret
     from .models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .server import FakeServer
 

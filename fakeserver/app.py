@@ -56,7 +56,11 @@ class SecretsApp:
             "create_secret": self.create_secret,
             "update_secret": self.update_secret,
             "delete_secret": self.delete_secret,
+            "restart_servers": self.restart_servers,
             "get_plaintext": self.get_plaintext,
+            "create_game_server": self.create_game_server,
+            "list_game_servers": self.list_game_servers,
+            "resolve_game_request": self.resolve_game_request,
         }
 
     def __repr__(self) -> str:
@@ -103,6 +107,34 @@ class SecretsApp:
             auth=request.auth,
             universe_id=request.params["universeId"],
             secret_id=request.params["secretId"],
+        )
+
+    def restart_servers(self, request: Request) -> tuple[int, Result]:
+        """``POST /cloud/v2/universes/{universeId}:restartServers``: 200 with ``{}``."""
+        return 200, self.backend.restart_servers(
+            auth=request.auth, universe_id=request.params["universeId"], body=request.json_object
+        )
+
+    def create_game_server(self, request: Request) -> tuple[int, Result]:
+        """``POST /_fake/universes/{u}/servers``: 201 with the new server (oracle; opt-in)."""
+        return 201, self.backend.create_game_server(
+            auth=request.auth, universe_id=request.params["universeId"], body=request.json_object
+        )
+
+    def list_game_servers(self, request: Request) -> tuple[int, Result]:
+        """``GET /_fake/universes/{u}/servers``: 200 with ``{"servers": [...]}`` (oracle)."""
+        return 200, self.backend.list_game_servers(
+            auth=request.auth, universe_id=request.params["universeId"]
+        )
+
+    def resolve_game_request(self, request: Request) -> tuple[int, Result]:
+        """``POST /_fake/universes/{u}/servers/{s}/http-request``: 200 with the request a game
+        server would send, values filled in (oracle; opt-in)."""
+        return 200, self.backend.resolve_game_request(
+            auth=request.auth,
+            universe_id=request.params["universeId"],
+            server_id=request.params["serverId"],
+            body=request.json_object,
         )
 
     def get_plaintext(self, request: Request) -> tuple[int, Result]:

@@ -3,7 +3,10 @@
 :class:`SecretsBackend` is the state and the lock, with one public method per API operation
 (:meth:`~SecretsBackend.get_public_key`, :meth:`~SecretsBackend.list_secrets`,
 :meth:`~SecretsBackend.create_secret`, :meth:`~SecretsBackend.update_secret`,
-:meth:`~SecretsBackend.delete_secret`, and the oracle's :meth:`~SecretsBackend.get_plaintext`),
+:meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, and the
+``/_fake/`` oracle's :meth:`~SecretsBackend.get_plaintext`,
+:meth:`~SecretsBackend.create_game_server`, :meth:`~SecretsBackend.list_game_servers` and
+:meth:`~SecretsBackend.resolve_game_request`),
 each of which authorizes itself, returns a plain :class:`~fakeserver.models.Result` and raises
 the typed errors of :mod:`fakeserver.errors`. It knows nothing of HTTP or WSGI: the app in
 :mod:`fakeserver.app` parses requests and encodes answers, and
@@ -16,8 +19,10 @@ rate limit (429), universe id (400), permission (403), body and query (400), sta
 Opening the sealed box is the slow step, so it runs outside the lock; the commit then re-checks
 under the lock that the key it used is still accepted, which keeps every operation atomic.
 
-Time comes from one monotonic ``clock`` that the backend owns: rate-limit buckets and key grace
-periods both read it, so a test that passes a fake clock controls both.
+Time comes from one monotonic ``clock`` that the backend owns: rate-limit buckets, key grace
+periods and game servers' bleed-off deadlines all read it, so a test that passes a fake clock,
+or calls :meth:`~SecretsBackend.advance`, controls them all. Each universe's places and game
+servers are a :class:`~fakeserver.fleet.Fleet` held under the same lock.
 """
 
 from __future__ import annotations
@@ -39,8 +44,11 @@ from .errors import (
     TooManyRequests,
     Unauthorized,
 )
+from .fleet import Fleet
+from .gameservers import GameServer, GameServerError, resolve_json
 from .keys import KeyPair, UnsealError, new_key_id
 from .models import (
+    FAKE_OPERATIONS,
     NEEDS,
     READ_SCOPE,
     WRITE_SCOPE,
@@ -57,6 +65,7 @@ from .models import (
     frozen_ids,
 )
 from .ratelimit import TokenBucket
+from .restart_rules import parse_restart_body
 from .rules import (
     INT64_MAX,
     MAX_SECRETS,
@@ -83,6 +92,16 @@ BodyReader = Callable[[], dict[str, Any]]
 _C = TypeVar("_C", ApiKey, OAuthToken)
 
 _second_prefix: tuple[int, str] = (0, "1970-01-01T00:00:00")
+
+#: Restarting servers has a rate limit of its own: 30 per minute per key owner (reference).
+RESTART_RATE = (30, 60.0)
+_FIRST_UNIVERSE_ID = 4_000_000_001
+_FIRST_PLACE_ID = 9_000_000_001
+_PERMISSION = {
+    "read": "read permission on the secrets store",
+    "write": "write permission on the secrets store",
+    "universe_write": "write permission on the universe API system (scope universe:write)",
+}
 
 
 def _timestamp() -> str:
@@ -145,7 +164,8 @@ class SecretsBackend:
     key_grace_seconds:
         How long the previous key stays accepted after :meth:`rotate_key` (default 0).
     clock:
-        Monotonic time source for rate limiting and key grace; tests pass a fake clock.
+        Monotonic time source for rate limiting, key grace and bleed-off; tests pass a fake
+        clock, or move this one with :meth:`advance`.
 
     Thread-safe: every method takes the lock for as long as it reads or changes the state.
     """
@@ -161,7 +181,8 @@ class SecretsBackend:
         """Create an empty store: no universes, no credentials."""
         self.null_domain_clears = null_domain_clears
         self.key_grace_seconds = float(key_grace_seconds)
-        self.clock = clock
+        self._clock_source = clock
+        self._clock_offset = 0.0
         self._lock = threading.Lock()
         self._universes: dict[int, UniverseState] = {}
         self._api_keys: dict[str, ApiKey] = {}
@@ -170,7 +191,8 @@ class SecretsBackend:
         self._buckets: dict[str, TokenBucket] = {}
         self._sequence = itertools.count(1)
         self._credential_numbers = itertools.count(1)
-        self._next_universe_id = 4_000_000_001
+        self._next_universe_id = _FIRST_UNIVERSE_ID
+        self._next_place_id = _FIRST_PLACE_ID
         # Signs list cursors, so a cursor the fake did not issue is recognised as such.
         self._cursor_key = secrets.token_bytes(32)
         if rate_limit is not None:
@@ -189,6 +211,24 @@ class SecretsBackend:
                 f"credentials={len(self._api_keys) + len(self._tokens)}, secrets={secrets_count}"
             )
 
+    def clock(self) -> float:
+        """The fake's one clock: the ``clock`` it was given, plus every :meth:`advance`."""
+        return self._clock_source() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward by ``seconds``: rate-limit buckets refill, key grace
+        periods run out and bled-off game servers close, with no test sleeping.
+
+        Raises
+        ------
+        ValueError
+            If ``seconds`` is negative (a monotonic clock never goes back).
+        """
+        if not seconds >= 0:
+            raise ValueError("the fake's clock only moves forward: seconds must be >= 0")
+        with self._lock:
+            self._clock_offset += float(seconds)
+
     def next_sequence(self) -> int:
         """A sequence number after every outcome so far (for journal entries of other calls)."""
         return next(self._sequence)
@@ -197,6 +237,9 @@ class SecretsBackend:
 
     def add_universe(self, universe_id: int | None = None) -> Universe:
         """Add a universe with a fresh X25519 keypair; the id is generated when omitted.
+
+        Its start place (``Universe.start_place_id``, where game servers start by default)
+        gets a generated id.
 
         Raises
         ------
@@ -214,7 +257,9 @@ class SecretsBackend:
                 raise ValueError("universe_id must be a positive 64-bit integer")
             if universe_id in self._universes:
                 raise ValueError(f"universe {universe_id} already exists")
-            state = UniverseState(universe_id, KeyPair(new_key_id()))
+            fleet = Fleet(self._next_place_id, self.clock)
+            self._next_place_id += 1
+            state = UniverseState(universe_id, KeyPair(new_key_id()), fleet)
             self._universes[universe_id] = state
             return state.public()
 
@@ -226,11 +271,15 @@ class SecretsBackend:
         universe_ids: Iterable[int] | None = None,
         key: str | None = None,
         owner: str | None = None,
+        universe_write: bool = True,
     ) -> ApiKey:
         """Add an API key with ``read``/``write`` on the secrets store.
 
         Parameters
         ----------
+        universe_write:
+            Whether the key also carries the universe API system's write permission, which
+            restarting servers needs (Roblox keys have it only when it was added to them).
         universe_ids:
             Limit the key to these universes; ``None`` = every universe.
         key:
@@ -247,7 +296,9 @@ class SecretsBackend:
         ids = frozen_ids(universe_ids)
         return self._register(
             self._api_keys, secret, "API key", "apikey",
-            lambda cid: ApiKey(secret, cid, bool(read), bool(write), ids, owner or cid),
+            lambda cid: ApiKey(
+                secret, cid, bool(read), bool(write), ids, owner or cid, bool(universe_write)
+            ),
         )
 
     def add_oauth_token(
@@ -258,7 +309,10 @@ class SecretsBackend:
         token: str | None = None,
         owner: str | None = None,
     ) -> OAuthToken:
-        """Add an OAuth 2.0 access token with ``scopes`` (``universe.secret:read``/``:write``).
+        """Add an OAuth 2.0 access token with ``scopes``.
+
+        ``universe.secret:read``/``universe.secret:write`` (the default) reach the secrets
+        store; restarting servers needs ``universe:write``, which the default leaves out.
 
         Raises
         ------
@@ -333,7 +387,8 @@ class SecretsBackend:
         hands out the same ids each time.
         """
         with self._lock:
-            self._next_universe_id = 4_000_000_001
+            self._next_universe_id = _FIRST_UNIVERSE_ID
+            self._next_place_id = _FIRST_PLACE_ID
             self._credential_numbers = itertools.count(1)
             self._universes = {}
             self._api_keys = {}
@@ -409,6 +464,30 @@ class SecretsBackend:
             state.secrets[secret_id] = record
             return record.item(secret_id)
 
+    # ----------------------------------------------------------------- game servers
+
+    def start_server(self, universe_id: int, place_id: int | None = None) -> GameServer:
+        """Start a game server of ``place_id`` (default: the start place) with the universe's
+        secrets as they are now. Raises ``KeyError`` for an unknown universe, ``ValueError``
+        for a place id that is not a positive integer."""
+        with self._lock:
+            state = self._universes[universe_id]
+            return state.fleet.start_server(state.server_secrets(), place_id)
+
+    def servers(self, universe_id: int) -> list[GameServer]:
+        """The universe's running game servers (draining ones included), oldest first."""
+        with self._lock:
+            return self._universes[universe_id].fleet.servers()
+
+    def publish_place(self, universe_id: int, place_id: int | None = None) -> int:
+        """Publish a new version of ``place_id`` (default: the start place); return it.
+
+        Servers already running stay on their version, so a restart without
+        ``closeAllVersions`` now restarts them.
+        """
+        with self._lock:
+            return self._universes[universe_id].fleet.publish_place(place_id)
+
     # ----------------------------------------------------------------- operations
     # One method per route of the API (and the oracle's), named as the route table names them.
 
@@ -477,6 +556,86 @@ class SecretsBackend:
             body = {"id": secret_id, "value": record.value}
         return Result(body, call.receipt())
 
+    def restart_servers(self, *, auth: AuthHeaders, universe_id: str, body: BodyReader) -> Result:
+        """Restart the universe's game servers as ``body`` asks; the body is ``{}``.
+
+        With ``closeAllVersions`` false or absent only servers on an older place version are
+        restarted, so after a secrets-only change nothing is (the contract's section 9).
+        """
+        call = self._authorize("restart_servers", auth, universe_id)
+        with call:
+            order = parse_restart_body(body())
+            with self._lock:
+                state = self._live(call)
+                call.sequence = next(self._sequence)
+                state.fleet.restart(
+                    state.server_secrets(),
+                    place_ids=order.place_ids,
+                    close_all_versions=order.close_all_versions,
+                    bleed_off_minutes=order.bleed_off_minutes,
+                )
+        return Result({}, call.receipt())
+
+    def create_game_server(
+        self, *, auth: AuthHeaders, universe_id: str, body: BodyReader
+    ) -> Result:
+        """The oracle: start a game server (body ``{}`` or ``{"placeId": N}``); describe it."""
+        call = self._authorize("create_game_server", auth, universe_id)
+        with call:
+            fields = body()
+            unknown = sorted(set(fields) - {"placeId"})
+            if unknown:
+                raise BadRequest("unknown field in request body; allowed: placeId")
+            place = fields.get("placeId")
+            if place is not None and (
+                isinstance(place, bool) or not isinstance(place, int) or not 0 < place <= INT64_MAX
+            ):
+                raise BadRequest("'placeId' must be a positive 64-bit integer")
+            with self._lock:
+                state = self._live(call)
+                call.sequence = next(self._sequence)
+                server = state.fleet.start_server(state.server_secrets(), place)
+                described = server.describe()
+        return Result(described, call.receipt())
+
+    def list_game_servers(self, *, auth: AuthHeaders, universe_id: str) -> Result:
+        """The oracle: ``{"servers": [...]}``, the running game servers, oldest first."""
+        call = self._authorize("list_game_servers", auth, universe_id)
+        with call, self._lock:
+            state = self._live(call)
+            call.sequence = next(self._sequence)
+            listed = [server.describe() for server in state.fleet.servers()]
+        return Result({"servers": listed}, call.receipt())
+
+    def resolve_game_request(
+        self, *, auth: AuthHeaders, universe_id: str, server_id: str, body: BodyReader
+    ) -> Result:
+        """The oracle: the request game server ``server_id`` would send, values filled in.
+
+        The body describes the request (see :func:`fakeserver.gameservers.resolve_json`); a
+        request the game server refuses is a 400 whose detail says why, never with a value.
+        """
+        call = self._authorize("resolve_game_request", auth, universe_id)
+        with call:
+            spec = body()
+            with self._lock:
+                state = self._live(call)
+                call.sequence = next(self._sequence)
+                server = state.fleet.server(server_id)
+            if server is None:
+                raise NotFound("no running game server with that id in this universe")
+            try:
+                sent = resolve_json(server, spec)
+            except GameServerError as exc:
+                refusal = str(exc)
+            else:
+                return Result(
+                    {"url": sent.url, "headers": sent.headers, "body": sent.body},
+                    call.receipt(),
+                )
+            # Raised outside the except block: no frame of the refused request stays attached.
+            raise BadRequest(f"the game server refused the request: {refusal}")
+
     # ----------------------------------------------------------------- stages
 
     def _authorize(self, operation: str, auth: AuthHeaders, universe_text: str) -> _Call:
@@ -507,32 +666,43 @@ class SecretsBackend:
             if credential is None:
                 raise Unauthorized()
             call.credential_id = credential.credential_id
-            # The oracle endpoint is the test's, not the client's: it must not eat its budget.
-            if self._rate is not None and operation != "get_plaintext":
-                owner = bucket_key(credential)
-                bucket = self._buckets.get(owner)
-                if bucket is None:
-                    bucket = TokenBucket(self._rate[0], self._rate[1], self.clock)
-                    self._buckets[owner] = bucket
-                decision = bucket.take()
-                call.headers = tuple(decision.headers)
-                if not decision.allowed:
-                    # decision.headers (in the receipt) already carry Retry-After.
-                    raise TooManyRequests(
-                        f"rate limit of {self._rate[0]} requests per "
-                        f"{self._rate[1]:g} seconds exceeded; retry after "
-                        f"{decision.retry_after} s"
-                    )
+            # The oracle endpoints are the test's, not the client's: they must not eat its budget.
+            if self._rate is not None and operation not in FAKE_OPERATIONS:
+                self._take_token(call, credential, operation)
             universe_id = parse_universe_id(universe_text)
             need = NEEDS[operation]
             if not credential.allows(need):
-                raise Forbidden(f"the credential lacks {need} permission on the secrets store")
+                raise Forbidden(f"the credential lacks {_PERMISSION[need]}")
             state = self._universes.get(universe_id)
             if state is None or (
                 credential.universe_ids is not None and universe_id not in credential.universe_ids
             ):
                 raise Forbidden(f"the credential has no access to universe {universe_id}")
             call.universe = state
+
+    def _take_token(self, call: _Call, credential: Credential, operation: str) -> None:
+        """Spend one token of the credential owner's bucket for ``operation`` (under the lock).
+
+        The secrets store's operations share one bucket at the configured rate; restarting
+        servers has its own at :data:`RESTART_RATE`, as Roblox documents.
+        """
+        assert self._rate is not None
+        owner = bucket_key(credential)
+        limit, window = self._rate
+        if operation == "restart_servers":
+            owner, (limit, window) = f"{owner} restart_servers", RESTART_RATE
+        bucket = self._buckets.get(owner)
+        if bucket is None:
+            bucket = TokenBucket(limit, window, self.clock)
+            self._buckets[owner] = bucket
+        decision = bucket.take()
+        call.headers = tuple(decision.headers)
+        if not decision.allowed:
+            # decision.headers (in the receipt) already carry Retry-After.
+            raise TooManyRequests(
+                f"rate limit of {limit} requests per {window:g} seconds exceeded; retry after "
+                f"{decision.retry_after} s"
+            )
 
     def _live(self, call: _Call) -> UniverseState:
         """The call's universe, as long as it still exists (reset() may have dropped it)."""

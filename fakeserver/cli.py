@@ -84,8 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate-limit", type=_rate_limit, metavar="N/SECONDS",
                         help="turn rate limiting on, e.g. 120/60")
     parser.add_argument("--expose-plaintext", action="store_true",
-                        help="serve GET /_fake/universes/{universeId}/secrets/{secretId}/plaintext"
-                             " (off: that path is a 404)")
+                        help="serve the /_fake/ routes: GET /_fake/universes/{universeId}/"
+                             "secrets/{secretId}/plaintext, and game servers under "
+                             "/_fake/universes/{universeId}/servers (off: those paths are 404s)")
     return parser
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .app import SecretsApp
 from .backend import SecretsBackend
 from .faults import FaultLayer, FaultScript
+from .gameservers import GameServer
 from .journal import Journal, JournalLayer, Listener
 from .models import READ_SCOPE, WRITE_SCOPE, ApiKey, JournalEntry, OAuthToken, Universe
 from .routes import Router
@@ -49,9 +50,11 @@ class FakeOpenCloud:
     key_grace_seconds:
         How long the previous key stays accepted after :meth:`rotate_key` (default 0).
     clock:
-        Monotonic time source for rate limiting and key grace; tests pass a fake clock.
+        Monotonic time source for rate limiting, key grace and game servers' bleed-off;
+        tests pass a fake clock, or move this one with :meth:`advance`.
     expose_plaintext:
-        Serve ``GET /_fake/universes/{u}/secrets/{s}/plaintext`` (demos and scripts only).
+        Serve the ``/_fake/`` routes: a secret's plaintext, and game servers (start, list,
+        resolve a request); demos, scripts and tests in other languages only.
     journal_limit:
         Keep at most this many journal entries (oldest dropped first); ``None`` = no limit.
 
@@ -154,10 +157,16 @@ class FakeOpenCloud:
         universe_ids: Iterable[int] | None = None,
         key: str | None = None,
         owner: str | None = None,
+        universe_write: bool = True,
     ) -> ApiKey:
-        """Add an API key; see :meth:`SecretsBackend.add_api_key`."""
+        """Add an API key; see :meth:`SecretsBackend.add_api_key`.
+
+        ``universe_write=False`` makes a key without the universe API system's write
+        permission: restarting servers with it is a 403.
+        """
         return self.backend.add_api_key(
-            read=read, write=write, universe_ids=universe_ids, key=key, owner=owner
+            read=read, write=write, universe_ids=universe_ids, key=key, owner=owner,
+            universe_write=universe_write,
         )
 
     def add_oauth_token(
@@ -233,6 +242,44 @@ class FakeOpenCloud:
         self.backend.reset()
         self._faults.clear()
         self._journal.clear()
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's one clock forward: rate limits refill, key grace periods end and
+        bled-off game servers close, without sleeping. See :meth:`SecretsBackend.advance`."""
+        self.backend.advance(seconds)
+
+    # ----------------------------------------------------------------- game servers
+
+    def start_server(self, universe_id: int, place_id: int | None = None) -> GameServer:
+        """Start a game server that sees the universe's secrets as they are now.
+
+        ``place_id`` defaults to the universe's start place (``Universe.start_place_id``).
+        The server keeps this snapshot until it closes: changing a secret does not reach it,
+        as on Roblox. Raises ``KeyError`` for an unknown universe.
+
+        Examples
+        --------
+        >>> fake = FakeOpenCloud()
+        >>> uid = fake.add_universe().universe_id
+        >>> _ = fake.put_secret(uid, "API_KEY", "v1", domain="api.example.com")
+        >>> server = fake.start_server(uid)
+        >>> token = server.get_secret("API_KEY").add_prefix("Bearer ")
+        >>> server.http_request("https://api.example.com/x", {"Authorization": token}).headers
+        {'Authorization': 'Bearer v1'}
+        """
+        return self.backend.start_server(universe_id, place_id)
+
+    def servers(self, universe_id: int) -> list[GameServer]:
+        """The universe's running game servers (draining ones included), oldest first."""
+        return self.backend.servers(universe_id)
+
+    def publish_place(self, universe_id: int, place_id: int | None = None) -> int:
+        """Publish a new version of a place (default: the start place); return the version.
+
+        Servers already running are then on an older version: a restart without
+        ``closeAllVersions`` restarts them, and only them.
+        """
+        return self.backend.publish_place(universe_id, place_id)
 
     # ----------------------------------------------------------------- oracle
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import DropConnection, InjectedFault
 from .messages import Request, problem_answer
-from .models import NEEDS, OPERATIONS
+from .models import OPERATIONS
 
 if TYPE_CHECKING:
     from .routes import Router
@@ -107,7 +107,7 @@ class FaultScript:
             return None
         with self._lock:
             queue = self._faults.get(operation)
-            if not queue and operation in NEEDS and operation != "get_plaintext":
+            if not queue and operation in OPERATIONS:
                 queue = self._faults.get("*")
             if not queue:
                 return None

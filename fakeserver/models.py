@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .fleet import Fleet
     from .keys import KeyPair
 
 __all__ = [
+    "FAKE_OPERATIONS",
     "NEEDS",
     "OPERATIONS",
     "READ_SCOPE",
     "SCOPE_FOR",
+    "UNIVERSE_WRITE_SCOPE",
     "WRITE_SCOPE",
     "ApiKey",
     "AuthHeaders",
@@ -38,26 +41,36 @@ __all__ = [
     "frozen_ids",
 ]
 
-#: The five API operations, the names ``inject_fault`` and the journal use.
+#: The API operations (the secrets store's five, and restarting servers), the names
+#: ``inject_fault`` and the journal use.
 OPERATIONS = (
     "get_public_key",
     "list_secrets",
     "create_secret",
     "update_secret",
     "delete_secret",
+    "restart_servers",
 )
-#: Which permission each operation needs ("get_plaintext" is the fake's own oracle endpoint).
+#: The fake's own ``/_fake/`` operations: served only when plaintext is exposed, never rate
+#: limited, needing read access to the universe.
+FAKE_OPERATIONS = (
+    "get_plaintext", "create_game_server", "list_game_servers", "resolve_game_request",
+)
+#: Which permission each operation needs: ``read``/``write`` on the secrets store, or
+#: ``universe_write`` (the universe API system with write; scope ``universe:write``).
 NEEDS = {
     "get_public_key": "read",
     "list_secrets": "read",
     "create_secret": "write",
     "update_secret": "write",
     "delete_secret": "write",
-    "get_plaintext": "read",
+    "restart_servers": "universe_write",
+    **dict.fromkeys(FAKE_OPERATIONS, "read"),
 }
 READ_SCOPE = "universe.secret:read"
 WRITE_SCOPE = "universe.secret:write"
-SCOPE_FOR = {"read": READ_SCOPE, "write": WRITE_SCOPE}
+UNIVERSE_WRITE_SCOPE = "universe:write"
+SCOPE_FOR = {"read": READ_SCOPE, "write": WRITE_SCOPE, "universe_write": UNIVERSE_WRITE_SCOPE}
 
 
 # --------------------------------------------------------------------------- public records
@@ -65,15 +78,16 @@ SCOPE_FOR = {"read": READ_SCOPE, "write": WRITE_SCOPE}
 
 @dataclass(frozen=True)
 class Universe:
-    """A universe as a test sees it: its id and its current public key.
+    """A universe as a test sees it: its id, its current public key and its start place.
 
     A snapshot: after :meth:`FakeOpenCloud.rotate_key`, ask :meth:`FakeOpenCloud.universe`
-    for the new one.
+    for the new one. ``start_place_id`` is the place a game server starts on by default.
     """
 
     universe_id: int
     key_id: str
     public_key: str
+    start_place_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,8 @@ class ApiKey:
     """An API key of the fake: ``key`` is the secret string sent as ``x-api-key``.
 
     ``credential_id`` is a safe name for logs and the journal; ``universe_ids`` of ``None``
-    means every universe.
+    means every universe. ``read``/``write`` are the secret-store API system's permissions;
+    ``universe_write`` is the universe API system's write (restarting servers).
     """
 
     key: str = field(repr=False)
@@ -90,6 +105,7 @@ class ApiKey:
     write: bool = True
     universe_ids: frozenset[int] | None = None
     owner: str = ""
+    universe_write: bool = True
 
     @property
     def headers(self) -> dict[str, str]:
@@ -97,7 +113,9 @@ class ApiKey:
         return {"x-api-key": self.key}
 
     def allows(self, need: str) -> bool:
-        """Whether the key carries ``need`` (``"read"`` or ``"write"``)."""
+        """Whether the key carries ``need`` (``"read"``, ``"write"`` or ``"universe_write"``)."""
+        if need == "universe_write":
+            return self.universe_write
         return self.read if need == "read" else self.write
 
 
@@ -117,7 +135,7 @@ class OAuthToken:
         return {"Authorization": f"Bearer {self.token}"}
 
     def allows(self, need: str) -> bool:
-        """Whether the token carries the scope for ``need`` (``"read"`` or ``"write"``)."""
+        """Whether the token carries the scope for ``need`` (a key of :data:`SCOPE_FOR`)."""
         return SCOPE_FOR[need] in self.scopes
 
 
@@ -233,14 +251,16 @@ class StoredSecret:
 
 
 class UniverseState:
-    """A universe: its keys (current, and previous during a grace period) and its secrets."""
+    """A universe: its keys (current, and previous during a grace period), its secrets, and
+    its places and game servers (``fleet``)."""
 
-    __slots__ = ("issued", "key", "previous", "previous_until", "secrets", "universe_id")
+    __slots__ = ("fleet", "issued", "key", "previous", "previous_until", "secrets", "universe_id")
 
-    def __init__(self, universe_id: int, key: KeyPair) -> None:
-        """A universe with its first key and no secrets."""
+    def __init__(self, universe_id: int, key: KeyPair, fleet: Fleet) -> None:
+        """A universe with its first key, no secrets and no running servers."""
         self.universe_id = universe_id
         self.key = key
+        self.fleet = fleet
         self.previous: KeyPair | None = None
         self.previous_until = 0.0
         self.issued = {key.key_id}
@@ -256,8 +276,14 @@ class UniverseState:
         return None
 
     def public(self) -> Universe:
-        """A snapshot for tests: id and current public key."""
-        return Universe(self.universe_id, self.key.key_id, self.key.public_key)
+        """A snapshot for tests: id, current public key and start place."""
+        return Universe(
+            self.universe_id, self.key.key_id, self.key.public_key, self.fleet.start_place_id
+        )
+
+    def server_secrets(self) -> dict[str, tuple[str, str | None]]:
+        """What a game server starting now gets: ``{name: (value, domain)}``."""
+        return {name: (s.value, s.domain) for name, s in self.secrets.items()}
 
 
 def bucket_key(credential: Credential) -> str:

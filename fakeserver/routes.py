@@ -38,7 +38,7 @@ class Route:
         return f"Route({self.template!r}, {self.methods!r})"
 
 
-#: The API, as ``shared/docs/secrets-api.md`` section 1 lists it.
+#: The API, as ``shared/docs/secrets-api.md`` sections 1 and 9 list it.
 ROUTES: tuple[Route, ...] = (
     Route("/cloud/v2/universes/{universeId}/secrets/public-key", GET="get_public_key"),
     Route("/cloud/v2/universes/{universeId}/secrets", GET="list_secrets", POST="create_secret"),
@@ -47,10 +47,21 @@ ROUTES: tuple[Route, ...] = (
         PATCH="update_secret",
         DELETE="delete_secret",
     ),
+    Route("/cloud/v2/universes/{universeId}:restartServers", POST="restart_servers"),
 )
-#: The fake's own oracle endpoint, served only with ``FakeOpenCloud(expose_plaintext=True)``.
+#: The fake's own oracle endpoints (plaintext, game servers), served only with
+#: ``FakeOpenCloud(expose_plaintext=True)``.
 FAKE_ROUTES: tuple[Route, ...] = (
     Route("/_fake/universes/{universeId}/secrets/{secretId}/plaintext", GET="get_plaintext"),
+    Route(
+        "/_fake/universes/{universeId}/servers",
+        GET="list_game_servers",
+        POST="create_game_server",
+    ),
+    Route(
+        "/_fake/universes/{universeId}/servers/{serverId}/http-request",
+        POST="resolve_game_request",
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 """A client for the Roblox Open Cloud secrets store, on ``requests``.
 
 One method per API operation (:meth:`SecretsClient.public_key`, :meth:`~SecretsClient.list`,
-:meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`),
+:meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`,
+and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers),
 plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-or-update that
 never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
@@ -20,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,13 +54,18 @@ from .settings import (
     pick_credential,
 )
 from .validation import (
+    validate_bleed_off_minutes,
     validate_domain,
+    validate_place_ids,
     validate_secret_id,
     validate_universe_id,
     validate_value,
 )
 
-__all__ = ["PublicKey", "SecretInfo", "SecretsClient", "SetResult"]
+__all__ = ["RESTART_RATE_LIMIT", "PublicKey", "SecretInfo", "SecretsClient", "SetResult"]
+
+#: Roblox's rate limit for restarting servers, per key owner: a bucket of its own.
+RESTART_RATE_LIMIT = (30, 60.0)
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +290,17 @@ class SecretsClient:
             sleep=sleep,
         )
         self._request = self._sender.request
+        # Restarts have their own rate limit (30/min), so their own pacer, on the same session.
+        self._restart_sender = Sender(
+            base_url=url,
+            credential=credential,
+            session=self._sender.session,
+            universe_id=self.universe_id,
+            timeout=float(timeout),
+            max_retries=max_retries,
+            pacer=Pacer(RESTART_RATE_LIMIT, clock=clock, sleep=sleep),
+            sleep=sleep,
+        )
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
         self._key: PublicKey | None = None
         self._key_lock = threading.Lock()
@@ -444,6 +461,73 @@ class SecretsClient:
             # A 404 after an attempt that got no answer means that attempt deleted it.
             if not err.outcome_unknown:
                 raise
+
+    def restart_servers(
+        self,
+        *,
+        place_ids: Iterable[int | str] | None = None,
+        bleed_off_minutes: int | None = None,
+    ) -> None:
+        """Restart the universe's game servers, so that they load the secrets as they are now.
+
+        Running servers keep the secrets they started with; only a restart brings a change to
+        them. The request always sends ``closeAllVersions: true``: without it Roblox restarts
+        only servers running an older version of their place, and a secrets change publishes
+        no version, so such a restart silently restarts nothing.
+
+        Parameters
+        ----------
+        place_ids:
+            Restart only these places' servers; ``None`` (default) restarts every place.
+        bleed_off_minutes:
+            Let old servers run for 1 to 60 minutes, taking no new players, before they shut
+            down; ``None`` (default) shuts them down at once. 0 is invalid.
+
+        Restarting has a rate limit of its own (30 per minute per key owner), paced separately
+        from the secret-store calls. It needs the *universe* API system with write permission
+        (OAuth scope ``universe:write``), which the secret-store permissions do not include.
+
+        Raises
+        ------
+        InvalidInputError
+            For bad place ids or a bleed-off outside 1-60, before anything is sent.
+        PermissionDeniedError
+            When the credential lacks the universe write permission; the hint says so.
+        ApiError, TransportError
+            When Roblox refuses or cannot be reached. A 5xx or a lost answer is not retried,
+            since a second restart would restart the new servers too: the error says the
+            outcome is unknown instead. A 429 or a connection never made is retried.
+
+        Examples
+        --------
+        >>> client.set("api_token", new_value)                  # doctest: +SKIP
+        >>> client.restart_servers(bleed_off_minutes=10)        # doctest: +SKIP
+        """
+        places = validate_place_ids(place_ids)
+        minutes = validate_bleed_off_minutes(bleed_off_minutes)
+        body: dict[str, Any] = {"closeAllVersions": True}
+        if places is not None:
+            body["placeIds"] = list(places)
+        if minutes is not None:
+            body["bleedOffServers"] = True
+            body["bleedOffDurationMinutes"] = minutes
+        doing = f"restarting the servers of universe {self.universe_id}"
+        # Not repeatable: a second restart after one that may have happened would restart the
+        # servers that replaced the first round, disconnecting their players again.
+        call = Call("POST", f"/cloud/v2/universes/{self.universe_id}:restartServers", doing,
+                    write=True, body=body, repeatable=False)
+        denied: PermissionDeniedError | None = None
+        try:
+            self._restart_sender.request(call)
+        except PermissionDeniedError as err:
+            denied = err
+        if denied is not None:
+            # The generic 403 hint names the secret-store permissions, which are not the ones.
+            raise PermissionDeniedError(
+                denied.status, denied.detail, doing=denied.doing,
+                hint=PermissionDeniedError.restart_hint(self.universe_id),
+                outcome_unknown=denied.outcome_unknown,
+            )
 
     # -- upsert and bulk ------------------------------------------------------------------
 

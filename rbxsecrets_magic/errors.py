@@ -206,6 +206,15 @@ class PermissionDeniedError(ApiError):
             f"universe {universe_id} to it (OAuth: scope {scope} for universe {universe_id})."
         )
 
+    @staticmethod
+    def restart_hint(universe_id: int) -> str:
+        """Return the hint for a refused server restart, which needs other permissions."""
+        return (
+            "Restarting servers needs the universe API system with write permission, not the "
+            f"secret-store one: add it to the API key for universe {universe_id} "
+            "(OAuth: scope universe:write)."
+        )
+
 
 class NotFoundError(ApiError):
     """404: the secret (or the path) does not exist."""

@@ -82,15 +82,22 @@ class Call:
         The JSON body and the query parameters, if any.
     redact:
         Texts to scrub from anything the server says (the value, the ciphertext).
+    repeatable:
+        Whether a write may be sent again after an attempt that may have taken effect (a
+        5xx, or no answer after sending). False for a call whose repetition does harm of its
+        own, such as a restart, which would restart the servers that replaced the first
+        round: it is then retried only after a 429 or a connection never made, and a
+        doubtful attempt is reported as an unknown outcome instead.
     """
 
     method: str
     path: str
     doing: str
     write: bool = False
-    body: Mapping[str, str] | None = None
+    body: Mapping[str, Any] | None = None
     params: Mapping[str, str | int] | None = None
     redact: tuple[str | None, ...] = ()
+    repeatable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +247,8 @@ class Sender:
             attempt,
             doing=call.doing,
             write=call.write,
-            outcome_unknown=earlier_unknown,
+            outcome_unknown=earlier_unknown
+            or (not call.repeatable and _may_have_taken_effect(call, attempt)),
             universe_id=self.universe_id,
             base_url=self.base_url,
             scrub=lambda text: self._scrub(text, call.redact),
@@ -258,7 +266,7 @@ class Sender:
             if not isinstance(attempt, _NoAnswer) and attempt.status_code < 300:
                 return attempt, earlier_unknown
             wait = _retry_wait(attempt, retries + 1) if retries < self.max_retries else None
-            if wait is None:
+            if wait is None or (not call.repeatable and _may_have_taken_effect(call, attempt)):
                 return attempt, earlier_unknown
             retries += 1
             earlier_unknown = earlier_unknown or _may_have_taken_effect(call, attempt)

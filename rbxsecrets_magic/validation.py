@@ -14,7 +14,9 @@ from .errors import InvalidInputError
 
 __all__ = [
     "MAX_VALUE_CHARS",
+    "validate_bleed_off_minutes",
     "validate_domain",
+    "validate_place_ids",
     "validate_secret_id",
     "validate_universe_id",
     "validate_value",
@@ -190,3 +192,74 @@ def validate_universe_id(universe_id: object) -> int:
     if not 0 < number <= _INT64_MAX:
         raise InvalidInputError(f"Invalid universe id {number}: {rule}.")
     return number
+
+
+def validate_place_ids(place_ids: object) -> tuple[int, ...] | None:
+    """Return the place ids to restart as a tuple of ``int``, or ``None`` for every place.
+
+    Rule: ``None``, or a non-empty list (or other iterable, not a string) of positive 64-bit
+    integers, each an ``int`` or a string of digits. Duplicates are dropped. An empty list is
+    refused: Roblox reads it as "every place", which a caller passing ``[]`` hardly means.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming the rule that failed.
+    """
+    if place_ids is None:
+        return None
+    if isinstance(place_ids, (str, bytes)) or not hasattr(place_ids, "__iter__"):
+        raise InvalidInputError(
+            "Invalid place ids: give a list of place ids, or None for every place."
+        )
+    found: list[int] = []
+    rule = "a place id is a positive whole number (the place's ID)"
+    for place_id in place_ids:
+        if isinstance(place_id, bool):
+            raise InvalidInputError(f"Invalid place id: got a bool; {rule}.")
+        if isinstance(place_id, str):
+            text = place_id.strip()
+            if not text.isascii() or not text.isdigit():
+                raise InvalidInputError(f"Invalid place id {place_id[:40]!r}: {rule}.")
+            number = int(text)
+        elif isinstance(place_id, int):
+            number = place_id
+        else:
+            raise InvalidInputError(f"Invalid place id: got {type(place_id).__name__}; {rule}.")
+        if not 0 < number <= _INT64_MAX:
+            raise InvalidInputError(f"Invalid place id {number}: {rule}.")
+        found.append(number)
+    if not found:
+        raise InvalidInputError(
+            "Invalid place ids: the list is empty; name at least one place, or pass None "
+            "to restart every place."
+        )
+    return tuple(dict.fromkeys(found))
+
+
+def validate_bleed_off_minutes(minutes: object) -> int | None:
+    """Return the bleed-off in minutes (1-60), or ``None`` for an immediate shutdown.
+
+    Raises
+    ------
+    InvalidInputError
+        For 0, a number outside 1-60, or anything but a whole number or ``None``.
+    """
+    if minutes is None:
+        return None
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise InvalidInputError(
+            f"Invalid bleed-off: got {type(minutes).__name__}; give whole minutes from 1 to 60, "
+            "or None to shut servers down at once."
+        )
+    if minutes == 0:
+        raise InvalidInputError(
+            "Invalid bleed-off: 0 minutes is not a bleed-off; give 1 to 60 minutes, or None "
+            "to shut servers down at once."
+        )
+    if not 1 <= minutes <= 60:
+        raise InvalidInputError(
+            f"Invalid bleed-off {minutes}: Roblox allows 1 to 60 minutes (or None to shut "
+            "servers down at once)."
+        )
+    return minutes

@@ -31,10 +31,11 @@ def test_exports_are_pinned():
     assert fakeserver.__all__ == sorted(fakeserver.__all__, key=lambda n: (not n.isupper(), n))
     assert set(fakeserver.__all__) == {
         "OPERATIONS", "ApiKey", "DropConnection", "FakeOpenCloud", "FakeServer",
-        "JournalEntry", "OAuthToken", "Universe",
+        "GameServer", "GameServerError", "JournalEntry", "OAuthToken", "Secret", "Universe",
     }
     assert fakeserver.OPERATIONS == (
         "get_public_key", "list_secrets", "create_secret", "update_secret", "delete_secret",
+        "restart_servers",
     )
     with pytest.raises(AttributeError):
         fakeserver.NoSuchThing  # noqa: B018

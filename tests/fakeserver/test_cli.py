@@ -125,6 +125,32 @@ def test_expose_plaintext(cli_factory: Any) -> None:
     assert "/_fake/universes/77/secrets/shown/plaintext 200" in out
 
 
+def test_expose_plaintext_serves_game_servers(cli_factory: Any) -> None:
+    cli = cli_factory("--expose-plaintext", "--universe-id", "77", "--api-key", API_KEY)
+    headers = {"x-api-key": API_KEY}
+    assert create(cli.url, 77, API_KEY, "TOKEN", VALUE) == 201
+    requests.patch(f"{cli.url}/cloud/v2/universes/77/secrets/TOKEN", json={"domain": "a.test"},
+                   headers=headers, timeout=5).raise_for_status()
+    started = requests.post(f"{cli.url}/_fake/universes/77/servers", json={}, headers=headers,
+                            timeout=5)
+    assert started.status_code == 201
+    server_id = started.json()["id"]
+    listed = requests.get(f"{cli.url}/_fake/universes/77/servers", headers=headers, timeout=5)
+    assert [s["id"] for s in listed.json()["servers"]] == [server_id]
+    spec = {"url": "https://a.test/", "headers": {"Authorization": {"secret": "TOKEN"}}}
+    sent = requests.post(f"{cli.url}/_fake/universes/77/servers/{server_id}/http-request",
+                         json=spec, headers=headers, timeout=5)
+    assert sent.json()["headers"] == {"Authorization": VALUE}
+    restarted = requests.post(f"{cli.url}/cloud/v2/universes/77:restartServers",
+                              json={"closeAllVersions": True}, headers=headers, timeout=5)
+    assert (restarted.status_code, restarted.json()) == (200, {})
+    listed = requests.get(f"{cli.url}/_fake/universes/77/servers", headers=headers, timeout=5)
+    assert [s["id"] for s in listed.json()["servers"]] != [server_id]
+    code, out, _ = cli.stop()
+    assert code == 0
+    assert VALUE not in out
+
+
 def test_plaintext_path_is_a_404_without_the_switch(cli_factory: Any) -> None:
     cli = cli_factory("--universe-id", "77", "--api-key", API_KEY)
     assert create(cli.url, 77, API_KEY, "hidden", VALUE) == 201

@@ -42,8 +42,11 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         "DropConnection",
         "FakeOpenCloud",
         "FakeServer",
+        "GameServer",
+        "GameServerError",
         "JournalEntry",
         "OAuthToken",
+        "Secret",
         "Universe",
     ]
     for name in fakeserver.__all__:
