@@ -6,94 +6,31 @@ asserts on what the fake decrypted and on its journal of requests.
 
 from __future__ import annotations
 
-import io
-import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sync_helpers import (
+    MANIFEST,
+    PRODUCTION,
+    STAGING,
+    VALUES,
+    Terminal,
+    rbx,
+    write_env,
+)
 
 from rbxsecrets_magic import SecretsClient
 from rbxsecrets_magic.apply import apply_plan
-from rbxsecrets_magic.cli import Console, main
 from rbxsecrets_magic.plan import make_plan
 from rbxsecrets_magic.state import StateStore
 from rbxsecrets_magic.sync import close_clients, load_desired, open_clients
 
-STAGING, PRODUCTION = 4_100_000_001, 4_100_000_002
-MANIFEST = f"""
-[environments]
-staging = {STAGING}
-production = {PRODUCTION}
+pytest_plugins = ["sync_fixture"]
 
-[secrets.DISCORD_WEBHOOK]
-domain = "discord.com"
 
-[secrets.STRIPE_KEY]
-domain = "*.stripe.com"
-environments = ["production"]
-
-[secrets.ANALYTICS_KEY]
-
-[prune]
-protect = ["LEGACY_*"]
-"""
-VALUES = {
-    "DISCORD_WEBHOOK": "https://discord.com/api/webhooks/1/abc",
-    "STRIPE_KEY": "sk_test_51HxYz",
-    "ANALYTICS_KEY": "an4lyt1cs-k3y",
-}
 WRITES = ("POST", "PATCH", "DELETE")
-
-
-class Run:
-    """The outcome of one ``rbx-secrets`` invocation."""
-
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def rows(self) -> dict[tuple[int, str], dict[str, Any]]:
-        return {(r["universe"], r["id"]): r for r in self.json["changes"]}
-
-
-class Terminal(io.StringIO):
-    """stdin that claims to be a terminal."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.fixture
-def cloud(fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch,
-          tmp_path: Path) -> Iterator[Any]:
-    handle = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
-    for name in ("RBX_UNIVERSE_ID", "RBX_OAUTH_TOKEN", *VALUES):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RBX_API_KEY", handle.api_key)
-    monkeypatch.setenv("RBX_OPEN_CLOUD_URL", handle.url)
-    monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "rbxsecrets.toml").write_text(MANIFEST, encoding="utf-8")
-    write_env(tmp_path, VALUES)
-    yield handle
-
-
-def write_env(where: Path, values: dict[str, str]) -> None:
-    text = "".join(f"{k}='{v}'\n" for k, v in values.items())
-    (where / ".env").write_text(text, encoding="utf-8")
-
-
-def rbx(*argv: str, stdin: io.StringIO | None = None) -> Run:
-    out, err = io.StringIO(), io.StringIO()
-    console = Console(stdout=out, stderr=err, stdin=stdin or io.StringIO())
-    code = main(list(argv), console)
-    return Run(code, out.getvalue(), err.getvalue())
 
 
 def writes(cloud: Any) -> list[tuple[str, str]]:
@@ -364,3 +301,22 @@ def test_a_bad_manifest_fails_before_any_request(cloud: Any) -> None:
     assert result.err.count("\n") == 1
     assert "rbxsecrets.toml: [secrets.EXTRA]: unknown environment 'qa'" in result.err
     assert cloud.fake.journal == []
+
+
+def test_plan_and_report_render_as_html_without_values(cloud: Any) -> None:
+    desired = load_desired(None, env_file=".env")
+    clients = open_clients(desired.targets)
+    try:
+        state = StateStore()
+        plan = make_plan(desired, clients, state)
+        page = plan._repr_html_()
+        assert page.startswith("<table>")
+        assert f"Universe {STAGING} (staging)" in page and "&#x27;" not in page
+        assert page.count("<td style='text-align:left'>+</td>") == 5
+        report = apply_plan(plan, clients, state)
+    finally:
+        close_clients(clients)
+    assert report.ok
+    assert "<td style='text-align:left'>done</td>" in report._repr_html_()
+    for value in VALUES.values():
+        assert value not in page + report._repr_html_() + repr(report) + repr(plan)

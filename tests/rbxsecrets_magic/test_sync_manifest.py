@@ -154,7 +154,8 @@ def test_env_file_alone_is_the_desired_state(tmp_path: Path) -> None:
     assert desired.targets == (Target(5, None),)
     assert [s.id for s in desired.secrets[5]] == ["A", "B"]
     assert {s.domain for s in desired.secrets[5]} == {"*.example.com"}
-    assert {k: v.reveal() for k, v in desired.values.items()} == {"A": "v4lue_one", "B": "two words"}
+    revealed = {k: v.reveal() for k, v in desired.values.items()}
+    assert revealed == {"A": "v4lue_one", "B": "two words"}
     assert "v4lue_one" not in repr(desired) and "two words" not in repr(desired)
 
 
