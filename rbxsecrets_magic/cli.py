@@ -36,9 +36,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from . import __version__
-from .errors import InvalidInputError, RbxSecretsError
-from .values import ValueSourceError
+from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from .settings import ENV_UNIVERSE_ID
+from .version import __version__
 
 if TYPE_CHECKING:
     from .apply import Outcome
@@ -269,7 +269,7 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
     from .sync import load_manifest_or_none
 
     manifest: Manifest = load_manifest_or_none(args.manifest) or Manifest(path=None)
-    return manifest.targets(args.universe, default=console.environ.get("RBX_UNIVERSE_ID"),
+    return manifest.targets(args.universe, default=console.environ.get(ENV_UNIVERSE_ID),
                             everywhere=False)
 
 

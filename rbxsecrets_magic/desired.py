@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidInputError
 from .manifest import Manifest, SecretSpec, Target, env_file_manifest
+from .settings import ENV_UNIVERSE_ID
 from .validation import validate_value
 from .values import SecretValue, read_env_file
 
@@ -99,7 +100,7 @@ def desired_state(
         if extra:
             notes.append(f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
                          f".env file not in {manifest.name}: {', '.join(extra)}")
-    targets = manifest.targets(universes, environments, default=env.get("RBX_UNIVERSE_ID"))
+    targets = manifest.targets(universes, environments, default=env.get(ENV_UNIVERSE_ID))
     secrets = {t.universe_id: tuple(manifest.secrets_for(t)) for t in targets}
     needed = dict.fromkeys(spec.id for specs in secrets.values() for spec in specs)
     values: dict[str, SecretValue] = {}

@@ -2,7 +2,8 @@
 
 :func:`load_desired` reads the manifest (or takes an ``.env`` file alone) and the values;
 :func:`open_clients` makes a client for every target universe, all on one base URL and one
-credential, since the rate limit is per API key owner.
+credential, sharing one :class:`~rbxsecrets_magic.pacing.Pacer`: the rate limit is per API key
+owner, so clients that each paced themselves would together overrun it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from .desired import DesiredState, desired_state
 from .manifest import Manifest, find_manifest, load_manifest
+from .pacing import Pacer
+from .settings import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     from .client import SecretsClient
@@ -68,13 +71,15 @@ def open_clients(
     *,
     base_url: str | None = None,
     api_key: str | None = None,
-    timeout: float = 10.0,
-    max_retries: int = 5,
-    rate_limit: tuple[int, float] | None = (120, 60.0),
+    timeout: float = DEFAULT_TIMEOUT,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
+    pacer: Pacer | None = None,
 ) -> dict[int, SecretsClient]:
-    """A client per universe, all with the same base URL and credential.
+    """A client per universe, all with the same base URL and credential and one pacer.
 
-    The credential defaults to ``RBX_API_KEY``, then ``RBX_OAUTH_TOKEN``.
+    The credential defaults to ``RBX_API_KEY``, then ``RBX_OAUTH_TOKEN``. ``pacer`` defaults
+    to a new one for ``rate_limit``, shared by every client made here.
 
     Raises
     ------
@@ -83,6 +88,7 @@ def open_clients(
     """
     from .client import SecretsClient
 
+    shared = pacer if pacer is not None else Pacer(rate_limit)
     clients: dict[int, SecretsClient] = {}
     try:
         for target in targets:
@@ -95,7 +101,7 @@ def open_clients(
                 base_url=base_url,
                 timeout=timeout,
                 max_retries=max_retries,
-                rate_limit=rate_limit,
+                pacer=shared,
             )
     except BaseException:
         close_clients(clients)

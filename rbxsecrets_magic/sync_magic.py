@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .manifest import Manifest, Target, split_tokens
+from .settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from .apply import ApplyReport
@@ -137,7 +138,7 @@ def run_sync(
     env = dict(os.environ if environ is None else environ)
     manifest = manifest_for_magics(options.manifest or configured_manifest)
     if default_universe is not None and not options.universe and not options.environment:
-        env["RBX_UNIVERSE_ID"] = str(default_universe)
+        env[ENV_UNIVERSE_ID] = str(default_universe)
     desired = desired_state(
         manifest,
         env_file=options.env_file,

@@ -1,7 +1,8 @@
 """The ``cloud`` fixture: two universes on the fake, the environment pointed at it.
 
-A pytest plugin: ``pytest_plugins = ["sync_fixture"]``. Values and the manifest are written in
-the test's own working directory; the state goes to a directory of its own.
+A pytest plugin: ``pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]``. Values and
+the manifest are written in the test's own working directory; the state goes to a directory of
+its own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import MANIFEST, PRODUCTION, STAGING, VALUES, write_env
+
+from tests.rbxsecrets_magic.sync_helpers import MANIFEST, PRODUCTION, STAGING, VALUES, write_env
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Shared by the secrets-as-code tests: two universes on the fake, and rbx-secrets in-process.
 
-The ``cloud`` fixture lives in ``sync_fixture`` (``pytest_plugins = ["sync_fixture"]``).
+The ``cloud`` fixture lives in ``sync_fixture``
+(``pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]``).
 """
 
 from __future__ import annotations

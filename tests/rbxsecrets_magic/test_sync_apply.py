@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import (
+
+from rbxsecrets_magic import SecretsClient
+from rbxsecrets_magic.apply import apply_plan
+from rbxsecrets_magic.pacing import Pacer
+from rbxsecrets_magic.plan import make_plan
+from rbxsecrets_magic.state import StateStore
+from rbxsecrets_magic.sync import close_clients, load_desired, open_clients
+from tests.rbxsecrets_magic.sync_helpers import (
     MANIFEST,
     PRODUCTION,
     STAGING,
@@ -21,13 +28,7 @@ from sync_helpers import (
     write_env,
 )
 
-from rbxsecrets_magic import SecretsClient
-from rbxsecrets_magic.apply import apply_plan
-from rbxsecrets_magic.plan import make_plan
-from rbxsecrets_magic.state import StateStore
-from rbxsecrets_magic.sync import close_clients, load_desired, open_clients
-
-pytest_plugins = ["sync_fixture"]
+pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
 
 
 WRITES = ("POST", "PATCH", "DELETE")
@@ -320,3 +321,57 @@ def test_plan_and_report_render_as_html_without_values(cloud: Any) -> None:
     assert "<td style='text-align:left'>done</td>" in report._repr_html_()
     for value in VALUES.values():
         assert value not in page + report._repr_html_() + repr(report) + repr(plan)
+
+
+class FakeTime:
+    """One clock for the fake's rate limiter and the client's pacer; sleeping advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += max(seconds, 0.0)
+        self.now += max(seconds, 0.0)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_one_pacer_keeps_all_universes_within_the_shared_limit(
+    fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared: bool
+) -> None:
+    time = FakeTime()
+    cloud = fake_open_cloud_factory(universes=[STAGING, PRODUCTION], rate_limit=(6, 60.0),
+                                    clock=time.clock)
+    monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
+    monkeypatch.setenv("RBX_OPEN_CLOUD_URL", cloud.url)
+    monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
+    values = {f"S{i}": f"value-{i}" for i in range(4)}
+    write_env(tmp_path, values)
+    desired = load_desired(None, env_file=str(tmp_path / ".env"),
+                           universes=[f"{STAGING},{PRODUCTION}"])
+    if shared:
+        clients = open_clients(desired.targets, pacer=Pacer((6, 60.0), clock=time.clock,
+                                                            sleep=time.sleep))
+    else:  # the control: a pacer per client, each believing it has the whole budget
+        clients = {t.universe_id: SecretsClient(t.universe_id, rate_limit=(6, 60.0),
+                                                clock=time.clock, sleep=time.sleep)
+                   for t in desired.targets}
+    try:
+        state = StateStore()
+        report = apply_plan(make_plan(desired, clients, state), clients, state)
+    finally:
+        close_clients(clients)
+    assert report.ok
+    for universe in (STAGING, PRODUCTION):
+        assert {s: cloud.plaintext(s, universe) for s in values} == values
+    throttled = [e for e in cloud.fake.journal if e.status == 429]
+    assert len(cloud.fake.journal) - len(throttled) == 2 * (2 + len(values))
+    if shared:
+        assert throttled == []
+        # 12 requests, a burst of 6, then one per 10 s of the fake clock.
+        assert time.slept == pytest.approx(60.0, abs=1.0)
+    else:
+        assert throttled

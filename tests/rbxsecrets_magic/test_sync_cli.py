@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import (
+
+from rbxsecrets_magic.cli import COMMANDS, build_parser
+from tests.rbxsecrets_magic.sync_helpers import (
     PRODUCTION,
     STAGING,
     Terminal,
     rbx,
 )
 
-from rbxsecrets_magic.cli import COMMANDS, build_parser
-
-pytest_plugins = ["sync_fixture"]
+pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_helpers import PRODUCTION, STAGING, VALUES
 
 from rbxsecrets_magic import SecretsClient
 from rbxsecrets_magic.apply import ApplyReport
@@ -21,8 +20,9 @@ from rbxsecrets_magic.sync_magic import (
     resolve_universe_option,
     run_sync,
 )
+from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES
 
-pytest_plugins = ["sync_fixture"]
+pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
 
 
 class Bar:
