@@ -749,6 +749,17 @@ class RbxSecretsMagics(Magics):
         except InvalidInputError:
             raise _fail(magic, f"{source} {_UNIVERSE_RULE}") from None
 
+    def environment_names(self) -> list[str]:
+        """The manifest's environment names, for completion; [] without a usable manifest."""
+        from .errors import InvalidInputError
+        from .sync_magic import manifest_for_magics
+
+        try:
+            manifest = manifest_for_magics(self.manifest)
+        except InvalidInputError:
+            return []
+        return list(manifest.environments) if manifest is not None else []
+
     def default_universe(self) -> int | None:
         """The configured universe (trait or RBX_UNIVERSE_ID), or None; never raises."""
         try:

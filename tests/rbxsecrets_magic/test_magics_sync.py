@@ -145,3 +145,15 @@ def test_list_marks_stale_secrets(sync_shell: MagicShell) -> None:
     new = next(line for line in lines if line.startswith("NEW"))
     assert "stale" in old and "stale" not in new
     assert "<td style='text-align:left'>stale</td>" in table._repr_html_()
+
+
+def test_completion_offers_environment_names_and_sync_options(sync_shell: MagicShell) -> None:
+    from rbxsecrets_magic.completion import MagicCompleter
+
+    completer = MagicCompleter(sync_shell.magics)
+    assert completer.complete("%rbx_secret_sync --environment ") == ["staging", "production"]
+    assert {"staging", "production"} <= set(completer.complete("%rbx_secret_list --universe "))
+    assert {"--prune", "--yes", "--dry-run", "--manifest"} <= set(
+        completer.complete("%rbx_secret_sync --"))
+    Path("rbxsecrets.toml").write_text("[broken")
+    assert completer.complete("%rbx_secret_sync --environment ") == []
