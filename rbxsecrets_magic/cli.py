@@ -116,12 +116,13 @@ class _Parser(argparse.ArgumentParser):
 # ------------------------------------------------------------------------- shared options
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
+def add_target_options(parser: argparse.ArgumentParser, default: str = "RBX_UNIVERSE_ID"
+                       ) -> None:
     """``--universe`` (repeatable, ids or environment names), ``--manifest``, ``--base-url``."""
     parser.add_argument(
         "--universe", action="append", default=[], metavar="U",
         help="Universe id or environment name of the manifest; repeat or use commas for "
-        "several. Default: RBX_UNIVERSE_ID.",
+        f"several. Default: {default}.",
     )
     parser.add_argument("--manifest", metavar="FILE",
                         help="The manifest (default: rbxsecrets.toml here, if present).")
@@ -137,7 +138,7 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The options of ``plan`` and ``apply``."""
-    add_target_options(parser)
+    add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
     parser.add_argument("--env-file", metavar="FILE",
                         help="Read values from this .env file first, then the environment.")
     parser.add_argument("--environment", action="append", default=[], metavar="NAME",
