@@ -21,15 +21,15 @@ if TYPE_CHECKING:
     from IPython.core.completer import CompletionContext
 
 MAGIC_NAMES = ("rbx_secret_set", "rbx_secret_delete", "rbx_secret_list", "rbx_secret_login",
-               "rbx_secret_logout")
+               "rbx_secret_logout", "rbx_secret_sync")
 # How many secret names each magic takes as positional arguments (-1: any number).
 _TAKES_NAMES = {"rbx_secret_set": 1, "rbx_secret_delete": -1}
 # Options whose argument is a path: answer nothing so IPython's file matcher answers.
-_PATH_OPTIONS = frozenset({"--from-file", "--env-file"})
+_PATH_OPTIONS = frozenset({"--from-file", "--env-file", "--manifest"})
 # Options whose argument we cannot guess.
-_FREE_OPTIONS = frozenset({"--domain"})
+_FREE_OPTIONS = frozenset({"--domain", "--protect"})
 # Options that take no argument; every other option consumes the next word.
-_FLAG_OPTIONS = frozenset({"--confirm", "--dry-run", "--missing-ok"})
+_FLAG_OPTIONS = frozenset({"--confirm", "--dry-run", "--missing-ok", "--prune", "--yes"})
 
 
 def _split(text_until_cursor: str) -> tuple[list[str], str]:
@@ -93,6 +93,11 @@ class MagicCompleter:
             return sorted(set().union(*known.values())) if known else []
         return sorted(known.get(universe, ()))
 
+    def _environments(self) -> list[str]:
+        """Environment names of the magics' manifest; none when it is missing or broken."""
+        names = getattr(self.magics, "environment_names", None)
+        return list(names()) if callable(names) else []
+
     def complete(self, text_until_cursor: str) -> list[str]:
         """Return the candidates for the word under the cursor (unfiltered by prefix)."""
         words, current = _split(text_until_cursor)
@@ -110,7 +115,9 @@ class MagicCompleter:
             return sorted(name for name, value in user_ns.items()
                           if isinstance(value, str) and not name.startswith("_"))
         if previous == "--universe":
-            return sorted(str(u) for u in self.magics.known_ids)
+            return sorted(str(u) for u in self.magics.known_ids) + self._environments()
+        if previous == "--environment":
+            return self._environments()
         if current.startswith("-"):
             return options
         wanted = _TAKES_NAMES.get(magic, 0)

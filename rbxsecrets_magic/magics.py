@@ -1,4 +1,4 @@
-"""The ``%rbx_secret_*`` magics: set, delete and list secrets of a Roblox experience.
+"""The ``%rbx_secret_*`` magics: set, delete, list and sync secrets of Roblox experiences.
 
 Load them with ``%load_ext rbxsecrets_magic``. Values are never typed on the magic line: they
 come from a masked prompt, an environment variable, a file or a variable (see
@@ -14,6 +14,11 @@ Configuration, with ``%config`` in a session or in ``ipython_config.py``::
     c.RbxSecretsMagics.confirm = False            # always ask for a value twice
     c.RbxSecretsMagics.progress = True            # progress bar for --env-file
     c.RbxSecretsMagics.concurrency = 1            # parallel requests for --env-file
+    c.RbxSecretsMagics.manifest = ""              # "" = rbxsecrets.toml here, if present
+
+Every magic's ``--universe`` takes a universe id or an environment name of the manifest, or a
+comma list of them; ``%rbx_secret_sync`` plans and applies the manifest (see
+:mod:`rbxsecrets_magic.sync_magic`).
 
 The API key comes from ``%rbx_secret_login`` (kept in memory for this session only), else from
 ``$RBX_API_KEY`` (or an OAuth token in ``$RBX_OAUTH_TOKEN``). It is never a trait, so it never
@@ -63,6 +68,7 @@ from .values import SecretValue, read_env_file, read_value
 if TYPE_CHECKING:
     from .client import SecretsClient
     from .errors import RbxSecretsError
+    from .pacing import Pacer
     from .tables import SecretList
 
 __all__ = ["RbxSecretsMagics"]
@@ -79,6 +85,8 @@ _NO_KEY = (
 _OPTION_LIKE = re.compile(r"--[a-z][a-z_-]*")
 # The options that give a value (or, for %rbx_secret_login, a key) instead of the prompt.
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
+_UNIVERSE_HELP = ("Universe id or environment name of the manifest, or a comma list of them "
+                  "(overrides the configuration).")
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
@@ -132,6 +140,11 @@ class RbxSecretsMagics(Magics):
         1, help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {MAX_CONCURRENCY} "
         "(the rate limit still holds)."
     ).tag(config=True)
+    manifest = Unicode(
+        "",
+        help="Secrets manifest (TOML) for %rbx_secret_sync and for environment names in "
+        "--universe. Empty: rbxsecrets.toml in the working directory, when it exists.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         """Create the magics for ``shell`` and install their tab completion."""
@@ -140,6 +153,8 @@ class RbxSecretsMagics(Magics):
         # so the key never reaches %config output or a config file.
         self._keys: dict[int | None, SecretValue] = {}
         self._clients: dict[tuple[Any, ...], SecretsClient] = {}
+        # One pacer for every client: Roblox's rate limit is per API key owner, not universe.
+        self._pacer: Pacer | None = None
         # Secret ids per universe, from the last listing plus later sets and deletes.
         self.known_ids: dict[int, set[str]] = {}
         if getattr(shell, "Completer", None) is not None:
@@ -190,7 +205,7 @@ class RbxSecretsMagics(Magics):
     @argument("--env-file", metavar="PATH", help="Set every entry of a .env file instead.")
     @argument("--dry-run", action="store_true", help="With --env-file: only show what would "
               "be created or updated.")
-    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     def rbx_secret_set(self, line: str) -> None:
         """Create or update a secret; the value comes from a masked prompt, never the line.
 
@@ -236,12 +251,13 @@ class RbxSecretsMagics(Magics):
                             "--from-env, --from-file or --from-var")
             name = self._check_names(magic, [args.name])[0]
             domain = self._check_domain(args.domain)
-            universe = self._universe(magic, args.universe)
-            client = self._client(magic, universe)
+            universes = self._universes(magic, args.universe)
+            clients = [self._client(magic, universe) for universe in universes]
             # Catch a bad key, universe or network before the user types a value.
-            client.public_key()
+            for client in clients:
+                client.public_key()
             value = read_value(
-                prompt=f"Value for {name} (universe {universe}): ",
+                prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
                 from_env=args.from_env,
                 from_file=args.from_file,
                 from_var=args.from_var,
@@ -249,22 +265,28 @@ class RbxSecretsMagics(Magics):
                 confirm=args.confirm or self.confirm,
             )
             self._check_value(value)
-            # A name seen in a listing is most likely still there: update first, one request
-            # fewer than create-then-409. Absence is not trusted (someone may have created it).
-            listed = name in self.known_ids.get(universe, ())
-            result = client.set(name, value.reveal(), domain=domain, exists=listed or None)
-            if result.action == "failed" and result.error is not None:
-                raise result.error
-            self.known_ids.setdefault(universe, set()).add(name)
-            print(self._describe_set(result, universe, len(value), args.domain is not None))
+            for universe, client in zip(universes, clients, strict=True):
+                self._set_one(client, universe, name, value, domain, args.domain is not None)
         return None
+
+    def _set_one(self, client: SecretsClient, universe: int, name: str, value: SecretValue,
+                 domain: str | None, domain_given: bool) -> None:
+        """Set ``name`` in one universe and say so."""
+        # A name seen in a listing is most likely still there: update first, one request
+        # fewer than create-then-409. Absence is not trusted (someone may have created it).
+        listed = name in self.known_ids.get(universe, ())
+        result = client.set(name, value.reveal(), domain=domain, exists=listed or None)
+        if result.action == "failed" and result.error is not None:
+            raise result.error
+        self.known_ids.setdefault(universe, set()).add(name)
+        print(self._describe_set(result, universe, len(value), domain_given))
 
     @line_magic
     @magic_arguments()
     @argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
     @argument("--missing-ok", action="store_true", help="Skip names that do not exist "
               "instead of refusing.")
-    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     def rbx_secret_delete(self, line: str) -> None:
         """Delete one or more secrets.
 
@@ -284,28 +306,39 @@ class RbxSecretsMagics(Magics):
         args = self._parse(self.rbx_secret_delete, line)
         with self._friendly_errors(magic):
             names = list(dict.fromkeys(self._check_names(magic, args.names)))
-            universe = self._universe(magic, args.universe)
-            client = self._client(magic, universe)
-            if len(names) > 1 and not args.missing_ok:
-                existing = {info.id for info in client.list()}
-                self.known_ids[universe] = set(existing)
-                missing = [n for n in names if n not in existing]
-                if missing:
-                    raise _fail(magic, f"no secret{'s' if len(missing) > 1 else ''} named "
-                                f"{_quoted(missing)} in universe {universe}; nothing was "
-                                "deleted; add --missing-ok to skip missing names")
-            deleted, skipped = self._delete_each(magic, client, universe, names, args.missing_ok)
-            print(_describe_delete(universe, deleted, skipped))
+            universes = self._universes(magic, args.universe)
+            several = len(universes) > 1
+            if (len(names) > 1 or several) and not args.missing_ok:
+                # Every universe is checked before anything is deleted anywhere.
+                for universe in universes:
+                    self._refuse_missing(magic, universe, names)
+            for universe in universes:
+                client = self._client(magic, universe)
+                deleted, skipped = self._delete_each(magic, client, universe, names,
+                                                     args.missing_ok)
+                print(_describe_delete(universe, deleted, skipped))
+
+    def _refuse_missing(self, magic: str, universe: int, names: list[str]) -> None:
+        """Fail, naming them, if any of ``names`` is not in ``universe``."""
+        existing = {info.id for info in self._client(magic, universe).list()}
+        self.known_ids[universe] = set(existing)
+        missing = [n for n in names if n not in existing]
+        if missing:
+            raise _fail(magic, f"no secret{'s' if len(missing) > 1 else ''} named "
+                        f"{_quoted(missing)} in universe {universe}; nothing was "
+                        "deleted; add --missing-ok to skip missing names")
 
     @line_magic
     @magic_arguments()
-    @argument("--universe", metavar="U", help="Universe id (overrides the configuration).")
-    def rbx_secret_list(self, line: str) -> SecretList:
-        """List the secrets of a universe: id, domain, key_id, created, updated.
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    def rbx_secret_list(self, line: str) -> SecretList | None:
+        """List the secrets of a universe: id, domain, key_id, stale, created, updated.
 
         Returns a table (HTML in Jupyter, aligned text in a terminal) that can be iterated
-        in code; it never contains values, which the API never returns. The names also feed
-        tab completion of the other magics.
+        in code; it never contains values, which the API never returns. ``stale`` marks a
+        secret sealed with a key that is no longer the universe's: setting it again reseals
+        it. The names also feed tab completion of the other magics. With several universes
+        (``--universe staging,production``), each table is displayed and nothing returned.
 
         Examples
         --------
@@ -314,23 +347,36 @@ class RbxSecretsMagics(Magics):
             In [1]: %rbx_secret_list
             Out[1]:
             2 secrets in universe 6930499524 (times in UTC):
-            id          domain        key_id  created              updated
-            ----------  ------------  ------  -------------------  -------------------
-            api_token   (private)     1       2026-11-27 07:15:01  2026-11-27 07:15:01
-            stripe_key  *.stripe.com  1       2026-11-27 07:16:40  2026-11-28 09:02:11
+            id          domain        key_id  stale  created              updated
+            ----------  ------------  ------  -----  -------------------  -------------------
+            api_token   (private)     1       stale  2026-11-27 07:15:01  2026-11-27 07:15:01
+            stripe_key  *.stripe.com  2              2026-11-27 07:16:40  2026-11-28 09:02:11
 
             In [2]: [s.id for s in _]
             Out[2]: ['api_token', 'stripe_key']
         """
-        from .tables import SecretList
-
         magic = "rbx_secret_list"
         args = self._parse(self.rbx_secret_list, line)
         with self._friendly_errors(magic):
-            universe = self._universe(magic, args.universe)
-            secrets = self._client(magic, universe).list()
+            universes = self._universes(magic, args.universe)
+            tables = [self._list_one(magic, universe) for universe in universes]
+        if len(tables) == 1:
+            return tables[0]
+        from IPython.display import display
+
+        for table in tables:
+            display(table)
+        return None
+
+    def _list_one(self, magic: str, universe: int) -> SecretList:
+        """List one universe and fetch its key, which tells which secrets are stale."""
+        from .tables import SecretList
+
+        client = self._client(magic, universe)
+        secrets = client.list()
+        current = client.public_key().key_id
         self.known_ids[universe] = {info.id for info in secrets}
-        return SecretList(universe, secrets)
+        return SecretList(universe, secrets, current)
 
     @line_magic
     @magic_arguments()
@@ -409,12 +455,87 @@ class RbxSecretsMagics(Magics):
                     if os.environ.get(ENV_API_KEY) else "")
         print(f"{done if forgot else nothing}{fallback}")
 
+    @line_magic
+    @magic_arguments()
+    @argument("--manifest", metavar="FILE", help="The manifest (default: the manifest trait, "
+              "else rbxsecrets.toml here).")
+    @argument("--env-file", metavar="FILE", help="Read values from this .env file first, then "
+              "the environment; without a manifest, every entry is a secret.")
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @argument("--environment", metavar="NAME", help="Environment(s) of the manifest, comma "
+              "separated.")
+    @argument("--prune", action="store_true", help="Delete secrets the manifest does not list "
+              "(never protected ones).")
+    @argument("--protect", metavar="GLOB", action="append", default=[],
+              help="Never delete secrets matching GLOB; repeatable.")
+    @argument("--dry-run", action="store_true", help="Only show the plan.")
+    @argument("--yes", action="store_true", help="Delete without asking.")
+    def rbx_secret_sync(self, line: str) -> None:
+        """Make experiences' secrets match the manifest: show the plan, then apply it.
+
+        Lists each universe once and fetches its key once, shows what would change (HTML
+        table in Jupyter, text in a terminal: ``+`` create, ``~`` update with the reason,
+        ``-`` delete, ``=`` unchanged, ``.`` keep), asks before deleting anything, then
+        writes only what is not unchanged, with a progress bar, and shows each result.
+        Values come from --env-file, else from environment variables named like the
+        secrets; never from the line. Running it again with nothing changed writes nothing.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_sync --env-file .env --dry-run
+            In [2]: %rbx_secret_sync --env-file .env --environment staging
+            In [3]: %rbx_secret_sync --env-file prod.env --universe production --prune
+        """
+        magic = "rbx_secret_sync"
+        args = self._parse(self.rbx_secret_sync, line)
+        with self._friendly_errors(magic):
+            report = self._run_sync(magic, args)
+        failed = getattr(report, "failed", [])
+        if failed:
+            raise _fail(magic, f"{len(failed)} change(s) failed or have an unknown outcome (see "
+                        "the table); fix the cause and run the same command again: what is "
+                        "done is not redone")
+
+    def _run_sync(self, magic: str, args: argparse.Namespace) -> Any:
+        """Plan and apply through run_sync, with this session's clients and display."""
+        from IPython.display import display
+
+        from .sync_magic import SyncDeclined, SyncOptions, run_sync
+
+        options = SyncOptions(
+            manifest=args.manifest, env_file=args.env_file, universe=args.universe,
+            environment=args.environment, prune=args.prune, protect=tuple(args.protect),
+            dry_run=args.dry_run, yes=args.yes,
+        )
+        try:
+            result = run_sync(
+                options, configured_manifest=self.manifest,
+                default_universe=self.default_universe(),
+                client_for=lambda universe: self._client(magic, universe), show=display,
+                ask=_ask, progress_bar=self._progress_bar,
+            )
+        except SyncDeclined as exc:
+            raise _fail(magic, str(exc)) from None
+        self._remember_sync(result)
+        return result
+
+    def _remember_sync(self, result: Any) -> None:
+        """Feed tab completion with what the sync created and deleted."""
+        for outcome in getattr(result, "outcomes", []):
+            if outcome.result != "done":
+                continue
+            known = self.known_ids.setdefault(outcome.change.universe, set())
+            if outcome.change.action == "delete":
+                known.discard(outcome.change.id)
+            else:
+                known.add(outcome.change.id)
+
     # ------------------------------------------------------------------------- bulk set
 
     def _set_env_file(self, args: argparse.Namespace) -> None:
-        from IPython.display import display
 
-        from .tables import SetRow, SetSummary
 
         magic = "rbx_secret_set"
         clashes = [opt for opt, given in (
@@ -425,16 +546,31 @@ class RbxSecretsMagics(Magics):
             raise _fail(magic, f"--env-file takes the names and values from the file; drop "
                         f"{', '.join(clashes)}")
         domain = self._check_domain(args.domain)
-        universe = self._universe(magic, args.universe)
+        universes = self._universes(magic, args.universe)
         values = read_env_file(args.env_file)
-        client = self._client(magic, universe)
-        if args.dry_run:
+        failed = [self._set_env_file_in(universe, values, domain, args.dry_run)
+                  for universe in universes]
+        if any(failed):
+            where = "; ".join(f"{n} of {len(values)} entries failed in universe {u}"
+                              for u, n in zip(universes, failed, strict=True) if n)
+            raise _fail(magic, f"{where} (see the table); fix the cause and run the same "
+                        "command again: secrets already set are updated, not duplicated")
+
+    def _set_env_file_in(self, universe: int, values: dict[str, str], domain: str | None,
+                         dry_run: bool) -> int:
+        """Set (or, dry, preview) every entry in one universe; return how many failed."""
+        from IPython.display import display
+
+        from .tables import SetRow, SetSummary
+
+        client = self._client("rbx_secret_set", universe)
+        if dry_run:
             existing = {info.id for info in client.list()}
             self.known_ids[universe] = set(existing)
             rows = [SetRow(name, "would update" if name in existing else "would create",
                            len(value)) for name, value in values.items()]
             display(SetSummary(universe, rows, dry_run=True))
-            return
+            return 0
         client.public_key()
         with self._progress_bar(len(values), f"universe {universe}") as bar:
             def advance(_result: Any) -> None:
@@ -448,10 +584,7 @@ class RbxSecretsMagics(Magics):
         self.known_ids.setdefault(universe, set()).update(
             r.secret_id for r in results if r.action != "failed")
         display(summary)
-        if summary.failed:
-            raise _fail(magic, f"{len(summary.failed)} of {len(rows)} entries failed in universe "
-                        f"{universe} (see the table); fix the cause and run the same command "
-                        "again: secrets already set are updated, not duplicated")
+        return len(summary.failed)
 
     @contextmanager
     def _progress_bar(self, total: int, desc: str) -> Iterator[Any]:
@@ -564,16 +697,50 @@ class RbxSecretsMagics(Magics):
             raise _fail(magic, _NO_UNIVERSE)
         return universe
 
+    def _universes(self, magic: str, given: str | None) -> list[int]:
+        """--universe as ids or environment names (comma list), else the configured one."""
+        if given is None:
+            return [self._universe(magic, None)]
+        return self._targets(magic, given)
+
+    def _targets(self, magic: str, given: str) -> list[int]:
+        """Resolve a --universe value; the manifest is read only for environment names."""
+        from .manifest import split_tokens
+
+        tokens = list(dict.fromkeys(split_tokens([given])))
+        if not tokens:
+            raise _fail(magic, f"--universe is empty; give a universe id or an environment "
+                        f"name; see %{magic}?")
+        if all(t.isascii() and t.isdigit() for t in tokens):
+            return [self._checked_universe(magic, t, "--universe") for t in tokens]
+        from .errors import InvalidInputError
+        from .sync_magic import manifest_for_magics, resolve_universe_option
+
+        try:
+            manifest = manifest_for_magics(self.manifest)
+            if manifest is None:
+                raise _fail(magic, f"--universe {_UNIVERSE_RULE}; environment names need a "
+                            "manifest (rbxsecrets.toml here, or %config "
+                            "RbxSecretsMagics.manifest)")
+            return [t.universe_id for t in resolve_universe_option(given, manifest, None)]
+        except InvalidInputError as exc:  # a broken manifest or an unknown name
+            raise _fail(magic, str(exc)) from None
+
     def _universe_or_none(self, magic: str, given: str | None) -> int | None:
-        """--universe, else the universe_id trait, else RBX_UNIVERSE_ID, else None."""
+        """--universe (one), else the universe_id trait, else RBX_UNIVERSE_ID, else None."""
         if given is not None:
-            text, source = given, "--universe"
-        elif self.universe_id is not None:
+            found = self._targets(magic, given)
+            if len(found) > 1:
+                raise _fail(magic, f"--universe takes one universe here; see %{magic}?")
+            return found[0]
+        if self.universe_id is not None:
             return int(self.universe_id)
-        elif os.environ.get(ENV_UNIVERSE_ID, "").strip():
-            text, source = os.environ[ENV_UNIVERSE_ID], ENV_UNIVERSE_ID
-        else:
-            return None
+        if os.environ.get(ENV_UNIVERSE_ID, "").strip():
+            return self._checked_universe(magic, os.environ[ENV_UNIVERSE_ID], ENV_UNIVERSE_ID)
+        return None
+
+    @staticmethod
+    def _checked_universe(magic: str, text: str, source: str) -> int:
         from .errors import InvalidInputError
         from .validation import validate_universe_id
 
@@ -581,6 +748,17 @@ class RbxSecretsMagics(Magics):
             return validate_universe_id(text)
         except InvalidInputError:
             raise _fail(magic, f"{source} {_UNIVERSE_RULE}") from None
+
+    def environment_names(self) -> list[str]:
+        """The manifest's environment names, for completion; [] without a usable manifest."""
+        from .errors import InvalidInputError
+        from .sync_magic import manifest_for_magics
+
+        try:
+            manifest = manifest_for_magics(self.manifest)
+        except InvalidInputError:
+            return []
+        return list(manifest.environments) if manifest is not None else []
 
     def default_universe(self) -> int | None:
         """The configured universe (trait or RBX_UNIVERSE_ID), or None; never raises."""
@@ -625,7 +803,16 @@ class RbxSecretsMagics(Magics):
             base_url=self.base_url or None,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            pacer=self._shared_pacer(),
         )
+
+    def _shared_pacer(self) -> Pacer:
+        """The pacer every client of this session shares."""
+        if self._pacer is None:
+            from .pacing import Pacer
+
+            self._pacer = Pacer()
+        return self._pacer
 
     def _delete_each(self, magic: str, client: SecretsClient, universe: int,
                      names: list[str], missing_ok: bool) -> tuple[list[str], list[str]]:
@@ -700,6 +887,21 @@ def _describe_delete(universe: int, deleted: list[str], skipped: list[str]) -> s
     if skipped:
         text += f" Not found, skipped: {_quoted(skipped)}."
     return text
+
+
+def _ask(question: str) -> bool | None:
+    """Ask yes/no with ``input`` (ipykernel's, looked up now); None when nothing can ask."""
+    import builtins
+
+    from IPython.core.error import StdinNotImplementedError
+
+    try:
+        answer = builtins.input(question)
+    except StdinNotImplementedError:
+        return None
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _explain(exc: RbxSecretsError, magic: str) -> str:

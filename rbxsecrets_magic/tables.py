@@ -63,11 +63,31 @@ class SecretList(Sequence["SecretInfo"]):
     ['api_token', 'stripe_key']
     """
 
-    header = ("id", "domain", "key_id", "created", "updated")
+    header = ("id", "domain", "key_id", "stale", "created", "updated")
 
-    def __init__(self, universe_id: int, secrets: Sequence[SecretInfo]) -> None:
+    def __init__(
+        self,
+        universe_id: int,
+        secrets: Sequence[SecretInfo],
+        current_key_id: str | None = None,
+    ) -> None:
+        """``current_key_id``: the universe's key now, which tells which secrets are stale."""
         self.universe_id = universe_id
         self._secrets = tuple(secrets)
+        self.current_key_id = current_key_id
+
+    def is_stale(self, secret: SecretInfo) -> bool:
+        """Whether ``secret`` is sealed with a key that is no longer the universe's current one.
+
+        False when the current key is not known.
+        """
+        return (self.current_key_id is not None and secret.key_id is not None
+                and secret.key_id != self.current_key_id)
+
+    @property
+    def stale(self) -> list[str]:
+        """The ids of the secrets sealed with an old key (rewrite them to reseal)."""
+        return [s.id for s in self._secrets if self.is_stale(s)]
 
     @property
     def ids(self) -> list[str]:
@@ -87,9 +107,10 @@ class SecretList(Sequence["SecretInfo"]):
     def __iter__(self) -> Iterator[SecretInfo]:
         return iter(self._secrets)
 
-    def rows(self) -> list[tuple[str, str, str, str, str]]:
+    def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """The table's rows as strings, in the order of :attr:`header`."""
-        return [(s.id, s.domain or _PRIVATE, str(s.key_id or ""), _when(s.create_time),
+        return [(s.id, s.domain or _PRIVATE, str(s.key_id or ""),
+                 "stale" if self.is_stale(s) else "", _when(s.create_time),
                  _when(s.update_time)) for s in self._secrets]
 
     def _caption(self) -> str:

@@ -28,7 +28,7 @@ def test_list_returns_a_table_that_iterates(cloud_shell: MagicShell) -> None:
     text, html = formatted["text/plain"], formatted["text/html"]
     lines = text.splitlines()
     assert lines[0] == f"2 secrets in universe {u} (times in UTC):"
-    assert lines[1].split() == ["id", "domain", "key_id", "created", "updated"]
+    assert lines[1].split() == ["id", "domain", "key_id", "stale", "created", "updated"]
     # Aligned: every column starts at the same offset on every row.
     assert lines[3].index("(private)") == lines[4].index("*.stripe.com") == lines[1].index("domain")
     assert "<table" in html and "<th" in html and "*.stripe.com" in html

@@ -1,0 +1,550 @@
+"""``rbx-secrets``: plan and apply a set of secrets; set, list or delete them; in a shell or CI.
+
+::
+
+    rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
+                       [--prune] [--protect GLOB]... [--domain D] [--json]
+    rbx-secrets apply  (the same options) [--yes]
+    rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
+                       [--universe U]...
+    rbx-secrets list   [--universe U]... [--json]
+    rbx-secrets delete NAME... [--missing-ok] [--yes] [--universe U]...
+
+Credentials come only from ``RBX_API_KEY`` or ``RBX_OAUTH_TOKEN`` (an option would land in the
+shell history and the process list); the base URL from ``--base-url`` or
+``RBX_OPEN_CLOUD_URL``; the universe from ``--universe`` (an id or an environment name of the
+manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made), 1
+something failed or a confirmation was declined, 2 usage error. Errors are one line on stderr;
+progress goes to stderr; with ``--json``, stdout holds only the JSON document.
+
+Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
+a function that runs it. Shared option groups (:func:`add_target_options`,
+:func:`add_plan_options`) keep new subcommands and new options small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from .settings import ENV_UNIVERSE_ID
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .apply import Outcome
+    from .client import SecretsClient
+    from .manifest import Manifest, Target
+    from .plan import Plan
+
+__all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
+
+PROG = "rbx-secrets"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageFailure(Exception):
+    """A mistake on the command line or in the configuration: one line, exit code 2."""
+
+
+class Declined(Exception):
+    """A confirmation was declined or could not be asked: one line, exit code 1."""
+
+
+@dataclass
+class Console:
+    """Where a command reads and writes; tests pass their own streams."""
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    def out(self, text: str) -> None:
+        """Write a line of the command's result to stdout."""
+        print(text, file=self.stdout, flush=True)
+
+    def err(self, text: str) -> None:
+        """Write a line of progress or diagnostics to stderr."""
+        print(text, file=self.stderr, flush=True)
+
+    def interactive(self) -> bool:
+        """Whether a person can answer a question on stdin."""
+        try:
+            return self.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def confirm(self, question: str) -> bool:
+        """Ask ``question`` on stderr and read yes/no from stdin."""
+        self.stderr.write(f"{question} [y/N] ")
+        self.stderr.flush()
+        answer = self.stdin.readline()
+        return answer.strip().lower() in ("y", "yes")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, how to add its options and how to run it.
+
+    ``run(args, console)`` returns the exit code.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Console], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise :class:`UsageFailure`; :func:`main` decides what of it may be shown."""
+        raise UsageFailure(f"{message} (see {self.prog} --help)")
+
+
+# ------------------------------------------------------------------------- shared options
+
+
+def add_target_options(parser: argparse.ArgumentParser, default: str = "RBX_UNIVERSE_ID"
+                       ) -> None:
+    """``--universe`` (repeatable, ids or environment names), ``--manifest``, ``--base-url``."""
+    parser.add_argument(
+        "--universe", action="append", default=[], metavar="U",
+        help="Universe id or environment name of the manifest; repeat or use commas for "
+        f"several. Default: {default}.",
+    )
+    parser.add_argument("--manifest", metavar="FILE",
+                        help="The manifest (default: rbxsecrets.toml here, if present).")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="Open Cloud base URL (default: RBX_OPEN_CLOUD_URL, else "
+                        "https://apis.roblox.com).")
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``: print one JSON document on stdout."""
+    parser.add_argument("--json", action="store_true", help="Print JSON on stdout.")
+
+
+def add_plan_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``plan`` and ``apply``."""
+    add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
+    parser.add_argument("--env-file", metavar="FILE",
+                        help="Read values from this .env file first, then the environment.")
+    parser.add_argument("--environment", action="append", default=[], metavar="NAME",
+                        help="Environment of the manifest to act on; repeatable.")
+    parser.add_argument("--prune", action="store_true",
+                        help="Delete secrets that are not in the desired state (not protected).")
+    parser.add_argument("--protect", action="append", default=[], metavar="GLOB",
+                        help="Never delete secrets matching GLOB; repeatable.")
+    parser.add_argument("--domain", metavar="D",
+                        help="Without a manifest: the domain of every secret of the .env file.")
+    add_json_option(parser)
+
+
+# ------------------------------------------------------------------------- plan and apply
+
+
+def _configure_plan(parser: argparse.ArgumentParser) -> None:
+    add_plan_options(parser)
+
+
+def _configure_apply(parser: argparse.ArgumentParser) -> None:
+    add_plan_options(parser)
+    parser.add_argument("--yes", action="store_true",
+                        help="Delete without asking (needed when no terminal can ask).")
+
+
+@contextlib.contextmanager
+def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan, Any, Any]]:
+    """Make the plan; yield it with its clients and state, closing the clients after."""
+    from .plan import make_plan
+    from .state import StateStore
+    from .sync import close_clients, load_desired, open_clients
+
+    desired = load_desired(
+        args.manifest, env_file=args.env_file, universes=args.universe,
+        environments=args.environment, domain=args.domain, environ=console.environ,
+    )
+    state = StateStore()
+    if state.problem:
+        console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
+    clients = open_clients(desired.targets, base_url=args.base_url)
+    try:
+        for target in desired.targets:
+            console.err(f"Planning universe {target.label}...")
+        plan = make_plan(desired, clients, state, prune=args.prune, protect=args.protect)
+        for note in plan.notes:
+            console.err(f"{PROG}: note: {note}")
+        yield plan, clients, state
+    finally:
+        close_clients(clients)
+
+
+def _run_plan(args: argparse.Namespace, console: Console) -> int:
+    with _planned(args, console) as (plan, _clients, _state):
+        console.out(json.dumps(plan.to_json()) if args.json else repr(plan))
+        return EXIT_FAILED if plan.errors else EXIT_OK
+
+
+def _run_apply(args: argparse.Namespace, console: Console) -> int:
+    from .apply import apply_plan
+
+    with _planned(args, console) as (plan, clients, state):
+        console.err(repr(plan))
+        _confirm_deletions(plan, args.yes, console)
+        pending = plan.pending
+        done = 0
+
+        def progress(outcome: Outcome) -> None:
+            nonlocal done
+            done += 1
+            change = outcome.change
+            error = f" ({outcome.error})" if outcome.error else ""
+            console.err(f"[{done}/{len(pending)}] {change.marker} {change.id} in universe "
+                        f"{change.universe}: {outcome.result}{error}")
+
+        report = apply_plan(plan, clients, state, progress=progress)
+        console.out(json.dumps(report.to_json()) if args.json else repr(report))
+        return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
+    deletions = plan.deletions
+    if not deletions or yes:
+        return
+    names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
+    more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
+    if not console.interactive():
+        raise Declined(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
+                       "nothing was changed: pass --yes to confirm")
+    if not console.confirm(f"Delete {len(deletions)} secret(s): {names}{more}?"):
+        raise Declined("deletion not confirmed; nothing was changed")
+
+
+# ------------------------------------------------------------------------- set, list, delete
+
+
+def _configure_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="Secret id: letters, digits, _; 1-64.")
+    parser.add_argument("--domain", metavar="D", help="'*', '*.example.com' or "
+                        "'api.example.com'; '' makes it private. Default: keep (new: private).")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--from-env", metavar="VAR", help="Take the value from variable VAR.")
+    source.add_argument("--from-file", metavar="PATH", help="Take the value from a file (one "
+                        "final newline dropped).")
+    source.add_argument("--stdin", action="store_true", help="Read the value from a pipe "
+                        "(one final newline dropped).")
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def _configure_list(parser: argparse.ArgumentParser) -> None:
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def _configure_delete(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
+    parser.add_argument("--missing-ok", action="store_true",
+                        help="Skip names that do not exist instead of refusing.")
+    parser.add_argument("--yes", action="store_true",
+                        help="Delete without asking (needed when no terminal can ask).")
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
+    """The universes named by ``--universe`` (ids or environment names), else RBX_UNIVERSE_ID."""
+    from .manifest import Manifest
+    from .sync import load_manifest_or_none
+
+    manifest: Manifest = load_manifest_or_none(args.manifest) or Manifest(path=None)
+    return manifest.targets(args.universe, default=console.environ.get(ENV_UNIVERSE_ID),
+                            everywhere=False)
+
+
+@contextlib.contextmanager
+def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
+    tuple[list[Target], dict[int, SecretsClient]]
+]:
+    from .sync import close_clients, open_clients
+
+    targets = resolve_targets(args, console)
+    clients = open_clients(targets, base_url=args.base_url)
+    try:
+        yield targets, clients
+    finally:
+        close_clients(clients)
+
+
+def _run_set(args: argparse.Namespace, console: Console) -> int:
+    from .state import StateStore
+    from .validation import validate_domain, validate_secret_id, validate_value
+
+    try:
+        name = validate_secret_id(args.name)
+    except InvalidInputError:
+        raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
+                           "underscores, not starting with a digit); not repeated here in "
+                           "case it was a value") from None
+    domain = validate_domain(args.domain)
+    rows: list[dict[str, object]] = []
+    with _clients_for(args, console) as (targets, clients):
+        # A bad key, universe or URL fails before anyone types a value.
+        for client in clients.values():
+            client.public_key()
+        value = validate_value(_read_set_value(args, name, targets, console))
+        state = StateStore()
+        for target in targets:
+            rows.append(_set_one(clients[target.universe_id], name, value, domain, state,
+                                 console, args.json))
+    if args.json:
+        console.out(json.dumps({"results": rows}))
+    return EXIT_OK if all(r["result"] == "done" for r in rows) else EXIT_FAILED
+
+
+def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
+             state: Any, console: Console, as_json: bool) -> dict[str, object]:
+    universe = client.universe_id
+    try:
+        result = client.set(name, value, domain=domain)
+    except RbxSecretsError as err:
+        unknown = bool(getattr(err, "outcome_unknown", False))
+        if unknown:
+            with contextlib.suppress(OSError):
+                state.forget(client.base_url, universe, name)
+        console.err(f"{PROG}: {err}")
+        return {"universe": universe, "id": name, "action": "set",
+                "result": "unknown" if unknown else "failed", "error": str(err)}
+    info = result.info
+    if info is not None:
+        with contextlib.suppress(OSError):
+            state.record(client.base_url, universe, name, value, domain=info.domain,
+                         key_id=info.key_id, update_time=info.update_time)
+    where = f"domain {info.domain}" if info is not None and info.domain else "private"
+    message = (f"{result.action.capitalize()} secret '{name}' in universe {universe}: "
+               f"{len(value)} characters, {where}.")
+    (console.err if as_json else console.out)(message)
+    return {"universe": universe, "id": name, "action": result.action, "result": "done",
+            "error": None}
+
+
+def _read_set_value(args: argparse.Namespace, name: str, targets: Sequence[Target],
+                    console: Console) -> str:
+    """The value from --from-env, --from-file, --stdin, or a prompt that hides input."""
+    from .values import read_value
+
+    if args.from_env is not None:
+        value = console.environ.get(args.from_env)
+        if not value:
+            raise UsageFailure("the variable given to --from-env is not set or is empty")
+        return value
+    if args.from_file is not None:
+        return read_value(prompt="", from_file=args.from_file).reveal()
+    if args.stdin:
+        if console.interactive():
+            raise UsageFailure("--stdin reads a pipe, and stdin is a terminal that would show "
+                               "the value; leave out --stdin to get a prompt that hides it")
+        text = console.stdin.read()
+        text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+        if not text:
+            raise UsageFailure("nothing came on stdin; pipe the value in")
+        return text
+    if not console.interactive():
+        raise UsageFailure("no value: stdin is not a terminal to prompt on; use --from-env VAR, "
+                           "--from-file PATH or --stdin")
+    where = ", ".join(t.label for t in targets)
+    return _prompt_hidden(f"Value for {name} (universe {where}): ")
+
+
+def _prompt_hidden(prompt: str) -> str:
+    """Ask with echo off; refuse when the terminal cannot hide what is typed."""
+    with warnings.catch_warnings():
+        # getpass warns, then reads with echo on, when it cannot turn echo off.
+        warnings.simplefilter("error", getpass.GetPassWarning)
+        try:
+            value = getpass.getpass(prompt)
+        except getpass.GetPassWarning:
+            raise UsageFailure("this terminal cannot hide what is typed; use --from-env VAR, "
+                               "--from-file PATH or --stdin instead") from None
+        except (EOFError, KeyboardInterrupt):
+            raise Declined("cancelled at the prompt; nothing was changed") from None
+    if not value:
+        raise UsageFailure("the value is empty; nothing was changed")
+    return value
+
+
+def _run_list(args: argparse.Namespace, console: Console) -> int:
+    from .list_view import list_rows, render_list
+
+    with _clients_for(args, console) as (targets, clients):
+        rows = list_rows(targets, clients)
+    console.out(json.dumps({"secrets": rows}) if args.json else render_list(targets, rows))
+    return EXIT_OK
+
+
+def _run_delete(args: argparse.Namespace, console: Console) -> int:
+    from .errors import NotFoundError
+    from .state import StateStore
+    from .validation import validate_secret_id
+
+    names: list[str] = []
+    for name in args.names:
+        try:
+            names.append(validate_secret_id(name))
+        except InvalidInputError:
+            raise UsageFailure("a NAME is not a valid secret id; not repeated here in case it "
+                               "was a value") from None
+    names = list(dict.fromkeys(names))
+    rows: list[dict[str, object]] = []
+    with _clients_for(args, console) as (targets, clients):
+        if not args.missing_ok:
+            _refuse_missing(names, targets, clients)
+        where = ", ".join(t.label for t in targets)
+        if not args.yes:
+            if not console.interactive():
+                raise Declined("no terminal can ask for confirmation; nothing was deleted: "
+                               "pass --yes to confirm")
+            if not console.confirm(f"Delete {', '.join(names)} in universe {where}?"):
+                raise Declined("deletion not confirmed; nothing was deleted")
+        state = StateStore()
+        for target in targets:
+            client = clients[target.universe_id]
+            for name in names:
+                row: dict[str, object] = {"universe": target.universe_id, "id": name,
+                                          "action": "delete", "result": "done", "error": None}
+                try:
+                    client.delete(name)
+                    console.err(f"Deleted secret '{name}' in universe {target.label}.")
+                except NotFoundError:
+                    row.update(result="skipped", error="not found")
+                    console.err(f"No secret '{name}' in universe {target.label}; skipped.")
+                except RbxSecretsError as err:
+                    unknown = bool(getattr(err, "outcome_unknown", False))
+                    row.update(result="unknown" if unknown else "failed", error=str(err))
+                    console.err(f"{PROG}: {err}")
+                if row["result"] == "done":
+                    with contextlib.suppress(OSError):
+                        state.forget(client.base_url, target.universe_id, name)
+                rows.append(row)
+    if args.json:
+        console.out(json.dumps({"results": rows}))
+    return EXIT_OK if all(r["result"] in ("done", "skipped") for r in rows) else EXIT_FAILED
+
+
+def _refuse_missing(names: list[str], targets: Sequence[Target],
+                    clients: Mapping[int, SecretsClient]) -> None:
+    for target in targets:
+        present = {info.id for info in clients[target.universe_id].list()}
+        missing = [n for n in names if n not in present]
+        if missing:
+            raise UsageFailure(f"no secret named {', '.join(missing)} in universe "
+                               f"{target.label}; nothing was deleted; add --missing-ok to "
+                               "skip missing names")
+
+
+# ------------------------------------------------------------------------- entry point
+
+#: Every subcommand, in the order ``--help`` lists them.
+COMMANDS: list[Command] = [
+    Command("plan", "Show what apply would change.", _configure_plan, _run_plan),
+    Command("apply", "Make the secrets match the manifest or .env file.", _configure_apply,
+            _run_apply),
+    Command("set", "Create or update one secret; the value never goes on the command line.",
+            _configure_set, _run_set),
+    Command("list", "List secrets (never values) and whether each is sealed with an old key.",
+            _configure_list, _run_list),
+    Command("delete", "Delete secrets.", _configure_delete, _run_delete),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rbx-secrets`` parser with a subparser per :data:`COMMANDS` entry."""
+    parser = _Parser(prog=PROG, allow_abbrev=False, description=(
+        "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
+        "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."))
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        child = sub.add_parser(command.name, help=command.help, description=command.help,
+                               allow_abbrev=False)
+        command.configure(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of ``parser`` and its subparsers."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found |= _option_strings(child)
+    return found
+
+
+def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.ArgumentParser) -> str:
+    """argparse's message, unless it repeats a word typed on the line (it may be a value)."""
+    known = _option_strings(parser) | {c.name for c in COMMANDS}
+    words = [w for w in argv if w and w not in known]
+    if any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", message) for w in words):
+        if "invalid choice" in message:
+            return (f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
+                    f"(see {PROG} --help)")
+        return (f"invalid arguments, not repeated here in case one is a secret value; values "
+                f"never go on the command line (see {PROG} --help)")
+    return message
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    """Run ``rbx-secrets`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    console = console or Console()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(words)
+    except UsageFailure as exc:
+        console.err(f"{PROG}: error: {_safe_usage_message(str(exc), words, parser)}")
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    return _run(args, console)
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    try:
+        code: int = args.run(args, console)
+        return code
+    except (UsageFailure, InvalidInputError, ValueSourceError) as exc:
+        console.err(f"{PROG}: error: {_one_line(str(exc))}")
+        return EXIT_USAGE
+    except Declined as exc:
+        console.err(f"{PROG}: {exc}")
+        return EXIT_FAILED
+    except RbxSecretsError as exc:
+        console.err(f"{PROG}: {_one_line(str(exc))}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        console.err(f"{PROG}: interrupted; writes already reported done are recorded, one in "
+                    "flight may or may not have been made: run plan to see what is left")
+        return EXIT_FAILED
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
