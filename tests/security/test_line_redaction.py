@@ -48,6 +48,9 @@ REFUSED = [
      "%rbx_secret_login --universe 123 <redacted>"),
     ("%rbx_secret_logout S3CRET-on-logout", "%rbx_secret_logout <redacted>"),
     ("%rbx_secret_set api_token -S3CRET", "%rbx_secret_set api_token <redacted>"),
+    ("%rbx_secret_sync --dry-run=FLAG-S3CRET --protect 'keep_*'",
+     "%rbx_secret_sync --dry-run=<redacted> --protect 'keep_*'"),
+    ("%rbx_secret_sync --environment S3CRET-env", "%rbx_secret_sync --environment <redacted>"),
 ]
 
 
