@@ -39,11 +39,11 @@ import argparse
 import hashlib
 import os
 import re
-import shlex
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -52,22 +52,30 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
 from . import completion
-from .errors import ValueSourceError
-from .redact import redact_current_input
+from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from .magic_line import LineReading, LineSpec, OptionSpec, read_line
+from .redact import redact_magic_line
 from .settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENV_API_KEY,
     ENV_BASE_URL,
+    ENV_OAUTH_TOKEN,
     ENV_UNIVERSE_ID,
     MAX_CONCURRENCY,
     env_credential,
 )
-from .values import SecretValue, read_env_file, read_value
+from .validation import validate_domain, validate_secret_id, validate_universe_id
+from .values import (
+    SecretValue,
+    check_masked_prompt,
+    is_env_var_name,
+    read_env_file,
+    read_value,
+)
 
 if TYPE_CHECKING:
     from .client import SecretsClient
-    from .errors import RbxSecretsError
     from .pacing import Pacer
     from .tables import SecretList
 
@@ -81,10 +89,10 @@ _NO_KEY = (
     "no API key; run %rbx_secret_login (masked prompt, kept for this session only) or set "
     f"{ENV_API_KEY} before starting IPython/Jupyter"
 )
-# What a mistyped long option looks like (a value practically never does).
-_OPTION_LIKE = re.compile(r"--[a-z][a-z_-]*")
 # The options that give a value (or, for %rbx_secret_login, a key) instead of the prompt.
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
+_VALUE_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
+_KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
 _UNIVERSE_HELP = ("Universe id or environment name of the manifest, or a comma list of them "
                   "(overrides the configuration).")
 _UNIVERSE_RULE = (
@@ -233,40 +241,45 @@ class RbxSecretsMagics(Magics):
             In [6]: %rbx_secret_set --env-file .env --dry-run
             In [7]: %rbx_secret_set --env-file .env --domain '*.example.com'
         """
+        self._run(self.rbx_secret_set, line, self._set)
+
+    def _set(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_set"
-        args = self._parse(self.rbx_secret_set, line)
-        with self._friendly_errors(magic):
-            if args.env_file is not None:
-                return self._set_env_file(args)
-            if args.dry_run:
-                raise _fail(magic, "--dry-run works only with --env-file")
-            sources = [args.from_env, args.from_file, args.from_var]
-            if sum(s is not None for s in sources) > 1:
-                raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
-            if args.name is None:
-                raise _fail(magic, "give the secret's name: %rbx_secret_set NAME (the value "
-                            "is asked for in a masked prompt)")
-            if args.confirm and any(s is not None for s in sources):
-                raise _fail(magic, "--confirm applies only to the masked prompt, not to "
-                            "--from-env, --from-file or --from-var")
-            name = self._check_names(magic, [args.name])[0]
-            domain = self._check_domain(args.domain)
-            universes = self._universes(magic, args.universe)
-            clients = [self._client(magic, universe) for universe in universes]
-            # Catch a bad key, universe or network before the user types a value.
-            for client in clients:
-                client.public_key()
-            value = read_value(
-                prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
-                from_env=args.from_env,
-                from_file=args.from_file,
-                from_var=args.from_var,
-                namespace=self.shell.user_ns if self.shell is not None else {},
-                confirm=args.confirm or self.confirm,
-            )
-            self._check_value(value)
-            for universe, client in zip(universes, clients, strict=True):
-                self._set_one(client, universe, name, value, domain, args.domain is not None)
+        if args.env_file is not None:
+            return self._set_env_file(args)
+        if args.dry_run:
+            raise _fail(magic, "--dry-run works only with --env-file")
+        sources = [args.from_env, args.from_file, args.from_var]
+        if sum(s is not None for s in sources) > 1:
+            raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
+        if args.name is None:
+            raise _fail(magic, "give the secret's name: %rbx_secret_set NAME (the value "
+                        "is asked for in a masked prompt)")
+        if args.confirm and any(s is not None for s in sources):
+            raise _fail(magic, "--confirm applies only to the masked prompt, not to "
+                        "--from-env, --from-file or --from-var")
+        name = self._check_names(magic, [args.name])[0]
+        domain = self._check_domain(args.domain)
+        universes = self._universes(magic, args.universe)
+        clients = [self._client(magic, universe) for universe in universes]
+        if all(s is None for s in sources):
+            # Before any request: without a terminal, nothing typed could be hidden.
+            check_masked_prompt(what="value", sources=_VALUE_SOURCES)
+        # Catch a bad key, universe or network before the user types a value.
+        for client in clients:
+            client.public_key()
+        # The plaintext lives only in this frame and _set_one's; on failure, _run empties them.
+        value = read_value(
+            prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
+            from_env=args.from_env,
+            from_file=args.from_file,
+            from_var=args.from_var,
+            namespace=self.shell.user_ns if self.shell is not None else {},
+            confirm=args.confirm or self.confirm,
+        )
+        self._check_value(value)
+        for universe, client in zip(universes, clients, strict=True):
+            self._set_one(client, universe, name, value, domain, args.domain is not None)
         return None
 
     def _set_one(self, client: SecretsClient, universe: int, name: str, value: SecretValue,
@@ -302,21 +315,22 @@ class RbxSecretsMagics(Magics):
 
             In [2]: %rbx_secret_delete old_key older_key --missing-ok --universe 1234567
         """
+        self._run(self.rbx_secret_delete, line, self._delete)
+
+    def _delete(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_delete"
-        args = self._parse(self.rbx_secret_delete, line)
-        with self._friendly_errors(magic):
-            names = list(dict.fromkeys(self._check_names(magic, args.names)))
-            universes = self._universes(magic, args.universe)
-            several = len(universes) > 1
-            if (len(names) > 1 or several) and not args.missing_ok:
-                # Every universe is checked before anything is deleted anywhere.
-                for universe in universes:
-                    self._refuse_missing(magic, universe, names)
+        names = list(dict.fromkeys(self._check_names(magic, args.names)))
+        universes = self._universes(magic, args.universe)
+        several = len(universes) > 1
+        if (len(names) > 1 or several) and not args.missing_ok:
+            # Every universe is checked before anything is deleted anywhere.
             for universe in universes:
-                client = self._client(magic, universe)
-                deleted, skipped = self._delete_each(magic, client, universe, names,
-                                                     args.missing_ok)
-                print(_describe_delete(universe, deleted, skipped))
+                self._refuse_missing(magic, universe, names)
+        for universe in universes:
+            client = self._client(magic, universe)
+            deleted, skipped = self._delete_each(magic, client, universe, names,
+                                                 args.missing_ok)
+            print(_describe_delete(universe, deleted, skipped))
 
     def _refuse_missing(self, magic: str, universe: int, names: list[str]) -> None:
         """Fail, naming them, if any of ``names`` is not in ``universe``."""
@@ -355,11 +369,13 @@ class RbxSecretsMagics(Magics):
             In [2]: [s.id for s in _]
             Out[2]: ['api_token', 'stripe_key']
         """
+        result: SecretList | None = self._run(self.rbx_secret_list, line, self._list)
+        return result
+
+    def _list(self, args: argparse.Namespace) -> SecretList | None:
         magic = "rbx_secret_list"
-        args = self._parse(self.rbx_secret_list, line)
-        with self._friendly_errors(magic):
-            universes = self._universes(magic, args.universe)
-            tables = [self._list_one(magic, universe) for universe in universes]
+        universes = self._universes(magic, args.universe)
+        tables = [self._list_one(magic, universe) for universe in universes]
         if len(tables) == 1:
             return tables[0]
         from IPython.display import display
@@ -404,20 +420,23 @@ class RbxSecretsMagics(Magics):
             In [2]: %rbx_secret_login --universe 1234567
             In [3]: %rbx_secret_login --from-env MY_OPEN_CLOUD_KEY
         """
+        self._run(self.rbx_secret_login, line, self._login)
+
+    def _login(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_login"
-        args = self._parse(self.rbx_secret_login, line)
-        with self._friendly_errors(magic):
-            scope = self._universe_or_none(magic, args.universe) if args.universe else None
-            check = scope if scope is not None else self._universe_or_none(magic, None)
-            key = read_value(
-                prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
-                what="key", sources=("--from-env VAR", "--from-file PATH"),
-            )
-            if check is not None:
-                with self._new_client(check, key) as probe:
-                    probe.public_key()
-            self._keys[scope] = key
-            self._forget_clients()
+        scope = self._universe_or_none(magic, args.universe) if args.universe else None
+        check = scope if scope is not None else self._universe_or_none(magic, None)
+        if args.from_env is None and args.from_file is None:
+            check_masked_prompt(what="key", sources=_KEY_SOURCES)
+        key = read_value(
+            prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
+            what="key", sources=_KEY_SOURCES,
+        )
+        if check is not None:
+            with self._new_client(check, key) as probe:
+                probe.public_key()
+        self._keys[scope] = key
+        self._forget_clients()
         where = f"universe {scope}" if scope is not None else "every universe"
         checked = (f"API key accepted for universe {check}" if check is not None
                    else "API key kept (not checked: no universe configured)")
@@ -429,31 +448,51 @@ class RbxSecretsMagics(Magics):
     def rbx_secret_logout(self, line: str) -> None:
         """Forget the API key(s) entered with %rbx_secret_login.
 
-        Afterwards the magics use RBX_API_KEY from the environment again, if it is set.
+        Afterwards the magics use RBX_API_KEY from the environment, if it is set; the message
+        says which key is in use now.
 
         Examples
         --------
         ::
 
             In [1]: %rbx_secret_logout
-            Forgot the session API key for every universe.
+            Forgot the session API key for every universe; RBX_API_KEY from the environment is
+            used now.
         """
+        self._run(self.rbx_secret_logout, line, self._logout)
+
+    def _logout(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_logout"
-        args = self._parse(self.rbx_secret_logout, line)
         if args.universe is not None:
-            universe = self._universe(magic, args.universe)
+            universe: int | None = self._universe(magic, args.universe)
             forgot = self._keys.pop(universe, None) is not None
-            done = f"Forgot the session API key for universe {universe}."
-            nothing = f"There was no session API key for universe {universe}."
+            done = f"Forgot the session API key for universe {universe}"
+            nothing = f"There was no session API key for universe {universe}"
         else:
+            universe = None
             forgot = bool(self._keys)
             self._keys.clear()
-            done = "Forgot the session API key for every universe."
-            nothing = "There was no session API key."
+            done = "Forgot the session API key for every universe"
+            nothing = "There was no session API key"
         self._forget_clients()
-        fallback = (f" {ENV_API_KEY} from the environment is used again."
-                    if os.environ.get(ENV_API_KEY) else "")
-        print(f"{done if forgot else nothing}{fallback}")
+        print(f"{done if forgot else nothing}; {self._key_in_use(universe)}.")
+
+    def _key_in_use(self, universe: int | None) -> str:
+        """Say which credential the magics use now (for ``universe``, or by default)."""
+        if self._keys.get(None) is not None:
+            return "the session API key given for every universe is used now"
+        if universe is None and self._keys:
+            return (f"the session API keys of universe(s) {', '.join(map(str, self._keys))} "
+                    "are still kept")
+        try:
+            credential = env_credential()
+        except InvalidInputError:
+            return f"{ENV_API_KEY} is set but holds no usable key"
+        if credential is None:
+            return (f"no API key is set now: run %rbx_secret_login or set {ENV_API_KEY} before "
+                    "starting IPython/Jupyter")
+        var = ENV_API_KEY if os.environ.get(ENV_API_KEY, "").strip() else ENV_OAUTH_TOKEN
+        return f"{var} from the environment is used now"
 
     @line_magic
     @magic_arguments()
@@ -488,10 +527,11 @@ class RbxSecretsMagics(Magics):
             In [2]: %rbx_secret_sync --env-file .env --environment staging
             In [3]: %rbx_secret_sync --env-file prod.env --universe production --prune
         """
+        self._run(self.rbx_secret_sync, line, self._sync)
+
+    def _sync(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_sync"
-        args = self._parse(self.rbx_secret_sync, line)
-        with self._friendly_errors(magic):
-            report = self._run_sync(magic, args)
+        report = self._run_sync(magic, args)
         failed = getattr(report, "failed", [])
         if failed:
             raise _fail(magic, f"{len(failed)} change(s) failed or have an unknown outcome (see "
@@ -600,89 +640,133 @@ class RbxSecretsMagics(Magics):
 
     # ----------------------------------------------------------------------- helpers
 
-    def _parse(self, method: Any, line: str) -> argparse.Namespace:
-        """Parse ``line`` for ``method`` without ever repeating a stray word."""
+    def _run(self, method: Any, line: str, body: Callable[[argparse.Namespace], Any]) -> Any:
+        """Read ``line`` for ``method``, run ``body`` with the arguments, and report failures.
+
+        Known errors become one plain ``UsageError``, raised here, outside any ``except``: so it
+        has no ``__context__`` leading back to the frames that held a value, and those frames
+        (``body``'s and below) are emptied of their locals. A refused line that may hold a
+        value is replaced in the history by its safe form (see :meth:`_refused`).
+        """
         magic = method.__name__
-        parser: argparse.ArgumentParser = method.parser
+        reading: LineReading | None = None
+        message = ""
         try:
-            argv = _split_line(line)
-        except ValueError:
-            raise _fail(magic, f"a quote on the line is not closed; see %{magic}?") from None
-        try:
-            args, extra = parser.parse_known_args(argv)
+            reading = read_line(line, self._line_spec(method))
+            return body(self._arguments(method, reading))
         except UsageError as exc:
-            message = str(exc)
-            typed = [w for w in argv if w not in parser._option_string_actions]
-            if any(_mentions(message, w) for w in typed):
-                # argparse quotes what it rejects; that might be a value typed by mistake.
-                message = "invalid arguments"
-            raise _fail(magic, f"{message}; see %{magic}?") from None
-        if extra:
-            redacted = redact_current_input(self.shell, extra)
-            known = sorted(o for o in parser._option_string_actions if o.startswith("--"))
-            if all(_OPTION_LIKE.fullmatch(w) for w in extra):
-                # Plainly a mistyped option, not a value; still not repeated, to be safe.
-                raise _fail(magic, f"unknown option on the line; the options are "
-                            f"{', '.join(known)}; see %{magic}?")
-            note = " (and removed from this session's history)" if redacted else ""
-            offered = [o for o in _SOURCE_OPTIONS if o in parser._option_string_actions]
-            what = "keys" if magic == "rbx_secret_login" else "values"
-            sources = (f"; {what} are never typed on the line: they come from the masked "
-                       f"prompt, {', '.join(offered[:-1])} or {offered[-1]}" if offered else "")
-            raise _fail(magic, f"unexpected word(s) on the line, not repeated here in case one "
-                        f"is a secret value{note}{sources}; see %{magic}?")
-        return args
-
-    @contextmanager
-    def _friendly_errors(self, magic: str) -> Iterator[None]:
-        """Turn the package's known errors into a one-line UsageError."""
-        from .errors import RbxSecretsError
-
-        try:
-            yield
+            message = str(exc).removeprefix(f"%{magic}: ")
+            _scrub(exc)
         except ValueSourceError as exc:
-            note = ""
-            # The name or path that was not found may be a value typed in its place.
-            if exc.typed is not None and redact_current_input(self.shell, [exc.typed]):
-                note = "; it was removed from this session's history in case it was a value"
-            raise _fail(magic, f"{exc}{note}") from None
+            message = str(exc)
+            _scrub(exc)
         except RbxSecretsError as exc:
-            raise _fail(magic, _explain(exc, magic)) from None
-        except KeyboardInterrupt:
+            message = _explain(exc, magic)
+            _scrub(exc)
+        except KeyboardInterrupt as exc:
             # A traceback here would show, under %xmode Verbose, the client's locals: the
             # plaintext among them. Ctrl-C is the user's choice, not a bug, so one line.
-            raise _fail(magic, "interrupted; a change already sent may have been made: check "
-                        "with %rbx_secret_list, or run the same command again") from None
+            message = ("interrupted; a change already sent may have been made: check with "
+                       "%rbx_secret_list, or run the same command again")
+            _scrub(exc)
         except Exception as exc:
             # A real bug keeps its traceback, but the finished frames below this one are
             # emptied of their locals: under %xmode Verbose they would print the plaintext.
-            traceback.clear_frames(exc.__traceback__)
+            _scrub(exc)
             raise
+        raise self._refused(magic, line, reading, message)
+
+    def _refused(self, magic: str, line: str, reading: LineReading | None,
+                 message: str) -> UsageError:
+        """The UsageError for ``message``; first, a line that may hold a value leaves history."""
+        if reading is None or not reading.masked:
+            return _fail(magic, message)
+        words = [w.raw for w in reading.masked] + [w.text for w in reading.masked if w.text]
+        done = redact_magic_line(self.shell, magic, line, reading.safe_line, words)
+        note = "Words that may be a value are not repeated here"
+        if not done.history:
+            note += "."
+        elif done.log is False:
+            note += (f" and were removed from this session's history, but not from the %logstart "
+                     f"log {done.log_file}: remove them there.")
+        elif done.log:
+            note += " and were removed from this session's history and its %logstart log."
+        else:
+            note += " and were removed from this session's history."
+        text = " ".join(message.split())
+        text = text if text.endswith((".", "?")) else text + "."
+        return _fail(magic, f"{text} {note}")
+
+    def _line_spec(self, method: Any) -> LineSpec:
+        """What ``method``'s line may hold, and when each argument is certainly not a value."""
+        parser: argparse.ArgumentParser = method.parser
+        namespace = self.shell.user_ns if self.shell is not None else {}
+
+        def environments(text: str) -> bool:
+            names = [t.strip() for t in text.split(",")]
+            known = self.environment_names() if any(not n.isdigit() for n in names) else []
+            return all(n in known for n in names)
+
+        def universes(text: str) -> bool:
+            names = [t.strip() for t in text.split(",")]
+            known = self.environment_names() if any(not n.isdigit() for n in names) else []
+            return all(n in known or _passes(validate_universe_id, n) for n in names)
+
+        safe: dict[str, Callable[[str], bool]] = {
+            "--universe": universes,
+            "--environment": environments,
+            "--domain": lambda t: _passes(validate_domain, t),
+            "--from-env": lambda t: t in os.environ or is_env_var_name(t),
+            "--from-var": lambda t: t.isidentifier() and t in namespace,
+            "--from-file": _existing_path,
+            "--env-file": _existing_path,
+            "--manifest": _existing_path,
+            # A pattern of secret ids: the characters of an id and glob's own.
+            "--protect": lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
+        }
+        options = {
+            name: OptionSpec(action.nargs != 0, safe.get(name, lambda _t: False))
+            for name, action in parser._option_string_actions.items() if name.startswith("--")
+        }
+        count, required = _POSITIONALS.get(method.__name__, (0, False))
+        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t))
+
+    def _arguments(self, method: Any, reading: LineReading) -> argparse.Namespace:
+        """The parsed arguments, or a UsageError in our words (argparse's may quote a value)."""
+        magic = method.__name__
+        if reading.problems:
+            problems = "; ".join(reading.problems)
+            if any(p.startswith("unexpected word") for p in reading.problems):
+                offered = [o for o in _SOURCE_OPTIONS if o in method.parser._option_string_actions]
+                what = "keys" if magic == "rbx_secret_login" else "values"
+                if offered:
+                    problems += (f"; {what} are never typed on the line: they come from the "
+                                 f"masked prompt, {', '.join(offered[:-1])} or {offered[-1]}")
+            raise _fail(magic, f"{problems}; see %{magic}?")
+        try:
+            args: argparse.Namespace = method.parser.parse_args(reading.argv)
+        except UsageError:
+            raise _fail(magic, f"the line cannot be read; see %{magic}?") from None
+        return args
 
     def _check_names(self, magic: str, names: list[str]) -> list[str]:
-        from .errors import InvalidInputError
-        from .validation import validate_secret_id
-
-        bad: list[str] = []
-        for name in names:
-            try:
-                validate_secret_id(name)
-            except InvalidInputError:
-                bad.append(name)
+        bad = [name for name in names if not _passes(validate_secret_id, name)]
         if bad:
-            # An invalid name may be a value typed in the wrong place: do not echo it.
-            redact_current_input(self.shell, bad)
+            # An invalid name may be a value typed in the wrong place: it is not echoed, and
+            # _run removes it from the history.
             which = ("the name given is" if len(names) == 1 else
                      f"{len(bad)} of the names {'is' if len(bad) == 1 else 'are'}")
             raise _fail(magic, f"{which} not a valid secret id (1-64 ASCII letters, digits and "
-                        "underscores, not starting with a digit); not repeated here in case it "
-                        "was a value")
+                        "underscores, not starting with a digit)")
         return names
 
     def _check_domain(self, domain: str | None) -> str | None:
-        from .validation import validate_domain
-
-        return validate_domain(domain)
+        try:
+            return validate_domain(domain)
+        except InvalidInputError as exc:
+            # The rule broken, never the domain itself: it may be a value typed there.
+            reason = str(exc).rsplit(": ", 1)[-1]
+            raise _fail("rbx_secret_set", f"invalid domain given to --domain: {reason}") from None
 
     @staticmethod
     def _check_value(value: SecretValue) -> None:
@@ -856,21 +940,43 @@ class RbxSecretsMagics(Magics):
                 "they restart.")
 
 
-def _split_line(line: str) -> list[str]:
-    """Split a magic line like a POSIX shell, so quoted paths with spaces work.
+# What --protect takes: a glob over secret ids.
+_GLOB_OF_IDS = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,128}")
+# How many secret names each magic takes (-1: any number), and whether one is required.
+_POSITIONALS = {"rbx_secret_set": (1, False), "rbx_secret_delete": (-1, True)}
 
-    Raises ValueError for an unclosed quote.
+
+def _passes(check: Callable[[str], object], text: str) -> bool:
+    try:
+        check(text)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _existing_path(text: str) -> bool:
+    try:
+        return Path(text).expanduser().exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _scrub(exc: BaseException) -> None:
+    """Empty the finished frames of ``exc`` and of every exception chained to it.
+
+    They may hold the plaintext (the magic's body, the client's send); %debug, %xmode Verbose
+    and ``sys.last_value.__context__`` would reach it.
     """
-    if os.name != "nt":
-        return shlex.split(line)
-    # POSIX rules would eat the backslashes of Windows paths; strip the quotes instead.
-    return [w[1:-1] if len(w) > 1 and w[0] == w[-1] and w[0] in "'\"" else w
-            for w in shlex.split(line, posix=False)]
-
-
-def _mentions(message: str, word: str) -> bool:
-    pattern = r"(?<![\w-])" + re.escape(word) + r"(?![\w-])"
-    return bool(word) and re.search(pattern, message) is not None
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        pending += [current.__context__, current.__cause__]
+        pending += list(getattr(current, "exceptions", ()))
 
 
 def _quoted(names: list[str]) -> str:

@@ -6,7 +6,15 @@ source instead and returns a :class:`SecretValue`, whose ``repr`` shows only its
 
 Errors are :class:`~rbxsecrets_magic.errors.ValueSourceError`. Their messages never repeat what
 the user typed (a variable name or a path might be a value typed in the wrong place), let alone
-the value.
+the value; the one exception is an environment variable's name that has the shape of one
+(``NOPE_VAR``), which a value practically never has.
+
+Every read is bounded. A file is refused unless it is a regular file (a FIFO would block, a
+device never ends), and at most :data:`MAX_VALUE_FILE_BYTES` plus one byte of it is read. A .env
+file is refused above :data:`MAX_ENV_FILE_BYTES` or :data:`MAX_ENV_FILE_ENTRIES` entries, and is
+read without ``${VAR}`` interpolation (an untrusted file could otherwise pull in the API key).
+The masked prompt is refused, before anything is read, when it could not hide the input (no
+controlling terminal: ``docker exec -i``, ``ssh`` without ``-t``).
 """
 
 from __future__ import annotations
@@ -14,14 +22,40 @@ from __future__ import annotations
 import getpass
 import io
 import os
+import re
+import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInputError, ValueSourceError
-from .validation import validate_secret_id, validate_value
+from .validation import MAX_VALUE_CHARS, validate_secret_id, validate_value
 
-__all__ = ["SecretValue", "prompt_secret", "read_env_file", "read_value"]
+__all__ = [
+    "MAX_ENV_FILE_BYTES",
+    "MAX_ENV_FILE_ENTRIES",
+    "MAX_VALUE_FILE_BYTES",
+    "SecretValue",
+    "check_masked_prompt",
+    "is_env_var_name",
+    "prompt_secret",
+    "read_env_file",
+    "read_value",
+]
+
+# The most a file holding one valid value takes: 1,024 characters of 4 UTF-8 bytes each, a
+# byte order mark and a final CRLF. One byte more is read to tell "too long".
+MAX_VALUE_FILE_BYTES = MAX_VALUE_CHARS * 4 + 3 + 2
+# A universe holds at most 500 secrets, so a .env file with more entries cannot be set.
+MAX_ENV_FILE_ENTRIES = 500
+# The longest entry: 'export ' (7), a 64-character name, '=', a double-quoted value of 1,024
+# four-byte characters (4,096 bytes; escaping doubles only ASCII, 2,048 at most), CRLF: 4,172
+# bytes. 500 of them take 2,086,000 bytes; the cap is twice that, rounded up to 4 MiB, so
+# comments and blank lines fit. A file over it cannot be a valid file of this tool.
+MAX_ENV_FILE_BYTES = 4 << 20
+# The shape of an environment variable's name, as shells write them (a value rarely has it).
+_ENV_VAR_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
 
 # The options that can replace the masked prompt of %rbx_secret_set.
 _SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
@@ -31,6 +65,16 @@ def _headless_hint(what: str, sources: tuple[str, ...]) -> str:
     """What to do when a masked prompt is impossible: names every alternative in ``sources``."""
     listed = f"{', '.join(sources[:-1])} or {sources[-1]}" if len(sources) > 1 else sources[0]
     return f"pass the {what} with {listed} instead"
+
+
+def is_env_var_name(text: str) -> bool:
+    """Whether ``text`` has the shape of an environment variable's name (``API_TOKEN``).
+
+    Such a word may be named in messages and kept in the history: a secret value made only of
+    upper-case letters, digits and underscores is rare, and naming the variable is what the
+    user needs to fix a typo.
+    """
+    return _ENV_VAR_NAME.fullmatch(text) is not None
 
 
 class SecretValue:
@@ -98,6 +142,7 @@ def prompt_secret(
     """
     from IPython.core.error import StdinNotImplementedError
 
+    check_masked_prompt(what=what, sources=sources)
     try:
         first = getpass.getpass(prompt)
         second = getpass.getpass("Repeat the value: ") if confirm else first
@@ -107,6 +152,10 @@ def prompt_secret(
             f"{_headless_hint(what, sources)}"
         ) from None
     except (KeyboardInterrupt, EOFError):
+        if _terminal_getpass():
+            # The terminal's getpass ends its line only on success: the message would
+            # otherwise start right after the prompt.
+            _end_prompt_line()
         raise ValueSourceError("cancelled at the prompt; nothing was changed") from None
     if first != second:
         raise ValueSourceError("the two entries differ; nothing was changed, try again")
@@ -115,13 +164,77 @@ def prompt_secret(
     return SecretValue(first)
 
 
+def _terminal_getpass() -> bool:
+    # ipykernel puts its own getpass (a frontend prompt) in place on every execution; tests
+    # put theirs. Only the standard library's talks to a terminal.
+    current = getpass.getpass
+    return any(current is getattr(getpass, name, None)
+               for name in ("unix_getpass", "win_getpass", "fallback_getpass"))
+
+
+def _can_hide_input() -> bool:
+    """Whether the standard library's getpass can turn echo off, tested the way it does."""
+    if getpass.getpass is getattr(getpass, "fallback_getpass", None):
+        return False
+    if os.name == "nt":
+        return sys.stdin is sys.__stdin__
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        pass
+    else:
+        os.close(fd)
+        return True
+    try:
+        import termios
+
+        termios.tcgetattr(sys.stdin.fileno())
+    except (ImportError, OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    except Exception:  # termios.error is not an OSError
+        return False
+    return True
+
+
+def _end_prompt_line() -> None:
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write("\n")
+    except OSError:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def check_masked_prompt(*, what: str = "value", sources: tuple[str, ...] = _SOURCES) -> None:
+    """Refuse, before anything is read, a masked prompt that could not hide the input.
+
+    Without a controlling terminal (``docker exec -i``, ``ssh`` without ``-t``,
+    ``cat | setsid ipython``) the standard library's getpass warns, shows what is typed and
+    reads the next line of input as the value. A frontend's own prompt (ipykernel's) is safe
+    and passes.
+
+    Raises
+    ------
+    ValueSourceError
+        Naming the ``sources`` to use instead.
+    """
+    if _terminal_getpass() and not _can_hide_input():
+        raise ValueSourceError(
+            f"no terminal to hide the {what} as it is typed (no controlling terminal: "
+            "docker exec without -t, ssh without -t?); nothing was read: "
+            f"{_headless_hint(what, sources)}"
+        )
+
+
 def _from_env(var: str, environ: Mapping[str, str]) -> SecretValue:
     value = environ.get(var)
     if value is None:
+        named = f" {var}" if is_env_var_name(var) else ""
         raise ValueSourceError(
-            "the environment variable given to --from-env is not set in this process "
-            "(export it before starting IPython/Jupyter, or use another source)",
-            typed=var,
+            f"the environment variable{named} given to --from-env is not set in this process; "
+            "export it before starting IPython/Jupyter, set it in the session with %env, or "
+            "use another source",
+            typed=None if named else var,
         )
     if not value:
         raise ValueSourceError("the environment variable given to --from-env is empty")
@@ -137,20 +250,65 @@ def _strip_one_newline(text: str) -> str:
     return text
 
 
-def _from_file(path: str) -> SecretValue:
+def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
+    """The regular file at ``path`` if it holds at most ``limit`` bytes, else None.
+
+    Anything but a regular file is refused. Nothing is read of a file whose size is over the
+    limit, and at most ``limit + 1`` bytes of one that grows or lies about its size.
+
+    The kind of file is checked before opening (a FIFO's open would block), and again on the
+    open descriptor, opened non-blocking, in case the path was swapped in between.
+    """
     file = Path(path).expanduser()
     try:
-        data = file.read_bytes()
+        kind = file.stat().st_mode
     except FileNotFoundError:
-        raise ValueSourceError(
-            "the file given to --from-file does not exist", typed=path
-        ) from None
-    except IsADirectoryError:
-        raise ValueSourceError("the path given to --from-file is a directory, not a file") from None
+        raise ValueSourceError(f"the file given to {option} does not exist", typed=path) from None
     except OSError as exc:
+        raise ValueSourceError(f"the file given to {option} cannot be read "
+                               f"({exc.strerror or type(exc).__name__})") from None
+    if stat.S_ISDIR(kind):
+        raise ValueSourceError(f"the path given to {option} is a directory, not a file")
+    not_regular = ValueSourceError(
+        f"the path given to {option} is not a regular file (a FIFO, a device or a socket "
+        "would block or never end); copy the content to a file first")
+    if not stat.S_ISREG(kind):
+        raise not_regular
+    try:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise ValueSourceError(f"the file given to {option} cannot be read "
+                               f"({exc.strerror or type(exc).__name__})") from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise not_regular
+        if status.st_size > limit:
+            return None
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ValueSourceError(f"the file given to {option} cannot be read "
+                               f"({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data if len(data) <= limit else None
+
+
+def _from_file(path: str) -> SecretValue:
+    data = _read_regular_file(path, "--from-file", MAX_VALUE_FILE_BYTES)
+    if data is None:
         raise ValueSourceError(
-            f"the file given to --from-file cannot be read ({exc.strerror or type(exc).__name__})"
-        ) from None
+            "the file given to --from-file is longer than any valid value (1,024 characters); "
+            "nothing was read past that"
+        )
     try:
         # utf-8-sig: a byte order mark that some Windows tools write is not part of the value.
         text = data.decode("utf-8-sig")
@@ -242,59 +400,71 @@ def read_value(
 def read_env_file(path: str) -> dict[str, str]:
     """Read every ``KEY=value`` entry of a .env file, checked, or refuse the whole file.
 
-    python-dotenv's rules apply (comments, quotes, ``export``, ``${VAR}``), but a line it
-    cannot parse is a problem here, not a silent skip: that secret would never be set.
-    Problems are named by line number only, since a broken line may be a pasted value.
+    python-dotenv's rules apply (comments, quotes, ``export``), but ``${VAR}`` stays as
+    written: expanding it would let an untrusted file upload the kernel's environment (the API
+    key). A line python-dotenv cannot parse is a problem here, not a silent skip: that secret
+    would never be set. Problems are named by line number only, since a broken line may be a
+    pasted value. The file must be a regular file of at most :data:`MAX_ENV_FILE_BYTES` with
+    at most :data:`MAX_ENV_FILE_ENTRIES` entries; it is read in linear time.
 
     Raises
     ------
     ValueSourceError
-        The file is missing or unreadable, has no entries, or any entry has a bad name or value.
+        The file is missing, unreadable, not a regular file or too large, has no entries or
+        too many, or any entry has a bad name or value.
     """
     # Imported here: loading the extension must not import python-dotenv.
-    from dotenv import dotenv_values
     from dotenv.parser import parse_stream
 
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise ValueSourceError("the file given to --env-file does not exist or is not a file")
+    data = _read_regular_file(path, "--env-file", MAX_ENV_FILE_BYTES)
+    if data is None:
+        raise ValueSourceError(
+            f"the file given to --env-file is larger than {MAX_ENV_FILE_BYTES >> 20} MiB, more "
+            f"than {MAX_ENV_FILE_ENTRIES} entries of the longest valid form take; nothing was set"
+        )
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
         raise ValueSourceError(
             "the file given to --env-file cannot be read as UTF-8 text"
         ) from None
-    bindings = list(parse_stream(io.StringIO(text)))
-    if not any(b.key is not None or b.error for b in bindings):
-        raise ValueSourceError("the file given to --env-file has no KEY=value entries")
+    del data
     problems: list[str] = []
-    names: set[str] = set()
-    for binding in bindings:
+    values: dict[str, str] = {}
+    entries = 0
+    # parse_stream is linear and yields as it goes, so a file with too many entries is
+    # refused at entry 501. dotenv_values() is not used: its ${VAR} interpolation reads the
+    # kernel's environment (an untrusted file could upload the API key) and is quadratic.
+    for binding in parse_stream(io.StringIO(text)):
         number = binding.original.line
         if binding.error:
             # python-dotenv skips such a line with only a log warning; that secret
             # would silently not be set.
             problems.append(f"line {number} cannot be parsed (an unclosed quote?)")
-        elif binding.key is None:
+            continue
+        if binding.key is None:
             continue  # a comment or a blank line
-        elif binding.value is None:
+        entries += 1
+        if entries > MAX_ENV_FILE_ENTRIES:
+            raise ValueSourceError(
+                f"the file given to --env-file has more than {MAX_ENV_FILE_ENTRIES} entries, "
+                "more than a universe can hold; nothing was set"
+            )
+        if binding.value is None:
             problems.append(f"line {number} has no '='")
-        else:
-            try:
-                names.add(validate_secret_id(binding.key))
-            except InvalidInputError:
-                problems.append(f"line {number} is not a valid secret name")
-    # dotenv_values adds ${VAR} interpolation; given the parsed lines only, it has
-    # nothing left to warn about.
-    parsed = "".join(b.original.string for b in bindings if not b.error)
-    values: dict[str, str] = {}
-    for name, value in dotenv_values(stream=io.StringIO(parsed)).items():
-        if name not in names or value is None:
             continue
         try:
-            values[name] = validate_value(value)
+            name = validate_secret_id(binding.key)
+        except InvalidInputError:
+            problems.append(f"line {number} is not a valid secret name")
+            continue
+        try:
+            # As python-dotenv does, a name given twice takes its last value.
+            values[name] = validate_value(binding.value)
         except InvalidInputError as exc:
             problems.append(f"{name}: {str(exc).removeprefix('Invalid value: ')}")
+    if not entries and not problems:
+        raise ValueSourceError("the file given to --env-file has no KEY=value entries")
     if problems:
         shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
         raise ValueSourceError(f"nothing was set, the .env file has {len(problems)} "

@@ -7,8 +7,8 @@ the README's universe, 6930499524:
   stand-in ``getpass`` answering the masked prompts. Every output line the README shows must
   be among what the shell printed, up to numbers (ids, timestamps, lengths) and spacing; an
   output starting with ``UsageError:`` must be one.
-- ``python`` blocks: run in one shared namespace, like a doctest session, except a block that
-  defines ``test_`` functions, which is written to a file and run with pytest.
+- ``python`` blocks: each runs in a fresh namespace, so every example works on its own when
+  copied; a block that defines ``test_`` functions is written to a file and run with pytest.
 - the ``dotenv`` block is written to ``.env`` in the working directory.
 - a block right after ``<!-- readme-test: skip (...) -->`` is not run, nor are shell blocks
   (``.ci/run`` runs the test command; see the last test here).
@@ -168,7 +168,6 @@ def run_pytest_example(block: Block, tmp_path: Path) -> None:
 def test_readme_examples_work_as_written(
     shell: InteractiveShell, reader: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    namespace: dict[str, Any] = {"__name__": "readme"}
     ran = {"ipython": 0, "python": 0, "pytest": 0}
     for block in readme_blocks():
         if block.skip:
@@ -183,6 +182,7 @@ def test_readme_examples_work_as_written(
             ran["pytest"] += 1
         elif block.lang == "python":
             code = compile(block.body, f"README.md line {block.line}", "exec")
+            namespace: dict[str, Any] = {"__name__": "readme"}
             exec(code, namespace)  # noqa: S102  running the README's own code is the point
             ran["python"] += 1
     assert all(ran.values()), ran
