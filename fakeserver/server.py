@@ -53,6 +53,9 @@ MAX_BODY = 1024 * 1024
 STOP_GRACE_SECONDS = 5.0
 
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+# RFC 9112 section 7.1: chunk-size [ BWS ";" chunk-ext ] CRLF; hex digits only. A bare LF is
+# taken as the line end, as it is elsewhere in the request.
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
 _BAD_VALUE = re.compile(r"[\x00\r\n]")
 # A WSGI app must not set these: they describe the connection, which the server owns.
 _HOP_BY_HOP = frozenset(
@@ -593,13 +596,11 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
         size_line = rfile.readline(MAX_LINE + 1)
         if not size_line:
             raise OSError("connection closed inside a chunked body")
-        size_text = size_line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _BadRequest(400, "malformed chunk size") from None
-        if size < 0 or not size_text.isalnum():
+        # int(text, 16) would also take "0x2", "+2", "1_0" and surrounding whitespace.
+        size_match = _CHUNK_SIZE_LINE.fullmatch(size_line)
+        if size_match is None:
             raise _BadRequest(400, "malformed chunk size")
+        size = int(size_match[1], 16)
         total += size
         if total > MAX_BODY:
             raise _BadRequest(413, "request body too large")
