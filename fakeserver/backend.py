@@ -64,7 +64,7 @@ from .models import (
     bucket_key,
     frozen_ids,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import TokenBucket, checked_rate_limit
 from .restart_rules import parse_restart_body
 from .rules import (
     INT64_MAX,
@@ -347,10 +347,9 @@ class SecretsBackend:
 
         Every bucket starts full again.
         """
-        if limit is not None and (int(limit) < 1 or not window_seconds > 0):
-            raise ValueError("rate limit needs limit >= 1 and window_seconds > 0")
+        rate = None if limit is None else checked_rate_limit(limit, window_seconds)
         with self._lock:
-            self._rate = None if limit is None else (int(limit), float(window_seconds))
+            self._rate = rate
             self._buckets = {}
 
     @property

@@ -20,6 +20,8 @@ import threading
 import traceback
 from collections.abc import Sequence
 
+from .ratelimit import checked_rate_limit
+
 __all__ = ["main"]
 
 
@@ -40,17 +42,16 @@ def _is_loopback(host: str) -> bool:
 
 
 def _rate_limit(text: str) -> tuple[int, float]:
-    """Parse ``N/SECONDS`` (e.g. ``120/60``) for ``--rate-limit``."""
+    """Parse ``N/SECONDS`` (e.g. ``120/60``) for ``--rate-limit``; both finite and positive."""
     count, sep, window = text.partition("/")
     try:
-        parsed = (int(count), float(window))
+        if not sep:
+            raise ValueError("no slash")
+        return checked_rate_limit(int(count), float(window))
     except ValueError:
-        parsed = (0, 0.0)
-    if not sep or parsed[0] <= 0 or not parsed[1] > 0:
         raise argparse.ArgumentTypeError(
-            "expected N/SECONDS with N >= 1 and SECONDS > 0, e.g. 120/60"
-        )
-    return parsed
+            "expected N/SECONDS with a whole N >= 1 and a finite SECONDS > 0, e.g. 120/60"
+        ) from None
 
 
 def _printable(text: str) -> str:

@@ -23,7 +23,7 @@ from .gameservers import GameServer
 from .journal import Journal, JournalLayer, Listener
 from .models import READ_SCOPE, WRITE_SCOPE, ApiKey, JournalEntry, OAuthToken, Universe
 from .routes import Router
-from .server import FakeServer, RequestLogger
+from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, FakeServer, RequestLogger
 
 if TYPE_CHECKING:
     import requests
@@ -124,10 +124,19 @@ class FakeOpenCloud:
         return self._app
 
     def serve(
-        self, host: str = "127.0.0.1", port: int = 0, *, on_request: RequestLogger | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        on_request: RequestLogger | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> FakeServer:
         """Serve this fake over loopback HTTP/1.1; see :class:`fakeserver.server.FakeServer`."""
-        return FakeServer(self, host, port, on_request=on_request)
+        return FakeServer(
+            self, host, port, on_request=on_request, max_connections=max_connections,
+            timeout=timeout,
+        )
 
     def mount(self, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> None:
         """Route a ``requests.Session``'s traffic for ``base_url`` to this fake, in process."""

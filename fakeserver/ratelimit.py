@@ -10,7 +10,35 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-__all__ = ["Decision", "TokenBucket", "format_seconds"]
+__all__ = ["Decision", "TokenBucket", "checked_rate_limit", "format_seconds"]
+
+_RATE_LIMIT_RULE = (
+    "a rate limit needs a whole number of requests >= 1 and a window of seconds > 0, "
+    "both finite"
+)
+
+
+def checked_rate_limit(limit: float, window: float) -> tuple[int, float]:
+    """Return ``(limit, window)`` as ``(int, float)``, or raise ``ValueError`` naming the rule.
+
+    ``limit`` must be a whole number >= 1 (``3.0`` is taken as ``3``; ``2.5`` is refused) and
+    ``window`` a number of seconds > 0; both, and the refill rate ``limit / window``, must be
+    finite and positive. An infinite window used to pass a plain ``window > 0`` check and then
+    turn every request into a 500 (a zero refill rate divides by zero).
+    """
+    try:
+        count = float(limit)
+        seconds = float(window)
+        rate = count / seconds
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        raise ValueError(_RATE_LIMIT_RULE) from None
+    if isinstance(limit, bool) or not (
+        math.isfinite(count) and count >= 1 and count.is_integer()
+        and math.isfinite(seconds) and seconds > 0
+        and math.isfinite(rate) and rate > 0
+    ):
+        raise ValueError(_RATE_LIMIT_RULE)
+    return (limit if isinstance(limit, int) else int(count)), seconds
 
 
 def format_seconds(seconds: float) -> str:
@@ -64,16 +92,13 @@ class TokenBucket:
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
         """Start full."""
-        if limit < 1 or not window > 0:
-            raise ValueError("rate limit needs limit >= 1 and window > 0")
-        self.limit = limit
-        self.window = float(window)
+        self.limit, self.window = checked_rate_limit(limit, window)
         self._clock = clock
-        self._rate = limit / self.window
-        self._tokens = float(limit)
+        self._rate = self.limit / self.window
+        self._tokens = float(self.limit)
         self._stamp = clock()
         # Roblox documents the IETF draft form "N, N;w=SECONDS".
-        self._limit_header = f"{limit}, {limit};w={format_seconds(self.window)}"
+        self._limit_header = f"{self.limit}, {self.limit};w={format_seconds(self.window)}"
 
     def take(self) -> Decision:
         """Take one token if there is one, and report the headers either way."""

@@ -9,10 +9,18 @@ It speaks HTTP/1.1 with keep-alive, one thread per connection, and writes each r
 single ``sendall``: a handler that writes the status line, headers and body separately meets
 delayed ACKs on the client and falls to tens of requests per second. It starts and stops in
 milliseconds: the accept loop sleeps on a selector that ``stop`` wakes through a socket pair,
-and so does every connection waiting for its next request. Woken, a connection thread itself
-decides: a request whose first byte has arrived is answered, an idle connection is closed at
-once. ``stop`` never shuts a socket under a thread that may be receiving a request, so a client
-whose request arrives as the server stops gets an answer, not a connection reset.
+and so does every connection waiting for bytes. Woken, a connection thread itself decides: a
+request whose first byte has arrived is answered (if the rest keeps coming), an idle connection
+is closed at once. ``stop`` never shuts a socket under a thread that may be receiving a request,
+so a client whose request arrives as the server stops gets an answer, not a connection reset.
+
+What a test suite throws at it stays bounded. At most ``max_connections`` connections are
+served at once; the accept loop closes the excess at once (with a 503 if the client listens).
+A connection idle for ``timeout`` seconds is closed, a request not fully received within
+``timeout`` seconds of its first byte gets a 408, and an answer the client does not take
+within ``timeout`` closes its connection. When ``accept`` fails for want of descriptors,
+buffers or memory, the accept loop pauses (a little longer each time, up to half a second)
+and tries again: the waiting connections stay in the listen backlog until they can be taken.
 
 An exception raised by the app (other than ``DropConnection``) answers the client with a 500
 and is kept; ``stop()`` (and so leaving the ``with`` block) re-raises it in the test, the way
@@ -28,6 +36,7 @@ import contextlib
 import email.utils
 import io
 import json
+import math
 import re
 import selectors
 import socket
@@ -51,8 +60,21 @@ MAX_HEADERS = 100
 MAX_BODY = 1024 * 1024
 # How long stop() waits for requests already being answered before giving up on them.
 STOP_GRACE_SECONDS = 5.0
+#: Connections served at once unless ``FakeServer(max_connections=...)`` says otherwise.
+DEFAULT_MAX_CONNECTIONS = 200
+#: Seconds a connection may stay idle, or take to send one request, unless told otherwise.
+DEFAULT_TIMEOUT = 5.0
+# After stop(), a request that has begun is still read as long as its bytes keep coming;
+# one that sends nothing for this long is dropped, so stop() never waits out a stalled client.
+_STOP_STALL_SECONDS = 0.25
+# The accept loop's pause after accept() fails (out of descriptors...): doubling, bounded.
+_ACCEPT_PAUSE_MIN = 0.01
+_ACCEPT_PAUSE_MAX = 0.5
 
 _BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
+# RFC 9112 section 7.1: chunk-size [ BWS ";" chunk-ext ] CRLF; hex digits only. A bare LF is
+# taken as the line end, as it is elsewhere in the request.
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
 _BAD_VALUE = re.compile(r"[\x00\r\n]")
 # A WSGI app must not set these: they describe the connection, which the server owns.
 _HOP_BY_HOP = frozenset(
@@ -114,19 +136,25 @@ class _BadRequest(Exception):
         self.detail = detail
 
 
+class _RequestTimedOut(Exception):
+    """A request began to arrive but was not complete within the server's timeout."""
+
+
 class _Connection:
     """One accepted socket and whether a request on it is being read or answered.
 
-    ``busy`` is touched only by the connection's own thread: it is set once the first byte of
-    a request is in hand and cleared after the answer is sent.
+    ``busy`` and ``deadline`` are touched only by the connection's own thread: ``busy`` is set
+    once the first byte of a request is in hand (with ``deadline``, the monotonic time by which
+    the whole request must have arrived) and cleared after the answer is sent.
     """
 
-    __slots__ = ("busy", "sock")
+    __slots__ = ("busy", "deadline", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         """Track ``sock``, idle until a request starts arriving."""
         self.sock = sock
         self.busy = False
+        self.deadline = 0.0
 
 
 _Selector: type[selectors.BaseSelector] = getattr(
@@ -135,35 +163,57 @@ _Selector: type[selectors.BaseSelector] = getattr(
 
 
 class _RequestReader(socket.SocketIO):
-    """The raw reader under a connection's buffered reader.
+    """The raw reader under a connection's buffered reader: every read waits first.
 
-    While the connection is idle, a read first waits until the client sends something or
-    ``stop()`` writes to the wake socket, and reports end of file if only the wake-up came.
-    The wake socket is never drained, so once ``stop()`` has written to it, an idle wait
-    returns at once: bytes already received are answered, silence closes the connection.
-    A poll selector needs no descriptor of its own, unlike epoll's.
+    It waits until the client sends something, ``stop()`` writes to the wake socket, or time
+    is up. While the connection is idle, time is up ``timeout`` seconds after the wait began,
+    and a wait that ends without the client's bytes reports end of file, which closes the
+    connection. While a request is arriving, time is up at the connection's ``deadline``
+    (``_RequestTimedOut``), or, after ``stop()``, once the client has sent nothing for
+    ``_STOP_STALL_SECONDS`` (``ConnectionAbortedError``). Once the wake-up is seen, idle waits
+    return at once: bytes already received are answered, silence closes the connection.
+    A poll selector needs no descriptor of its own, unlike epoll's, so a connection costs one
+    descriptor even when the process has none to spare.
     """
 
-    def __init__(self, connection: _Connection, wake: socket.socket) -> None:
-        """Read ``connection.sock``; wait on it and on ``wake`` while idle."""
+    def __init__(self, connection: _Connection, wake: socket.socket, timeout: float) -> None:
+        """Read ``connection.sock``; wait on it and on ``wake``, for ``timeout`` when idle."""
         super().__init__(connection.sock, "rb")
         self._connection = connection
+        self._timeout = timeout
+        self._wake: socket.socket | None = wake
         self._selector = _Selector()
         self._selector.register(connection.sock, selectors.EVENT_READ)
         self._selector.register(wake, selectors.EVENT_READ)
 
     def readinto(self, b: Any) -> int | None:
-        """Read into ``b``; while idle, return 0 (end of file) if ``stop()`` came first."""
-        if not self._connection.busy and not self._client_spoke():
+        """Wait for the client's bytes and read them into ``b`` (see the class docstring)."""
+        if self._connection.busy:
+            if not self._wait(self._connection.deadline, stall=_STOP_STALL_SECONDS):
+                if self._wake is None and time.monotonic() < self._connection.deadline:
+                    raise ConnectionAbortedError("the server stopped while the request stalled")
+                raise _RequestTimedOut
+        elif not self._wait(time.monotonic() + self._timeout, stall=0.0):
             return 0
         return super().readinto(b)
 
-    def _client_spoke(self) -> bool:
-        """Wait for the client's next bytes or the wake-up; whether the client's came."""
+    def _wait(self, deadline: float, *, stall: float) -> bool:
+        """Whether the client's bytes came before ``deadline`` (or, after ``stop()``, ``stall``)."""
+        sock = self._connection.sock
         while True:
-            ready = self._selector.select()
-            if ready:
-                return any(key.fileobj is self._connection.sock for key, _ in ready)
+            remaining = deadline - time.monotonic()
+            if self._wake is None:
+                remaining = min(remaining, stall)
+            if remaining <= 0:
+                # Bytes already received still count; only a wait that would block is over.
+                return any(key.fileobj is sock for key, _ in self._selector.select(0))
+            ready = self._selector.select(remaining)
+            if any(key.fileobj is sock for key, _ in ready):
+                return True
+            if ready and self._wake is not None:
+                # stop() came: the wake socket is never drained, so stop watching it.
+                self._selector.unregister(self._wake)
+                self._wake = None
 
     def close(self) -> None:
         """Release the selector, then the reader."""
@@ -186,6 +236,13 @@ class FakeServer:
     on_request:
         Called after every request with ``(method, path, status, seconds)``; ``status`` is
         ``None`` when the connection was dropped. ``path`` excludes the query string.
+    max_connections:
+        How many connections are served at once (each has a thread); the accept loop closes
+        any beyond that at once, with a 503 if the client listens.
+    timeout:
+        Seconds a connection may stay idle before it is closed, a request may take to arrive
+        from its first byte to its last (then a 408), and a client may take to accept an
+        answer.
 
     Use it as a context manager, or call ``start()`` and ``stop()``. Exceptions raised by the
     app are answered with a 500 and re-raised by ``stop()``; ``errors`` lists them meanwhile.
@@ -198,11 +255,21 @@ class FakeServer:
         port: int = 0,
         *,
         on_request: RequestLogger | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         """Prepare the server; nothing listens until ``start()``."""
         wsgi = getattr(app, "app", app)
         if not callable(wsgi):
             raise TypeError("FakeServer needs a FakeOpenCloud or a WSGI callable")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or (
+            max_connections < 1
+        ):
+            raise ValueError("max_connections must be a whole number >= 1")
+        if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError("timeout must be a finite number of seconds > 0")
+        self.max_connections = max_connections
+        self.timeout = float(timeout)
         self.fake: Any = app if wsgi is not app else None
         self.app: WSGIApp = wsgi
         self.on_request = on_request
@@ -355,9 +422,12 @@ class FakeServer:
         self, listener: socket.socket, wake: socket.socket, ready: threading.Event
     ) -> None:
         """Accept connections until ``stop()`` writes to the wake socket."""
-        with selectors.DefaultSelector() as selector:
+        pause = 0.0
+        # Both selectors are made now: once descriptors run out, an epoll one could not be.
+        with selectors.DefaultSelector() as selector, _Selector() as stop_watch:
             selector.register(listener, selectors.EVENT_READ)
             selector.register(wake, selectors.EVENT_READ)
+            stop_watch.register(wake, selectors.EVENT_READ)
             ready.set()
             while True:
                 for key, _ in selector.select():
@@ -367,35 +437,59 @@ class FakeServer:
                         sock, peer = listener.accept()
                     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                         continue
-                    except OSError as exc:
-                        self._record(exc)
-                        return
+                    except OSError:
+                        # EMFILE, ENFILE, ENOBUFS, ENOMEM...: the process or the machine is
+                        # short of something a test suite will give back. The connection
+                        # waits in the backlog meanwhile; never give up on it for good.
+                        pause = min(max(2 * pause, _ACCEPT_PAUSE_MIN), _ACCEPT_PAUSE_MAX)
+                        if stop_watch.select(pause):
+                            return
+                        continue
+                    pause = 0.0
                     self._spawn(sock, peer, wake)
 
     def _spawn(self, sock: socket.socket, peer: Any, wake: socket.socket) -> None:
-        """Start the thread that serves one accepted connection."""
-        sock.setblocking(True)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        """Start the thread that serves one accepted connection, or refuse it if full."""
+        with self._lock:
+            full = len(self._connections) >= self.max_connections
+        if full:
+            _refuse(sock)
+            return
         connection = _Connection(sock)
         thread = threading.Thread(
             target=self._serve_connection, args=(connection, wake, peer[0], peer[1]),
             name=f"fakeserver-conn-{peer[1]}", daemon=True,
         )
-        with self._lock:
-            self._connections[connection] = thread
-        thread.start()
+        try:
+            # A timeout, not blocking mode: it bounds sendall to a client that stops reading.
+            # Reads never block in the socket: _RequestReader waits before each one.
+            sock.settimeout(self.timeout)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._connections[connection] = thread
+            thread.start()
+        except (OSError, RuntimeError):
+            # The client is already gone, or no thread can be started now (too many
+            # threads): the connection is refused, the server goes on.
+            with self._lock:
+                self._connections.pop(connection, None)
+            sock.close()
 
     def _serve_connection(
         self, connection: _Connection, wake: socket.socket, peer_host: str, peer_port: int
     ) -> None:
         """Answer requests on one connection until either side closes it, or ``stop()``."""
         sock = connection.sock
-        rfile = io.BufferedReader(_RequestReader(connection, wake), MAX_LINE)
+        rfile = io.BufferedReader(_RequestReader(connection, wake, self.timeout), MAX_LINE)
         try:
             # No check of _stopping here: the next idle wait returns at once after stop(),
             # and answers a request that has already begun to arrive instead of dropping it.
             while self._serve_one(connection, rfile, peer_host, peer_port):
                 connection.busy = False
+        except _RequestTimedOut:
+            with contextlib.suppress(OSError):
+                self._send_plain(sock, 408, "request not received in time")
+            self._log("-", "-", 408, self.timeout)
         except OSError:
             # The client went away, or stop() shut the socket: nothing to report.
             pass
@@ -417,6 +511,7 @@ class FakeServer:
         if not rfile.peek(1):
             return False
         connection.busy = True
+        connection.deadline = time.monotonic() + self.timeout
         line = rfile.readline(MAX_LINE + 1)
         # RFC 9112 section 2.2: ignore empty lines before a request line.
         blank = 0
@@ -593,13 +688,11 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
         size_line = rfile.readline(MAX_LINE + 1)
         if not size_line:
             raise OSError("connection closed inside a chunked body")
-        size_text = size_line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _BadRequest(400, "malformed chunk size") from None
-        if size < 0 or not size_text.isalnum():
+        # int(text, 16) would also take "0x2", "+2", "1_0" and surrounding whitespace.
+        size_match = _CHUNK_SIZE_LINE.fullmatch(size_line)
+        if size_match is None:
             raise _BadRequest(400, "malformed chunk size")
+        size = int(size_match[1], 16)
         total += size
         if total > MAX_BODY:
             raise _BadRequest(413, "request body too large")
@@ -616,6 +709,22 @@ def _read_chunked(rfile: BinaryIO) -> bytes:
         if trailer in (b"\r\n", b"\n", b""):
             break
     return b"".join(chunks)
+
+
+_FULL = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+    b"Content-Length: 46\r\nConnection: close\r\n\r\n"
+    b"the fake server has too many open connections\n"
+)
+
+
+def _refuse(sock: socket.socket) -> None:
+    """Close a connection beyond the cap at once, with a 503 if it fits the send buffer."""
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        sock.send(_FULL)
+    _shutdown(sock)
+    sock.close()
 
 
 def _shutdown(sock: socket.socket) -> None:

@@ -1,7 +1,7 @@
 """The five endpoints through the WSGI app: statuses, bodies, decrypted values, every error.
 
 Every response returned by the helpers has been validated against the published schemas
-(see ``check_response`` in ``conftest.py``).
+(see ``check_response`` in ``support.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from fakeserver import FakeOpenCloud
-from tests.fakeserver.conftest import WsgiClient, full_setup, seal
+from tests.fakeserver.support import WsgiClient, full_setup, seal
 
 HOST_253 = ".".join(["a" * 63] * 3 + ["a" * 61])
 assert len(HOST_253) == 253

@@ -6,7 +6,7 @@ import pytest
 
 from fakeserver import FakeOpenCloud
 from fakeserver.errors import DropConnection
-from tests.fakeserver.conftest import FakeClock, WsgiClient, full_setup, seal
+from tests.fakeserver.support import FakeClock, WsgiClient, full_setup, seal
 
 
 def limited(clock: FakeClock, limit: int = 3, window: float = 60.0, **kwargs):

@@ -24,7 +24,7 @@ from fakeserver.errors import (
 )
 from fakeserver.keys import SEAL_OVERHEAD, KeyPair, UnsealError, new_key_id
 from fakeserver.ratelimit import TokenBucket, format_seconds
-from tests.fakeserver.conftest import FakeClock, WsgiClient, full_setup, seal
+from tests.fakeserver.support import FakeClock, WsgiClient, full_setup, seal
 
 
 def test_exports_are_pinned():

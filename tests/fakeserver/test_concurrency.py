@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from fakeserver import FakeOpenCloud
-from tests.fakeserver.conftest import Response, WsgiClient, seal
+from tests.fakeserver.support import Response, WsgiClient, seal
 
 THREADS = 8
 OPS_PER_THREAD = 60

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fakeserver import FakeOpenCloud
-from tests.fakeserver.conftest import call_app, seal
+from tests.fakeserver.support import call_app, seal
 
 
 def fuzz_settings(examples: int) -> settings:

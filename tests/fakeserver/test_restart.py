@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
 from fakeserver import FakeOpenCloud, GameServerError
-from tests.fakeserver.conftest import (
+from tests.fakeserver.support import (
     FakeClock,
     Response,
     WsgiClient,

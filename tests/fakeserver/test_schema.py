@@ -12,7 +12,7 @@ import json
 import jsonschema
 import pytest
 
-from tests.fakeserver.conftest import (
+from tests.fakeserver.support import (
     COMPONENTS,
     SCHEMA_FILE,
     VALIDATORS,
