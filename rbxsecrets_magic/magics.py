@@ -664,7 +664,8 @@ class RbxSecretsMagics(Magics):
     @line_magic
     @magic_arguments()
     @argument("name", metavar="NAME", help="Secret id.")
-    @argument("url", metavar="URL", help="The URL the game calls (http:// or https://).")
+    @argument("url", nargs="?", metavar="URL", help="The URL the game calls (http:// or "
+              "https://).")
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     def rbx_secret_check(self, line: str) -> None:
         """Say whether a game server could send a secret to a URL, and if not, what would.
@@ -694,6 +695,8 @@ class RbxSecretsMagics(Magics):
 
         magic = "rbx_secret_check"
         name = self._check_names(magic, [args.name])[0]
+        if args.url is None:
+            raise _fail(magic, "give the URL the game calls: %rbx_secret_check NAME URL")
         check_url(args.url)
         universes = self._universes(magic, args.universe)
         checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
@@ -924,7 +927,9 @@ class RbxSecretsMagics(Magics):
             for name, action in parser._option_string_actions.items() if name.startswith("--")
         }
         count, required = _POSITIONALS.get(method.__name__, (0, False))
-        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t))
+        urls = method.__name__ == "rbx_secret_check"
+        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t) or (
+            urls and _plain_url(t)))
 
     def _arguments(self, method: Any, reading: LineReading) -> argparse.Namespace:
         """The parsed arguments, or a UsageError in our words (argparse's may quote a value)."""
@@ -1173,6 +1178,13 @@ def _scrub(exc: BaseException) -> None:
         traceback.clear_frames(current.__traceback__)
         pending += [current.__context__, current.__cause__]
         pending += list(getattr(current, "exceptions", ()))
+
+
+def _plain_url(text: str) -> bool:
+    """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
+    from .domains import url_host
+
+    return not any(c in text for c in "?#@") and _passes(url_host, text)
 
 
 def _quoted(names: list[str]) -> str:

@@ -227,7 +227,7 @@ def test_sync_restart_with_dry_run_is_refused(rollout: MagicShell) -> None:
     ("%rbx_secret_set --env-file x.env --restart", "use %rbx_secret_sync --env-file FILE"),
     ("%rbx_secret_check PAY api.example.com/v1", "Invalid URL: it has no host"),
     ("%rbx_secret_check PAY ftp://api.example.com/", "only http:// and https://"),
-    ("%rbx_secret_check PAY", "the line cannot be read"),
+    ("%rbx_secret_check PAY", "Give the URL the game calls: %rbx_secret_check NAME URL."),
 ])
 def test_bad_input_is_one_line_before_any_request(rollout: MagicShell, line: str,
                                                   words: str) -> None:
@@ -280,3 +280,11 @@ def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
     assert completer.complete("%rbx_servers_restart --bleed-off ") == []
     assert completer.complete("%rbx_secret_set PAY --restart ") == completer.option_strings(
         "rbx_secret_set")
+
+
+def test_a_refused_check_keeps_a_plain_url_but_drops_one_with_a_query(rollout: MagicShell
+                                                                       ) -> None:
+    rollout.usage_error(f"%rbx_secret_check NOPE {URL}")
+    assert URL in rollout.history_text()
+    rollout.usage_error("%rbx_secret_check NOPE https://api.example.com/v1?token=t0k3n-in-query")
+    assert "t0k3n" not in rollout.history_text()
