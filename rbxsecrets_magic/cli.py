@@ -4,17 +4,23 @@
 
     rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
                        [--prune] [--protect GLOB]... [--domain D] [--json]
-    rbx-secrets apply  (the same options) [--yes]
+    rbx-secrets apply  (the same options) [--yes] [--restart [--bleed-off MINUTES]]
     rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
-                       [--universe U]...
+                       [--universe U]... [--restart [--bleed-off MINUTES] [--yes]]
     rbx-secrets list   [--universe U]... [--json]
     rbx-secrets delete NAME... [--missing-ok] [--yes] [--universe U]...
+                       [--restart [--bleed-off MINUTES]]
+    rbx-secrets restart [--places ID[,ID...]] [--bleed-off MINUTES] [--universe U]... [--yes]
+    rbx-secrets check NAME URL [--universe U]...
 
 Credentials come only from ``RBX_API_KEY`` or ``RBX_OAUTH_TOKEN`` (an option would land in the
 shell history and the process list); the base URL from ``--base-url`` or
 ``RBX_OPEN_CLOUD_URL``; the universe from ``--universe`` (an id or an environment name of the
-manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made), 1
-something failed or a confirmation was declined, 2 usage error. Errors are one line on stderr;
+manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made;
+``check``: a game server could send the secret there), 1 something failed, a confirmation was
+declined or could not be asked without ``--yes`` (``check``: it could not), 2 usage error.
+Restarting disconnects players, so ``restart`` and ``--restart`` say what will happen and ask
+first (:mod:`rbxsecrets_magic.rollout` holds the rule). Errors are one line on stderr;
 progress goes to stderr; with ``--json``, stdout holds only the JSON document.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
     from .client import SecretsClient
     from .manifest import Manifest, Target
     from .plan import Plan
+    from .rollout import RestartOptions
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -136,6 +143,25 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="Print JSON on stdout.")
 
 
+def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
+    """``--bleed-off MINUTES``: how long old servers may run without taking players."""
+    parser.add_argument("--bleed-off", metavar="MINUTES",
+                        help="Let old servers run 1-60 minutes without taking new players "
+                        "before they shut down (default: shut down now).")
+
+
+def add_restart_options(parser: argparse.ArgumentParser, *, yes: bool) -> None:
+    """``--restart`` and ``--bleed-off`` for a writing command (and ``--yes`` if it lacks one)."""
+    parser.add_argument("--restart", action="store_true",
+                        help="After the writes succeed, restart the game servers of each "
+                        "universe written, so they load the new secrets (asks first).")
+    add_bleed_off_option(parser)
+    if yes:
+        parser.add_argument("--yes", action="store_true",
+                            help="With --restart: restart without asking (needed when no "
+                            "terminal can ask).")
+
+
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The options of ``plan`` and ``apply``."""
     add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
@@ -162,7 +188,9 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
 def _configure_apply(parser: argparse.ArgumentParser) -> None:
     add_plan_options(parser)
     parser.add_argument("--yes", action="store_true",
-                        help="Delete without asking (needed when no terminal can ask).")
+                        help="Delete (and with --restart, restart) without asking (needed "
+                        "when no terminal can ask).")
+    add_restart_options(parser, yes=False)
 
 
 @contextlib.contextmanager
@@ -200,6 +228,7 @@ def _run_plan(args: argparse.Namespace, console: Console) -> int:
 def _run_apply(args: argparse.Namespace, console: Console) -> int:
     from .apply import apply_plan
 
+    restart = _restart_options(args, console)
     with _planned(args, console) as (plan, clients, state):
         console.err(repr(plan))
         _confirm_deletions(plan, args.yes, console)
@@ -215,8 +244,23 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
                         f"{change.universe}: {outcome.result}{error}")
 
         report = apply_plan(plan, clients, state, progress=progress)
-        console.out(json.dumps(report.to_json()) if args.json else repr(report))
-        return EXIT_OK if report.ok else EXIT_FAILED
+        restarted: list[dict[str, object]] = []
+        if restart is not None:
+            results = [(o.change.universe, _write_result(o.result, o.error))
+                       for o in report.outcomes]
+            labels = {t.universe_id: t.label for t in plan.targets}
+            restarted = _restart_after(results, labels, restart, clients, args.yes, console)
+        document = report.to_json()
+        if restarted:
+            document["restarts"] = restarted
+        console.out(json.dumps(document) if args.json else repr(report))
+        ok = report.ok and all(r["result"] == "done" for r in restarted)
+        return EXIT_OK if ok else EXIT_FAILED
+
+
+def _write_result(result: str, error: str | None) -> str:
+    """An apply row's result for --restart: a write skipped unsent after an error is not done."""
+    return "failed" if result == "skipped" and error else result
 
 
 def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
@@ -247,6 +291,7 @@ def _configure_set(parser: argparse.ArgumentParser) -> None:
                         "(one final newline dropped).")
     add_target_options(parser)
     add_json_option(parser)
+    add_restart_options(parser, yes=True)
 
 
 def _configure_list(parser: argparse.ArgumentParser) -> None:
@@ -259,9 +304,11 @@ def _configure_delete(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--missing-ok", action="store_true",
                         help="Skip names that do not exist instead of refusing.")
     parser.add_argument("--yes", action="store_true",
-                        help="Delete without asking (needed when no terminal can ask).")
+                        help="Delete (and with --restart, restart) without asking (needed "
+                        "when no terminal can ask).")
     add_target_options(parser)
     add_json_option(parser)
+    add_restart_options(parser, yes=False)
 
 
 def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
@@ -299,7 +346,9 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
                            "underscores, not starting with a digit); not repeated here in "
                            "case it was a value") from None
     domain = validate_domain(args.domain)
+    restart = _restart_options(args, console)
     rows: list[dict[str, object]] = []
+    restarted: list[dict[str, object]] = []
     with _clients_for(args, console) as (targets, clients):
         # A bad key, universe or URL fails before anyone types a value.
         for client in clients.values():
@@ -309,9 +358,9 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
         for target in targets:
             rows.append(_set_one(clients[target.universe_id], name, value, domain, state,
                                  console, args.json))
-    if args.json:
-        console.out(json.dumps({"results": rows}))
-    return EXIT_OK if all(r["result"] == "done" for r in rows) else EXIT_FAILED
+        if restart is not None:
+            restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
+    return _finish_writes(rows, restarted, args.json, console, ("done",))
 
 
 def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
@@ -407,7 +456,9 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
             raise UsageFailure("a NAME is not a valid secret id; not repeated here in case it "
                                "was a value") from None
     names = list(dict.fromkeys(names))
+    restart = _restart_options(args, console)
     rows: list[dict[str, object]] = []
+    restarted: list[dict[str, object]] = []
     with _clients_for(args, console) as (targets, clients):
         if not args.missing_ok:
             _refuse_missing(names, targets, clients)
@@ -438,9 +489,149 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
                     with contextlib.suppress(OSError):
                         state.forget(client.base_url, target.universe_id, name)
                 rows.append(row)
+        if restart is not None:
+            restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
+    return _finish_writes(rows, restarted, args.json, console, ("done", "skipped"))
+
+
+def _finish_writes(rows: list[dict[str, object]], restarted: list[dict[str, object]],
+                   as_json: bool, console: Console, good: tuple[str, ...]) -> int:
+    """Print the JSON document if asked; exit 0 only if every write and restart was done."""
+    if as_json:
+        document: dict[str, object] = {"results": rows}
+        if restarted:
+            document["restarts"] = restarted
+        console.out(json.dumps(document))
+    ok = all(r["result"] in good for r in rows) and all(r["result"] == "done" for r in restarted)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+# ------------------------------------------------------------------------- restart and check
+
+
+def _restart_options(args: argparse.Namespace, console: Console) -> RestartOptions | None:
+    """The restart asked for with --restart (None without it); checked before any request.
+
+    Where no terminal can ask and --yes is missing, refuses here, before anything is written.
+    """
+    from .rollout import RestartOptions, parse_bleed_off
+
+    if not args.restart:
+        if args.bleed_off is not None:
+            raise UsageFailure("--bleed-off works only with --restart")
+        return None
+    options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
+    if not args.yes and not console.interactive():
+        raise Declined("--restart asks before restarting and no terminal can ask; nothing was "
+                       "changed and nothing was restarted: add --yes to confirm")
+    return options
+
+
+def _restart_rows(rows: list[dict[str, object]], targets: Sequence[Target],
+                  options: RestartOptions, clients: Mapping[int, SecretsClient], yes: bool,
+                  console: Console) -> list[dict[str, object]]:
+    """--restart after set or delete: restart each universe whose writes were all done."""
+    results = [(int(str(r["universe"])), str(r["result"])) for r in rows]
+    labels = {t.universe_id: t.label for t in targets}
+    return _restart_after(results, labels, options, clients, yes, console)
+
+
+def _restart_after(results: list[tuple[int, str]], labels: Mapping[int, str],
+                   options: RestartOptions, clients: Mapping[int, SecretsClient], yes: bool,
+                   console: Console) -> list[dict[str, object]]:
+    from .rollout import RestartDeclined, restart_targets_after_writes, roll_out
+
+    targets, notes = restart_targets_after_writes(results, labels)
+    for note in notes:
+        console.err(note)
+    try:
+        outcomes = roll_out(targets, options, clients.__getitem__, yes=yes,
+                            ask=_asker(console), say=console.err)
+    except RestartDeclined as exc:
+        console.err(f"{PROG}: the writes above were made, but {exc}")
+        return [{"universe": t.universe_id, "action": "restart", "result": "declined",
+                 "error": str(exc)} for t in targets]
+    return [o.to_json() for o in outcomes]
+
+
+def _asker(console: Console) -> Callable[[str], bool | None]:
+    """``ask`` for the rollout rule: the terminal's answer, or None when there is none."""
+    def ask(question: str) -> bool | None:
+        if not console.interactive():
+            return None
+        return console.confirm(question.removesuffix(" [y/N] "))
+    return ask
+
+
+def _configure_restart(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--places", action="append", metavar="ID[,ID...]",
+                        help="Restart only these places' servers (default: every place).")
+    add_bleed_off_option(parser)
+    parser.add_argument("--yes", action="store_true",
+                        help="Restart without asking (needed when no terminal can ask).")
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def _run_restart(args: argparse.Namespace, console: Console) -> int:
+    from .rollout import (
+        RestartDeclined,
+        RestartOptions,
+        RestartTarget,
+        check_places_fit,
+        parse_bleed_off,
+        parse_place_ids,
+        roll_out,
+    )
+
+    options = RestartOptions(place_ids=parse_place_ids(args.places),
+                             bleed_off_minutes=parse_bleed_off(args.bleed_off))
+    targets = [RestartTarget(t.universe_id, t.label) for t in resolve_targets(args, console)]
+    check_places_fit(options, targets)
+    with _clients_for(args, console) as (_targets, clients):
+        try:
+            outcomes = roll_out(targets, options, clients.__getitem__, yes=args.yes,
+                                ask=_asker(console), say=console.err)
+        except RestartDeclined as exc:
+            raise Declined(str(exc)) from None
     if args.json:
-        console.out(json.dumps({"results": rows}))
-    return EXIT_OK if all(r["result"] in ("done", "skipped") for r in rows) else EXIT_FAILED
+        console.out(json.dumps({"restarts": [o.to_json() for o in outcomes]}))
+    return EXIT_OK if all(o.result == "done" for o in outcomes) else EXIT_FAILED
+
+
+def _configure_check(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="Secret id.")
+    parser.add_argument("url", metavar="URL", help="The URL the game calls (http or https).")
+    add_target_options(parser)
+    add_json_option(parser)
+
+
+def _run_check(args: argparse.Namespace, console: Console) -> int:
+    from .preflight import check_secret, check_url
+    from .validation import validate_secret_id
+
+    try:
+        name = validate_secret_id(args.name)
+    except InvalidInputError:
+        raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
+                           "underscores, not starting with a digit); not repeated here in "
+                           "case it was a value") from None
+    check_url(args.url)  # before any request
+    with _clients_for(args, console) as (targets, clients):
+        checks = [check_secret(clients[t.universe_id], name, args.url, t.label)
+                  for t in targets]
+    several = len(checks) > 1
+    for check in checks:
+        line = check.explain(with_universe=several)
+        (console.err if args.json else console.out)(line)
+    if args.json:
+        console.out(json.dumps({"checks": [
+            {"universe": t.universe_id, "id": name, "exists": c.domain is not None,
+             "host": c.host, "allowed": c.allowed,
+             "domain": c.domain.domain if c.domain is not None else None,
+             "suggestions": list(c.domain.suggestions) if c.domain is not None else []}
+            for t, c in zip(targets, checks, strict=True)]}))
+    return EXIT_OK if all(c.allowed for c in checks) else EXIT_FAILED
 
 
 def _refuse_missing(names: list[str], targets: Sequence[Target],
@@ -466,6 +657,10 @@ COMMANDS: list[Command] = [
     Command("list", "List secrets (never values) and whether each is sealed with an old key.",
             _configure_list, _run_list),
     Command("delete", "Delete secrets.", _configure_delete, _run_delete),
+    Command("restart", "Restart game servers so they load the secrets as they are now "
+            "(asks first).", _configure_restart, _run_restart),
+    Command("check", "Say whether a game server could send a secret to a URL (its domain).",
+            _configure_check, _run_check),
 ]
 
 

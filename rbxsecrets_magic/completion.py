@@ -1,4 +1,4 @@
-"""Tab completion for the ``%rbx_secret_*`` magics.
+"""Tab completion for the ``%rbx_secret_*`` magics and ``%rbx_servers_restart``.
 
 Registered as a matcher in ``ip.Completer.custom_matchers``, so it works in the terminal, in
 Jupyter and anywhere else that uses ``ip.Completer``. A matcher, rather than the older
@@ -6,7 +6,7 @@ Jupyter and anywhere else that uses ``ip.Completer``. A matcher, rather than the
 as Python and would offer every builtin after ``--``. It completes the options of each magic,
 secret names from the last listing (kept up to date by set and delete), environment variable
 names after ``--from-env``, string variables after ``--from-var``, and leaves paths after
-``--from-file``/``--env-file`` to IPython's own file completion.
+``--from-file``/``--env-file``/``--manifest`` to IPython's own file completion.
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ if TYPE_CHECKING:
     from IPython.core.completer import CompletionContext
 
 MAGIC_NAMES = ("rbx_secret_set", "rbx_secret_delete", "rbx_secret_list", "rbx_secret_login",
-               "rbx_secret_logout", "rbx_secret_sync")
+               "rbx_secret_logout", "rbx_secret_sync", "rbx_secret_check",
+               "rbx_servers_restart")
 # How many secret names each magic takes as positional arguments (-1: any number).
-_TAKES_NAMES = {"rbx_secret_set": 1, "rbx_secret_delete": -1}
+_TAKES_NAMES = {"rbx_secret_set": 1, "rbx_secret_delete": -1, "rbx_secret_check": 1}
 # Options whose argument is a path: answer nothing so IPython's file matcher answers.
 _PATH_OPTIONS = frozenset({"--from-file", "--env-file", "--manifest"})
 # Options whose argument we cannot guess.
-_FREE_OPTIONS = frozenset({"--domain", "--protect"})
+_FREE_OPTIONS = frozenset({"--domain", "--protect", "--places", "--bleed-off"})
 # Options that take no argument; every other option consumes the next word.
-_FLAG_OPTIONS = frozenset({"--confirm", "--dry-run", "--missing-ok", "--prune", "--yes"})
+_FLAG_OPTIONS = frozenset({"--confirm", "--dry-run", "--missing-ok", "--restart", "--yes",
+                           "--prune"})
 
 
 def _split(text_until_cursor: str) -> tuple[list[str], str]:

@@ -95,6 +95,11 @@ _VALUE_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
 _KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
 _UNIVERSE_HELP = ("Universe id or environment name of the manifest, or a comma list of them "
                   "(overrides the configuration).")
+_RESTART_HELP = ("After the writes succeed, restart the game servers of each universe written, "
+                 "so they load the secrets (says how and asks first).")
+_BLEED_OFF_HELP = ("Let old servers run 1-60 minutes without taking new players before they "
+                   "shut down (default: shut down now).")
+_YES_HELP = "Restart without asking (needed where nothing can ask, such as a headless kernel)."
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
@@ -214,13 +219,17 @@ class RbxSecretsMagics(Magics):
     @argument("--dry-run", action="store_true", help="With --env-file: only show what would "
               "be created or updated.")
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @argument("--restart", action="store_true", help=_RESTART_HELP)
+    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
+    @argument("--yes", action="store_true", help=_YES_HELP)
     def rbx_secret_set(self, line: str) -> None:
         """Create or update a secret; the value comes from a masked prompt, never the line.
 
         Says whether the secret was created or updated, in which universe, and the value's
         length; never the value. Running game servers pick up a new value when they restart.
         In a headless kernel (nbclient, papermill) there is no prompt: use --from-env,
-        --from-file or --from-var.
+        --from-file or --from-var. With --restart, once the value is set in every universe,
+        their game servers restart (after saying how and asking; --yes answers) so they load it.
 
         With --env-file PATH, sets every entry of a .env file (python-dotenv rules), with a
         progress bar and a table of created/updated/failed entries. Running it again is safe:
@@ -240,12 +249,17 @@ class RbxSecretsMagics(Magics):
             In [5]: %rbx_secret_set api_token --from-var token --universe 1234567
             In [6]: %rbx_secret_set --env-file .env --dry-run
             In [7]: %rbx_secret_set --env-file .env --domain '*.example.com'
+            In [8]: %rbx_secret_set api_token --from-env API_TOKEN --restart --bleed-off 10
         """
         self._run(self.rbx_secret_set, line, self._set)
 
     def _set(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_set"
+        restart = self._restart_option(magic, args)
         if args.env_file is not None:
+            if restart is not None:
+                raise _fail(magic, "--restart works with one secret, not --env-file; use "
+                            "%rbx_secret_sync --env-file FILE --restart")
             return self._set_env_file(args)
         if args.dry_run:
             raise _fail(magic, "--dry-run works only with --env-file")
@@ -278,8 +292,16 @@ class RbxSecretsMagics(Magics):
             confirm=args.confirm or self.confirm,
         )
         self._check_value(value)
-        for universe, client in zip(universes, clients, strict=True):
-            self._set_one(client, universe, name, value, domain, args.domain is not None)
+        by_universe = dict(zip(universes, clients, strict=True))
+
+        def write(universe: int) -> bool:
+            self._set_one(by_universe[universe], universe, name, value, domain,
+                          args.domain is not None)
+            return True
+
+        written = self._write_each(magic, universes, write, restart)
+        if restart is not None:
+            self._restart_after(magic, written, restart, args.yes)
         return None
 
     def _set_one(self, client: SecretsClient, universe: int, name: str, value: SecretValue,
@@ -300,11 +322,15 @@ class RbxSecretsMagics(Magics):
     @argument("--missing-ok", action="store_true", help="Skip names that do not exist "
               "instead of refusing.")
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @argument("--restart", action="store_true", help=_RESTART_HELP)
+    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
+    @argument("--yes", action="store_true", help=_YES_HELP)
     def rbx_secret_delete(self, line: str) -> None:
         """Delete one or more secrets.
 
         Without --missing-ok, a name that does not exist stops the command before anything is
-        deleted. Running game servers keep a deleted secret until they restart.
+        deleted. Running game servers keep a deleted secret until they restart; --restart
+        restarts them once the deletions succeed (saying how and asking first; --yes answers).
 
         Examples
         --------
@@ -314,11 +340,13 @@ class RbxSecretsMagics(Magics):
             Deleted secret 'api_token' in universe 6930499524.
 
             In [2]: %rbx_secret_delete old_key older_key --missing-ok --universe 1234567
+            In [3]: %rbx_secret_delete old_key --restart --bleed-off 5 --yes
         """
         self._run(self.rbx_secret_delete, line, self._delete)
 
     def _delete(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_delete"
+        restart = self._restart_option(magic, args)
         names = list(dict.fromkeys(self._check_names(magic, args.names)))
         universes = self._universes(magic, args.universe)
         several = len(universes) > 1
@@ -326,11 +354,17 @@ class RbxSecretsMagics(Magics):
             # Every universe is checked before anything is deleted anywhere.
             for universe in universes:
                 self._refuse_missing(magic, universe, names)
-        for universe in universes:
+
+        def write(universe: int) -> bool:
             client = self._client(magic, universe)
             deleted, skipped = self._delete_each(magic, client, universe, names,
                                                  args.missing_ok)
             print(_describe_delete(universe, deleted, skipped))
+            return bool(deleted)
+
+        written = self._write_each(magic, universes, write, restart)
+        if restart is not None:
+            self._restart_after(magic, written, restart, args.yes)
 
     def _refuse_missing(self, magic: str, universe: int, names: list[str]) -> None:
         """Fail, naming them, if any of ``names`` is not in ``universe``."""
@@ -508,7 +542,10 @@ class RbxSecretsMagics(Magics):
     @argument("--protect", metavar="GLOB", action="append", default=[],
               help="Never delete secrets matching GLOB; repeatable.")
     @argument("--dry-run", action="store_true", help="Only show the plan.")
-    @argument("--yes", action="store_true", help="Delete without asking.")
+    @argument("--yes", action="store_true", help="Delete (and with --restart, restart) "
+              "without asking.")
+    @argument("--restart", action="store_true", help=_RESTART_HELP)
+    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
     def rbx_secret_sync(self, line: str) -> None:
         """Make experiences' secrets match the manifest: show the plan, then apply it.
 
@@ -518,6 +555,8 @@ class RbxSecretsMagics(Magics):
         writes only what is not unchanged, with a progress bar, and shows each result.
         Values come from --env-file, else from environment variables named like the
         secrets; never from the line. Running it again with nothing changed writes nothing.
+        With --restart, each universe whose changes all succeeded has its game servers
+        restarted afterwards (saying how and asking first; --yes answers).
 
         Examples
         --------
@@ -526,12 +565,21 @@ class RbxSecretsMagics(Magics):
             In [1]: %rbx_secret_sync --env-file .env --dry-run
             In [2]: %rbx_secret_sync --env-file .env --environment staging
             In [3]: %rbx_secret_sync --env-file prod.env --universe production --prune
+            In [4]: %rbx_secret_sync --env-file .env --restart --bleed-off 10 --yes
         """
         self._run(self.rbx_secret_sync, line, self._sync)
 
     def _sync(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_sync"
+        restart = self._restart_option(magic, args)
+        if restart is not None and args.dry_run:
+            raise _fail(magic, "--dry-run changes nothing, so --restart has nothing to roll "
+                        "out; drop one of them")
         report = self._run_sync(magic, args)
+        if restart is not None:
+            from .rollout import sync_results
+
+            self._restart_after(magic, sync_results(report), restart, args.yes)
         failed = getattr(report, "failed", [])
         if failed:
             raise _fail(magic, f"{len(failed)} change(s) failed or have an unknown outcome (see "
@@ -571,6 +619,154 @@ class RbxSecretsMagics(Magics):
                 known.discard(outcome.change.id)
             else:
                 known.add(outcome.change.id)
+
+    @line_magic
+    @magic_arguments()
+    @argument("--places", metavar="ID[,ID...]", help="Restart only these places' servers "
+              "(default: every place of the universe).")
+    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @argument("--yes", action="store_true", help=_YES_HELP)
+    def rbx_servers_restart(self, line: str) -> None:
+        """Restart an experience's game servers so they load the secrets as they are now.
+
+        Running servers keep the secrets they started with. This says what will happen to
+        the players, asks, then restarts every place's servers (or those of --places), on
+        every place version. With --bleed-off, old servers take no new players and shut down
+        after that many minutes; without it they shut down now. --yes answers the question;
+        where nothing can ask (a headless kernel) and --yes is missing, nothing is restarted.
+        The API key needs the universe API system with write permission.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_servers_restart --bleed-off 10
+            Servers of every place in universe 6930499524 stop taking players now and shut
+            down in 10 minutes.
+            Restart them? Players on them are disconnected. [y/N] y
+            Restarted the servers of universe 6930499524: new servers load the secrets as
+            they are now (old ones drain for 10 minutes).
+
+            In [2]: %rbx_servers_restart --places 1818,1819 --yes --universe staging
+        """
+        self._run(self.rbx_servers_restart, line, self._servers_restart)
+
+    def _servers_restart(self, args: argparse.Namespace) -> None:
+        from .rollout import RestartOptions, RestartTarget, parse_bleed_off, parse_place_ids
+
+        magic = "rbx_servers_restart"
+        options = RestartOptions(place_ids=parse_place_ids(args.places),
+                                 bleed_off_minutes=parse_bleed_off(args.bleed_off))
+        universes = self._universes(magic, args.universe)
+        self._roll_out(magic, [RestartTarget(u, str(u)) for u in universes], options, args.yes)
+
+    @line_magic
+    @magic_arguments()
+    @argument("name", metavar="NAME", help="Secret id.")
+    @argument("url", nargs="?", metavar="URL", help="The URL the game calls (http:// or "
+              "https://).")
+    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    def rbx_secret_check(self, line: str) -> None:
+        """Say whether a game server could send a secret to a URL, and if not, what would.
+
+        Reads the secret's domain from a listing (no value is needed) and applies the domain
+        rule of in-game ``HttpService``: a private secret goes nowhere, ``*`` everywhere,
+        ``api.example.com`` to that host only, ``*.example.com`` to hosts under it. When the
+        answer is no, it names the ``--domain`` for %rbx_secret_set that would allow it.
+
+        Examples
+        --------
+        ::
+
+            In [1]: %rbx_secret_check api_token https://api.example.com/v1
+            No: api_token is private (no domain), so a game server cannot send it anywhere.
+            To allow it, set --domain api.example.com (this host only) or --domain
+            '*.example.com' (every host under example.com).
+
+            In [2]: %rbx_secret_check stripe_key https://api.stripe.com/v1 --universe staging
+            Yes: a game server can send stripe_key to api.stripe.com (domain '*.stripe.com'
+            allows api.stripe.com).
+        """
+        self._run(self.rbx_secret_check, line, self._secret_check)
+
+    def _secret_check(self, args: argparse.Namespace) -> None:
+        from .preflight import check_secret, check_url
+
+        magic = "rbx_secret_check"
+        name = self._check_names(magic, [args.name])[0]
+        if args.url is None:
+            raise _fail(magic, "give the URL the game calls: %rbx_secret_check NAME URL")
+        check_url(args.url)
+        universes = self._universes(magic, args.universe)
+        checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
+        missing = [c.label for c in checks if c.domain is None]
+        if missing:
+            raise _fail(magic, f"no secret named '{name}' in universe {', '.join(missing)}; "
+                        "nothing to check (set it first, with --domain for the URL's host)")
+        for check in checks:
+            print(check.explain(with_universe=len(checks) > 1))
+
+    # ------------------------------------------------------------------------- rollout
+
+    def _restart_option(self, magic: str, args: argparse.Namespace) -> Any:
+        """--restart's options (None without it); --bleed-off and --yes need --restart."""
+        from .rollout import RestartOptions, parse_bleed_off
+
+        if not args.restart:
+            extra = [o for o, given in (("--bleed-off", args.bleed_off is not None),
+                                        ("--yes", args.yes and magic != "rbx_secret_sync"))
+                     if given]
+            if extra:
+                raise _fail(magic, f"{' and '.join(extra)} work{'s' if len(extra) == 1 else ''} "
+                            "only with --restart")
+            return None
+        return RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
+
+    def _write_each(self, magic: str, universes: list[int], write: Any,
+                    restart: Any) -> list[tuple[int, str]]:
+        """Run ``write(universe)`` for each; with --restart, a failure says nothing restarted."""
+        written: list[tuple[int, str]] = []
+        message = ""
+        try:
+            for universe in universes:
+                written.append((universe, "done" if write(universe) else "skipped"))
+        except (RbxSecretsError, UsageError) as exc:
+            if restart is None:
+                raise
+            message = str(exc) if isinstance(exc, UsageError) else \
+                str(_fail(magic, _explain(exc, magic)))
+            _scrub(exc)
+        if message:
+            # Raised outside the except: no __context__ back to the frames that held a value.
+            changed = [str(u) for u, result in written if result == "done"]
+            note = (f" (already changed in universe {', '.join(changed)}: restart it with "
+                    "%rbx_servers_restart once the rest is done)" if changed else "")
+            raise UsageError(f"{message} Nothing was restarted{note}.")
+        return written
+
+    def _restart_after(self, magic: str, results: list[tuple[int, str]], options: Any,
+                       yes: bool) -> None:
+        """--restart: restart each universe whose writes were all done, once."""
+        from .rollout import restart_targets_after_writes
+
+        targets, notes = restart_targets_after_writes(results)
+        for note in notes:
+            print(note)
+        self._roll_out(magic, targets, options, yes)
+
+    def _roll_out(self, magic: str, targets: list[Any], options: Any, yes: bool) -> None:
+        """Describe, confirm and restart (rollout's rule); fail unless every restart is done."""
+        from .rollout import RestartDeclined, roll_out, summarize_failures
+
+        try:
+            outcomes = roll_out(targets, options, lambda u: self._client(magic, u), yes=yes,
+                                ask=_ask, say=print)
+        except RestartDeclined as exc:
+            raise _fail(magic, str(exc)) from None
+        failure = summarize_failures(outcomes)
+        if failure is not None:
+            raise _fail(magic, failure)
 
     # ------------------------------------------------------------------------- bulk set
 
@@ -723,13 +919,17 @@ class RbxSecretsMagics(Magics):
             "--manifest": _existing_path,
             # A pattern of secret ids: the characters of an id and glob's own.
             "--protect": lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
+            "--places": lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
+            "--bleed-off": lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
         }
         options = {
             name: OptionSpec(action.nargs != 0, safe.get(name, lambda _t: False))
             for name, action in parser._option_string_actions.items() if name.startswith("--")
         }
         count, required = _POSITIONALS.get(method.__name__, (0, False))
-        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t))
+        urls = method.__name__ == "rbx_secret_check"
+        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t) or (
+            urls and _plain_url(t)))
 
     def _arguments(self, method: Any, reading: LineReading) -> argparse.Namespace:
         """The parsed arguments, or a UsageError in our words (argparse's may quote a value)."""
@@ -943,7 +1143,8 @@ class RbxSecretsMagics(Magics):
 # What --protect takes: a glob over secret ids.
 _GLOB_OF_IDS = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,128}")
 # How many secret names each magic takes (-1: any number), and whether one is required.
-_POSITIONALS = {"rbx_secret_set": (1, False), "rbx_secret_delete": (-1, True)}
+_POSITIONALS = {"rbx_secret_set": (1, False), "rbx_secret_delete": (-1, True),
+                "rbx_secret_check": (2, True)}
 
 
 def _passes(check: Callable[[str], object], text: str) -> bool:
@@ -977,6 +1178,13 @@ def _scrub(exc: BaseException) -> None:
         traceback.clear_frames(current.__traceback__)
         pending += [current.__context__, current.__cause__]
         pending += list(getattr(current, "exceptions", ()))
+
+
+def _plain_url(text: str) -> bool:
+    """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
+    from .domains import url_host
+
+    return not any(c in text for c in "?#@") and _passes(url_host, text)
 
 
 def _quoted(names: list[str]) -> str:

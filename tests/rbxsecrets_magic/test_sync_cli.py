@@ -187,7 +187,8 @@ def test_a_refused_credential_exits_1(cloud: Any, monkeypatch: pytest.MonkeyPatc
 
 def test_every_command_has_help_and_the_documented_options() -> None:
     parser = build_parser()
-    assert [c.name for c in COMMANDS] == ["plan", "apply", "set", "list", "delete"]
+    assert [c.name for c in COMMANDS] == ["plan", "apply", "set", "list", "delete", "restart",
+                                          "check"]
     sub = next(a for a in parser._actions if a.dest == "command")
     options = {name: {o for a in p._actions for o in a.option_strings}
                for name, p in sub.choices.items()}  # type: ignore[attr-defined]
@@ -198,6 +199,11 @@ def test_every_command_has_help_and_the_documented_options() -> None:
     assert {"--domain", "--from-env", "--from-file", "--stdin", "--universe"} <= options["set"]
     assert {"--universe", "--json"} <= options["list"]
     assert {"--missing-ok", "--yes", "--universe"} <= options["delete"]
+    restart = {"--restart", "--bleed-off"}
+    assert restart <= options["apply"] and restart | {"--yes"} <= options["set"]
+    assert restart <= options["delete"]
+    assert {"--places", "--bleed-off", "--universe", "--yes", "--json"} <= options["restart"]
+    assert {"--universe", "--json"} <= options["check"]
     assert not any("key" in o or "token" in o for opts in options.values() for o in opts)
 
 
