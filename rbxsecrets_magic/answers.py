@@ -64,17 +64,15 @@ __all__ = [
     "unexpected_answer",
 ]
 
-#: The advice for a write sent without an answer: it may still land, and was not resent.
+#: What a write sent without an answer is: it may still land, and it was not resent.
 IN_FLIGHT = (
-    "Outcome unknown: the request was sent but not answered, so it may still take effect "
-    "later; it was not sent again. Before writing another value, check the listing (the "
-    "secret's update time) to see whether it landed."
+    "Outcome unknown: the request was sent but not answered, so the change may or may not "
+    "have been made, and may still take effect later; it was not sent again."
 )
-#: The advice for a write an attempt of which failed after it may have taken effect.
+#: What a write is when an attempt failed after it may have taken effect.
 UNKNOWN_OUTCOME = (
-    "Outcome unknown: an earlier attempt may have taken effect, or may still do so later. "
-    "Before writing another value, check the listing (the secret's update time) to see "
-    "whether it landed."
+    "Outcome unknown: the change may or may not have been made, and may still take effect "
+    "later."
 )
 _NETWORK_HINT = f"Check the network and base_url ({ENV_BASE_URL})."
 _CREATED_MAYBE = (
@@ -114,11 +112,13 @@ def api_error(
     universe_id: int,
     base_url: str,
     scrub: Callable[[str], str],
+    advice: str = "",
 ) -> ApiError:
     """The error for an answer the client will not retry further.
 
-    ``outcome_unknown`` says that an earlier attempt of this write may have taken effect;
-    it makes a 5xx say so, and a 409 say it may be the client's own create.
+    ``outcome_unknown`` says that an attempt of this write may have taken effect; it makes a
+    5xx say so, followed by ``advice`` (what to check before writing again), and a 409 say
+    it may be the client's own create.
     """
     status = response.status_code
     server = server_name(base_url)
@@ -143,7 +143,7 @@ def api_error(
     elif cls is ConflictError and outcome_unknown:
         hint = _CREATED_MAYBE
     elif cls is ServerError and outcome_unknown:
-        hint = UNKNOWN_OUTCOME
+        hint = _joined(UNKNOWN_OUTCOME, advice)
     elif cls is ServerError and not is_roblox(base_url):
         hint = "Try again later."
     elif cls is RateLimitedError:
@@ -157,7 +157,7 @@ def api_error(
 
 
 def unexpected_answer(
-    status: int, why: str, *, doing: str, base_url: str, outcome_unknown: bool
+    status: int, why: str, *, doing: str, base_url: str, outcome_unknown: bool, advice: str = ""
 ) -> UnexpectedAnswerError:
     """The error for an answer not shaped as the API documents: ``why`` says how (fixed text).
 
@@ -173,7 +173,7 @@ def unexpected_answer(
             "a login page."
         )
     if outcome_unknown:
-        hint = f"{UNKNOWN_OUTCOME} {hint}"
+        hint = _joined(UNKNOWN_OUTCOME, advice, hint)
     return UnexpectedAnswerError(
         status, why, doing=doing, hint=hint, outcome_unknown=outcome_unknown, server=server
     )
@@ -187,10 +187,12 @@ def transport_error(
     timeout: float,
     outcome_unknown: bool,
     in_flight: bool,
+    advice: str = "",
 ) -> TransportError:
     """The error for a request that got no answer, even after retrying.
 
     ``in_flight``: the last attempt was a write sent without an answer (and not resent).
+    ``advice``: what to check before writing again, when the outcome is unknown.
     """
     what = describe_failure(failure, timeout)
     message = (
@@ -199,11 +201,13 @@ def transport_error(
     )
     if not outcome_unknown:
         hint = _NETWORK_HINT
-    elif in_flight:
-        hint = IN_FLIGHT
     else:
-        hint = UNKNOWN_OUTCOME
+        hint = _joined(IN_FLIGHT if in_flight else UNKNOWN_OUTCOME, advice)
     return TransportError(message, outcome_unknown=outcome_unknown, hint=hint)
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(part for part in parts if part)
 
 
 class AnswerTooLarge(Exception):

@@ -152,6 +152,18 @@ class SetResult:
         return bool(getattr(self.error, "outcome_unknown", False))
 
 
+# What to check before writing again when a write's outcome is unknown (it may land late).
+_WRITE_ADVICE = (
+    "Before writing another value, check the listing (the secret's update time) to see "
+    "whether it landed."
+)
+_DELETE_ADVICE = "Before creating it again, check the listing to see whether it is gone."
+_RESTART_ADVICE = (
+    "Check the game servers before restarting again: a second restart would disconnect the "
+    "players of the servers the first one started."
+)
+
+
 def _parse_time(value: object) -> datetime | None:
     """Parse an RFC 3339 timestamp (any fraction length, ``Z`` or offset) to aware UTC."""
     if not isinstance(value, str):
@@ -506,7 +518,7 @@ class SecretsClient:
         """
         secret_id = validate_secret_id(secret_id)
         call = Call("DELETE", f"{self._path}/{secret_id}", self._doing("deleting", secret_id),
-                    write=True)
+                    write=True, advice=_DELETE_ADVICE)
         try:
             self._written(call, self._request(call), secret_id)
         except NotFoundError as err:
@@ -567,7 +579,7 @@ class SecretsClient:
         # Not repeatable: a second restart after one that may have happened would restart the
         # servers that replaced the first round, disconnecting their players again.
         call = Call("POST", f"/cloud/v2/universes/{self.universe_id}:restartServers", doing,
-                    write=True, body=body, repeatable=False)
+                    write=True, body=body, repeatable=False, advice=_RESTART_ADVICE)
         denied: PermissionDeniedError | None = None
         try:
             self._restart_sender.request(call)
@@ -805,7 +817,8 @@ class SecretsClient:
         def send(key: PublicKey | None) -> Any:
             body = make_body(key)
             redact = (text, body.get("secret"))
-            call = Call(method, path, doing, write=True, body=body, redact=redact)
+            call = Call(method, path, doing, write=True, body=body, redact=redact,
+                        advice=_WRITE_ADVICE)
             return self._written(call, self._request(call), secret_id or body.get("id"))
 
         key = self._current_key() if text is not None else None

@@ -96,6 +96,9 @@ class Call:
         The JSON body and the query parameters, if any.
     redact:
         Texts to scrub from anything the server says (the value, the ciphertext).
+    advice:
+        What to check before writing again when this write's outcome is unknown, appended
+        to the message (for a secret: its update time in the listing).
     repeatable:
         Whether a write may be sent again after an answered 5xx (which may have taken
         effect). No write is ever sent again after it was sent without an answer. False for
@@ -112,6 +115,7 @@ class Call:
     body: Mapping[str, Any] | None = None
     params: Mapping[str, str | int] | None = None
     redact: tuple[str | None, ...] = ()
+    advice: str = ""
     repeatable: bool = True
 
 
@@ -320,6 +324,7 @@ class Sender:
                 timeout=self.timeout,
                 outcome_unknown=earlier_unknown or _may_have_taken_effect(call, attempt),
                 in_flight=_in_flight(call, attempt),
+                advice=call.advice,
             ) from attempt.failure
         if isinstance(attempt, _BadAnswer):
             raise self.unexpected(call, attempt.why, status=attempt.status)
@@ -338,6 +343,7 @@ class Sender:
             universe_id=self.universe_id,
             base_url=self.base_url,
             scrub=lambda text: self._scrub(text, call.redact),
+            advice=call.advice,
         )
 
     def unexpected(self, call: Call, why: str, *, status: int = 200) -> UnexpectedAnswerError:
@@ -346,7 +352,8 @@ class Sender:
         A write's outcome is then unknown: the server may have stored it anyway.
         """
         return unexpected_answer(
-            status, why, doing=call.doing, base_url=self.base_url, outcome_unknown=call.write
+            status, why, doing=call.doing, base_url=self.base_url, outcome_unknown=call.write,
+            advice=call.advice,
         )
 
     def _send_with_retries(self, call: Call) -> tuple[_Attempt, bool]:

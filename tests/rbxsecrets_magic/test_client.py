@@ -395,9 +395,9 @@ def test_server_error_on_a_write_says_the_outcome_is_unknown(fake_open_cloud: An
         client.update("x", "w")
     assert info.value.outcome_unknown
     assert str(info.value).endswith(
-        "(HTTP 500: injected fault: 500 Internal Server Error). Outcome unknown: an earlier "
-        "attempt may have taken effect, or may still do so later. Before writing another "
-        "value, check the listing (the secret's update time) to see whether it landed."
+        "(HTTP 500: injected fault: 500 Internal Server Error). Outcome unknown: the change "
+        "may or may not have been made, and may still take effect later. Before writing "
+        "another value, check the listing (the secret's update time) to see whether it landed."
     )
 
 
@@ -423,9 +423,9 @@ def test_transport_error_on_a_write_timeout(fake_open_cloud: Any) -> None:
     assert str(info.value) == (
         f"Deleting secret 'x' in universe {fake_open_cloud.universe_id} failed: could not "
         f"get an answer from {fake_open_cloud.url} (no answer within 0.1 s). Outcome unknown: "
-        "the request was sent but not answered, so it may still take effect later; it was not "
-        "sent again. Before writing another value, check the listing (the secret's update "
-        "time) to see whether it landed."
+        "the request was sent but not answered, so the change may or may not have been made, "
+        "and may still take effect later; it was not sent again. Before creating it again, "
+        "check the listing to see whether it is gone."
     )
 
 
