@@ -37,6 +37,8 @@ __all__ = [
     "ServerError",
     "SetResult",
     "TransportError",
+    "UnexpectedAnswerError",
+    "WaitTooLongError",
     "__version__",
     "load_ipython_extension",
     "seal",
@@ -64,6 +66,8 @@ _LAZY = {
             "RbxSecretsError",
             "ServerError",
             "TransportError",
+            "UnexpectedAnswerError",
+            "WaitTooLongError",
         )
     },
 }
@@ -83,6 +87,8 @@ if TYPE_CHECKING:
         RbxSecretsError,
         ServerError,
         TransportError,
+        UnexpectedAnswerError,
+        WaitTooLongError,
     )
     from .pacing import Pacer
 

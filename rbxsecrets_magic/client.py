@@ -16,6 +16,8 @@ about HTTP (redirects, retries, pacing, which error an answer becomes) is in
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 import logging
 import re
@@ -31,7 +33,6 @@ import requests
 
 from .crypto import seal
 from .errors import (
-    ApiError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -40,6 +41,7 @@ from .errors import (
     PermissionDeniedError,
     RateLimitedError,
     RbxSecretsError,
+    WaitTooLongError,
 )
 from .pacing import Pacer
 from .sending import Call, Sender
@@ -49,6 +51,7 @@ from .settings import (
     DEFAULT_TIMEOUT,
     MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
+    MAX_SECRETS,
     check_base_url,
     chosen_base_url,
     pick_credential,
@@ -119,7 +122,9 @@ class SetResult:
     secret_id:
         The secret's name, as given.
     action:
-        ``"created"``, ``"updated"`` or ``"failed"``.
+        ``"created"`` or ``"updated"`` when the server confirmed the write; ``"failed"``
+        when it did not: the write failed, or its outcome is unknown (see
+        :attr:`outcome_unknown`).
     info:
         The secret's metadata after the write (``None`` when it failed).
     error:
@@ -133,8 +138,30 @@ class SetResult:
 
     @property
     def ok(self) -> bool:
-        """Whether the secret was written."""
+        """Whether the server confirmed the write."""
         return self.action != "failed"
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """Whether the write, though not confirmed, may have happened or may still happen.
+
+        Its request was sent without an answer (or an attempt failed after it may have taken
+        effect): it may land later, so check the listing's update time before writing
+        another value to this secret. The error says so too.
+        """
+        return bool(getattr(self.error, "outcome_unknown", False))
+
+
+# What to check before writing again when a write's outcome is unknown (it may land late).
+_WRITE_ADVICE = (
+    "Before writing another value, check the listing (the secret's update time) to see "
+    "whether it landed."
+)
+_DELETE_ADVICE = "Before creating it again, check the listing to see whether it is gone."
+_RESTART_ADVICE = (
+    "Check the game servers before restarting again: a second restart would disconnect the "
+    "players of the servers the first one started."
+)
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -220,16 +247,27 @@ class SecretsClient:
     session:
         A ``requests.Session`` to use (reused for keep-alive). When its adapter for the base
         URL is a stock ``HTTPAdapter``, the client mounts its own for that URL only, which
-        never retries by itself; a custom adapter (such as ``fakeserver``'s ``fake.mount``)
-        is left in place. Either way every retry is the client's own, decided the same way.
+        never retries by itself, never prints ``http.client`` debug output, and holds each
+        request to ``timeout`` as a whole. A custom adapter (such as ``fakeserver``'s
+        ``fake.mount``, or a caller's ``HTTPAdapter`` subclass) is left in place: every retry
+        is still the client's own, but the client cannot reach that adapter's connections.
+        If it talks through ``http.client`` and ``http.client.HTTPConnection.debuglevel`` is
+        above 0, it would print the API key, so the client refuses to send
+        (:class:`~rbxsecrets_magic.errors.InvalidInputError`): turn debug output off, or let
+        the client use its own adapter for the base URL. Such an adapter also bounds each
+        read by ``timeout`` rather than the whole request.
     timeout:
-        Seconds to wait for a connection and for each answer.
+        Seconds one attempt of a request may take in all: connecting, sending and reading
+        the whole answer, however slowly the server sends it.
     rate_limit:
         ``(requests, window_seconds)`` to pace to until the server's ``x-ratelimit-*``
         headers say otherwise; ``None`` to pace only when the server sends them. Not used
         when ``pacer`` is given.
     max_retries:
-        Retries per request after a 429, a 5xx or a dropped connection.
+        Retries per request after a 429, a 5xx or a dropped connection. A write whose
+        request may still be in flight (sent, then no answer) is never sent again: it is
+        reported with ``outcome_unknown``, since a late copy landing after a newer write
+        would undo that write. A refused connection to loopback is final at once.
     pacer:
         A :class:`~rbxsecrets_magic.pacing.Pacer` to share with other clients. Roblox's rate
         limit is per API key owner, not per universe: clients for several universes that use
@@ -366,21 +404,46 @@ class SecretsClient:
         found: list[SecretInfo] = []
         cursor: str | None = None
         seen: set[str] = set()
-        while True:
+        # A universe holds at most MAX_SECRETS: that many pages, and an empty last one.
+        max_pages = -(-MAX_SECRETS // page_size) + 1
+        for _ in range(max_pages):
             params: dict[str, str | int] = {"limit": page_size}
             if cursor:
                 params["cursor"] = cursor
-            body = self._request(Call("GET", self._path, doing, params=params))
-            page = body if isinstance(body, Mapping) else {}
-            found.extend(_secret_info(item) for item in page.get("secrets") or [])
-            next_cursor = page.get("nextPageCursor")
-            if not isinstance(next_cursor, str) or not next_cursor:
+            call = Call("GET", self._path, doing, params=params)
+            items, next_cursor = self._page(call, self._request(call))
+            found.extend(items)
+            if next_cursor is None:
                 return found
             if next_cursor in seen:
-                logger.warning("listing stopped: the server repeated a page cursor")
-                return found
+                raise self._sender.unexpected(call, "the listing repeated a page cursor")
             seen.add(next_cursor)
             cursor = next_cursor
+        raise self._sender.unexpected(
+            call,
+            f"the listing did not end after {max_pages} pages of {page_size}, more than "
+            f"{MAX_SECRETS} secrets can fill",
+        )
+
+    def _page(self, call: Call, body: Any) -> tuple[builtins.list[SecretInfo], str | None]:
+        """The secrets and next cursor of one page of a listing, or an error for any other
+        shape (``{"secrets": 5}``, an item without an id, an HTML page)."""
+        if not isinstance(body, Mapping):
+            raise self._sender.unexpected(call, "a page of the listing is not a JSON object")
+        items = body.get("secrets")
+        if items is None:
+            items = []
+        if not isinstance(items, builtins.list):
+            raise self._sender.unexpected(call, "'secrets' is not a list")
+        if any(
+            not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"]
+            for item in items
+        ):
+            raise self._sender.unexpected(call, "an item of 'secrets' is not a secret with an id")
+        next_cursor = body.get("nextPageCursor")
+        if next_cursor is not None and not isinstance(next_cursor, str):
+            raise self._sender.unexpected(call, "'nextPageCursor' is not a string")
+        return [_secret_info(item) for item in items], next_cursor or None
 
     def create(
         self, secret_id: str, value: str | bytes, *, domain: str | None = None
@@ -454,9 +517,10 @@ class SecretsClient:
             When Roblox refuses or cannot be reached.
         """
         secret_id = validate_secret_id(secret_id)
-        doing = self._doing("deleting", secret_id)
+        call = Call("DELETE", f"{self._path}/{secret_id}", self._doing("deleting", secret_id),
+                    write=True, advice=_DELETE_ADVICE)
         try:
-            self._request(Call("DELETE", f"{self._path}/{secret_id}", doing, write=True))
+            self._written(call, self._request(call), secret_id)
         except NotFoundError as err:
             # A 404 after an attempt that got no answer means that attempt deleted it.
             if not err.outcome_unknown:
@@ -515,7 +579,7 @@ class SecretsClient:
         # Not repeatable: a second restart after one that may have happened would restart the
         # servers that replaced the first round, disconnecting their players again.
         call = Call("POST", f"/cloud/v2/universes/{self.universe_id}:restartServers", doing,
-                    write=True, body=body, repeatable=False)
+                    write=True, body=body, repeatable=False, advice=_RESTART_ADVICE)
         denied: PermissionDeniedError | None = None
         try:
             self._restart_sender.request(call)
@@ -527,6 +591,7 @@ class SecretsClient:
                 denied.status, denied.detail, doing=denied.doing,
                 hint=PermissionDeniedError.restart_hint(self.universe_id),
                 outcome_unknown=denied.outcome_unknown,
+                server=denied.server,
             )
 
     # -- upsert and bulk ------------------------------------------------------------------
@@ -574,8 +639,10 @@ class SecretsClient:
         """Set many secrets: list once, fetch the key once, pace to the rate limit.
 
         Each secret gets a result; a failure does not stop the others (except that after a
-        401, a 403 or a 429 that waiting did not cure, the rest fail with the same error
-        unsent, since they would too).
+        401, a 403, a 429 that waiting did not cure, or a rate limit too slow to wait for,
+        the rest fail with the same error unsent, since they would too). A secret whose
+        write may still be in flight is ``"failed"`` with ``outcome_unknown`` set: it was
+        not sent again.
 
         Parameters
         ----------
@@ -637,7 +704,9 @@ class SecretsClient:
                 return SetResult(secret_id, "failed", error=fatal[0])
             try:
                 return self._upsert(secret_id, text, domain, exists=secret_id in existing)
-            except (AuthenticationError, PermissionDeniedError, RateLimitedError) as err:
+            except (
+                AuthenticationError, PermissionDeniedError, RateLimitedError, WaitTooLongError
+            ) as err:
                 fatal.append(err)
                 return SetResult(secret_id, "failed", error=err)
             except RbxSecretsError as err:
@@ -683,8 +752,10 @@ class SecretsClient:
             try:
                 body = self._create(secret_id, text, domain)
             except ConflictError as err:
-                # Listed as absent, then a 409 after a create whose answer was lost: the
-                # secret is our own create, which the update below only confirms.
+                # Listed as absent, then a 409 after a create attempt that failed with a 5xx
+                # (it may have stored it): the secret is our own create, which the update
+                # below only confirms. A create that may still be in flight never gets here:
+                # it is not resent, its TransportError ends the upsert.
                 ours = err.outcome_unknown and exists is False
                 use_update = True
                 continue
@@ -737,12 +808,18 @@ class SecretsClient:
         make_body: Callable[[Any], dict[str, str]],
         text: str | None,
     ) -> Any:
-        """Send a write; if it is rejected for its key_id, refetch the key and retry once."""
+        """Send a write; if it is rejected for its key_id, refetch the key and retry once.
+
+        Returns the answer's body (``None`` when empty), checked to be the secret written.
+        """
+        secret_id = path.rpartition("/")[2] if method != "POST" else None
 
         def send(key: PublicKey | None) -> Any:
             body = make_body(key)
             redact = (text, body.get("secret"))
-            return self._request(Call(method, path, doing, write=True, body=body, redact=redact))
+            call = Call(method, path, doing, write=True, body=body, redact=redact,
+                        advice=_WRITE_ADVICE)
+            return self._written(call, self._request(call), secret_id or body.get("id"))
 
         key = self._current_key() if text is not None else None
         try:
@@ -753,6 +830,21 @@ class SecretsClient:
             stale = key
         logger.info("key_id %s was refused while %s; fetching the key again", stale.key_id, doing)
         return send(self._refresh_key(stale))
+
+    def _written(self, call: Call, body: Any, secret_id: str | None) -> Any:
+        """``body`` if it can be the answer to a write of ``secret_id``, else an error.
+
+        An empty answer is accepted (nothing to read); anything else must be a JSON object
+        about that secret. An HTML page or another secret's item is never a success.
+        """
+        if body is None:
+            return None
+        if not isinstance(body, Mapping):
+            raise self._sender.unexpected(call, "the answer to the write is not a JSON object")
+        found = body.get("id")
+        if found is not None and (not isinstance(found, str) or found != secret_id):
+            raise self._sender.unexpected(call, "the answer to the write is about another secret")
+        return body
 
     # -- public key cache -----------------------------------------------------------------
 
@@ -773,11 +865,18 @@ class SecretsClient:
     def _fetch_key(self) -> PublicKey:
         """GET the public key (lock held by the caller)."""
         doing = f"getting the public key of universe {self.universe_id}"
-        body = self._request(Call("GET", f"{self._path}/public-key", doing))
+        call = Call("GET", f"{self._path}/public-key", doing)
+        body = self._request(call)
         data = body if isinstance(body, Mapping) else {}
         key, key_id = data.get("secret"), data.get("key_id")
         if not isinstance(key, str) or not isinstance(key_id, (str, int)) or key_id == "":
-            raise ApiError(200, "the public key response lacks secret or key_id", doing=doing)
+            raise self._sender.unexpected(call, "the public key answer lacks secret or key_id")
+        try:
+            raw = base64.b64decode(key, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise self._sender.unexpected(call, "the public key is not 32 bytes of base64")
         return PublicKey(key_id=str(key_id), key=key)
 
     def _doing(self, verb: str, secret_id: str) -> str:

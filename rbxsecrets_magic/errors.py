@@ -3,27 +3,35 @@
     RbxSecretsError                 anything this package raises on purpose
      ├── InvalidInputError          rejected before any request: bad id, value, domain, URL...
      ├── ValueSourceError           a value could not be read: prompt, env var, file, variable
-     ├── ApiError                   Roblox answered with an error status (.status, .detail,
-     │    │                         .outcome_unknown)
+     ├── ApiError                   the server answered with an error status (.status,
+     │    │                         .detail, .outcome_unknown, .server)
      │    ├── BadRequestError          400  the request broke a rule of the API
      │    ├── AuthenticationError      401  missing or unknown API key / OAuth token
      │    ├── PermissionDeniedError    403  the credential lacks secret-store access or the universe
      │    ├── NotFoundError            404  no such secret (or path)
      │    ├── ConflictError            409  a secret with that id already exists
      │    ├── RateLimitedError         429  still rate limited after waiting and retrying
-     │    └── ServerError              5xx  Roblox failed; try again later
-     └── TransportError             no usable answer: connection refused or dropped, timeout
-                                    (.outcome_unknown)
+     │    ├── ServerError              5xx  the server failed; try again later
+     │    └── UnexpectedAnswerError    an answer not shaped as the API documents (a 2xx that is
+     │                                 not JSON, a field of the wrong type, a body over the cap,
+     │                                 a listing that never ends): never taken as a success
+     ├── TransportError             no usable answer: connection refused or dropped, timeout
+     │                              (.outcome_unknown)
+     └── WaitTooLongError           going on would mean waiting longer than the client waits
+                                    without saying so (a rate limit of 1 per day); nothing sent
 
 ``InvalidInputError`` and ``ValueSourceError`` are also ``ValueError`` subclasses. ``ApiError``
-itself covers any other status, including a refused redirect (3xx). Which status becomes which
-error, with which hint, is decided in one place: :func:`rbxsecrets_magic.answers.api_error`.
+itself covers any other status, including a refused redirect (3xx). Which answer becomes which
+error, with which hint, is decided in one place: :mod:`rbxsecrets_magic.answers`.
 
-Every message is one line a user can act on and includes Roblox's own ``detail`` when the
-answer carried one. No message, ``repr`` or exception argument ever contains a secret's value,
-a ciphertext or a credential: messages are built from fixed text, ids, status codes and the
-server's detail, and the client redacts any known secret from the detail before it gets here.
-Importing this module imports nothing outside the standard library.
+Every message is one line a user can act on and includes the server's own ``detail`` when the
+answer carried one. Messages name the server that answered: "Roblox" for Roblox's API, "the
+server at http://127.0.0.1:8080" for anything else (the fake, a proxy). No message, ``repr``
+or exception argument ever contains a secret's value, a ciphertext or a credential: messages
+are built from fixed text, ids, status codes and the server's detail, and the client scrubs
+every known secret, in every form a server might echo it, from that detail before it gets here
+(:mod:`rbxsecrets_magic.scrubbing`). Importing this module imports nothing outside the
+standard library.
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ __all__ = [
     "RbxSecretsError",
     "ServerError",
     "TransportError",
+    "UnexpectedAnswerError",
     "ValueSourceError",
+    "WaitTooLongError",
 ]
 
 # Server text longer than this is cut: a message must stay one readable line.
@@ -105,23 +115,40 @@ class ValueSourceError(RbxSecretsError, ValueError):
         self.typed = typed
 
 
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 class TransportError(RbxSecretsError):
     """No usable answer arrived: the connection failed, dropped or timed out.
 
     Attributes
     ----------
     outcome_unknown:
-        True when a write may have reached Roblox before the failure, so it may have happened.
+        True when a write may have reached the server before the failure: it may have
+        happened, or may still happen later, and it was not sent again.
+    hint:
+        What to do about it (the end of the message).
     """
 
-    def __init__(self, message: str, *, outcome_unknown: bool = False) -> None:
-        """Store the message and whether a write may have happened anyway."""
-        super().__init__(message)
+    def __init__(self, message: str, *, outcome_unknown: bool = False, hint: str = "") -> None:
+        """Store what happened, what to do (``hint``), and whether a write may have happened."""
+        self.what = one_line(message, limit=1000)
+        self.hint = hint
         self.outcome_unknown = outcome_unknown
+        super().__init__(self.message_with(hint))
+
+    def message_with(self, hint: str) -> str:
+        """This error's one-line message with ``hint`` in place of its own advice.
+
+        For callers that can say better what to do (the magics name ``%config``); each
+        message then still gives its advice once.
+        """
+        return f"{self.what} {hint}" if hint else self.what
 
 
 class ApiError(RbxSecretsError):
-    """Roblox answered with an error status.
+    """The server answered with an error status.
 
     Parameters
     ----------
@@ -136,10 +163,14 @@ class ApiError(RbxSecretsError):
     outcome_unknown:
         True for a write an earlier attempt of which got no answer or a 5xx: it may have
         been made anyway (and a 409 or 404 may be its own doing).
+    server:
+        Who answered, as messages name it: ``"Roblox"`` (the default) or ``"the server at
+        http://127.0.0.1:8080"`` (see :func:`rbxsecrets_magic.settings.server_name`).
     """
 
-    #: What went wrong, in a few words; subclasses override it.
-    summary = "Roblox answered with an error"
+    #: What went wrong, in a few words, with ``{server}`` for who answered; subclasses
+    #: override it.
+    summary = "{server} answered with an error"
     #: What to do about it; subclasses override it.
     default_hint = ""
 
@@ -151,6 +182,7 @@ class ApiError(RbxSecretsError):
         doing: str = "",
         hint: str | None = None,
         outcome_unknown: bool = False,
+        server: str = "Roblox",
     ) -> None:
         """Build the one-line message from the status, detail, context and hint."""
         self.status = int(status)
@@ -158,6 +190,7 @@ class ApiError(RbxSecretsError):
         self.doing = doing
         self.hint = self.default_hint if hint is None else hint
         self.outcome_unknown = outcome_unknown
+        self.server = server
         super().__init__(self.message_with(self.hint))
 
     def message_with(self, hint: str) -> str:
@@ -167,22 +200,25 @@ class ApiError(RbxSecretsError):
         typed); the summary, status and detail stay as they are.
         """
         shown = f"HTTP {self.status}: {self.detail}" if self.detail else f"HTTP {self.status}"
-        head = f"{self.doing[:1].upper()}{self.doing[1:]} failed: " if self.doing else ""
-        message = f"{head}{self.summary} ({shown})."
+        summary = self.summary.format(server=self.server)
+        if self.doing:
+            message = f"{_capitalized(self.doing)} failed: {summary} ({shown})."
+        else:
+            message = f"{_capitalized(summary)} ({shown})."
         return f"{message} {hint}" if hint else message
 
 
 class BadRequestError(ApiError):
     """400: the request broke a rule of the API (id, domain, value, key id, limits)."""
 
-    summary = "Roblox rejected the request"
+    summary = "{server} rejected the request"
     default_hint = "Check the secret id, value and domain against Roblox's rules."
 
 
 class AuthenticationError(ApiError):
     """401: the API key or OAuth token is missing, unknown, expired or revoked."""
 
-    summary = "Roblox did not accept the credential"
+    summary = "{server} did not accept the credential"
     # The client's hint also names the environment variables (rbxsecrets_magic.settings).
     default_hint = "Check the API key or OAuth token: it may be mistyped, expired or revoked."
 
@@ -239,7 +275,7 @@ class RateLimitedError(ApiError):
         Seconds Roblox asked to wait, when it said.
     """
 
-    summary = "Rate limited by Roblox"
+    summary = "Rate limited by {server}"
     default_hint = "Wait a minute and try again; the limit is per API key owner."
 
     def __init__(
@@ -250,18 +286,58 @@ class RateLimitedError(ApiError):
         doing: str = "",
         hint: str | None = None,
         outcome_unknown: bool = False,
+        server: str = "Roblox",
         retry_after: float | None = None,
     ) -> None:
         """Build the error; ``retry_after`` is kept as an attribute."""
         if hint is None and retry_after is not None:
             hint = f"Wait {retry_after:g} s and try again; the limit is per API key owner."
-        super().__init__(status, detail, doing=doing, hint=hint, outcome_unknown=outcome_unknown)
         self.retry_after = retry_after
+        super().__init__(
+            status, detail, doing=doing, hint=hint, outcome_unknown=outcome_unknown, server=server
+        )
 
 
 class ServerError(ApiError):
-    """5xx: Roblox failed to handle the request, even after retrying."""
+    """5xx: the server failed to handle the request, even after retrying."""
 
-    summary = "Roblox had a server error"
+    summary = "{server} had a server error"
     default_hint = "Try again later; https://status.roblox.com shows outages."
+
+
+class UnexpectedAnswerError(ApiError):
+    """An answer not shaped as the API documents; never taken as a success.
+
+    A 2xx whose body is not the JSON the operation returns (an HTML page from a captive
+    portal or a proxy, ``{"secrets": 5}``), an answer over the size cap, a public key that is
+    not a key, a listing that repeats a cursor or never ends. For a write, the server may
+    have stored it anyway, so ``outcome_unknown`` is True.
+    """
+
+    summary = "unexpected answer from {server}"
+    default_hint = (
+        "Check that base_url (RBX_OPEN_CLOUD_URL) points at Open Cloud and not at a proxy or "
+        "a login page."
+    )
+
+
+class WaitTooLongError(RbxSecretsError):
+    """Going on would mean waiting longer than the client waits without saying so.
+
+    Raised before sending, when pacing to the rate limit the server announced (say, one
+    request a day) would wait longer than Roblox's documented window. Nothing was sent.
+
+    Attributes
+    ----------
+    wait:
+        The seconds the wait would have taken.
+    outcome_unknown:
+        True when an earlier attempt of the same write may have taken effect.
+    """
+
+    def __init__(self, message: str, *, wait: float, outcome_unknown: bool = False) -> None:
+        """Store the message, the wait refused, and whether an earlier attempt may count."""
+        super().__init__(message)
+        self.wait = wait
+        self.outcome_unknown = outcome_unknown
 

@@ -1230,7 +1230,8 @@ def _explain(exc: RbxSecretsError, magic: str) -> str:
                                    "%rbx_secret_login again.")
     elif isinstance(exc, AuthenticationError):
         message += " Or run %rbx_secret_login to enter a key for this session."
-    elif isinstance(exc, TransportError):
-        message += (" Check the network and the base URL (%config RbxSecretsMagics.base_url "
-                    f"or {ENV_BASE_URL}).")
+    elif isinstance(exc, TransportError) and not exc.outcome_unknown:
+        # In place of the client's advice, not after it: each message gives its advice once.
+        message = exc.message_with("Check the network and the base URL (%config "
+                                   f"RbxSecretsMagics.base_url or {ENV_BASE_URL}).")
     return message

@@ -11,6 +11,13 @@ a token before it is sent and sleeps when there is none, so a long run proceeds 
 server's rate instead of bursting into 429s and waiting out whole-second ``Retry-After`` values.
 With several threads the tokens are reserved under a lock, which keeps concurrent senders within
 the same budget. Time and sleep are injectable, so tests run a minute of pacing in no time.
+
+The pacer never waits longer than ``max_wait`` (Roblox's documented window, 60 s) for a token
+without saying so: a server announcing ``x-ratelimit-limit: 1, 1;w=86400`` would otherwise
+make the next request sleep a day. :meth:`Pacer.acquire` raises
+:class:`~rbxsecrets_magic.errors.WaitTooLongError`, stating the wait, instead. An error rather
+than a long visible wait, because the client has no display of its own, the caller learns at
+once what is going on, and nothing is left blocked; the caller can try again later.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+
+from .errors import WaitTooLongError
+from .settings import MAX_SILENT_WAIT
 
 __all__ = ["Pacer", "RateLimit", "parse_rate_limit"]
 
@@ -124,6 +134,11 @@ class Pacer:
         no pacing until it does. The bucket starts full, as the server's does.
     clock, sleep:
         Monotonic time source and sleep function (injectable for tests).
+    max_wait:
+        The longest wait for a token, in seconds; a longer one raises
+        :class:`~rbxsecrets_magic.errors.WaitTooLongError` instead. Defaults to Roblox's
+        documented window, 60 s. Waits a 429 asked for (:meth:`hold`) are bounded by the
+        client before they get here.
 
     Use :meth:`acquire` before sending and :meth:`release` with the response headers after.
     """
@@ -134,10 +149,14 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = MAX_SILENT_WAIT,
     ) -> None:
         """Start with the ``default`` quota and a full bucket."""
+        if not 0 < max_wait < float("inf"):
+            raise ValueError("max_wait must be a positive number of seconds")
         self._clock = clock
         self._sleep = sleep
+        self._max_wait = float(max_wait)
         self._lock = threading.Lock()
         self._capacity = 0.0
         self._rate: float | None = None
@@ -177,22 +196,41 @@ class Pacer:
 
         Tokens are reserved under the lock and the wait happens outside it, so concurrent
         callers queue up in order without blocking one another's bookkeeping.
+
+        Raises
+        ------
+        WaitTooLongError
+            When the wait for a token would be longer than ``max_wait``; nothing is reserved.
         """
         with self._lock:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._in_flight.add(ticket)
             now = self._clock()
             wait = self._not_before - now
             if self._rate is not None:
                 self._refill(now)
+                if self._tokens < 1.0:
+                    paced = (1.0 - self._tokens) / self._rate
+                    if paced > self._max_wait:
+                        raise self._too_long(paced)
+                    wait = max(wait, paced)
                 self._tokens -= 1.0
-                if self._tokens < 0:
-                    wait = max(wait, -self._tokens / self._rate)
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._in_flight.add(ticket)
         if wait > 0:
             logger.debug("pacing: waiting %.3f s before the next request", wait)
             self._sleep(wait)
         return ticket
+
+    def _too_long(self, wait: float) -> WaitTooLongError:
+        """The error for a token ``wait`` seconds away (lock held)."""
+        limit, window = self._quota if self._quota is not None else (0, 0.0)
+        source = "the server announced" if self._from_server else "set"
+        return WaitTooLongError(
+            f"pacing to the rate limit {source} ({limit} per {window:g} s) would "
+            f"wait {wait:.0f} s before the next request, longer than the {self._max_wait:g} s "
+            "the client waits; nothing more was sent. Try again later.",
+            wait=wait,
+        )
 
     def release(self, ticket: int, headers: Mapping[str, str] | None) -> None:
         """Mark ``ticket``'s request done and learn from its response ``headers``.

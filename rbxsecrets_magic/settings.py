@@ -8,7 +8,10 @@ Everything the client, the magics and the demo need to agree on lives here, and 
   limits (threads of a bulk run, page size of a listing);
 * which credential is used (:func:`pick_credential`) and how it is attached (:class:`Credential`);
 * where credentials may be sent (:func:`check_base_url`): ``https://`` anywhere, plain
-  ``http://`` only to loopback.
+  ``http://`` only to loopback; and how messages name the server behind a base URL
+  (:func:`server_name`: Roblox, or the server at that address);
+* the bounds on what the client accepts and waits for: the largest answer, the most pages of
+  a listing, the longest wait it takes without saying so.
 
 This module imports only the standard library, so the magics can use it at ``%load_ext``
 without pulling in ``requests``.
@@ -34,14 +37,20 @@ __all__ = [
     "ENV_OAUTH_TOKEN",
     "ENV_UNIVERSE_ID",
     "ENV_VARS",
+    "MAX_ANSWER_BYTES",
     "MAX_CONCURRENCY",
     "MAX_PAGE_SIZE",
+    "MAX_SECRETS",
+    "MAX_SILENT_WAIT",
     "Credential",
     "check_base_url",
     "chosen_base_url",
     "env_credential",
     "is_loopback",
+    "is_roblox",
+    "origin",
     "pick_credential",
+    "server_name",
 ]
 
 ENV_API_KEY = "RBX_API_KEY"
@@ -52,7 +61,7 @@ ENV_UNIVERSE_ID = "RBX_UNIVERSE_ID"
 ENV_VARS = (ENV_UNIVERSE_ID, ENV_API_KEY, ENV_OAUTH_TOKEN, ENV_BASE_URL)
 
 DEFAULT_BASE_URL = "https://apis.roblox.com"
-#: Seconds to wait for a connection and for each answer.
+#: Seconds one attempt of a request may take in all: connecting, sending, reading the answer.
 DEFAULT_TIMEOUT = 10.0
 #: Retries per request after a 429, a 5xx or a failed connection.
 DEFAULT_MAX_RETRIES = 5
@@ -64,6 +73,13 @@ DEFAULT_RATE_LIMIT = (120, 60.0)
 MAX_CONCURRENCY = 16
 #: The largest page the list endpoint serves.
 MAX_PAGE_SIZE = 500
+#: The most secrets a universe can hold; a listing takes at most this many pages, plus one.
+MAX_SECRETS = 500
+#: The largest answer body read: a page of 500 secrets is under 200 KB.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: The longest the client waits (pacing, ``Retry-After``) without raising instead: Roblox's
+#: documented rate-limit window, 60 s for 120 requests per minute.
+MAX_SILENT_WAIT = DEFAULT_RATE_LIMIT[1]
 
 # The only IPv4 loopback block; the only IPv6 loopback address is ::1.
 _LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
@@ -221,6 +237,39 @@ def check_base_url(url: str) -> str:
             "unencrypted. Use https://, or http:// only to 127.0.0.1, ::1 or localhost."
         )
     return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, without user info, path or query; "" if unusable."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return ""
+    if not host:
+        return ""
+    shown = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")
+
+
+def is_roblox(url: str) -> bool:
+    """Whether ``url`` is Roblox's own API: ``https://`` to ``roblox.com`` or a subdomain."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    return parts.scheme == "https" and (host == "roblox.com" or host.endswith(".roblox.com"))
+
+
+def server_name(base_url: str) -> str:
+    """How messages name the server behind ``base_url``: ``"Roblox"``, or "the server at X".
+
+    The fake, a proxy or a test server answering is not Roblox, and a message blaming Roblox
+    for its answer would send the user looking in the wrong place.
+    """
+    return "Roblox" if is_roblox(base_url) else f"the server at {origin(base_url)}"
 
 
 def is_loopback(host: str) -> bool:

@@ -289,9 +289,9 @@ def test_bad_request_error(fake_open_cloud: Any) -> None:
     with pytest.raises(BadRequestError) as info:
         client_for(fake_open_cloud).create("one_too_many", "v")
     assert str(info.value) == (
-        f"Creating secret 'one_too_many' in universe {uid} failed: Roblox rejected the "
-        "request (HTTP 400: universe already holds the maximum of 500 secrets). Check the "
-        "secret id, value and domain against Roblox's rules."
+        f"Creating secret 'one_too_many' in universe {uid} failed: the server at "
+        f"{fake_open_cloud.url} rejected the request (HTTP 400: universe already holds the "
+        "maximum of 500 secrets). Check the secret id, value and domain against Roblox's rules."
     )
 
 
@@ -302,9 +302,10 @@ def test_authentication_error(fake_open_cloud: Any) -> None:
     with pytest.raises(AuthenticationError) as info:
         client.list()
     assert str(info.value) == (
-        f"Listing secrets in universe {fake_open_cloud.universe_id} failed: Roblox did not "
-        "accept the credential (HTTP 401: Invalid API Key). Check the API key (RBX_API_KEY) "
-        "or OAuth token (RBX_OAUTH_TOKEN): it may be mistyped, expired or revoked."
+        f"Listing secrets in universe {fake_open_cloud.universe_id} failed: the server at "
+        f"{fake_open_cloud.url} did not accept the credential (HTTP 401: Invalid API Key). "
+        "Check the API key (RBX_API_KEY) or OAuth token (RBX_OAUTH_TOKEN): it may be "
+        "mistyped, expired or revoked."
     )
     assert info.value.status == 401
 
@@ -360,8 +361,8 @@ def test_rate_limited_error_once_retries_are_spent(fake_open_cloud: Any) -> None
     assert info.value.retry_after == 7
     assert str(info.value) == (
         f"Creating secret 'x' in universe {fake_open_cloud.universe_id} failed: Rate limited "
-        "by Roblox (HTTP 429: injected fault: 429 Too Many Requests). Wait 7 s and try again; "
-        "the limit is per API key owner."
+        f"by the server at {fake_open_cloud.url} (HTTP 429: injected fault: 429 Too Many "
+        "Requests). Wait 7 s and try again; the limit is per API key owner."
     )
 
 
@@ -394,8 +395,9 @@ def test_server_error_on_a_write_says_the_outcome_is_unknown(fake_open_cloud: An
         client.update("x", "w")
     assert info.value.outcome_unknown
     assert str(info.value).endswith(
-        "(HTTP 500: injected fault: 500 Internal Server Error). The change may or may not "
-        "have been made; it is safe to repeat."
+        "(HTTP 500: injected fault: 500 Internal Server Error). Outcome unknown: the change "
+        "may or may not have been made, and may still take effect later. Before writing "
+        "another value, check the listing (the secret's update time) to see whether it landed."
     )
 
 
@@ -420,8 +422,10 @@ def test_transport_error_on_a_write_timeout(fake_open_cloud: Any) -> None:
     assert info.value.outcome_unknown
     assert str(info.value) == (
         f"Deleting secret 'x' in universe {fake_open_cloud.universe_id} failed: could not "
-        f"get an answer from {fake_open_cloud.url} (no answer within 0.1 s). The change may "
-        "or may not have been made; it is safe to repeat."
+        f"get an answer from {fake_open_cloud.url} (no answer within 0.1 s). Outcome unknown: "
+        "the request was sent but not answered, so the change may or may not have been made, "
+        "and may still take effect later; it was not sent again. Before creating it again, "
+        "check the listing to see whether it is gone."
     )
 
 

@@ -22,7 +22,9 @@ from rbxsecrets_magic.errors import (
     RbxSecretsError,
     ServerError,
     TransportError,
+    UnexpectedAnswerError,
     ValueSourceError,
+    WaitTooLongError,
 )
 
 
@@ -119,7 +121,7 @@ _SAMPLES: list[RbxSecretsError] = [
     RbxSecretsError("something went wrong"),
     InvalidInputError("Invalid secret id: it is empty."),
     ValueSourceError("the file given to --from-file does not exist", typed="~/token"),
-    TransportError("Deleting secret 'a' failed: no answer.", outcome_unknown=True),
+    TransportError("Deleting secret 'a' failed: no answer.", outcome_unknown=True, hint="h."),
     ApiError(302, "redirect to https://x.example, not followed", doing="listing", hint="h."),
     BadRequestError(400, "domain is invalid", doing="creating secret 'a'", outcome_unknown=True),
     AuthenticationError(401, "Invalid API Key", doing="listing", hint="Log in again."),
@@ -129,6 +131,9 @@ _SAMPLES: list[RbxSecretsError] = [
                   outcome_unknown=True),
     RateLimitedError(429, "slow down", doing="listing", retry_after=7.5, outcome_unknown=True),
     ServerError(503, "down", doing="updating secret 'a'", hint="unknown.", outcome_unknown=True),
+    UnexpectedAnswerError(200, "the body is not JSON", doing="creating secret 'a'", hint="h.",
+                          outcome_unknown=True, server="the server at http://127.0.0.1:1"),
+    WaitTooLongError("pacing would wait 86400 s", wait=86400.0, outcome_unknown=True),
 ]
 
 
@@ -143,7 +148,8 @@ def test_every_error_survives_a_pickle_round_trip_with_every_field(error: RbxSec
     assert type(again) is type(error)
     assert (str(again), again.args) == (str(error), error.args)
     assert vars(again) == vars(error)
-    for name in ("retry_after", "outcome_unknown", "typed", "status", "detail", "hint"):
+    for name in ("retry_after", "outcome_unknown", "typed", "status", "detail", "hint",
+                 "server", "wait"):
         assert getattr(again, name, None) == getattr(error, name, None)
 
 

@@ -111,6 +111,8 @@ def test_public_api() -> None:
         "ServerError",
         "SetResult",
         "TransportError",
+        "UnexpectedAnswerError",
+        "WaitTooLongError",
         "__version__",
         "load_ipython_extension",
         "seal",
