@@ -24,6 +24,7 @@ from .errors import (
     PermissionDeniedError,
     RateLimitedError,
     RbxSecretsError,
+    WaitTooLongError,
 )
 from .plan import Change, Plan
 from .state import StateStore
@@ -149,7 +150,7 @@ def apply_plan(
         else:
             try:
                 outcome = _write(plan, change, clients[change.universe], state)
-            except (AuthenticationError, RateLimitedError) as err:
+            except (AuthenticationError, RateLimitedError, WaitTooLongError) as err:
                 fatal = str(err)
                 outcome = Outcome(change, "failed", str(err))
             except PermissionDeniedError as err:

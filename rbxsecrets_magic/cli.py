@@ -44,6 +44,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
 from .settings import ENV_UNIVERSE_ID
+from .validation import MAX_VALUE_CHARS
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -405,8 +406,12 @@ def _read_set_value(args: argparse.Namespace, name: str, targets: Sequence[Targe
         if console.interactive():
             raise UsageFailure("--stdin reads a pipe, and stdin is a terminal that would show "
                                "the value; leave out --stdin to get a prompt that hides it")
-        text = console.stdin.read()
+        # Never more than a valid value and its newline can take, plus one character to tell
+        # "too long": a pipe from /dev/zero or `yes` must not fill memory.
+        text = console.stdin.read(MAX_VALUE_CHARS + 3)
         text = text[:-2] if text.endswith("\r\n") else text.removesuffix("\n")
+        if len(text) > MAX_VALUE_CHARS:
+            raise UsageFailure(f"the value on stdin is longer than {MAX_VALUE_CHARS} characters")
         if not text:
             raise UsageFailure("nothing came on stdin; pipe the value in")
         return text

@@ -787,7 +787,8 @@ class RbxSecretsMagics(Magics):
         failed = [self._set_env_file_in(universe, values, domain, args.dry_run)
                   for universe in universes]
         if any(failed):
-            where = "; ".join(f"{n} of {len(values)} entries failed in universe {u}"
+            where = "; ".join(f"{n} of {len(values)} entries failed (or have an unknown "
+                              f"outcome) in universe {u}"
                               for u, n in zip(universes, failed, strict=True) if n)
             raise _fail(magic, f"{where} (see the table); fix the cause and run the same "
                         "command again: secrets already set are updated, not duplicated")
@@ -814,7 +815,8 @@ class RbxSecretsMagics(Magics):
 
             results = client.set_many(values, domain=domain, concurrency=self.concurrency,
                                       progress=advance)
-        rows = [SetRow(r.secret_id, r.action, len(values[r.secret_id]),
+        rows = [SetRow(r.secret_id, "unknown" if r.outcome_unknown else r.action,
+                       len(values[r.secret_id]),
                        _one_line(str(r.error)) if r.error is not None else "") for r in results]
         summary = SetSummary(universe, rows)
         self.known_ids.setdefault(universe, set()).update(

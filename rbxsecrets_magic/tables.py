@@ -137,7 +137,9 @@ class SetRow:
     """The outcome for one entry of a bulk set: the value's length, never the value."""
 
     secret_id: str
-    action: str  # created, updated, failed, or "would create"/"would update" in a dry run
+    # created, updated, failed, unknown (sent without an answer: it may still land), or
+    # "would create"/"would update" in a dry run
+    action: str
     length: int
     error: str = ""
 
@@ -177,8 +179,8 @@ class SetSummary(Sequence[SetRow]):
 
     @property
     def failed(self) -> list[SetRow]:
-        """The rows that failed."""
-        return [row for row in self._rows if row.action == "failed"]
+        """The rows not confirmed written: failed, or with an unknown outcome."""
+        return [row for row in self._rows if row.action in ("failed", "unknown")]
 
     def _caption(self) -> str:
         counts = ", ".join(f"{n} {action}" for action, n in self.counts().items())

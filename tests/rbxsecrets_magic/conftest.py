@@ -2,7 +2,10 @@
 
 ``shell`` is a fresh ``InteractiveShell`` with ``%load_ext rbxsecrets_magic`` done and no
 ``RBX_*`` configuration; ``cloud_shell`` is the same shell pointed at a served fake. The
-classes behind them are in ``support.py``.
+classes behind them are in ``support.py``. ``cloud`` is two universes on the fake (the
+manifest's staging and production) with the environment pointed at it, for the secrets-as-code
+tests: values and the manifest are written in the test's own working directory, the state goes
+to a directory of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import atexit
 import getpass
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from traitlets.config import Config
 
 from rbxsecrets_magic.settings import ENV_VARS
 from tests.rbxsecrets_magic.support import MagicShell, Prompt
+from tests.rbxsecrets_magic.sync_helpers import MANIFEST, PRODUCTION, STAGING, VALUES, write_env
 
 
 @pytest.fixture
@@ -54,3 +59,19 @@ def cloud_shell(shell: MagicShell, fake_open_cloud: Any,
     shell.ok("%config RbxSecretsMagics.max_retries = 1")
     shell.cloud = fake_open_cloud  # type: ignore[attr-defined]
     return shell
+
+
+@pytest.fixture
+def cloud(fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch,
+          tmp_path: Path) -> Iterator[Any]:
+    """Two universes on a served fake, with RBX_* and the working directory set up for them."""
+    handle = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
+    for name in ("RBX_UNIVERSE_ID", "RBX_OAUTH_TOKEN", *VALUES):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RBX_API_KEY", handle.api_key)
+    monkeypatch.setenv("RBX_OPEN_CLOUD_URL", handle.url)
+    monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rbxsecrets.toml").write_text(MANIFEST, encoding="utf-8")
+    write_env(tmp_path, VALUES)
+    yield handle

@@ -1,7 +1,6 @@
 """Shared by the secrets-as-code tests: two universes on the fake, and rbx-secrets in-process.
 
-The ``cloud`` fixture lives in ``sync_fixture``
-(``pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]``).
+The ``cloud`` fixture lives in this folder's ``conftest.py``.
 """
 
 from __future__ import annotations

@@ -164,3 +164,14 @@ def test_progress_can_be_turned_off(cloud_shell: MagicShell, tmp_path: Path) -> 
     s.ok(f"%rbx_secret_set --env-file {_env_file(tmp_path)}")
     assert "3/3" not in s.last_output
     assert _plaintexts(s) == ENTRIES
+
+
+def test_an_entry_sent_without_an_answer_is_unknown_not_failed(cloud_shell: MagicShell,
+                                                               tmp_path: Path) -> None:
+    s = cloud_shell
+    s.ok("%config RbxSecretsMagics.timeout = 0.3")
+    s.cloud.fake.inject_fault("create_secret", latency=1.0, times=1)
+    message = s.usage_error(f"%rbx_secret_set --env-file {_env_file(tmp_path)}")
+    assert "1 of 3 entries failed (or have an unknown outcome)" in message
+    assert "2 created, 0 updated, 0 failed, 1 unknown" in s.last_output
+    s.assert_nowhere(*ENTRIES.values())

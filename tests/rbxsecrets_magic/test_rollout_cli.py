@@ -19,8 +19,6 @@ import pytest
 
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, Terminal, rbx
 
-pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
-
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://discord.com/api/webhooks/1/abc"
 

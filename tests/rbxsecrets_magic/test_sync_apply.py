@@ -28,9 +28,6 @@ from tests.rbxsecrets_magic.sync_helpers import (
     write_env,
 )
 
-pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
-
-
 WRITES = ("POST", "PATCH", "DELETE")
 
 

@@ -21,9 +21,6 @@ from tests.rbxsecrets_magic.sync_helpers import (
     rbx,
 )
 
-pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
-
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

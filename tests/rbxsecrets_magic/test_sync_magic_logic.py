@@ -22,8 +22,6 @@ from rbxsecrets_magic.sync_magic import (
 )
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES
 
-pytest_plugins = ["tests.rbxsecrets_magic.sync_fixture"]
-
 
 class Bar:
     def __init__(self) -> None:

@@ -9,11 +9,13 @@ deadline, so a regression fails instead of hanging the suite.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +127,32 @@ def test_the_largest_valid_env_file_is_read(tmp_path: Path) -> None:
     env.write_bytes(text.encode())
     values = read_env_file(str(env))
     assert len(values) == 500 and set(values.values()) == {value}
+
+
+class _EndlessPipe(io.StringIO):
+    """A pipe that never ends (like `yes |` or /dev/zero): a read without a size never returns."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def read(self, size: int | None = -1) -> str:
+        if size is None or size < 0:
+            raise AssertionError("read the whole endless stream")
+        return "y" * size
+
+
+def test_cli_stdin_reads_at_most_one_value_and_refuses_a_longer_one(
+    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rbxsecrets_magic.cli import Console, main
+
+    monkeypatch.setenv("RBX_API_KEY", fake_open_cloud.api_key)
+    monkeypatch.setenv("RBX_OPEN_CLOUD_URL", fake_open_cloud.url)
+    err = io.StringIO()
+    console = Console(stdout=io.StringIO(), stderr=err, stdin=_EndlessPipe())
+    universe = str(fake_open_cloud.universe_id)
+    code = main(["set", "API_TOKEN", "--stdin", "--universe", universe], console)
+    assert code == 2
+    assert "longer than 1024 characters" in err.getvalue()
+    assert "yyyyyyyy" not in err.getvalue()
+    assert fake_open_cloud.fake.secret_ids(fake_open_cloud.universe_id) == []
