@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from .errors import DeclinedError, InvalidInputError, RbxSecretsError, ValueSourceError
 from .settings import ENV_UNIVERSE_ID
 from .validation import MAX_VALUE_CHARS
 from .version import __version__
@@ -62,10 +62,6 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 class UsageFailure(Exception):
     """A mistake on the command line or in the configuration: one line, exit code 2."""
-
-
-class Declined(Exception):
-    """A confirmation was declined or could not be asked: one line, exit code 1."""
 
 
 @dataclass
@@ -271,10 +267,10 @@ def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
     names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
     more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
     if not console.interactive():
-        raise Declined(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
+        raise DeclinedError(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
                        "nothing was changed: pass --yes to confirm")
     if not console.confirm(f"Delete {len(deletions)} secret(s): {names}{more}?"):
-        raise Declined("deletion not confirmed; nothing was changed")
+        raise DeclinedError("deletion not confirmed; nothing was changed")
 
 
 # ------------------------------------------------------------------------- set, list, delete
@@ -433,7 +429,7 @@ def _prompt_hidden(prompt: str) -> str:
             raise UsageFailure("this terminal cannot hide what is typed; use --from-env VAR, "
                                "--from-file PATH or --stdin instead") from None
         except (EOFError, KeyboardInterrupt):
-            raise Declined("cancelled at the prompt; nothing was changed") from None
+            raise DeclinedError("cancelled at the prompt; nothing was changed") from None
     if not value:
         raise UsageFailure("the value is empty; nothing was changed")
     return value
@@ -470,10 +466,10 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
         where = ", ".join(t.label for t in targets)
         if not args.yes:
             if not console.interactive():
-                raise Declined("no terminal can ask for confirmation; nothing was deleted: "
+                raise DeclinedError("no terminal can ask for confirmation; nothing was deleted: "
                                "pass --yes to confirm")
             if not console.confirm(f"Delete {', '.join(names)} in universe {where}?"):
-                raise Declined("deletion not confirmed; nothing was deleted")
+                raise DeclinedError("deletion not confirmed; nothing was deleted")
         state = StateStore()
         for target in targets:
             client = clients[target.universe_id]
@@ -527,7 +523,7 @@ def _restart_options(args: argparse.Namespace, console: Console) -> RestartOptio
         return None
     options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
     if not args.yes and not console.interactive():
-        raise Declined("--restart asks before restarting and no terminal can ask; nothing was "
+        raise DeclinedError("--restart asks before restarting and no terminal can ask; nothing was "
                        "changed and nothing was restarted: add --yes to confirm")
     return options
 
@@ -544,7 +540,7 @@ def _restart_rows(rows: list[dict[str, object]], targets: Sequence[Target],
 def _restart_after(results: list[tuple[int, str]], labels: Mapping[int, str],
                    options: RestartOptions, clients: Mapping[int, SecretsClient], yes: bool,
                    console: Console) -> list[dict[str, object]]:
-    from .rollout import RestartDeclined, restart_targets_after_writes, roll_out
+    from .rollout import restart_targets_after_writes, roll_out
 
     targets, notes = restart_targets_after_writes(results, labels)
     for note in notes:
@@ -552,7 +548,7 @@ def _restart_after(results: list[tuple[int, str]], labels: Mapping[int, str],
     try:
         outcomes = roll_out(targets, options, clients.__getitem__, yes=yes,
                             ask=_asker(console), say=console.err)
-    except RestartDeclined as exc:
+    except DeclinedError as exc:
         console.err(f"{PROG}: the writes above were made, but {exc}")
         return [{"universe": t.universe_id, "action": "restart", "result": "declined",
                  "error": str(exc)} for t in targets]
@@ -580,7 +576,6 @@ def _configure_restart(parser: argparse.ArgumentParser) -> None:
 
 def _run_restart(args: argparse.Namespace, console: Console) -> int:
     from .rollout import (
-        RestartDeclined,
         RestartOptions,
         RestartTarget,
         check_places_fit,
@@ -594,11 +589,8 @@ def _run_restart(args: argparse.Namespace, console: Console) -> int:
     targets = [RestartTarget(t.universe_id, t.label) for t in resolve_targets(args, console)]
     check_places_fit(options, targets)
     with _clients_for(args, console) as (_targets, clients):
-        try:
-            outcomes = roll_out(targets, options, clients.__getitem__, yes=args.yes,
-                                ask=_asker(console), say=console.err)
-        except RestartDeclined as exc:
-            raise Declined(str(exc)) from None
+        outcomes = roll_out(targets, options, clients.__getitem__, yes=args.yes,
+                            ask=_asker(console), say=console.err)
     if args.json:
         console.out(json.dumps({"restarts": [o.to_json() for o in outcomes]}))
     return EXIT_OK if all(o.result == "done" for o in outcomes) else EXIT_FAILED
@@ -730,7 +722,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     except (UsageFailure, InvalidInputError, ValueSourceError) as exc:
         console.err(f"{PROG}: error: {_one_line(str(exc))}")
         return EXIT_USAGE
-    except Declined as exc:
+    except DeclinedError as exc:
         console.err(f"{PROG}: {exc}")
         return EXIT_FAILED
     except RbxSecretsError as exc:

@@ -17,8 +17,10 @@
      │                                 a listing that never ends): never taken as a success
      ├── TransportError             no usable answer: connection refused or dropped, timeout
      │                              (.outcome_unknown)
-     └── WaitTooLongError           going on would mean waiting longer than the client waits
-                                    without saying so (a rate limit of 1 per day); nothing sent
+     ├── WaitTooLongError           going on would mean waiting longer than the client waits
+     │                              without saying so (a rate limit of 1 per day); nothing sent
+     └── DeclinedError              a confirmation (deleting, restarting) was declined or no
+                                    one could be asked; what it guarded was not done
 
 ``InvalidInputError`` and ``ValueSourceError`` are also ``ValueError`` subclasses. ``ApiError``
 itself covers any other status, including a refused redirect (3xx). Which answer becomes which
@@ -41,6 +43,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DeclinedError",
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -341,3 +344,11 @@ class WaitTooLongError(RbxSecretsError):
         self.wait = wait
         self.outcome_unknown = outcome_unknown
 
+
+
+class DeclinedError(RbxSecretsError):
+    """A confirmation was declined, or nothing could ask for one; what it guarded was not done.
+
+    Deleting secrets and restarting servers ask first; ``--yes`` answers for the user. The
+    message says what was left undone ("nothing was restarted").
+    """

@@ -590,7 +590,8 @@ class RbxSecretsMagics(Magics):
         """Plan and apply through run_sync, with this session's clients and display."""
         from IPython.display import display
 
-        from .sync_magic import SyncDeclined, SyncOptions, run_sync
+        from .errors import DeclinedError
+        from .sync_magic import SyncOptions, run_sync
 
         options = SyncOptions(
             manifest=args.manifest, env_file=args.env_file, universe=args.universe,
@@ -604,7 +605,7 @@ class RbxSecretsMagics(Magics):
                 client_for=lambda universe: self._client(magic, universe), show=display,
                 ask=_ask, progress_bar=self._progress_bar,
             )
-        except SyncDeclined as exc:
+        except DeclinedError as exc:
             raise _fail(magic, str(exc)) from None
         self._remember_sync(result)
         return result
@@ -757,12 +758,13 @@ class RbxSecretsMagics(Magics):
 
     def _roll_out(self, magic: str, targets: list[Any], options: Any, yes: bool) -> None:
         """Describe, confirm and restart (rollout's rule); fail unless every restart is done."""
-        from .rollout import RestartDeclined, roll_out, summarize_failures
+        from .errors import DeclinedError
+        from .rollout import roll_out, summarize_failures
 
         try:
             outcomes = roll_out(targets, options, lambda u: self._client(magic, u), yes=yes,
                                 ask=_ask, say=print)
-        except RestartDeclined as exc:
+        except DeclinedError as exc:
             raise _fail(magic, str(exc)) from None
         failure = summarize_failures(outcomes)
         if failure is not None:

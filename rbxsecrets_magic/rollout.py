@@ -8,7 +8,7 @@ disconnects players, so every way in (``%rbx_servers_restart``, ``rbx-secrets re
 1. say what will happen, per universe (:func:`describe_restart`);
 2. ask first; ``--yes`` answers for the user; where nothing can ask and ``--yes`` is missing,
    or the answer is no, nothing is restarted (:func:`confirm_restart` raises
-   :class:`RestartDeclined`, which the commands turn into a failure: exit 1 or ``UsageError``);
+   :class:`DeclinedError`, which the commands turn into a failure: exit 1 or ``UsageError``);
 3. restart once per universe and report each as done, failed or outcome unknown
    (:func:`restart_universes`); a restart whose outcome is unknown is never sent again, since a
    second one would disconnect the players of the servers that replaced the first round.
@@ -25,14 +25,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .errors import InvalidInputError, RbxSecretsError
+from .errors import DeclinedError, InvalidInputError, RbxSecretsError
 from .validation import validate_bleed_off_minutes, validate_place_ids
 
 if TYPE_CHECKING:
     from .client import SecretsClient
 
 __all__ = [
-    "RestartDeclined",
     "RestartOptions",
     "RestartOutcome",
     "RestartTarget",
@@ -58,10 +57,6 @@ _BLEED_OFF_RULE = (
     "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to shut servers "
     "down at once)"
 )
-
-
-class RestartDeclined(Exception):
-    """The restart was not confirmed, or nothing could ask; nothing was restarted."""
 
 
 @dataclass(frozen=True)
@@ -213,7 +208,7 @@ def confirm_restart(
 
     Raises
     ------
-    RestartDeclined
+    DeclinedError
         When the answer is no, or nothing can ask and ``yes`` is false.
     """
     for target in targets:
@@ -224,12 +219,12 @@ def confirm_restart(
             f"the servers of {len(targets)} universes")
     answer = ask(f"Restart {what}? Players on them are disconnected. [y/N] ")
     if answer is None:
-        raise RestartDeclined(
+        raise DeclinedError(
             "nothing can ask for confirmation here (no terminal), so nothing was restarted; "
             "add --yes to restart without asking"
         )
     if not answer:
-        raise RestartDeclined("restart not confirmed; nothing was restarted")
+        raise DeclinedError("restart not confirmed; nothing was restarted")
 
 
 def restart_universes(
@@ -336,7 +331,7 @@ def roll_out(
 
     Raises
     ------
-    RestartDeclined
+    DeclinedError
         When not confirmed; nothing was restarted.
     InvalidInputError
         For ``--places`` with several universes, before anything is asked or sent.

@@ -3,7 +3,7 @@
 The magics class stays thin: it parses the line and calls these functions with what only it
 knows (its clients, which carry a ``%rbx_secret_login`` key and one shared pacer; how to show
 a result; how to ask a question; a progress bar). Everything here raises the package's own
-errors or :class:`SyncDeclined`; the magic turns them into a one-line ``UsageError``.
+errors or :class:`DeclinedError`; the magic turns them into a one-line ``UsageError``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .errors import DeclinedError
 from .manifest import Manifest, Target, split_tokens
 from .settings import ENV_UNIVERSE_ID
 
@@ -23,16 +24,11 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 __all__ = [
-    "SyncDeclined",
     "SyncOptions",
     "manifest_for_magics",
     "resolve_universe_option",
     "run_sync",
 ]
-
-
-class SyncDeclined(Exception):
-    """Deletions were not confirmed (or could not be asked about); nothing was changed."""
 
 
 def manifest_for_magics(configured: str, cwd: str | os.PathLike[str] | None = None
@@ -125,7 +121,7 @@ def run_sync(
 
     Raises
     ------
-    SyncDeclined
+    DeclinedError
         Deletions were not confirmed; nothing was changed.
     ManifestError, InvalidInputError, ValueSourceError, ApiError, TransportError
         As the underlying steps raise them, all before any write except the last two.
@@ -167,8 +163,8 @@ def _confirm(plan: Plan, yes: bool, ask: Callable[[str], bool | None]) -> None:
     more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
     answer = ask(f"Delete {len(deletions)} secret(s): {names}{more}? [y/N] ")
     if answer is None:
-        raise SyncDeclined("the plan deletes secrets and this frontend cannot ask; nothing "
+        raise DeclinedError("the plan deletes secrets and this frontend cannot ask; nothing "
                            "was changed: add --yes to confirm")
     if not answer:
-        raise SyncDeclined("deletion not confirmed; nothing was changed")
+        raise DeclinedError("deletion not confirmed; nothing was changed")
 

@@ -15,6 +15,7 @@ from rbxsecrets_magic.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    DeclinedError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -134,6 +135,7 @@ _SAMPLES: list[RbxSecretsError] = [
     UnexpectedAnswerError(200, "the body is not JSON", doing="creating secret 'a'", hint="h.",
                           outcome_unknown=True, server="the server at http://127.0.0.1:1"),
     WaitTooLongError("pacing would wait 86400 s", wait=86400.0, outcome_unknown=True),
+    DeclinedError("restart not confirmed; nothing was restarted"),
 ]
 
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.errors import InvalidInputError, ServerError, TransportError
+from rbxsecrets_magic.errors import DeclinedError, InvalidInputError, ServerError, TransportError
 from rbxsecrets_magic.rollout import (
-    RestartDeclined,
     RestartOptions,
     RestartTarget,
     confirm_restart,
@@ -112,7 +111,7 @@ def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> No
         asked.append(question)
         return answer
 
-    with pytest.raises(RestartDeclined) as info:
+    with pytest.raises(DeclinedError) as info:
         roll_out([ONE], RestartOptions(), lambda _u: client, yes=False,  # type: ignore[arg-type]
                  ask=ask, say=lambda _t: None)
     assert words in str(info.value) and "nothing was restarted" in str(info.value)

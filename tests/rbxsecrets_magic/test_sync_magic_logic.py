@@ -11,10 +11,10 @@ import pytest
 
 from rbxsecrets_magic import SecretsClient
 from rbxsecrets_magic.apply import ApplyReport
+from rbxsecrets_magic.errors import DeclinedError
 from rbxsecrets_magic.manifest import Manifest, ManifestError, Target
 from rbxsecrets_magic.plan import Plan
 from rbxsecrets_magic.sync_magic import (
-    SyncDeclined,
     SyncOptions,
     manifest_for_magics,
     resolve_universe_option,
@@ -71,9 +71,9 @@ def test_sync_applies_with_a_progress_bar_then_nothing_to_do(cloud: Any) -> None
 def test_deletions_need_a_yes(cloud: Any) -> None:
     cloud.fake.put_secret(STAGING, "OLD", "x")
     options = SyncOptions(env_file=".env", universe="staging", prune=True)
-    with pytest.raises(SyncDeclined, match="add --yes"):
+    with pytest.raises(DeclinedError, match="add --yes"):
         sync(cloud, options, answer=None)
-    with pytest.raises(SyncDeclined, match="not confirmed"):
+    with pytest.raises(DeclinedError, match="not confirmed"):
         sync(cloud, options, answer=False)
     assert cloud.fake.secret_ids(STAGING) == ["OLD"]
     result, _shown, _bars = sync(cloud, options, answer=True)
