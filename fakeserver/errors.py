@@ -15,14 +15,16 @@ The backend raises these; the WSGI app turns them into responses without knowing
      └── DropConnection        the server must close the socket without answering
 
 Details never contain a secret's value, a ciphertext or a credential: they are built from fixed
-text and from ids the request supplied only after those ids were validated.
+text and from ids the request supplied only after those ids were validated. Every error pickles
+with all its fields (a test may collect them in another process), whatever its ``__init__``
+takes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .models import Receipt
@@ -57,6 +59,26 @@ _TYPES: dict[int, str] = {
 }
 
 
+def _rebuild(cls: type[Exception], args: tuple[object, ...], state: dict[str, Any]) -> Exception:
+    """Recreate a pickled error without calling its ``__init__`` (see ``_Picklable``)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
+class _Picklable(Exception):
+    """Pickles as its class, ``args`` and every attribute, not by calling ``__init__`` again.
+
+    The default pickling calls ``cls(*args)``, which fails or loses fields for errors whose
+    ``__init__`` takes other arguments than the message (``Unauthorized()``,
+    ``MethodNotAllowed(method, allowed)``, ``InjectedFault(status)``).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
 def _title(status: int) -> str:
     """Return the standard reason phrase for ``status`` (or a generic one)."""
     try:
@@ -65,7 +87,7 @@ def _title(status: int) -> str:
         return "Error"
 
 
-class ApiProblem(Exception):
+class ApiProblem(_Picklable):
     """An HTTP error answer, raised by the backend (or the routes) and rendered by the app.
 
     Parameters
@@ -182,7 +204,7 @@ class InjectedFault(ApiProblem):
         self.status = status
 
 
-class DropConnection(Exception):
+class DropConnection(_Picklable):
     """Raised through the WSGI app when a test scripted a dropped connection.
 
     The loopback server closes the socket without writing a response; the requests adapter
