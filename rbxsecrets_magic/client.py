@@ -272,8 +272,9 @@ class SecretsClient:
         A :class:`~rbxsecrets_magic.pacing.Pacer` to share with other clients. Roblox's rate
         limit is per API key owner, not per universe: clients for several universes that use
         one credential should share one pacer, e.g.
-        ``Pacer((120, 60.0))``, so that together they stay within it. ``None``: a pacer of
-        this client's own, built from ``rate_limit``, ``clock`` and ``sleep``.
+        ``Pacer((120, 60.0))``, so that together they stay within it; they then share the
+        restart limit's bucket too (see :meth:`Pacer.sibling`). ``None``: a pacer of this
+        client's own, built from ``rate_limit``, ``clock`` and ``sleep``.
     clock, sleep:
         Monotonic time source and sleep function used for pacing and waits (for tests).
 
@@ -317,6 +318,7 @@ class SecretsClient:
             raise InvalidInputError(
                 "Invalid pacer: give a rbxsecrets_magic.Pacer to share between clients, or None."
             )
+        shared = pacer if pacer is not None else Pacer(rate_limit, clock=clock, sleep=sleep)
         self._sender = Sender(
             base_url=url,
             credential=credential,
@@ -324,11 +326,12 @@ class SecretsClient:
             universe_id=self.universe_id,
             timeout=float(timeout),
             max_retries=max_retries,
-            pacer=pacer if pacer is not None else Pacer(rate_limit, clock=clock, sleep=sleep),
+            pacer=shared,
             sleep=sleep,
         )
         self._request = self._sender.request
-        # Restarts have their own rate limit (30/min), so their own pacer, on the same session.
+        # Restarts have their own rate limit (30/min per key owner), so their own bucket, on
+        # the same session; a sibling of the shared pacer, so clients sharing one share it too.
         self._restart_sender = Sender(
             base_url=url,
             credential=credential,
@@ -336,7 +339,7 @@ class SecretsClient:
             universe_id=self.universe_id,
             timeout=float(timeout),
             max_retries=max_retries,
-            pacer=Pacer(RESTART_RATE_LIMIT, clock=clock, sleep=sleep),
+            pacer=shared.sibling("restart_servers", RESTART_RATE_LIMIT),
             sleep=sleep,
         )
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
@@ -548,7 +551,8 @@ class SecretsClient:
             down; ``None`` (default) shuts them down at once. 0 is invalid.
 
         Restarting has a rate limit of its own (30 per minute per key owner), paced separately
-        from the secret-store calls. It needs the *universe* API system with write permission
+        from the secret-store calls, in one bucket for every client that shares this one's
+        ``pacer``. It needs the *universe* API system with write permission
         (OAuth scope ``universe:write``), which the secret-store permissions do not include.
 
         Raises

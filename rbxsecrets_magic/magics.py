@@ -702,11 +702,12 @@ class RbxSecretsMagics(Magics):
         universes = self._universes(magic, args.universe)
         checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
         missing = [c.label for c in checks if c.domain is None]
+        for check in checks:
+            if check.domain is not None:
+                print(check.explain(with_universe=len(checks) > 1))
         if missing:
             raise _fail(magic, f"no secret named '{name}' in universe {', '.join(missing)}; "
                         "nothing to check (set it first, with --domain for the URL's host)")
-        for check in checks:
-            print(check.explain(with_universe=len(checks) > 1))
 
     # ------------------------------------------------------------------------- rollout
 

@@ -167,6 +167,7 @@ class Pacer:
         self._next_ticket = 0
         self._quota: tuple[int, float] | None = None
         self._from_server = False
+        self._siblings: dict[str, Pacer] = {}
         if default is not None:
             limit, window = default
             if limit < 1 or not window > 0:
@@ -178,6 +179,22 @@ class Pacer:
     def quota(self) -> tuple[int, float] | None:
         """The quota currently paced to, as ``(requests, window_seconds)``; None if unpaced."""
         return self._quota
+
+    def sibling(self, name: str, default: tuple[int, float]) -> Pacer:
+        """The pacer for another rate limit of the same key owner, made once per ``name``.
+
+        Some operations have a bucket of their own beside the shared one (restarting servers:
+        30 per minute per key owner). Clients that share this pacer share its siblings too, so
+        together they stay within each limit. A sibling starts with ``default`` and uses this
+        pacer's clock, sleep and ``max_wait``; a later ``default`` for the same name is ignored.
+        """
+        with self._lock:
+            sibling = self._siblings.get(name)
+            if sibling is None:
+                sibling = Pacer(default, clock=self._clock, sleep=self._sleep,
+                                max_wait=self._max_wait)
+                self._siblings[name] = sibling
+            return sibling
 
     def _configure(self, limit: int, window: float) -> None:
         """Pace to ``limit`` requests per ``window`` seconds (lock held or during init)."""

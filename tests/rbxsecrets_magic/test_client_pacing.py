@@ -57,6 +57,17 @@ def test_full_bucket_then_one_request_per_interval() -> None:
     assert clock.now == 1003.0
 
 
+def test_a_sibling_is_one_bucket_per_name_on_the_same_clock() -> None:
+    pacer, clock, waits = _pacer(None)
+    restart = pacer.sibling("restart_servers", (2, 4.0))
+    assert pacer.sibling("restart_servers", (99, 1.0)) is restart
+    assert pacer.sibling("other", (2, 4.0)) is not restart
+    for _ in range(3):
+        restart.release(restart.acquire(), None)
+    assert restart.quota == (2, 4.0) and pacer.quota is None
+    assert waits == [2.0] and clock.now == 1002.0
+
+
 def test_no_default_means_unpaced_until_the_server_speaks() -> None:
     pacer, _, waits = _pacer(None)
     for _ in range(100):

@@ -21,6 +21,7 @@ from rbxsecrets_magic.errors import (
     ServerError,
     TransportError,
 )
+from rbxsecrets_magic.pacing import Pacer
 from tests.rbxsecrets_magic.support import VirtualClock, canned_client, client_for
 
 URL = "https://api.example.com/v1/charge"
@@ -155,6 +156,36 @@ def test_restarts_are_paced_by_their_own_bucket() -> None:
     assert clock.now == before
     assert {e.status for e in fake.journal} <= {200, 201}
     assert sum(e.operation == "restart_servers" for e in fake.journal) == 35
+
+
+def test_clients_sharing_a_pacer_share_the_restart_bucket() -> None:
+    # Roblox's restart limit is per key owner, like the secret-store one: clients for two
+    # universes with one key and one pacer must stay within 30/min together.
+    clock = VirtualClock()
+    fake = FakeOpenCloud(clock=clock, rate_limit=(120, 60))
+    universes = [fake.add_universe().universe_id for _ in range(2)]
+    key = fake.add_api_key()
+    session = requests.Session()
+    fake.mount(session)
+    shared = Pacer(clock=clock, sleep=clock.sleep)
+    clients = [
+        SecretsClient(uid, api_key=key.key, session=session, pacer=shared, clock=clock,
+                      sleep=clock.sleep)
+        for uid in universes
+    ]
+    start = clock.now
+    for turn in range(RESTART_RATE_LIMIT[0] + 5):
+        clients[turn % 2].restart_servers()
+    # One bucket for both: 30 at once, then one every 2 s, and the fake never refused one.
+    assert clock.now - start == pytest.approx(10.0, abs=0.01)
+    restarts = [e for e in fake.journal if e.operation == "restart_servers"]
+    assert len(restarts) == 35 and {e.status for e in restarts} == {200}
+    # A client with a pacer of its own still has a restart bucket of its own.
+    alone = SecretsClient(universes[0], api_key=fake.add_api_key().key, session=session,
+                          clock=clock, sleep=clock.sleep)
+    before = clock.now
+    alone.restart_servers()
+    assert clock.now == before
 
 
 def test_full_rollout_against_the_fake(fake_open_cloud: Any) -> None:

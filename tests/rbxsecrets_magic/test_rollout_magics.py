@@ -18,6 +18,7 @@ from IPython.core.error import StdinNotImplementedError
 
 from fakeserver.gameservers import GameServerError
 from tests.rbxsecrets_magic.support import MagicShell
+from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING
 
 URL = "https://api.example.com/v1/charge"
 OLD, NEW = "old-value-0f-the-token", "new-value-0f-the-token"
@@ -261,6 +262,20 @@ def test_check_of_a_missing_secret_is_one_line(rollout: MagicShell) -> None:
     assert message == (f"%rbx_secret_check: No secret named 'NOPE' in universe "
                        f"{cloud.universe_id}; nothing to check (set it first, with --domain "
                        "for the URL's host).")
+
+
+def test_check_across_universes_answers_each_before_naming_the_missing(
+    shell: MagicShell, cloud: Any
+) -> None:
+    shell.ok(f"%config RbxSecretsMagics.base_url = {cloud.url!r}")
+    cloud.fake.put_secret(STAGING, "PAY", OLD, domain="api.example.com")
+    message = shell.usage_error(f"%rbx_secret_check PAY {URL} --universe staging,production")
+    assert message == (f"%rbx_secret_check: No secret named 'PAY' in universe {PRODUCTION}; "
+                       "nothing to check (set it first, with --domain for the URL's host).")
+    # The universe that has it still gets its answer, as rbx-secrets check gives it.
+    assert shell.last_output.splitlines()[0] == (
+        f"Universe {STAGING}: Yes: a game server can send PAY to api.example.com "
+        "(domain api.example.com allows api.example.com).")
 
 
 def test_check_never_repeats_the_url(rollout: MagicShell) -> None:
