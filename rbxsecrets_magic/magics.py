@@ -114,7 +114,9 @@ def _fail(magic: str, message: str) -> UsageError:
     # The magics' own phrases and the client's sentences end up in one form: a capital after
     # the prefix and a closing stop.
     text = _one_line(message)
-    text = text[:1].upper() + text[1:]
+    # Only a plain word is capitalised: a leading file name or secret id is shown as it is.
+    if text.split(" ", 1)[0].rstrip(",:;.").isalpha():
+        text = text[:1].upper() + text[1:]
     if not text.endswith((".", "?")):
         text += "."
     return UsageError(f"%{magic}: {text}")
