@@ -195,7 +195,7 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
     """Make the plan; yield it with its clients and state, closing the clients after."""
     from .plan import make_plan
     from .state import StateStore
-    from .sync import close_clients, load_desired, open_clients
+    from .sync import close_clients, load_desired
 
     desired = load_desired(
         args.manifest, env_file=args.env_file, universes=args.universe,
@@ -204,7 +204,7 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
     state = StateStore()
     if state.problem:
         console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
-    clients = open_clients(desired.targets, base_url=args.base_url)
+    clients = _open_clients(desired.targets, args)
     try:
         for target in desired.targets:
             console.err(f"Planning universe {target.label}...")
@@ -318,14 +318,27 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
                             everywhere=False)
 
 
+def _open_clients(targets: Sequence[Target], args: argparse.Namespace
+                  ) -> dict[int, SecretsClient]:
+    """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
+    from .settings import env_credential
+    from .sync import open_clients
+
+    if env_credential() is None:
+        raise UsageFailure("no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
+                           "API key with the secret-store API system; it is never an option, "
+                           "so it stays out of the shell history")
+    return open_clients(targets, base_url=args.base_url)
+
+
 @contextlib.contextmanager
 def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
     tuple[list[Target], dict[int, SecretsClient]]
 ]:
-    from .sync import close_clients, open_clients
+    from .sync import close_clients
 
     targets = resolve_targets(args, console)
-    clients = open_clients(targets, base_url=args.base_url)
+    clients = _open_clients(targets, args)
     try:
         yield targets, clients
     finally:

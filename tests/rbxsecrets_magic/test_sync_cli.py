@@ -172,6 +172,9 @@ def test_missing_credential_is_a_usage_error(cloud: Any, monkeypatch: pytest.Mon
     result = rbx("list", "--universe", "staging")
     assert result.code == 2
     assert "RBX_API_KEY" in result.err
+    # The Python client's advice (pass api_key=) means nothing on a command line.
+    assert "api_key=" not in result.err
+    assert rbx("plan", "--env-file", ".env").err == result.err
 
 
 def test_a_refused_credential_exits_1(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
