@@ -107,6 +107,7 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, Console], int]
+    epilog: str = ""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,7 +196,7 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
     """Make the plan; yield it with its clients and state, closing the clients after."""
     from .plan import make_plan
     from .state import StateStore
-    from .sync import close_clients, load_desired, open_clients
+    from .sync import close_clients, load_desired
 
     desired = load_desired(
         args.manifest, env_file=args.env_file, universes=args.universe,
@@ -204,7 +205,7 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
     state = StateStore()
     if state.problem:
         console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
-    clients = open_clients(desired.targets, base_url=args.base_url)
+    clients = _open_clients(desired.targets, args)
     try:
         for target in desired.targets:
             console.err(f"Planning universe {target.label}...")
@@ -318,14 +319,27 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
                             everywhere=False)
 
 
+def _open_clients(targets: Sequence[Target], args: argparse.Namespace
+                  ) -> dict[int, SecretsClient]:
+    """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
+    from .settings import env_credential
+    from .sync import open_clients
+
+    if env_credential() is None:
+        raise UsageFailure("no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
+                           "API key with the secret-store API system; it is never an option, "
+                           "so it stays out of the shell history")
+    return open_clients(targets, base_url=args.base_url)
+
+
 @contextlib.contextmanager
 def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
     tuple[list[Target], dict[int, SecretsClient]]
 ]:
-    from .sync import close_clients, open_clients
+    from .sync import close_clients
 
     targets = resolve_targets(args, console)
-    clients = open_clients(targets, base_url=args.base_url)
+    clients = _open_clients(targets, args)
     try:
         yield targets, clients
     finally:
@@ -644,16 +658,82 @@ def _refuse_missing(names: list[str], targets: Sequence[Target],
 
 # ------------------------------------------------------------------------- entry point
 
+_VALUES_FROM = """\
+Values come from --env-file, else from environment variables named like the secrets (how
+CI passes them); never from the command line. Without a manifest, every entry of the
+--env-file is a secret."""
+
+_PLAN_EPILOG = f"""\
+{_VALUES_FROM}
+
+Each row: + create, ~ update (with the reason: value changed, domain changed, sealed
+with an old key, changed outside this tool since the last apply, value not verifiable),
+= unchanged, - delete (only with --prune), . keep (protected, or not managed), ! error
+(no usable value). Exit code 0 when the plan was made, 1 when a secret has no usable value.
+
+examples:
+  rbx-secrets plan --env-file .env
+  rbx-secrets plan --environment production --prune --json"""
+
+_APPLY_EPILOG = f"""\
+{_VALUES_FROM}
+
+Writes only what the plan does not show as unchanged, then reports each secret as done,
+failed, unknown (the answer was lost: run plan again) or skipped; exit code 1 if any
+failed. Deletes only with --prune, and asks first (--yes where no terminal can ask).
+Keyed fingerprints of what was applied (never values) are kept in $RBX_SECRETS_STATE_DIR,
+else $XDG_STATE_HOME/rbxsecrets-magic or ~/.local/state/rbxsecrets-magic, so the next plan
+can tell what changed.
+
+examples:
+  rbx-secrets apply --env-file .env
+  rbx-secrets apply --environment production --prune --yes"""
+
+_SET_EPILOG = """\
+Without --from-env, --from-file or --stdin, asks for the value on the terminal with echo
+off (and refuses a terminal that cannot hide it).
+
+examples:
+  rbx-secrets set API_TOKEN --universe staging --domain api.example.com
+  printenv API_TOKEN | rbx-secrets set API_TOKEN --stdin --universe staging,production"""
+
+_LIST_EPILOG = """\
+Roblox never returns values. "stale" marks a secret sealed with a key that is no longer
+the universe's current one; setting it again reseals it."""
+
+_DELETE_EPILOG = """\
+Asks before deleting; where no terminal can ask (CI), --yes is needed. Unless
+--missing-ok, a name missing from any universe stops the command before anything is
+deleted."""
+
+_MAIN_EPILOG = """\
+getting started:
+  1. Write rbxsecrets.toml, which names each environment's universe and each secret's
+     domain, never a value (see the README's "Secrets as code"); or use a .env file alone.
+  2. Put an Open Cloud API key with the secret-store API system in RBX_API_KEY (from a
+     CI secret or a password manager, not typed on a command line).
+  3. rbx-secrets plan --env-file .env      see what would change
+  4. rbx-secrets apply --env-file .env     make it so
+
+environment:
+  RBX_API_KEY, RBX_OAUTH_TOKEN  the credential (never an option: shell history)
+  RBX_UNIVERSE_ID               the universe when --universe is not given
+  RBX_OPEN_CLOUD_URL            the Open Cloud base URL (default https://apis.roblox.com)
+  RBX_SECRETS_STATE_DIR         where fingerprints of applied values are kept
+
+exit codes: 0 done, 1 something failed or a confirmation was declined, 2 usage error.
+Run "rbx-secrets COMMAND --help" for a command's options."""
+
 #: Every subcommand, in the order ``--help`` lists them.
 COMMANDS: list[Command] = [
-    Command("plan", "Show what apply would change.", _configure_plan, _run_plan),
+    Command("plan", "Show what apply would change.", _configure_plan, _run_plan, _PLAN_EPILOG),
     Command("apply", "Make the secrets match the manifest or .env file.", _configure_apply,
-            _run_apply),
+            _run_apply, _APPLY_EPILOG),
     Command("set", "Create or update one secret; the value never goes on the command line.",
-            _configure_set, _run_set),
+            _configure_set, _run_set, _SET_EPILOG),
     Command("list", "List secrets (never values) and whether each is sealed with an old key.",
-            _configure_list, _run_list),
-    Command("delete", "Delete secrets.", _configure_delete, _run_delete),
+            _configure_list, _run_list, _LIST_EPILOG),
+    Command("delete", "Delete secrets.", _configure_delete, _run_delete, _DELETE_EPILOG),
     Command("restart", "Restart game servers so they load the secrets as they are now "
             "(asks first).", _configure_restart, _run_restart),
     Command("check", "Say whether a game server could send a secret to a URL (its domain).",
@@ -665,12 +745,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``rbx-secrets`` parser with a subparser per :data:`COMMANDS` entry."""
     parser = _Parser(prog=PROG, allow_abbrev=False, description=(
         "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
-        "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."))
+        "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."), epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         child = sub.add_parser(command.name, help=command.help, description=command.help,
-                               allow_abbrev=False)
+                               epilog=command.epilog or None, allow_abbrev=False,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
         command.configure(child)
         child.set_defaults(run=command.run)
     return parser

@@ -82,7 +82,10 @@ def desired_state(
         When ``env_file`` cannot be used (missing, unparsable, a bad entry).
     """
     env = os.environ if environ is None else environ
-    from_file = read_env_file(env_file) if env_file is not None else {}
+    # A value Roblox would refuse fails its own secret's row, not the whole file.
+    invalid: dict[str, str] = {}
+    from_file = read_env_file(env_file, invalid=invalid) if env_file is not None else {}
+    in_file = list(dict.fromkeys([*from_file, *invalid]))
     notes: list[str] = []
     if manifest is None:
         if env_file is None:
@@ -90,13 +93,13 @@ def desired_state(
                 "nothing to compare with: give --manifest FILE, put rbxsecrets.toml in this "
                 "directory, or give --env-file FILE (every entry is then a secret)"
             )
-        manifest = env_file_manifest(from_file, domain)
+        manifest = env_file_manifest(in_file, domain)
     elif domain is not None:
         raise InvalidInputError(
             "--domain applies only without a manifest; domains come from the manifest"
         )
     else:
-        extra = [name for name in from_file if name not in manifest.secrets]
+        extra = [name for name in in_file if name not in manifest.secrets]
         if extra:
             notes.append(f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
                          f".env file not in {manifest.name}: {', '.join(extra)}")
@@ -106,6 +109,9 @@ def desired_state(
     values: dict[str, SecretValue] = {}
     problems: dict[str, str] = {}
     for name in needed:
+        if name in invalid:
+            problems[name] = f"invalid value in the --env-file file for {name}: {invalid[name]}"
+            continue
         value, problem = _value_of(name, from_file, env, env_file is not None)
         if value is not None:
             values[name] = value

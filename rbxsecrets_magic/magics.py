@@ -114,7 +114,9 @@ def _fail(magic: str, message: str) -> UsageError:
     # The magics' own phrases and the client's sentences end up in one form: a capital after
     # the prefix and a closing stop.
     text = _one_line(message)
-    text = text[:1].upper() + text[1:]
+    # Only a plain word is capitalised: a leading file name or secret id is shown as it is.
+    if text.split(" ", 1)[0].rstrip(",:;.").isalpha():
+        text = text[:1].upper() + text[1:]
     if not text.endswith((".", "?")):
         text += "."
     return UsageError(f"%{magic}: {text}")
@@ -433,7 +435,7 @@ class RbxSecretsMagics(Magics):
     @argument("--from-env", metavar="VAR", help="Take the key from environment variable VAR.")
     @argument("--from-file", metavar="PATH", help="Take the key from a file.")
     @argument("--universe", metavar="U", help="Use this key only for universe U (and check "
-              "it there).")
+              "it there); an id or environment name of the manifest, or a comma list.")
     def rbx_secret_login(self, line: str) -> None:
         """Enter an Open Cloud API key in a masked prompt, for this session only.
 
@@ -458,27 +460,34 @@ class RbxSecretsMagics(Magics):
 
     def _login(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_login"
-        scope = self._universe_or_none(magic, args.universe) if args.universe else None
-        check = scope if scope is not None else self._universe_or_none(magic, None)
+        scopes: list[int | None] = (
+            list(self._targets(magic, args.universe)) if args.universe else [None]
+        )
+        checks = [u for u in scopes if u is not None] or [
+            u for u in [self._universe_or_none(magic, None)] if u is not None
+        ]
         if args.from_env is None and args.from_file is None:
             check_masked_prompt(what="key", sources=_KEY_SOURCES)
         key = read_value(
             prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
             what="key", sources=_KEY_SOURCES,
         )
-        if check is not None:
+        for check in checks:
             with self._new_client(check, key) as probe:
                 probe.public_key()
-        self._keys[scope] = key
+        for scope in scopes:
+            self._keys[scope] = key
         self._forget_clients()
-        where = f"universe {scope}" if scope is not None else "every universe"
-        checked = (f"API key accepted for universe {check}" if check is not None
+        named = [str(u) for u in scopes if u is not None]
+        where = f"universe {', '.join(named)}" if named else "every universe"
+        checked = (f"API key accepted for universe {', '.join(map(str, checks))}" if checks
                    else "API key kept (not checked: no universe configured)")
         print(f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it).")
 
     @line_magic
     @magic_arguments()
-    @argument("--universe", metavar="U", help="Forget only the key given for universe U.")
+    @argument("--universe", metavar="U", help="Forget only the key given for universe U (an id "
+              "or environment name of the manifest, or a comma list).")
     def rbx_secret_logout(self, line: str) -> None:
         """Forget the API key(s) entered with %rbx_secret_login.
 
@@ -498,10 +507,12 @@ class RbxSecretsMagics(Magics):
     def _logout(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_logout"
         if args.universe is not None:
-            universe: int | None = self._universe(magic, args.universe)
-            forgot = self._keys.pop(universe, None) is not None
-            done = f"Forgot the session API key for universe {universe}"
-            nothing = f"There was no session API key for universe {universe}"
+            universes = self._universes(magic, args.universe)
+            universe: int | None = universes[0]
+            forgot = any([self._keys.pop(u, None) is not None for u in universes])
+            named = ", ".join(map(str, universes))
+            done = f"Forgot the session API key for universe {named}"
+            nothing = f"There was no session API key for universe {named}"
         else:
             universe = None
             forgot = bool(self._keys)

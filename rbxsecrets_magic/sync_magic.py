@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import DeclinedError
@@ -40,8 +41,14 @@ def manifest_for_magics(configured: str, cwd: str | os.PathLike[str] | None = No
     ManifestError
         When the configured file is missing or the manifest breaks a rule.
     """
+    from .manifest import ManifestError
     from .sync import load_manifest_or_none
 
+    if configured and not Path(configured).expanduser().is_file():
+        raise ManifestError(
+            "the manifest set with %config RbxSecretsMagics.manifest does not exist or is not "
+            'a file: set it to an existing file, or to "" for rbxsecrets.toml here'
+        )
     return load_manifest_or_none(configured or None, cwd)
 
 
@@ -132,7 +139,12 @@ def run_sync(
     from .state import StateStore
 
     env = dict(os.environ if environ is None else environ)
-    manifest = manifest_for_magics(options.manifest or configured_manifest)
+    if options.manifest:
+        from .sync import load_manifest_or_none
+
+        manifest = load_manifest_or_none(options.manifest)
+    else:
+        manifest = manifest_for_magics(configured_manifest)
     if default_universe is not None and not options.universe and not options.environment:
         env[ENV_UNIVERSE_ID] = str(default_universe)
     desired = desired_state(

@@ -397,7 +397,7 @@ def read_value(
     return prompt_secret(prompt, confirm=confirm, what=what, sources=sources)
 
 
-def read_env_file(path: str) -> dict[str, str]:
+def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[str, str]:
     """Read every ``KEY=value`` entry of a .env file, checked, or refuse the whole file.
 
     python-dotenv's rules apply (comments, quotes, ``export``), but ``${VAR}`` stays as
@@ -407,11 +407,14 @@ def read_env_file(path: str) -> dict[str, str]:
     pasted value. The file must be a regular file of at most :data:`MAX_ENV_FILE_BYTES` with
     at most :data:`MAX_ENV_FILE_ENTRIES` entries; it is read in linear time.
 
+    With ``invalid`` (a plan, where a bad value fails only its own secret), an entry whose
+    value breaks Roblox's rules is left out and ``invalid[name]`` says why, never quoting it.
+
     Raises
     ------
     ValueSourceError
         The file is missing, unreadable, not a regular file or too large, has no entries or
-        too many, or any entry has a bad name or value.
+        too many, or any entry has a bad name (or, without ``invalid``, a bad value).
     """
     # Imported here: loading the extension must not import python-dotenv.
     from dotenv.parser import parse_stream
@@ -461,8 +464,15 @@ def read_env_file(path: str) -> dict[str, str]:
         try:
             # As python-dotenv does, a name given twice takes its last value.
             values[name] = validate_value(binding.value)
+            if invalid is not None:
+                invalid.pop(name, None)
         except InvalidInputError as exc:
-            problems.append(f"{name}: {str(exc).removeprefix('Invalid value: ')}")
+            reason = str(exc).removeprefix("Invalid value: ")
+            if invalid is None:
+                problems.append(f"{name}: {reason}")
+            else:
+                values.pop(name, None)
+                invalid[name] = reason.rstrip(".")
     if not entries and not problems:
         raise ValueSourceError("the file given to --env-file has no KEY=value entries")
     if problems:

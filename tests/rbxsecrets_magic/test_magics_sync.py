@@ -157,3 +157,44 @@ def test_completion_offers_environment_names_and_sync_options(sync_shell: MagicS
         completer.complete("%rbx_secret_sync --"))
     Path("rbxsecrets.toml").write_text("[broken")
     assert completer.complete("%rbx_secret_sync --environment ") == []
+
+
+def test_a_manifest_error_shows_the_file_name_as_given(sync_shell: MagicShell) -> None:
+    Path("broken.toml").write_text("[secrets.A]\ndomian = 'x.com'\n")
+    message = sync_shell.usage_error("%rbx_secret_sync --manifest broken.toml --dry-run")
+    assert "%rbx_secret_sync: broken.toml: [secrets.A]: unknown key 'domian'" in message
+
+
+def test_a_missing_configured_manifest_names_the_setting(sync_shell: MagicShell) -> None:
+    s = sync_shell
+    s.ok("%config RbxSecretsMagics.manifest = 'missing.toml'")
+    for line in ("%rbx_secret_sync --env-file .env --dry-run",
+                 "%rbx_secret_list --universe staging"):
+        message = s.usage_error(line)
+        assert "%config RbxSecretsMagics.manifest does not exist" in message
+        assert "--manifest" not in message
+    s.ok("%config RbxSecretsMagics.manifest = 'rbxsecrets.toml'")
+    s.ok("%rbx_secret_list --universe staging")
+
+
+def test_login_and_logout_take_environment_names_and_lists(
+    sync_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sync_shell
+    cloud = s.cloud  # type: ignore[attr-defined]
+    monkeypatch.setenv("SESSION_KEY", cloud.api_key)
+    monkeypatch.delenv("RBX_API_KEY")
+    cloud.fake.clear_journal()
+    s.ok("%rbx_secret_login --from-env SESSION_KEY --universe staging,production")
+    assert f"accepted for universe {STAGING}, {PRODUCTION}" in s.last_output
+    assert [e.path for e in cloud.fake.journal] == [
+        f"/cloud/v2/universes/{u}/secrets/public-key" for u in (STAGING, PRODUCTION)
+    ]
+    s.ok("%rbx_secret_list --universe staging,production")
+    s.ok("%rbx_secret_logout --universe production")
+    assert f"Forgot the session API key for universe {PRODUCTION}" in s.last_output
+    s.ok("%rbx_secret_list --universe staging")
+    assert "RBX_API_KEY" in s.usage_error("%rbx_secret_list --universe production")
+    s.ok("%rbx_secret_logout --universe staging,production")
+    assert f"Forgot the session API key for universe {STAGING}, {PRODUCTION}" in s.last_output
+    s.assert_nowhere(cloud.api_key)

@@ -372,3 +372,17 @@ def test_one_pacer_keeps_all_universes_within_the_shared_limit(
         assert time.slept == pytest.approx(60.0, abs=1.0)
     else:
         assert throttled
+
+
+def test_a_bad_value_in_the_env_file_fails_only_that_secret(cloud: Any) -> None:
+    too_long = "q" * 1025
+    write_env(Path("."), {**VALUES, "STRIPE_KEY": too_long})
+    result = rbx("apply", "--env-file", ".env", "--json")
+    assert result.code == 1
+    rows = result.rows()
+    assert rows[(PRODUCTION, "STRIPE_KEY")]["action"] == "error"
+    assert rows[(PRODUCTION, "STRIPE_KEY")]["result"] == "failed"
+    assert "STRIPE_KEY" in rows[(PRODUCTION, "STRIPE_KEY")]["reason"]
+    assert "q" * 20 not in result.out + result.err
+    assert cloud.fake.secret_ids(PRODUCTION) == ["ANALYTICS_KEY", "DISCORD_WEBHOOK"]
+    assert cloud.plaintext("DISCORD_WEBHOOK", PRODUCTION) == VALUES["DISCORD_WEBHOOK"]

@@ -172,6 +172,9 @@ def test_missing_credential_is_a_usage_error(cloud: Any, monkeypatch: pytest.Mon
     result = rbx("list", "--universe", "staging")
     assert result.code == 2
     assert "RBX_API_KEY" in result.err
+    # The Python client's advice (pass api_key=) means nothing on a command line.
+    assert "api_key=" not in result.err
+    assert rbx("plan", "--env-file", ".env").err == result.err
 
 
 def test_a_refused_credential_exits_1(cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,3 +220,19 @@ def test_python_dash_m_runs_the_same_command(cloud: Any) -> None:
                            capture_output=True, text=True, env=env, timeout=60, check=False)
     assert usage.returncode == 2
     assert usage.stderr.startswith("rbx-secrets: error: unknown command")
+
+
+def test_help_tells_a_newcomer_where_to_start() -> None:
+    parser = build_parser()
+    main_help = parser.format_help()
+    for needed in ("getting started", "RBX_API_KEY", "RBX_UNIVERSE_ID", "RBX_OPEN_CLOUD_URL",
+                   "RBX_SECRETS_STATE_DIR", "exit codes: 0", "rbx-secrets plan --env-file"):
+        assert needed in main_help
+    sub = next(a for a in parser._actions if a.dest == "command")
+    helps = {name: p.format_help() for name, p in sub.choices.items()}  # type: ignore[attr-defined]
+    for command in ("plan", "apply"):
+        assert "environment variables named like the secrets" in helps[command]
+        assert "examples:" in helps[command]
+    assert "+ create, ~ update" in helps["plan"] and "value not verifiable" in helps["plan"]
+    assert "--yes where no terminal can ask" in helps["apply"]
+    assert "echo" in helps["set"] and "stale" in helps["list"] and "--yes" in helps["delete"]

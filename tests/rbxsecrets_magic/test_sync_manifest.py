@@ -192,3 +192,27 @@ def test_secrets_of_other_environments_need_no_value(tmp_path: Path) -> None:
                             environ={"DISCORD_WEBHOOK": "a", "ANALYTICS_KEY": "b"})
     assert desired.problems == {}
     assert "STRIPE_KEY" not in desired.values
+
+
+def test_a_bad_value_in_the_env_file_fails_only_its_secret(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, ISSUE_EXAMPLE))
+    env = tmp_path / ".env"
+    env.write_text(f"DISCORD_WEBHOOK={'z' * 1025}\nSTRIPE_KEY=\nANALYTICS_KEY=fine\n",
+                   encoding="utf-8")
+    desired = desired_state(manifest, env_file=str(env), environments=["production"],
+                            environ={"STRIPE_KEY": "from-env"})
+    assert desired.values["ANALYTICS_KEY"].reveal() == "fine"
+    assert set(desired.problems) == {"DISCORD_WEBHOOK", "STRIPE_KEY"}
+    assert "DISCORD_WEBHOOK" in desired.problems["DISCORD_WEBHOOK"]
+    assert "over Roblox's limit" in desired.problems["DISCORD_WEBHOOK"]
+    assert "z" * 20 not in desired.problems["DISCORD_WEBHOOK"]
+    # The file comes first: an empty entry there is not replaced by the environment.
+    assert "empty" in desired.problems["STRIPE_KEY"]
+
+
+def test_a_bad_value_without_a_manifest_is_a_row_of_its_own(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("A=ok\nB=\n", encoding="utf-8")
+    desired = desired_state(None, env_file=str(env), universes=["5"], environ={})
+    assert [s.id for s in desired.secrets[5]] == ["A", "B"]
+    assert set(desired.values) == {"A"} and set(desired.problems) == {"B"}
