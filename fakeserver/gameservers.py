@@ -180,6 +180,13 @@ class Secret:
         """Refuse copying and pickling, which would carry the value out."""
         raise TypeError("a Secret cannot be copied or pickled")
 
+    def __getstate__(self) -> NoReturn:
+        """Refuse too: ``object.__getstate__`` would hand out the slots, value included.
+
+        Serializers such as jsonpickle call it directly, and ``object.__reduce_ex__`` does.
+        """
+        raise TypeError("a Secret cannot be copied or pickled")
+
     def add_prefix(self, text: str) -> Secret:
         """A new secret whose value is ``text`` followed by this one's (``Secret:AddPrefix``).
 
@@ -221,23 +228,27 @@ class Secret:
 class OutgoingRequest:
     """The request a game server would send: URL, headers and body, values filled in.
 
-    Its ``repr`` shows the host and header names only; the attributes hold the real text
-    for the test to assert on.
+    Its ``repr`` shows the host and header names only (not even the host when the URL was a
+    secret: the host is then part of the value); the attributes hold the real text for the
+    test to assert on.
     """
 
-    __slots__ = ("body", "headers", "host", "url")
+    __slots__ = ("_host_is_secret", "body", "headers", "host", "url")
 
-    def __init__(self, url: str, host: str, headers: dict[str, str], body: str | None) -> None:
-        """Store the resolved request."""
+    def __init__(self, url: str, host: str, headers: dict[str, str], body: str | None, *,
+                 host_is_secret: bool = False) -> None:
+        """Store the resolved request; ``host_is_secret`` when the URL came from a secret."""
         self.url = url
         self.host = host
         self.headers = headers
         self.body = body
+        self._host_is_secret = host_is_secret
 
     def __repr__(self) -> str:
         """Host, header names and body size: no URL path, header value or body text."""
         size = "no body" if self.body is None else f"body of {len(self.body)} characters"
-        return f"OutgoingRequest(host={self.host!r}, headers={sorted(self.headers)}, {size})"
+        host = "<from a secret>" if self._host_is_secret else repr(self.host)
+        return f"OutgoingRequest(host={host}, headers={sorted(self.headers)}, {size})"
 
 
 # --------------------------------------------------------------------------- GameServer
@@ -397,6 +408,7 @@ class GameServer:
             host,
             {name: _reveal(value) for name, value in (headers or {}).items()},
             body,
+            host_is_secret=isinstance(url, Secret),
         )
 
     @staticmethod

@@ -198,6 +198,7 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
     from .state import StateStore
     from .sync import close_clients, load_desired
 
+    _domain_option(args.domain)  # refused without being repeated, before anything is read
     desired = load_desired(
         args.manifest, env_file=args.env_file, universes=args.universe,
         environments=args.environment, domain=args.domain, environ=console.environ,
@@ -348,7 +349,7 @@ def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
 
 def _run_set(args: argparse.Namespace, console: Console) -> int:
     from .state import StateStore
-    from .validation import validate_domain, validate_secret_id, validate_value
+    from .validation import validate_secret_id, validate_value
 
     try:
         name = validate_secret_id(args.name)
@@ -356,7 +357,7 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
         raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
                            "underscores, not starting with a digit); not repeated here in "
                            "case it was a value") from None
-    domain = validate_domain(args.domain)
+    domain = _domain_option(args.domain)
     restart = _restart_options(args, console)
     rows: list[dict[str, object]] = []
     restarted: list[dict[str, object]] = []
@@ -372,6 +373,20 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
         if restart is not None:
             restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
     return _finish_writes(rows, restarted, args.json, console, ("done",))
+
+
+def _domain_option(given: str | None) -> str | None:
+    """``--domain`` checked; a refusal names the rule broken, never the text given.
+
+    What was typed there may be a value or a URL holding a token (a webhook URL).
+    """
+    from .validation import validate_domain
+
+    try:
+        return validate_domain(given)
+    except InvalidInputError as exc:
+        reason = str(exc).rsplit(": ", 1)[-1]
+    raise UsageFailure(f"invalid domain given to --domain: {reason}")
 
 
 def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
@@ -773,13 +788,22 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
     """argparse's message, unless it repeats a word typed on the line (it may be a value)."""
     known = _option_strings(parser) | {c.name for c in COMMANDS}
     words = [w for w in argv if w and w not in known]
-    if any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", message) for w in words):
+    # argparse may show a word in part (`--json=VALUE` shows VALUE) or escaped (repr doubles a
+    # backslash), so each of those forms counts as the word.
+    forms = {f for w in words for f in (w, repr(w)[1:-1], *_explicit_argument(w)) if f}
+    if any(re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", message) for f in forms):
         if "invalid choice" in message:
             return (f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
                     f"(see {PROG} --help)")
         return (f"invalid arguments, not repeated here in case one is a secret value; values "
                 f"never go on the command line (see {PROG} --help)")
     return message
+
+
+def _explicit_argument(word: str) -> tuple[str, ...]:
+    """What follows ``=`` in ``--option=TEXT``, which argparse quotes alone."""
+    name, equals, text = word.partition("=")
+    return (text, equals + text) if word.startswith("-") and equals else ()
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:

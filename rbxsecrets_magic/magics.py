@@ -710,6 +710,11 @@ class RbxSecretsMagics(Magics):
         if args.url is None:
             raise _fail(magic, "give the URL the game calls: %rbx_secret_check NAME URL")
         check_url(args.url)
+        if not _plain_url(args.url):
+            # The line stays in the history when the check succeeds: a token must not.
+            raise _fail(magic, "give the URL without its user name, query or fragment (a "
+                        "token there would stay in the history); only its host matters, "
+                        "e.g. https://api.example.com/")
         universes = self._universes(magic, args.universe)
         checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
         missing = [c.label for c in checks if c.domain is None]

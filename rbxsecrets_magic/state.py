@@ -287,13 +287,19 @@ class StateStore:
         return key
 
     def _make_directory(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Every directory made here is 0700, parents included (mkdir(parents=True) would make
+        # them 0777 minus the umask): a permissive umask must not let others swap ours out.
+        missing = [p for p in (self.directory, *self.directory.parents) if not p.exists()]
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, exist_ok=True)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive lock on the state, so two runs never lose each other's records."""
         self._make_directory()
-        fd = os.open(self.directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        # O_NOFOLLOW: a symlink planted where the lock goes must not make us create its target.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.directory / _LOCK_FILE, flags, 0o600)
         try:
             try:
                 import fcntl

@@ -129,7 +129,7 @@ def validate_domain(domain: object) -> str | None:
     if domain in ("", "*"):
         return domain
     host = domain.lower()
-    what = f"Invalid domain {host[:80]!r}"
+    what = f"Invalid domain {_shown_domain(host)!r}"
     if "://" in host:
         raise InvalidInputError(f"{what}: drop the scheme; give only the host name.")
     if "@" in host:
@@ -152,6 +152,24 @@ def validate_domain(domain: object) -> str | None:
         if _LABEL.fullmatch(label) is None:
             raise InvalidInputError(f"{what}: {_label_problem(label)}.")
     return domain.lower()
+
+
+def _shown_domain(text: str) -> str:
+    """How an invalid domain is quoted: scheme, host and numeric port only.
+
+    A URL pasted as a domain may carry a token in its user, path, query or fragment (a webhook
+    URL is one), so those parts become ``...``.
+    """
+    scheme, sep, rest = text.partition("://") if "://" in text else ("", "", text)
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if "@" in authority:
+        authority = "...@" + authority.rpartition("@")[2]
+    host, colon, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    if colon and not port.isdigit():
+        authority = f"{host}:..."
+    shown = f"{scheme}{sep}{authority}" + ("" if tail in ("", "/") else "/...")
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _label_problem(label: str) -> str:

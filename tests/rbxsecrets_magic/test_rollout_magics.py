@@ -279,8 +279,10 @@ def test_check_across_universes_answers_each_before_naming_the_missing(
 
 
 def test_check_never_repeats_the_url(rollout: MagicShell) -> None:
-    rollout.ok("%rbx_secret_check PAY https://api.example.com/v1?token=t0k3n-in-query")
+    # Refused since the sec review: a line that succeeded kept its token in the history.
+    rollout.usage_error("%rbx_secret_check PAY https://api.example.com/v1?token=t0k3n-in-query")
     assert "t0k3n" not in rollout.last_output
+    assert "t0k3n" not in rollout.history_text()
 
 
 def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
