@@ -2,7 +2,7 @@
 
 Imported as ``tests.rbxsecrets_magic.support`` (the checkout is on ``sys.path`` through
 pytest's ``pythonpath`` setting), so it works with every ``--import-mode``; the fixtures built
-on it are in ``conftest.py``.
+on it are in ``tests/conftest.py``.
 
 - :class:`VirtualClock`: one clock for the fake and the client, advanced by the client's
   sleeps, so a minute of rate limiting runs in milliseconds and deterministically.

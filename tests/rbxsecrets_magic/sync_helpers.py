@@ -1,6 +1,6 @@
 """Shared by the secrets-as-code tests: two universes on the fake, and rbx-secrets in-process.
 
-The ``cloud`` fixture lives in this folder's ``conftest.py``.
+The ``cloud`` fixture lives in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
