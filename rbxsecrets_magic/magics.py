@@ -53,8 +53,6 @@ from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
 from . import completion
 from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
-from .magic_line import LineReading, LineSpec, OptionSpec, read_line
-from .redact import redact_magic_line
 from .settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -66,18 +64,15 @@ from .settings import (
     env_credential,
 )
 from .validation import validate_domain, validate_secret_id, validate_universe_id
-from .values import (
-    SecretValue,
-    check_masked_prompt,
-    is_env_var_name,
-    read_env_file,
-    read_value,
-)
 
+# Reading lines, values and history is imported by the magics that need it, on first use:
+# loading the extension must not slow IPython's start (bench/load_ext.py).
 if TYPE_CHECKING:
     from .client import SecretsClient
+    from .magic_line import LineReading, LineSpec
     from .pacing import Pacer
     from .tables import SecretList
+    from .values import SecretValue
 
 __all__ = ["RbxSecretsMagics"]
 
@@ -280,10 +275,14 @@ class RbxSecretsMagics(Magics):
         clients = [self._client(magic, universe) for universe in universes]
         if all(s is None for s in sources):
             # Before any request: without a terminal, nothing typed could be hidden.
+            from .values import check_masked_prompt
+
             check_masked_prompt(what="value", sources=_VALUE_SOURCES)
         # Catch a bad key, universe or network before the user types a value.
         for client in clients:
             client.public_key()
+        from .values import read_value
+
         # The plaintext lives only in this frame and _set_one's; on failure, _run empties them.
         value = read_value(
             prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
@@ -467,7 +466,11 @@ class RbxSecretsMagics(Magics):
             u for u in [self._universe_or_none(magic, None)] if u is not None
         ]
         if args.from_env is None and args.from_file is None:
+            from .values import check_masked_prompt
+
             check_masked_prompt(what="key", sources=_KEY_SOURCES)
+        from .values import read_value
+
         key = read_value(
             prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
             what="key", sources=_KEY_SOURCES,
@@ -802,6 +805,8 @@ class RbxSecretsMagics(Magics):
                         f"{', '.join(clashes)}")
         domain = self._check_domain(args.domain)
         universes = self._universes(magic, args.universe)
+        from .values import read_env_file
+
         values = read_env_file(args.env_file)
         failed = [self._set_env_file_in(universe, values, domain, args.dry_run)
                   for universe in universes]
@@ -865,6 +870,8 @@ class RbxSecretsMagics(Magics):
         (``body``'s and below) are emptied of their locals. A refused line that may hold a
         value is replaced in the history by its safe form (see :meth:`_refused`).
         """
+        from .magic_line import read_line
+
         magic = method.__name__
         reading: LineReading | None = None
         message = ""
@@ -898,6 +905,8 @@ class RbxSecretsMagics(Magics):
         """The UsageError for ``message``; first, a line that may hold a value leaves history."""
         if reading is None or not reading.masked:
             return _fail(magic, message)
+        from .redact import redact_magic_line
+
         words = [w.raw for w in reading.masked] + [w.text for w in reading.masked if w.text]
         done = redact_magic_line(self.shell, magic, line, reading.safe_line, words)
         note = "Words that may be a value are not repeated here"
@@ -916,6 +925,9 @@ class RbxSecretsMagics(Magics):
 
     def _line_spec(self, method: Any) -> LineSpec:
         """What ``method``'s line may hold, and when each argument is certainly not a value."""
+        from .magic_line import LineSpec, OptionSpec
+        from .values import is_env_var_name
+
         parser: argparse.ArgumentParser = method.parser
         namespace = self.shell.user_ns if self.shell is not None else {}
 
