@@ -347,16 +347,23 @@ def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
         close_clients(clients)
 
 
-def _run_set(args: argparse.Namespace, console: Console) -> int:
-    from .state import StateStore
-    from .validation import validate_secret_id, validate_value
+def _secret_id_argument(text: str) -> str:
+    """The NAME argument as a valid secret id, or a usage error that does not repeat it."""
+    from .validation import validate_secret_id
 
     try:
-        name = validate_secret_id(args.name)
+        return validate_secret_id(text)
     except InvalidInputError:
         raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
                            "underscores, not starting with a digit); not repeated here in "
                            "case it was a value") from None
+
+
+def _run_set(args: argparse.Namespace, console: Console) -> int:
+    from .state import StateStore
+    from .validation import validate_value
+
+    name = _secret_id_argument(args.name)
     domain = _domain_option(args.domain)
     restart = _restart_options(args, console)
     rows: list[dict[str, object]] = []
@@ -634,14 +641,8 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 def _run_check(args: argparse.Namespace, console: Console) -> int:
     from .preflight import check_secret, check_url
-    from .validation import validate_secret_id
 
-    try:
-        name = validate_secret_id(args.name)
-    except InvalidInputError:
-        raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
-                           "underscores, not starting with a digit); not repeated here in "
-                           "case it was a value") from None
+    name = _secret_id_argument(args.name)
     check_url(args.url)  # before any request
     with _clients_for(args, console) as (targets, clients):
         checks = [check_secret(clients[t.universe_id], name, args.url, t.label)
