@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import getpass
 import json
 import os
@@ -279,11 +280,14 @@ def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
 
 
 def _configure_set(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="Secret id: letters, digits, _; 1-64.")
-    parser.add_argument("--domain", metavar="D", help="'*', '*.example.com' or "
-                        "'api.example.com'; '' makes it private. Default: keep (new: private).")
+    parser.add_argument("name", metavar="NAME", help="Secret id: 1-64 letters, digits and _, "
+                        "not starting with a digit.")
+    parser.add_argument("--domain", metavar="D", help="Where in-game HttpService may send it: "
+                        "'*', '*.example.com' or 'api.example.com'; '' makes it private. "
+                        "Default: keep (new secrets: private).")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--from-env", metavar="VAR", help="Take the value from variable VAR.")
+    source.add_argument("--from-env", metavar="VAR", help="Take the value from environment "
+                        "variable VAR.")
     source.add_argument("--from-file", metavar="PATH", help="Take the value from a file (one "
                         "final newline dropped).")
     source.add_argument("--stdin", action="store_true", help="Read the value from a pipe "
@@ -430,7 +434,8 @@ def _read_set_value(args: argparse.Namespace, name: str, targets: Sequence[Targe
     if args.from_env is not None:
         value = console.environ.get(args.from_env)
         if not value:
-            raise UsageFailure("the variable given to --from-env is not set or is empty")
+            raise UsageFailure("the variable given to --from-env is not set or is empty; "
+                               "export it first, or use --from-file PATH or --stdin")
         return value
     if args.from_file is not None:
         return read_value(prompt="", from_file=args.from_file).reveal()
@@ -725,7 +730,8 @@ deleted."""
 _MAIN_EPILOG = """\
 getting started:
   1. Write rbxsecrets.toml, which names each environment's universe and each secret's
-     domain, never a value (see the README's "Secrets as code"); or use a .env file alone.
+     domain, never a value (see the README's "Secrets as code"); or use a .env file alone
+     and put the universe id in RBX_UNIVERSE_ID (or give --universe ID).
   2. Put an Open Cloud API key with the secret-store API system in RBX_API_KEY (from a
      CI secret or a password manager, not typed on a command line).
   3. rbx-secrets plan --env-file .env      see what would change
@@ -797,8 +803,24 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
             return (f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
                     f"(see {PROG} --help)")
         return (f"invalid arguments, not repeated here in case one is a secret value; values "
-                f"never go on the command line (see {PROG} --help)")
+                f"never go on the command line{_option_guess(argv, parser, known)} "
+                f"(see {PROG} --help)")
     return message
+
+
+def _option_guess(argv: Sequence[str], parser: argparse.ArgumentParser, known: set[str]) -> str:
+    """``; did you mean --env-file?`` for a mistyped option: names only a real option."""
+    options = _option_strings(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and argv and argv[0] in action.choices:
+            options = _option_strings(action.choices[argv[0]])
+    for word in argv:
+        name = word.partition("=")[0]
+        if name.startswith("--") and name not in known:
+            guess = difflib.get_close_matches(name, sorted(options), n=1)
+            if guess:
+                return f"; did you mean {guess[0]}?"
+    return ""
 
 
 def _explicit_argument(word: str) -> tuple[str, ...]:

@@ -60,7 +60,8 @@ def url_host(url: str) -> str:
     match = _SCHEME.match(url)
     if match is None:
         raise InvalidInputError(
-            "Invalid URL: it has no host; give a full URL such as https://api.example.com/path."
+            "Invalid URL: it has no host (it does not start with https:// or http://); "
+            "give a full URL such as https://api.example.com/path."
         )
     if match.group(1).lower() not in ("http", "https"):
         raise InvalidInputError(

@@ -199,7 +199,8 @@ class RbxSecretsMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("name", nargs="?", metavar="NAME", help="Secret id: letters, digits, _; 1-64.")
+    @argument("name", nargs="?", metavar="NAME", help="Secret id: 1-64 letters, digits and _, "
+              "not starting with a digit.")
     @argument(
         "--domain",
         metavar="D",
@@ -689,6 +690,9 @@ class RbxSecretsMagics(Magics):
         rule of in-game ``HttpService``: a private secret goes nowhere, ``*`` everywhere,
         ``api.example.com`` to that host only, ``*.example.com`` to hosts under it. When the
         answer is no, it names the ``--domain`` for %rbx_secret_set that would allow it.
+        Only the URL's host matters, and the line stays in the history: a URL with a user
+        name, query or fragment is refused, and a path holding a token (a webhook URL) is
+        best cut to ``https://host/``.
 
         Examples
         --------

@@ -195,9 +195,11 @@ class Manifest:
         return list(unique.values())
 
     def _known(self) -> str:
+        if self.path is None:
+            return (f"environment names need a manifest: {DEFAULT_MANIFEST} here, "
+                    "or --manifest FILE")
         names = ", ".join(self.environments) or "none"
-        where = self.path if self.path is not None else "no manifest"
-        return f"environments in {where}: {names}"
+        return f"environments in {self.path}: {names}"
 
     def _resolve_universe(self, token: str) -> Target:
         if token.isascii() and token.isdigit():

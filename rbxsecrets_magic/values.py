@@ -232,8 +232,8 @@ def _from_env(var: str, environ: Mapping[str, str]) -> SecretValue:
         named = f" {var}" if is_env_var_name(var) else ""
         raise ValueSourceError(
             f"the environment variable{named} given to --from-env is not set in this process; "
-            "export it before starting IPython/Jupyter, set it in the session with %env, or "
-            "use another source",
+            "export it before starting IPython/Jupyter (not with %env NAME=value, which keeps "
+            "the value in the history), or use another source",
             typed=None if named else var,
         )
     if not value:
