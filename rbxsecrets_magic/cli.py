@@ -246,21 +246,17 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
         report = apply_plan(plan, clients, state, progress=progress)
         restarted: list[dict[str, object]] = []
         if restart is not None:
-            results = [(o.change.universe, _write_result(o.result, o.error))
-                       for o in report.outcomes]
+            from .rollout import sync_results
+
             labels = {t.universe_id: t.label for t in plan.targets}
-            restarted = _restart_after(results, labels, restart, clients, args.yes, console)
+            restarted = _restart_after(sync_results(report), labels, restart, clients, args.yes,
+                                       console)
         document = report.to_json()
         if restarted:
             document["restarts"] = restarted
         console.out(json.dumps(document) if args.json else repr(report))
         ok = report.ok and all(r["result"] == "done" for r in restarted)
         return EXIT_OK if ok else EXIT_FAILED
-
-
-def _write_result(result: str, error: str | None) -> str:
-    """An apply row's result for --restart: a write skipped unsent after an error is not done."""
-    return "failed" if result == "skipped" and error else result
 
 
 def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
