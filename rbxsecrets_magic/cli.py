@@ -402,7 +402,7 @@ def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
     try:
         result = client.set(name, value, domain=domain)
     except RbxSecretsError as err:
-        unknown = bool(getattr(err, "outcome_unknown", False))
+        unknown = err.outcome_unknown
         if unknown:
             with contextlib.suppress(OSError):
                 state.forget(client.base_url, universe, name)
@@ -520,7 +520,7 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
                     row.update(result="skipped", error="not found")
                     console.err(f"No secret '{name}' in universe {target.label}; skipped.")
                 except RbxSecretsError as err:
-                    unknown = bool(getattr(err, "outcome_unknown", False))
+                    unknown = err.outcome_unknown
                     row.update(result="unknown" if unknown else "failed", error=str(err))
                     console.err(f"{PROG}: {err}")
                 if row["result"] == "done":
