@@ -263,12 +263,10 @@ def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
     deletions = plan.deletions
     if not deletions or yes:
         return
-    names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
-    more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
     if not console.interactive():
         raise DeclinedError(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
                        "nothing was changed: pass --yes to confirm")
-    if not console.confirm(f"Delete {len(deletions)} secret(s): {names}{more}?"):
+    if not console.confirm(plan.deletion_question()):
         raise DeclinedError("deletion not confirmed; nothing was changed")
 
 
