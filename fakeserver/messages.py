@@ -49,13 +49,7 @@ def _reject_constant(name: str) -> Any:
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
-def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Error"
-
-
+# Built once: the status line is written on every answer.
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
 
 
@@ -181,7 +175,7 @@ def json_answer(
     body = _encode(payload).encode("ascii")
     out = [("Content-Type", _JSON), ("Content-Length", str(len(body)))]
     out.extend(headers)
-    return Answer(_STATUS_LINES.get(status) or _status_line(status), out, body)
+    return Answer(_STATUS_LINES.get(status) or f"{status} Error", out, body)
 
 
 def problem_answer(problem: ApiProblem, instance: str, *, status_as_number: bool) -> Answer:

@@ -157,7 +157,7 @@ def apply_plan(
                 denied[change.universe] = str(err)
                 outcome = Outcome(change, "failed", str(err))
             except RbxSecretsError as err:
-                unknown = bool(getattr(err, "outcome_unknown", False))
+                unknown = err.outcome_unknown
                 if unknown and change.action != "delete":
                     _forget(state, plan.api, change)
                 outcome = Outcome(change, "unknown" if unknown else "failed", str(err))

@@ -246,10 +246,11 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
         report = apply_plan(plan, clients, state, progress=progress)
         restarted: list[dict[str, object]] = []
         if restart is not None:
-            results = [(o.change.universe, _write_result(o.result, o.error))
-                       for o in report.outcomes]
+            from .rollout import sync_results
+
             labels = {t.universe_id: t.label for t in plan.targets}
-            restarted = _restart_after(results, labels, restart, clients, args.yes, console)
+            restarted = _restart_after(sync_results(report), labels, restart, clients, args.yes,
+                                       console)
         document = report.to_json()
         if restarted:
             document["restarts"] = restarted
@@ -258,21 +259,14 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK if ok else EXIT_FAILED
 
 
-def _write_result(result: str, error: str | None) -> str:
-    """An apply row's result for --restart: a write skipped unsent after an error is not done."""
-    return "failed" if result == "skipped" and error else result
-
-
 def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
     deletions = plan.deletions
     if not deletions or yes:
         return
-    names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
-    more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
     if not console.interactive():
         raise DeclinedError(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
                        "nothing was changed: pass --yes to confirm")
-    if not console.confirm(f"Delete {len(deletions)} secret(s): {names}{more}?"):
+    if not console.confirm(plan.deletion_question()):
         raise DeclinedError("deletion not confirmed; nothing was changed")
 
 
@@ -406,7 +400,7 @@ def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
     try:
         result = client.set(name, value, domain=domain)
     except RbxSecretsError as err:
-        unknown = bool(getattr(err, "outcome_unknown", False))
+        unknown = err.outcome_unknown
         if unknown:
             with contextlib.suppress(OSError):
                 state.forget(client.base_url, universe, name)
@@ -524,7 +518,7 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
                     row.update(result="skipped", error="not found")
                     console.err(f"No secret '{name}' in universe {target.label}; skipped.")
                 except RbxSecretsError as err:
-                    unknown = bool(getattr(err, "outcome_unknown", False))
+                    unknown = err.outcome_unknown
                     row.update(result="unknown" if unknown else "failed", error=str(err))
                     console.err(f"{PROG}: {err}")
                 if row["result"] == "done":

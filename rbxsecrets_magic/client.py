@@ -149,7 +149,7 @@ class SetResult:
         effect): it may land later, so check the listing's update time before writing
         another value to this secret. The error says so too.
         """
-        return bool(getattr(self.error, "outcome_unknown", False))
+        return self.error is not None and self.error.outcome_unknown
 
 
 # What to check before writing again when a write's outcome is unknown (it may land late).

@@ -72,6 +72,10 @@ class RbxSecretsError(Exception):
     ``str(err)`` is one line a user can act on; ``err.args`` is ``(message,)``.
     """
 
+    #: Whether a write may have happened despite the error; only the errors that can follow
+    #: a sent write (``ApiError``, ``TransportError``, ``WaitTooLongError``) ever set it.
+    outcome_unknown: bool = False
+
     def __init__(self, message: str) -> None:
         """Store the one-line ``message``."""
         super().__init__(one_line(message, limit=1000))

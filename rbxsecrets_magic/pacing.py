@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from .errors import WaitTooLongError
-from .settings import MAX_SILENT_WAIT
+from .settings import DEFAULT_RATE_LIMIT, MAX_SILENT_WAIT
 
 __all__ = ["Pacer", "RateLimit", "parse_rate_limit"]
 
@@ -130,8 +130,9 @@ class Pacer:
     Parameters
     ----------
     default:
-        ``(requests, window_seconds)`` assumed until the server says otherwise; ``None`` means
-        no pacing until it does. The bucket starts full, as the server's does.
+        ``(requests, window_seconds)`` assumed until the server says otherwise (by default
+        Roblox's documented 120 per 60 s); ``None`` means no pacing until it does. The bucket
+        starts full, as the server's does.
     clock, sleep:
         Monotonic time source and sleep function (injectable for tests).
     max_wait:
@@ -145,7 +146,7 @@ class Pacer:
 
     def __init__(
         self,
-        default: tuple[int, float] | None = (120, 60.0),
+        default: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,

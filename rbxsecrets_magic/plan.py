@@ -150,6 +150,13 @@ class Plan:
         """The rows an apply would delete."""
         return [c for c in self.changes if c.action == "delete"]
 
+    def deletion_question(self) -> str:
+        """``Delete 2 secret(s): OLD (1), LEGACY (2)?``, naming at most ten of them."""
+        deletions = self.deletions
+        names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
+        more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
+        return f"Delete {len(deletions)} secret(s): {names}{more}?"
+
     @property
     def errors(self) -> list[Change]:
         """The rows that cannot be applied (no usable value)."""

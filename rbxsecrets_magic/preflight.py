@@ -48,8 +48,9 @@ class SecretCheck:
     def explain(self, *, with_universe: bool = False) -> str:
         """One line: yes or no, why, and when no, which ``--domain`` would allow it."""
         if self.domain is None:
-            hint = (f"; set it with --domain {suggest_domains(self.host)[0]} to allow "
-                    f"{self.host}" if suggest_domains(self.host) else "")
+            suggestions = suggest_domains(self.host)
+            hint = (f"; set it with --domain {suggestions[0]} to allow {self.host}"
+                    if suggestions else "")
             return (f"No secret named '{self.name}' in universe {self.label}: a game server "
                     "there cannot send it anywhere (GetSecret fails with \"Can't find secret "
                     f"with given key\"){hint}.")

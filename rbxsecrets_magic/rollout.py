@@ -246,7 +246,7 @@ def restart_universes(
             client_for(target.universe_id).restart_servers(
                 place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes)
         except RbxSecretsError as exc:
-            unknown = bool(getattr(exc, "outcome_unknown", False))
+            unknown = exc.outcome_unknown
             error = " ".join(str(exc).split())
             outcome = RestartOutcome(target, "unknown" if unknown else "failed", error)
         else:

@@ -168,12 +168,9 @@ def run_sync(
 
 
 def _confirm(plan: Plan, yes: bool, ask: Callable[[str], bool | None]) -> None:
-    deletions = plan.deletions
-    if not deletions or yes:
+    if not plan.deletions or yes:
         return
-    names = ", ".join(f"{c.id} ({c.universe})" for c in deletions[:10])
-    more = f" and {len(deletions) - 10} more" if len(deletions) > 10 else ""
-    answer = ask(f"Delete {len(deletions)} secret(s): {names}{more}? [y/N] ")
+    answer = ask(f"{plan.deletion_question()} [y/N] ")
     if answer is None:
         raise DeclinedError("the plan deletes secrets and this frontend cannot ask; nothing "
                            "was changed: add --yes to confirm")

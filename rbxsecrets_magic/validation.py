@@ -193,22 +193,31 @@ def validate_universe_id(universe_id: object) -> int:
     InvalidInputError
         Naming the rule that failed.
     """
-    rule = "a universe id is a positive whole number (the experience's Universe ID)"
-    if isinstance(universe_id, bool):
-        raise InvalidInputError(f"Invalid universe id: got a bool; {rule}.")
-    if isinstance(universe_id, str):
-        text = universe_id.strip()
+    return _positive_int64(
+        universe_id, "universe id",
+        "a universe id is a positive whole number (the experience's Universe ID)",
+    )
+
+
+def _positive_int64(given: object, noun: str, rule: str) -> int:
+    """``given`` (an ``int`` or a string of digits) as a positive 64-bit ``int``, else raise.
+
+    Every refusal reads ``Invalid <noun> ...: <rule>.``; a string is quoted, cut to 40
+    characters.
+    """
+    if isinstance(given, bool):
+        raise InvalidInputError(f"Invalid {noun}: got a bool; {rule}.")
+    if isinstance(given, str):
+        text = given.strip()
         if not text.isascii() or not text.isdigit():
-            raise InvalidInputError(f"Invalid universe id {universe_id[:40]!r}: {rule}.")
+            raise InvalidInputError(f"Invalid {noun} {given[:40]!r}: {rule}.")
         number = int(text)
-    elif isinstance(universe_id, int):
-        number = universe_id
+    elif isinstance(given, int):
+        number = given
     else:
-        raise InvalidInputError(
-            f"Invalid universe id: got {type(universe_id).__name__}; {rule}."
-        )
+        raise InvalidInputError(f"Invalid {noun}: got {type(given).__name__}; {rule}.")
     if not 0 < number <= _INT64_MAX:
-        raise InvalidInputError(f"Invalid universe id {number}: {rule}.")
+        raise InvalidInputError(f"Invalid {noun} {number}: {rule}.")
     return number
 
 
@@ -230,23 +239,8 @@ def validate_place_ids(place_ids: object) -> tuple[int, ...] | None:
         raise InvalidInputError(
             "Invalid place ids: give a list of place ids, or None for every place."
         )
-    found: list[int] = []
     rule = "a place id is a positive whole number (the place's ID)"
-    for place_id in place_ids:
-        if isinstance(place_id, bool):
-            raise InvalidInputError(f"Invalid place id: got a bool; {rule}.")
-        if isinstance(place_id, str):
-            text = place_id.strip()
-            if not text.isascii() or not text.isdigit():
-                raise InvalidInputError(f"Invalid place id {place_id[:40]!r}: {rule}.")
-            number = int(text)
-        elif isinstance(place_id, int):
-            number = place_id
-        else:
-            raise InvalidInputError(f"Invalid place id: got {type(place_id).__name__}; {rule}.")
-        if not 0 < number <= _INT64_MAX:
-            raise InvalidInputError(f"Invalid place id {number}: {rule}.")
-        found.append(number)
+    found = [_positive_int64(place_id, "place id", rule) for place_id in place_ids]
     if not found:
         raise InvalidInputError(
             "Invalid place ids: the list is empty; name at least one place, or pass None "

@@ -978,3 +978,10 @@ def test_non_ascii_paths_read_back_as_utf8_in_instance_and_journal(env):
     assert response.status == 404
     assert response.json["instance"] == f"{client.base}/caf\u00e9"
     assert fake.journal[-1].path == f"{client.base}/caf\u00e9"
+
+
+def test_status_lines_have_the_standard_phrase_or_a_generic_one():
+    from fakeserver.messages import json_answer
+
+    assert json_answer(404, {}).status == "404 Not Found"
+    assert json_answer(599, {}).status == "599 Error"  # an injected status HTTP does not name

@@ -67,6 +67,8 @@ def test_sends_close_all_versions_and_the_options(kwargs: dict[str, Any], body: 
         ({"place_ids": ["12a"]}, "Invalid place id '12a'"),
         ({"place_ids": [1.0]}, "got float"),
         ({"place_ids": [2**63]}, "positive whole number"),
+        ({"place_ids": [True]}, "Invalid place id: got a bool; a place id is a positive whole "
+                                "number (the place's ID)."),
     ],
 )
 def test_bad_input_is_one_line_before_any_request(kwargs: dict[str, Any], words: str) -> None:
@@ -75,6 +77,13 @@ def test_bad_input_is_one_line_before_any_request(kwargs: dict[str, Any], words:
         client.restart_servers(**kwargs)
     assert words in str(info.value) and "\n" not in str(info.value)
     assert adapter.sent == []
+
+
+def test_place_ids_as_ints_or_digit_strings_without_duplicates() -> None:
+    from rbxsecrets_magic.validation import validate_place_ids
+
+    assert validate_place_ids([5, " 7 ", 5, "7"]) == (5, 7)
+    assert validate_place_ids(None) is None
 
 
 def test_403_names_the_universe_write_permission(fake_open_cloud: Any) -> None:

@@ -103,6 +103,12 @@ def test_transport_error_flags_unknown_outcome() -> None:
     assert not TransportError("x").outcome_unknown
 
 
+def test_errors_that_follow_no_write_never_flag_an_unknown_outcome() -> None:
+    # Callers read err.outcome_unknown on any RbxSecretsError, not only on those that set it.
+    assert InvalidInputError("x").outcome_unknown is False
+    assert DeclinedError("x").outcome_unknown is False
+
+
 def test_api_errors_pickle_round_trip() -> None:
     err = PermissionDeniedError(403, "no", doing="listing", hint="do this.")
     again = pickle.loads(pickle.dumps(err))

@@ -386,3 +386,14 @@ def test_a_bad_value_in_the_env_file_fails_only_that_secret(cloud: Any) -> None:
     assert "q" * 20 not in result.out + result.err
     assert cloud.fake.secret_ids(PRODUCTION) == ["ANALYTICS_KEY", "DISCORD_WEBHOOK"]
     assert cloud.plaintext("DISCORD_WEBHOOK", PRODUCTION) == VALUES["DISCORD_WEBHOOK"]
+
+
+def test_the_deletion_question_names_at_most_ten_secrets() -> None:
+    from rbxsecrets_magic.plan import Change, Plan
+
+    rows = [Change(STAGING, f"OLD_{i:02d}", "delete") for i in range(12)]
+    rows.append(Change(STAGING, "KEPT", "keep", "protected"))
+    question = Plan(rows, (), "").deletion_question()
+    assert question.startswith(f"Delete 12 secret(s): OLD_00 ({STAGING}), OLD_01 ({STAGING}),")
+    assert question.endswith(f"OLD_09 ({STAGING}) and 2 more?")
+    assert "OLD_10" not in question and "KEPT" not in question
