@@ -20,6 +20,7 @@ nox.options.sessions = ["lint", "tests"]
 def lint(session: nox.Session) -> None:
     """Run ruff and mypy exactly as configured in pyproject.toml."""
     session.install("-e", ".[lint]")
+    session.run("ruff", "format", "--check", ".")
     session.run("ruff", "check", ".")
     session.run("mypy")
 

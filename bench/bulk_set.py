@@ -134,11 +134,15 @@ def naive_run(values: dict[str, str], retry_after: bool) -> Callable[..., int]:
 
 
 def _table(runs: list[Run], reference: float, reference_name: str) -> None:
-    print(f"{'':38} {'seconds':>8} {'x ' + reference_name:>12} {'ok':>5} {'failed':>6} "
-          f"{'requests':>8} {'429s':>5}")
+    print(
+        f"{'':38} {'seconds':>8} {'x ' + reference_name:>12} {'ok':>5} {'failed':>6} "
+        f"{'requests':>8} {'429s':>5}"
+    )
     for run in runs:
-        print(f"{run.name:38} {run.seconds:8.2f} {run.seconds / reference:12.2f} {run.ok:5d} "
-              f"{run.failed:6d} {run.requests:8d} {run.throttled:5d}")
+        print(
+            f"{run.name:38} {run.seconds:8.2f} {run.seconds / reference:12.2f} {run.ok:5d} "
+            f"{run.failed:6d} {run.requests:8d} {run.throttled:5d}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,10 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     limit = (args.limit, args.window)
     bound = count / rate
     burst_bound = max(0.0, (count + 2 - args.limit) / rate)
-    print(f"1. {count} new secrets, rate limit {args.limit} per {args.window:g} s "
-          f"({rate:g}/s), over loopback HTTP")
-    print(f"   bound N/rate = {bound:.2f} s; with the initial burst of {args.limit} "
-          f"credited, (N+2-limit)/rate = {burst_bound:.2f} s")
+    print(
+        f"1. {count} new secrets, rate limit {args.limit} per {args.window:g} s "
+        f"({rate:g}/s), over loopback HTTP"
+    )
+    print(
+        f"   bound N/rate = {bound:.2f} s; with the initial burst of {args.limit} "
+        f"credited, (N+2-limit)/rate = {burst_bound:.2f} s"
+    )
     runs = [
         _measure("SecretsClient.set_many", limit, values, client_run(values)),
         _measure("naive recipe (guide), no retry", limit, values, naive_run(values, False)),
@@ -170,22 +178,29 @@ def main(argv: list[str] | None = None) -> int:
     ]
     _table(runs, bound, "bound")
     client = runs[0]
-    print(f"   client: {client.seconds / bound:.3f}x N/rate, "
-          f"{client.seconds / burst_bound:.3f}x the burst-credited bound, "
-          f"{client.failed} failures, {client.throttled} 429s")
+    print(
+        f"   client: {client.seconds / bound:.3f}x N/rate, "
+        f"{client.seconds / burst_bound:.3f}x the burst-credited bound, "
+        f"{client.failed} failures, {client.throttled} 429s"
+    )
 
     small = _values(args.concurrent_secrets)
     print()
-    print(f"2. {len(small)} new secrets, no rate limit, {args.latency * 1000:g} ms added "
-          "to every request")
+    print(
+        f"2. {len(small)} new secrets, no rate limit, {args.latency * 1000:g} ms added "
+        "to every request"
+    )
     # With the limit off the fake sends no x-ratelimit headers; rate_limit=None tells the
     # client not to assume Roblox's 120 per minute instead.
     sequential = _measure(
         "set_many, sequential", None, small, client_run(small, default_quota=False), args.latency
     )
     concurrent = _measure(
-        f"set_many, concurrency={args.threads}", None, small,
-        client_run(small, concurrency=args.threads, default_quota=False), args.latency,
+        f"set_many, concurrency={args.threads}",
+        None,
+        small,
+        client_run(small, concurrency=args.threads, default_quota=False),
+        args.latency,
     )
     _table([sequential, concurrent], sequential.seconds, "seq")
     speedup = sequential.seconds / concurrent.seconds

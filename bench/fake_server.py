@@ -105,8 +105,12 @@ def lifecycle_moto() -> float:
 # --------------------------------------------------------------------------- (b) throughput
 
 
-def _timed_posts(session: requests.Session, requests_: list[tuple[str, bytes]],
-                 headers: dict[str, str], expect: int) -> float:
+def _timed_posts(
+    session: requests.Session,
+    requests_: list[tuple[str, bytes]],
+    headers: dict[str, str],
+    expect: int,
+) -> float:
     """POST every (url, body) in order; return creates per second."""
     post = session.post
     started = time.perf_counter()
@@ -145,8 +149,9 @@ def throughput_fake(count: int) -> float:
         warm = universes.pop()
         listing = [(u.universe_id, u.key_id, u.public_key) for u in universes]
         bodies, expected = _create_bodies(server.url, listing, count)
-        warm_bodies, _ = _create_bodies(server.url, [(warm.universe_id, warm.key_id,
-                                                      warm.public_key)], 20)
+        warm_bodies, _ = _create_bodies(
+            server.url, [(warm.universe_id, warm.key_id, warm.public_key)], 20
+        )
         _timed_posts(session, warm_bodies, JSON, 201)
         rate = _timed_posts(session, bodies, JSON, 201)
     for (universe_id, secret_id), value in expected.items():
@@ -172,8 +177,15 @@ class _BareHandler(BaseHTTPRequestHandler):
         self.boxes[universe_id].decrypt(base64.b64decode(body["secret"])).decode("utf-8")
         type(self).opened += 1
         stamp = "2026-01-01T00:00:00.000Z"
-        out = json.dumps({"id": body["id"], "domain": None, "key_id": body["key_id"],
-                          "create_time": stamp, "update_time": stamp}).encode()
+        out = json.dumps(
+            {
+                "id": body["id"],
+                "domain": None,
+                "key_id": body["key_id"],
+                "create_time": stamp,
+                "update_time": stamp,
+            }
+        ).encode()
         self.send_response(201)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -274,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # moto's werkzeug server logs every request at INFO; the fake's server logs nothing.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    print(f"python {platform.python_version()} on {platform.platform()}, "
-          f"{os.cpu_count()} CPUs; servers run on threads of this process")
+    print(
+        f"python {platform.python_version()} on {platform.platform()}, "
+        f"{os.cpu_count()} CPUs; servers run on threads of this process"
+    )
 
     fake_life = _median(fake_runs, lifecycle_fake)
     moto_life = _median(moto_runs, lifecycle_moto)
@@ -297,28 +311,43 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("(a) start, answer the first request, stop (median)")
     print(f"    {'server':<44}{'runs':>6}{'median ms':>12}{'this / fake':>14}")
-    print(f"    {'fakeserver.FakeServer (GET public-key)':<44}{fake_runs:>6}"
-          f"{fake_life * 1000:>12.2f}{'1.0':>14}")
-    print(f"    {'moto ThreadedMotoServer (ListSecrets)':<44}{moto_runs:>6}"
-          f"{moto_life * 1000:>12.2f}{life_ratio:>14.0f}")
-    print(f"    fake is {life_ratio:.0f}x faster than moto   "
-          f"[target >= 30x: {'met' if life_ratio >= 30 else 'NOT met'}]")
+    print(
+        f"    {'fakeserver.FakeServer (GET public-key)':<44}{fake_runs:>6}"
+        f"{fake_life * 1000:>12.2f}{'1.0':>14}"
+    )
+    print(
+        f"    {'moto ThreadedMotoServer (ListSecrets)':<44}{moto_runs:>6}"
+        f"{moto_life * 1000:>12.2f}{life_ratio:>14.0f}"
+    )
+    print(
+        f"    fake is {life_ratio:.0f}x faster than moto   "
+        f"[target >= 30x: {'met' if life_ratio >= 30 else 'NOT met'}]"
+    )
 
     print()
-    print(f"(b) creates per second, one requests.Session, keep-alive, real decryption "
-          f"({creates} creates x {rounds} rounds; medians)")
+    print(
+        f"(b) creates per second, one requests.Session, keep-alive, real decryption "
+        f"({creates} creates x {rounds} rounds; medians)"
+    )
     print(f"    {'server':<44}{'creates/s':>12}{'fake / this':>14}  (median of per-round ratios)")
     print(f"    {'fakeserver (validates, stores, journals)':<44}{fake_rate:>12.0f}{'1.00':>14}")
-    print(f"    {'bare http.server HTTP/1.1 (only opens box)':<44}{bare_rate:>12.0f}"
-          f"{vs_bare:>14.2f}")
+    print(
+        f"    {'bare http.server HTTP/1.1 (only opens box)':<44}{bare_rate:>12.0f}{vs_bare:>14.2f}"
+    )
     print(f"    {'moto Secrets Manager CreateSecret':<44}{moto_rate:>12.0f}{vs_moto:>14.2f}")
-    print(f"    fake = {vs_moto:.2f}x moto   [target >= 2.5x: "
-          f"{'met' if vs_moto >= 2.5 else 'NOT met'}]")
-    print(f"    fake = {vs_bare:.0%} of the bare server   [target >= 85%: "
-          f"{'met' if vs_bare >= 0.85 else 'NOT met'}]")
+    print(
+        f"    fake = {vs_moto:.2f}x moto   [target >= 2.5x: "
+        f"{'met' if vs_moto >= 2.5 else 'NOT met'}]"
+    )
+    print(
+        f"    fake = {vs_bare:.0%} of the bare server   [target >= 85%: "
+        f"{'met' if vs_bare >= 0.85 else 'NOT met'}]"
+    )
     if "close" in {h.lower() for h in _moto_connection_header}:
-        print("    (moto's werkzeug server answers with Connection: close, so its session opens "
-              "a new connection for every request)")
+        print(
+            "    (moto's werkzeug server answers with Connection: close, so its session opens "
+            "a new connection for every request)"
+        )
     return 0
 
 

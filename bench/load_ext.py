@@ -38,13 +38,19 @@ CHECK = (
 
 def _env(home: str) -> dict[str, str]:
     # A private IPYTHONDIR: no user profile, startup files or extensions skew either side.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RBX_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RBX_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     # Bytecode is cached as after a normal install (pip compiles site-packages, but an
     # editable checkout run with PYTHONDONTWRITEBYTECODE would recompile us on every start).
     # A private prefix keeps the checkout clean and treats IPython and us alike.
-    env.update(HOME=home, IPYTHONDIR=os.path.join(home, "ipython"),
-               PYTHONPYCACHEPREFIX=os.path.join(home, "pycache"))
+    env.update(
+        HOME=home,
+        IPYTHONDIR=os.path.join(home, "ipython"),
+        PYTHONPYCACHEPREFIX=os.path.join(home, "pycache"),
+    )
     return env
 
 
@@ -54,7 +60,10 @@ def _time(code: str, env: dict[str, str]) -> tuple[float, float]:
     started = time.perf_counter()
     subprocess.run(
         [IPYTHON, "-c", code],
-        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -66,8 +75,10 @@ def _report(label: str, base: list[float], loaded: list[float]) -> float:
     base_median, loaded_median = statistics.median(base), statistics.median(loaded)
     paired = statistics.median(b / a for a, b in zip(base, loaded, strict=True))
     ratio = loaded_median / base_median
-    print(f"{label}: pass {base_median * 1000:6.1f} ms, load_ext {loaded_median * 1000:6.1f} ms "
-          f"(medians of {len(base)}); ratio {ratio:.3f}x, median of paired ratios {paired:.3f}x")
+    print(
+        f"{label}: pass {base_median * 1000:6.1f} ms, load_ext {loaded_median * 1000:6.1f} ms "
+        f"(medians of {len(base)}); ratio {ratio:.3f}x, median of paired ratios {paired:.3f}x"
+    )
     return ratio
 
 
@@ -77,8 +88,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         env = _env(home)
-        check = subprocess.run([IPYTHON, "-c", CHECK], env=env,
-                               capture_output=True, text=True, check=True)
+        check = subprocess.run(
+            [IPYTHON, "-c", CHECK], env=env, capture_output=True, text=True, check=True
+        )
         heavy = [line for line in check.stdout.splitlines() if line.startswith("heavy:")]
         if heavy != ["heavy: []"]:
             print(f"check FAILED: loading imported heavy modules: {check.stdout.strip()!r}")
@@ -97,9 +109,12 @@ def main() -> int:
     print('ipython -c "pass" against ipython -c "%load_ext rbxsecrets_magic", alternating:')
     wall = _report("wall", [w for w, _ in base], [w for w, _ in loaded])
     _report("cpu ", [c for _, c in base], [c for _, c in loaded])
-    print(f"start-up ratio (wall medians) {wall:.3f}x, target <= 1.05x: "
-          f"{'OK' if wall <= 1.05 else 'OVER TARGET'}")
+    print(
+        f"start-up ratio (wall medians) {wall:.3f}x, target <= 1.05x: "
+        f"{'OK' if wall <= 1.05 else 'OVER TARGET'}"
+    )
     return 0 if wall <= 1.05 else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())

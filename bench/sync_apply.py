@@ -57,14 +57,17 @@ def _check(fake: FakeOpenCloud, values: dict[str, str]) -> None:
             raise SystemExit(f"universe {universe}: {len(wrong)} secrets hold the wrong value")
 
 
-def _apply(env_file: str, state: StateStore, rate_limit: tuple[int, float] | None,
-           *, shared: bool = True) -> bool:
+def _apply(
+    env_file: str, state: StateStore, rate_limit: tuple[int, float] | None, *, shared: bool = True
+) -> bool:
     desired = load_desired(None, env_file=env_file, universes=[",".join(map(str, UNIVERSES))])
     if shared:
         clients = open_clients(desired.targets, rate_limit=rate_limit)
     else:  # the control: each client paces alone, as if it had the whole budget
-        clients = {t.universe_id: SecretsClient(t.universe_id, rate_limit=rate_limit)
-                   for t in desired.targets}
+        clients = {
+            t.universe_id: SecretsClient(t.universe_id, rate_limit=rate_limit)
+            for t in desired.targets
+        }
     try:
         report = apply_plan(make_plan(desired, clients, state), clients, state)
     finally:
@@ -94,14 +97,24 @@ def requests_table(count: int, work: Path) -> bool:
                 client.public_key()
                 for secret_id, value in values.items():
                     client.set(secret_id, value, exists=True)
-        rows.append(("re-send every value (other tools)", len(fake.journal),
-                     sum(e.method != "GET" for e in fake.journal)))
+        rows.append(
+            (
+                "re-send every value (other tools)",
+                len(fake.journal),
+                sum(e.method != "GET" for e in fake.journal),
+            )
+        )
         fake.clear_journal()
         for universe in UNIVERSES:
             with SecretsClient(universe, base_url=server.url, rate_limit=None) as client:
                 client.set_many(values)
-        rows.append(("set_many per universe", len(fake.journal),
-                     sum(e.method != "GET" for e in fake.journal)))
+        rows.append(
+            (
+                "set_many per universe",
+                len(fake.journal),
+                sum(e.method != "GET" for e in fake.journal),
+            )
+        )
     print(f"1. {count} secrets in each of {len(UNIVERSES)} universes, rate limit off")
     reapply = rows[1][1]
     print(f"   {'':36} {'requests':>8} {'writes':>7} {'x re-apply':>11}")
@@ -110,8 +123,9 @@ def requests_table(count: int, work: Path) -> bool:
     return rows[1][1] == 2 * len(UNIVERSES) and rows[1][2] == 0
 
 
-def _timed(changed: int, limit: int, window: float, work: Path, shared: bool
-           ) -> tuple[float, int, int, bool]:
+def _timed(
+    changed: int, limit: int, window: float, work: Path, shared: bool
+) -> tuple[float, int, int, bool]:
     """Seconds, requests, 429 answers and success of applying ``changed`` new values."""
     first, second = _values(changed, 1), _values(changed, 2)
     fake, key = _fake(None)
@@ -138,17 +152,19 @@ def timing_table(changed: int, limit: int, window: float, work: Path) -> bool:
     rate = limit / window
     expected = len(UNIVERSES) * (2 + changed)
     bound = (expected - limit) / rate
-    print(f"2. {changed} changed secrets in each of {len(UNIVERSES)} universes, rate limit "
-          f"{limit} per {window:g} s; {expected} requests")
-    print(f"   bound (requests - burst) / rate = ({expected} - {limit}) / {rate:g} "
-          f"= {bound:.2f} s")
+    print(
+        f"2. {changed} changed secrets in each of {len(UNIVERSES)} universes, rate limit "
+        f"{limit} per {window:g} s; {expected} requests"
+    )
+    print(f"   bound (requests - burst) / rate = ({expected} - {limit}) / {rate:g} = {bound:.2f} s")
     print(f"   {'':34} {'seconds':>8} {'x bound':>8} {'requests':>8} {'429s':>5} {'ok':>5}")
     met = False
     for shared in (True, False):
         seconds, sent, throttled, ok = _timed(changed, limit, window, work, shared)
         name = "apply, one pacer for all (ours)" if shared else "apply, a pacer per universe"
-        print(f"   {name:34} {seconds:8.2f} {seconds / bound:8.3f} {sent:8d} {throttled:5d} "
-              f"{ok!s:>5}")
+        print(
+            f"   {name:34} {seconds:8.2f} {seconds / bound:8.3f} {sent:8d} {throttled:5d} {ok!s:>5}"
+        )
         if shared:
             met = ok and throttled == 0 and seconds / bound <= 1.15 and sent == expected
     print("   target: one pacer within 1.15x the bound, no 429")
@@ -159,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run both benchmarks and print the tables; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=300, help="secrets per universe (table 1)")
-    parser.add_argument("--changed", type=int, default=100,
-                        help="changed secrets per universe (table 2)")
+    parser.add_argument(
+        "--changed", type=int, default=100, help="changed secrets per universe (table 2)"
+    )
     parser.add_argument("--limit", type=int, default=40, help="requests per window (table 2)")
     parser.add_argument("--window", type=float, default=1.0, help="window seconds (table 2)")
     args = parser.parse_args(argv)

@@ -295,7 +295,10 @@ class SecretsBackend:
         secret = _credential_text(key, "key")
         ids = frozen_ids(universe_ids)
         return self._register(
-            self._api_keys, secret, "API key", "apikey",
+            self._api_keys,
+            secret,
+            "API key",
+            "apikey",
             lambda cid: ApiKey(
                 secret, cid, bool(read), bool(write), ids, owner or cid, bool(universe_write)
             ),
@@ -322,7 +325,10 @@ class SecretsBackend:
         secret = _credential_text(token, "token")
         scope_set, ids = frozenset(scopes), frozen_ids(universe_ids)
         return self._register(
-            self._tokens, secret, "OAuth token", "oauth",
+            self._tokens,
+            secret,
+            "OAuth token",
+            "oauth",
             lambda cid: OAuthToken(secret, cid, scope_set, ids, owner or cid),
         )
 
@@ -808,9 +814,7 @@ class SecretsBackend:
         if (secret_text is None) != (key_id is None):
             raise BadRequest("'secret' and 'key_id' must be sent together")
         domain_text = fields["domain"]
-        change_domain = domain_text is not None or (
-            self.null_domain_clears and "domain" in body
-        )
+        change_domain = domain_text is not None or (self.null_domain_clears and "domain" in body)
         domain = normalize_domain(domain_text) if domain_text is not None else None
         if secret_text is None and not change_domain:
             raise BadRequest("nothing to update: send 'secret' with 'key_id', or 'domain'")

@@ -71,23 +71,40 @@ def _parser() -> argparse.ArgumentParser:
             "per request. Ctrl-C or SIGTERM stops it."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; loopback only unless "
-                             "--allow-remote)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; loopback only unless --allow-remote)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a --host that is not a loopback address")
-    parser.add_argument("--universe-id", type=int, action="append", dest="universe_ids",
-                        metavar="ID", help="a universe to create (repeatable; one generated "
-                                           "if absent)")
-    parser.add_argument("--api-key", help="the API key to accept (generated if absent); it has "
-                                          "read and write on every universe")
-    parser.add_argument("--rate-limit", type=_rate_limit, metavar="N/SECONDS",
-                        help="turn rate limiting on, e.g. 120/60")
-    parser.add_argument("--expose-plaintext", action="store_true",
-                        help="serve the /_fake/ routes: GET /_fake/universes/{universeId}/"
-                             "secrets/{secretId}/plaintext, and game servers under "
-                             "/_fake/universes/{universeId}/servers (off: those paths are 404s)")
+    parser.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host that is not a loopback address"
+    )
+    parser.add_argument(
+        "--universe-id",
+        type=int,
+        action="append",
+        dest="universe_ids",
+        metavar="ID",
+        help="a universe to create (repeatable; one generated if absent)",
+    )
+    parser.add_argument(
+        "--api-key",
+        help="the API key to accept (generated if absent); it has read and write on every universe",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        metavar="N/SECONDS",
+        help="turn rate limiting on, e.g. 120/60",
+    )
+    parser.add_argument(
+        "--expose-plaintext",
+        action="store_true",
+        help="serve the /_fake/ routes: GET /_fake/universes/{universeId}/"
+        "secrets/{secretId}/plaintext, and game servers under "
+        "/_fake/universes/{universeId}/servers (off: those paths are 404s)",
+    )
     return parser
 
 
@@ -132,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server = fake.serve(args.host, args.port, on_request=log).start()
     except OSError as exc:
-        print(f"rbx-fakeserver: cannot listen on {args.host}:{args.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"rbx-fakeserver: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 1
     ready = {"url": server.url, "universe_ids": universe_ids, "api_key": api_key.key}
     print(json.dumps(ready), flush=True)
@@ -203,7 +222,7 @@ class _LogWriter:
             data = memoryview("".join(line for line in batch if line is not None).encode())
             try:
                 while data:
-                    data = data[os.write(self._fd, data):]
+                    data = data[os.write(self._fd, data) :]
             except OSError:
                 return  # BrokenPipeError included: nobody reads the log any more
             if None in batch:
@@ -215,5 +234,8 @@ def _report(errors: Sequence[BaseException]) -> None:
     for exc in errors:
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-        print(f"rbx-fakeserver: {type(exc).__name__} in a server thread{where}; the client got "
-              "a 500", file=sys.stderr, flush=True)
+        print(
+            f"rbx-fakeserver: {type(exc).__name__} in a server thread{where}; the client got a 500",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -134,7 +134,11 @@ class FakeOpenCloud:
     ) -> FakeServer:
         """Serve this fake over loopback HTTP/1.1; see :class:`fakeserver.server.FakeServer`."""
         return FakeServer(
-            self, host, port, on_request=on_request, max_connections=max_connections,
+            self,
+            host,
+            port,
+            on_request=on_request,
+            max_connections=max_connections,
             timeout=timeout,
         )
 
@@ -174,7 +178,11 @@ class FakeOpenCloud:
         permission: restarting servers with it is a 403.
         """
         return self.backend.add_api_key(
-            read=read, write=write, universe_ids=universe_ids, key=key, owner=owner,
+            read=read,
+            write=write,
+            universe_ids=universe_ids,
+            key=key,
+            owner=owner,
             universe_write=universe_write,
         )
 
@@ -233,8 +241,12 @@ class FakeOpenCloud:
             For an unknown operation, a status outside 400-599, or a fault that does nothing.
         """
         self._faults.inject(
-            operation, status=status, latency=latency, drop_connection=drop_connection,
-            times=times, retry_after=retry_after,
+            operation,
+            status=status,
+            latency=latency,
+            drop_connection=drop_connection,
+            times=times,
+            retry_after=retry_after,
         )
 
     def clear_faults(self) -> None:
@@ -335,4 +347,3 @@ class FakeOpenCloud:
     def remove_listener(self, callback: Listener) -> None:
         """Stop calling ``callback``; no error if it was not registered."""
         self._journal.remove_listener(callback)
-

@@ -90,8 +90,11 @@ class FaultScript:
         if status is None and not drop_connection and latency == 0:
             raise ValueError("a fault needs a status, a latency or drop_connection")
         fault = Fault(
-            None if status is None else int(status), float(latency), drop_connection,
-            int(times), retry_after,
+            None if status is None else int(status),
+            float(latency),
+            drop_connection,
+            int(times),
+            retry_after,
         )
         with self._lock:
             self._faults.setdefault(operation, deque()).append(fault)

@@ -235,8 +235,15 @@ class OutgoingRequest:
 
     __slots__ = ("_host_is_secret", "body", "headers", "host", "url")
 
-    def __init__(self, url: str, host: str, headers: dict[str, str], body: str | None, *,
-                 host_is_secret: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        body: str | None,
+        *,
+        host_is_secret: bool = False,
+    ) -> None:
         """Store the resolved request; ``host_is_secret`` when the URL came from a secret."""
         self.url = url
         self.host = host
@@ -399,8 +406,7 @@ class GameServer:
                     else host
                 )
                 raise GameServerError(
-                    f"secret {secret.name} may be sent only to {secret.domain!r}, "
-                    f"not to {where}"
+                    f"secret {secret.name} may be sent only to {secret.domain!r}, not to {where}"
                 )
         # Nothing below raises: values are read only once every rule has passed.
         return OutgoingRequest(
@@ -498,7 +504,7 @@ def _part(server: GameServer, part: object, where: str) -> str | Secret:
     if isinstance(part, str):
         return part
     if not isinstance(part, dict) or not isinstance(part.get("secret"), str):
-        raise GameServerError(f"{where} must be a string or {{\"secret\": NAME}}")
+        raise GameServerError(f'{where} must be a string or {{"secret": NAME}}')
     if set(part) - {"secret", "prefix", "suffix"}:
         raise GameServerError(f"{where}: a secret reference holds secret, prefix and suffix")
     prefix, suffix = part.get("prefix"), part.get("suffix")

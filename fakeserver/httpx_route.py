@@ -108,8 +108,13 @@ class _HttpxExchange:
         port = url.port or (443 if url.scheme == "https" else 80)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         environ = build_environ(
-            request.method, url.raw_path.decode("latin-1"), headers, request.content,
-            scheme=url.scheme, server_name=url.host, server_port=port,
+            request.method,
+            url.raw_path.decode("latin-1"),
+            headers,
+            request.content,
+            scheme=url.scheme,
+            server_name=url.host,
+            server_port=port,
             script_name=self.script_name,
         )
         timeouts = request.extensions.get("timeout") or {}
@@ -160,9 +165,7 @@ def _httpx_response(request: httpx.Request, result: _Answer) -> httpx.Response:
     )
 
 
-def httpx_handler(
-    fake: Any, base_url: str = ""
-) -> Callable[[httpx.Request], httpx.Response]:
+def httpx_handler(fake: Any, base_url: str = "") -> Callable[[httpx.Request], httpx.Response]:
     """Return a function that answers an ``httpx.Request`` with the fake's app.
 
     A path in ``base_url`` is stripped from request paths under it (see ``WSGIAdapter``).

@@ -101,9 +101,7 @@ class JournalLayer:
         request = Request.of(environ, self.router)
         status: list[int] = []
 
-        def record_status(
-            line: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
+        def record_status(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             status.append(int(line[:3]))
             if exc_info is None:
                 return start_response(line, headers)
@@ -131,8 +129,16 @@ class JournalLayer:
         sequence = receipt.sequence if receipt.sequence is not None else self.next_sequence()
         self.journal.record(
             JournalEntry(
-                request.method, request.path, request.operation, status, receipt.credential_id,
-                receipt.key_id, len(request.body), response_bytes, time.time(), sequence,
+                request.method,
+                request.path,
+                request.operation,
+                status,
+                receipt.credential_id,
+                receipt.key_id,
+                len(request.body),
+                response_bytes,
+                time.time(),
+                sequence,
             )
         )
 

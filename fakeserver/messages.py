@@ -61,7 +61,14 @@ class Request:
     """
 
     __slots__ = (
-        "auth", "body", "method", "operation", "params", "path", "query", "route_error",
+        "auth",
+        "body",
+        "method",
+        "operation",
+        "params",
+        "path",
+        "query",
+        "route_error",
         "too_large",
     )
 
@@ -168,9 +175,7 @@ class Answer(NamedTuple):
     body: bytes
 
 
-def json_answer(
-    status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()
-) -> Answer:
+def json_answer(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
     """``payload`` as a JSON response with ``status``, followed by the extra ``headers``."""
     body = _encode(payload).encode("ascii")
     out = [("Content-Type", _JSON), ("Content-Length", str(len(body)))]

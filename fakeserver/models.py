@@ -54,7 +54,10 @@ OPERATIONS = (
 #: The fake's own ``/_fake/`` operations: served only when plaintext is exposed, never rate
 #: limited, needing read access to the universe.
 FAKE_OPERATIONS = (
-    "get_plaintext", "create_game_server", "list_game_servers", "resolve_game_request",
+    "get_plaintext",
+    "create_game_server",
+    "list_game_servers",
+    "resolve_game_request",
 )
 #: Which permission each operation needs: ``read``/``write`` on the secrets store, or
 #: ``universe_write`` (the universe API system with write; scope ``universe:write``).

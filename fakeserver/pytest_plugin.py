@@ -119,9 +119,7 @@ def _build(
     from .cloud import FakeOpenCloud
 
     fake = FakeOpenCloud(**fake_kwargs)
-    wanted: list[int | None] = (
-        [None] * universes if isinstance(universes, int) else list(universes)
-    )
+    wanted: list[int | None] = [None] * universes if isinstance(universes, int) else list(universes)
     if not wanted:
         raise ValueError("the fixture needs at least one universe")
     universe_ids = [fake.add_universe(u).universe_id for u in wanted]

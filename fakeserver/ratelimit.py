@@ -13,8 +13,7 @@ from collections.abc import Callable
 __all__ = ["Decision", "TokenBucket", "checked_rate_limit", "format_seconds"]
 
 _RATE_LIMIT_RULE = (
-    "a rate limit needs a whole number of requests >= 1 and a window of seconds > 0, "
-    "both finite"
+    "a rate limit needs a whole number of requests >= 1 and a window of seconds > 0, both finite"
 )
 
 
@@ -33,9 +32,13 @@ def checked_rate_limit(limit: float, window: float) -> tuple[int, float]:
     except (TypeError, ValueError, OverflowError, ZeroDivisionError):
         raise ValueError(_RATE_LIMIT_RULE) from None
     if isinstance(limit, bool) or not (
-        math.isfinite(count) and count >= 1 and count.is_integer()
-        and math.isfinite(seconds) and seconds > 0
-        and math.isfinite(rate) and rate > 0
+        math.isfinite(count)
+        and count >= 1
+        and count.is_integer()
+        and math.isfinite(seconds)
+        and seconds > 0
+        and math.isfinite(rate)
+        and rate > 0
     ):
         raise ValueError(_RATE_LIMIT_RULE)
     return (limit if isinstance(limit, int) else int(count)), seconds

@@ -274,8 +274,13 @@ class WSGIAdapter(BaseAdapter):
             target += "?" + parts.query
         port = parts.port or (443 if parts.scheme == "https" else 80)
         environ = build_environ(
-            method, target, headers, body,
-            scheme=parts.scheme or "http", server_name=parts.hostname or "", server_port=port,
+            method,
+            target,
+            headers,
+            body,
+            scheme=parts.scheme or "http",
+            server_name=parts.hostname or "",
+            server_port=port,
             script_name=self.script_name,
         )
         status, out_headers, out_body = answer_within(

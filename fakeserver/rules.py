@@ -150,9 +150,7 @@ def read_fields(body: dict[str, Any]) -> dict[str, str | None]:
     for name, value in body.items():
         if name not in _FIELDS:
             if _FIELD_NAME_RE.fullmatch(name):
-                raise BadRequest(
-                    f"unknown field '{name}'; allowed: id, secret, key_id, domain"
-                )
+                raise BadRequest(f"unknown field '{name}'; allowed: id, secret, key_id, domain")
             raise BadRequest("unknown field in request body; allowed: id, secret, key_id, domain")
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"'{name}' must be a JSON string")

@@ -78,8 +78,16 @@ _CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
 _BAD_VALUE = re.compile(r"[\x00\r\n]")
 # A WSGI app must not set these: they describe the connection, which the server owns.
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "content-length", "upgrade",
-     "proxy-connection", "te", "trailer"}
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "upgrade",
+        "proxy-connection",
+        "te",
+        "trailer",
+    }
 )
 _INTERNAL_ERROR_DETAIL = "the fake raised an exception; it is re-raised in the test"
 
@@ -262,8 +270,10 @@ class FakeServer:
         wsgi = getattr(app, "app", app)
         if not callable(wsgi):
             raise TypeError("FakeServer needs a FakeOpenCloud or a WSGI callable")
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or (
-            max_connections < 1
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or (max_connections < 1)
         ):
             raise ValueError("max_connections must be a whole number >= 1")
         if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout > 0):
@@ -342,8 +352,10 @@ class FakeServer:
         self._wake = socket.socketpair()
         ready = threading.Event()
         self._acceptor = threading.Thread(
-            target=self._accept_loop, args=(listener, self._wake[0], ready),
-            name=f"fakeserver-accept-{self._address[1]}", daemon=True,
+            target=self._accept_loop,
+            args=(listener, self._wake[0], ready),
+            name=f"fakeserver-accept-{self._address[1]}",
+            daemon=True,
         )
         self._acceptor.start()
         ready.wait()
@@ -457,8 +469,10 @@ class FakeServer:
             return
         connection = _Connection(sock)
         thread = threading.Thread(
-            target=self._serve_connection, args=(connection, wake, peer[0], peer[1]),
-            name=f"fakeserver-conn-{peer[1]}", daemon=True,
+            target=self._serve_connection,
+            args=(connection, wake, peer[0], peer[1]),
+            name=f"fakeserver-conn-{peer[1]}",
+            daemon=True,
         )
         try:
             # A timeout, not blocking mode: it bounds sendall to a client that stops reading.
@@ -531,10 +545,15 @@ class FakeServer:
             return False
 
         environ = build_environ(
-            method, target, headers, body,
+            method,
+            target,
+            headers,
+            body,
             server_name=self._address[0] if self._address else "127.0.0.1",
             server_port=self._address[1] if self._address else 0,
-            remote_addr=peer_host, remote_port=peer_port, protocol=version,
+            remote_addr=peer_host,
+            remote_port=peer_port,
+            protocol=version,
         )
         try:
             status, out_headers, out_body = call_app(self.app, environ)
@@ -731,4 +750,3 @@ def _shutdown(sock: socket.socket) -> None:
     """Shut a socket down both ways, which wakes a thread blocked reading it."""
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-

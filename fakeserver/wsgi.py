@@ -79,7 +79,7 @@ def build_environ(
         target = rest[slash:] if slash >= 0 else "/"
     path, _, query = target.partition("?")
     if script_name and (path == script_name or path.startswith(script_name + "/")):
-        path = path[len(script_name):] or "/"
+        path = path[len(script_name) :] or "/"
     else:
         script_name = ""
     environ: dict[str, Any] = {
@@ -188,6 +188,7 @@ def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str
         raise RuntimeError("the WSGI app returned without calling start_response")
     return response[0], response[1], b"".join(chunks)
 
+
 # --------------------------------------------------------------------------- in-process calls
 
 #: Where the in-process transports mount the fake unless told otherwise.
@@ -202,8 +203,10 @@ def app_of(fake: Any) -> WSGIApp:
         raise TypeError("expected a FakeOpenCloud or a WSGI callable")
     return cast("WSGIApp", app)
 
+
 class AppTimeout(Exception):
     """The app did not answer within the read timeout the client asked for."""
+
 
 def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
     """Run ``work`` and return its result, or raise ``AppTimeout`` after ``timeout`` seconds.
@@ -232,9 +235,11 @@ def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
         raise value
     return cast("_T", value)
 
+
 def script_name_of(base_url: str) -> str:
     """The path part of a base URL, without a trailing slash (``""`` for none)."""
     return urlsplit(base_url).path.rstrip("/")
+
 
 def as_sent(
     method: str, status: str, headers: list[tuple[str, str]], body: bytes

@@ -71,8 +71,7 @@ IN_FLIGHT = (
 )
 #: What a write is when an attempt failed after it may have taken effect.
 UNKNOWN_OUTCOME = (
-    "Outcome unknown: the change may or may not have been made, and may still take effect "
-    "later."
+    "Outcome unknown: the change may or may not have been made, and may still take effect later."
 )
 _NETWORK_HINT = f"Check the network and base_url ({ENV_BASE_URL})."
 _CREATED_MAYBE = (
@@ -148,7 +147,11 @@ def api_error(
         hint = "Try again later."
     elif cls is RateLimitedError:
         return RateLimitedError(
-            status, detail, doing=doing, outcome_unknown=outcome_unknown, server=server,
+            status,
+            detail,
+            doing=doing,
+            outcome_unknown=outcome_unknown,
+            server=server,
             retry_after=retry_after(response),
         )
     return cls(

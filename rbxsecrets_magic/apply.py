@@ -89,8 +89,10 @@ class ApplyReport:
     def summary(self) -> str:
         """One line: ``Applied: 3 done, 0 failed, 0 unknown, 5 skipped.``"""
         n = self.counts()
-        return (f"Applied: {n['done']} done, {n['failed']} failed, {n['unknown']} unknown, "
-                f"{n['skipped']} skipped.")
+        return (
+            f"Applied: {n['done']} done, {n['failed']} failed, {n['unknown']} unknown, "
+            f"{n['skipped']} skipped."
+        )
 
     def to_json(self) -> dict[str, object]:
         """``{"changes": [{"universe", "id", "action", "reason", "result", "error"}]}``."""
@@ -195,10 +197,21 @@ def _write(plan: Plan, change: Change, client: SecretsClient, state: StateStore)
         return Outcome(change, "failed", error)
     info = result.info
     try:
-        state.record(plan.api, change.universe, change.id, value, domain=info.domain,
-                     key_id=info.key_id, update_time=info.update_time)
+        state.record(
+            plan.api,
+            change.universe,
+            change.id,
+            value,
+            domain=info.domain,
+            key_id=info.key_id,
+            update_time=info.update_time,
+        )
     except OSError as exc:
-        return Outcome(change, "done", f"written, but the state could not be saved "
-                       f"({exc.strerror or type(exc).__name__}); the next plan will show it "
-                       "as not verifiable")
+        return Outcome(
+            change,
+            "done",
+            f"written, but the state could not be saved "
+            f"({exc.strerror or type(exc).__name__}); the next plan will show it "
+            "as not verifiable",
+        )
     return Outcome(change, "done")

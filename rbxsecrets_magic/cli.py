@@ -122,19 +122,26 @@ class _Parser(argparse.ArgumentParser):
 # ------------------------------------------------------------------------- shared options
 
 
-def add_target_options(parser: argparse.ArgumentParser, default: str = "RBX_UNIVERSE_ID"
-                       ) -> None:
+def add_target_options(parser: argparse.ArgumentParser, default: str = "RBX_UNIVERSE_ID") -> None:
     """``--universe`` (repeatable, ids or environment names), ``--manifest``, ``--base-url``."""
     parser.add_argument(
-        "--universe", action="append", default=[], metavar="U",
+        "--universe",
+        action="append",
+        default=[],
+        metavar="U",
         help="Universe id or environment name of the manifest; repeat or use commas for "
         f"several. Default: {default}.",
     )
-    parser.add_argument("--manifest", metavar="FILE",
-                        help="The manifest (default: rbxsecrets.toml here, if present).")
-    parser.add_argument("--base-url", metavar="URL",
-                        help="Open Cloud base URL (default: RBX_OPEN_CLOUD_URL, else "
-                        "https://apis.roblox.com).")
+    parser.add_argument(
+        "--manifest",
+        metavar="FILE",
+        help="The manifest (default: rbxsecrets.toml here, if present).",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="Open Cloud base URL (default: RBX_OPEN_CLOUD_URL, else https://apis.roblox.com).",
+    )
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
@@ -144,36 +151,63 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
     """``--bleed-off MINUTES``: how long old servers may run without taking players."""
-    parser.add_argument("--bleed-off", metavar="MINUTES",
-                        help="Let old servers run 1-60 minutes without taking new players "
-                        "before they shut down (default: shut down now).")
+    parser.add_argument(
+        "--bleed-off",
+        metavar="MINUTES",
+        help="Let old servers run 1-60 minutes without taking new players "
+        "before they shut down (default: shut down now).",
+    )
 
 
 def add_restart_options(parser: argparse.ArgumentParser, *, yes: bool) -> None:
     """``--restart`` and ``--bleed-off`` for a writing command (and ``--yes`` if it lacks one)."""
-    parser.add_argument("--restart", action="store_true",
-                        help="After the writes succeed, restart the game servers of each "
-                        "universe written, so they load the new secrets (asks first).")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="After the writes succeed, restart the game servers of each "
+        "universe written, so they load the new secrets (asks first).",
+    )
     add_bleed_off_option(parser)
     if yes:
-        parser.add_argument("--yes", action="store_true",
-                            help="With --restart: restart without asking (needed when no "
-                            "terminal can ask).")
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help="With --restart: restart without asking (needed when no terminal can ask).",
+        )
 
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """The options of ``plan`` and ``apply``."""
     add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
-    parser.add_argument("--env-file", metavar="FILE",
-                        help="Read values from this .env file first, then the environment.")
-    parser.add_argument("--environment", action="append", default=[], metavar="NAME",
-                        help="Environment of the manifest to act on; repeatable.")
-    parser.add_argument("--prune", action="store_true",
-                        help="Delete secrets that are not in the desired state (not protected).")
-    parser.add_argument("--protect", action="append", default=[], metavar="GLOB",
-                        help="Never delete secrets matching GLOB; repeatable.")
-    parser.add_argument("--domain", metavar="D",
-                        help="Without a manifest: the domain of every secret of the .env file.")
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="Read values from this .env file first, then the environment.",
+    )
+    parser.add_argument(
+        "--environment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Environment of the manifest to act on; repeatable.",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="Delete secrets that are not in the desired state (not protected).",
+    )
+    parser.add_argument(
+        "--protect",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="Never delete secrets matching GLOB; repeatable.",
+    )
+    parser.add_argument(
+        "--domain",
+        metavar="D",
+        help="Without a manifest: the domain of every secret of the .env file.",
+    )
     add_json_option(parser)
 
 
@@ -186,9 +220,12 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
 
 def _configure_apply(parser: argparse.ArgumentParser) -> None:
     add_plan_options(parser)
-    parser.add_argument("--yes", action="store_true",
-                        help="Delete (and with --restart, restart) without asking (needed "
-                        "when no terminal can ask).")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="Delete (and with --restart, restart) without asking (needed "
+        "when no terminal can ask).",
+    )
     add_restart_options(parser, yes=False)
 
 
@@ -201,8 +238,12 @@ def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan,
 
     _domain_option(args.domain)  # refused without being repeated, before anything is read
     desired = load_desired(
-        args.manifest, env_file=args.env_file, universes=args.universe,
-        environments=args.environment, domain=args.domain, environ=console.environ,
+        args.manifest,
+        env_file=args.env_file,
+        universes=args.universe,
+        environments=args.environment,
+        domain=args.domain,
+        environ=console.environ,
     )
     state = StateStore()
     if state.problem:
@@ -240,8 +281,10 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
             done += 1
             change = outcome.change
             error = f" ({outcome.error})" if outcome.error else ""
-            console.err(f"[{done}/{len(pending)}] {change.marker} {change.id} in universe "
-                        f"{change.universe}: {outcome.result}{error}")
+            console.err(
+                f"[{done}/{len(pending)}] {change.marker} {change.id} in universe "
+                f"{change.universe}: {outcome.result}{error}"
+            )
 
         report = apply_plan(plan, clients, state, progress=progress)
         restarted: list[dict[str, object]] = []
@@ -249,8 +292,9 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
             from .rollout import sync_results
 
             labels = {t.universe_id: t.label for t in plan.targets}
-            restarted = _restart_after(sync_results(report), labels, restart, clients, args.yes,
-                                       console)
+            restarted = _restart_after(
+                sync_results(report), labels, restart, clients, args.yes, console
+            )
         document = report.to_json()
         if restarted:
             document["restarts"] = restarted
@@ -264,8 +308,10 @@ def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
     if not deletions or yes:
         return
     if not console.interactive():
-        raise DeclinedError(f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
-                       "nothing was changed: pass --yes to confirm")
+        raise DeclinedError(
+            f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
+            "nothing was changed: pass --yes to confirm"
+        )
     if not console.confirm(plan.deletion_question()):
         raise DeclinedError("deletion not confirmed; nothing was changed")
 
@@ -274,18 +320,32 @@ def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
 
 
 def _configure_set(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="NAME", help="Secret id: 1-64 letters, digits and _, "
-                        "not starting with a digit.")
-    parser.add_argument("--domain", metavar="D", help="Where in-game HttpService may send it: "
-                        "'*', '*.example.com' or 'api.example.com'; '' makes it private. "
-                        "Default: keep (new secrets: private).")
+    parser.add_argument(
+        "name",
+        metavar="NAME",
+        help="Secret id: 1-64 letters, digits and _, not starting with a digit.",
+    )
+    parser.add_argument(
+        "--domain",
+        metavar="D",
+        help="Where in-game HttpService may send it: "
+        "'*', '*.example.com' or 'api.example.com'; '' makes it private. "
+        "Default: keep (new secrets: private).",
+    )
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--from-env", metavar="VAR", help="Take the value from environment "
-                        "variable VAR.")
-    source.add_argument("--from-file", metavar="PATH", help="Take the value from a file (one "
-                        "final newline dropped).")
-    source.add_argument("--stdin", action="store_true", help="Read the value from a pipe "
-                        "(one final newline dropped).")
+    source.add_argument(
+        "--from-env", metavar="VAR", help="Take the value from environment variable VAR."
+    )
+    source.add_argument(
+        "--from-file",
+        metavar="PATH",
+        help="Take the value from a file (one final newline dropped).",
+    )
+    source.add_argument(
+        "--stdin",
+        action="store_true",
+        help="Read the value from a pipe (one final newline dropped).",
+    )
     add_target_options(parser)
     add_json_option(parser)
     add_restart_options(parser, yes=True)
@@ -298,11 +358,17 @@ def _configure_list(parser: argparse.ArgumentParser) -> None:
 
 def _configure_delete(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
-    parser.add_argument("--missing-ok", action="store_true",
-                        help="Skip names that do not exist instead of refusing.")
-    parser.add_argument("--yes", action="store_true",
-                        help="Delete (and with --restart, restart) without asking (needed "
-                        "when no terminal can ask).")
+    parser.add_argument(
+        "--missing-ok",
+        action="store_true",
+        help="Skip names that do not exist instead of refusing.",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="Delete (and with --restart, restart) without asking (needed "
+        "when no terminal can ask).",
+    )
     add_target_options(parser)
     add_json_option(parser)
     add_restart_options(parser, yes=False)
@@ -314,27 +380,29 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
     from .sync import load_manifest_or_none
 
     manifest: Manifest = load_manifest_or_none(args.manifest) or Manifest(path=None)
-    return manifest.targets(args.universe, default=console.environ.get(ENV_UNIVERSE_ID),
-                            everywhere=False)
+    return manifest.targets(
+        args.universe, default=console.environ.get(ENV_UNIVERSE_ID), everywhere=False
+    )
 
 
-def _open_clients(targets: Sequence[Target], args: argparse.Namespace
-                  ) -> dict[int, SecretsClient]:
+def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[int, SecretsClient]:
     """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
     from .settings import env_credential
     from .sync import open_clients
 
     if env_credential() is None:
-        raise UsageFailure("no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
-                           "API key with the secret-store API system; it is never an option, "
-                           "so it stays out of the shell history")
+        raise UsageFailure(
+            "no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
+            "API key with the secret-store API system; it is never an option, "
+            "so it stays out of the shell history"
+        )
     return open_clients(targets, base_url=args.base_url)
 
 
 @contextlib.contextmanager
-def _clients_for(args: argparse.Namespace, console: Console) -> Iterator[
-    tuple[list[Target], dict[int, SecretsClient]]
-]:
+def _clients_for(
+    args: argparse.Namespace, console: Console
+) -> Iterator[tuple[list[Target], dict[int, SecretsClient]]]:
     from .sync import close_clients
 
     targets = resolve_targets(args, console)
@@ -352,9 +420,11 @@ def _secret_id_argument(text: str) -> str:
     try:
         return validate_secret_id(text)
     except InvalidInputError:
-        raise UsageFailure("NAME is not a valid secret id (1-64 ASCII letters, digits and "
-                           "underscores, not starting with a digit); not repeated here in "
-                           "case it was a value") from None
+        raise UsageFailure(
+            "NAME is not a valid secret id (1-64 ASCII letters, digits and "
+            "underscores, not starting with a digit); not repeated here in "
+            "case it was a value"
+        ) from None
 
 
 def _run_set(args: argparse.Namespace, console: Console) -> int:
@@ -373,8 +443,11 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
         value = validate_value(_read_set_value(args, name, targets, console))
         state = StateStore()
         for target in targets:
-            rows.append(_set_one(clients[target.universe_id], name, value, domain, state,
-                                 console, args.json))
+            rows.append(
+                _set_one(
+                    clients[target.universe_id], name, value, domain, state, console, args.json
+                )
+            )
         if restart is not None:
             restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
     return _finish_writes(rows, restarted, args.json, console, ("done",))
@@ -394,8 +467,15 @@ def _domain_option(given: str | None) -> str | None:
     raise UsageFailure(f"invalid domain given to --domain: {reason}")
 
 
-def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
-             state: Any, console: Console, as_json: bool) -> dict[str, object]:
+def _set_one(
+    client: SecretsClient,
+    name: str,
+    value: str,
+    domain: str | None,
+    state: Any,
+    console: Console,
+    as_json: bool,
+) -> dict[str, object]:
     universe = client.universe_id
     try:
         result = client.set(name, value, domain=domain)
@@ -405,38 +485,62 @@ def _set_one(client: SecretsClient, name: str, value: str, domain: str | None,
             with contextlib.suppress(OSError):
                 state.forget(client.base_url, universe, name)
         console.err(f"{PROG}: {err}")
-        return {"universe": universe, "id": name, "action": "set",
-                "result": "unknown" if unknown else "failed", "error": str(err)}
+        return {
+            "universe": universe,
+            "id": name,
+            "action": "set",
+            "result": "unknown" if unknown else "failed",
+            "error": str(err),
+        }
     info = result.info
     if info is not None:
         with contextlib.suppress(OSError):
-            state.record(client.base_url, universe, name, value, domain=info.domain,
-                         key_id=info.key_id, update_time=info.update_time)
+            state.record(
+                client.base_url,
+                universe,
+                name,
+                value,
+                domain=info.domain,
+                key_id=info.key_id,
+                update_time=info.update_time,
+            )
     where = f"domain {info.domain}" if info is not None and info.domain else "private"
-    message = (f"{result.action.capitalize()} secret '{name}' in universe {universe}: "
-               f"{len(value)} characters, {where}.")
+    message = (
+        f"{result.action.capitalize()} secret '{name}' in universe {universe}: "
+        f"{len(value)} characters, {where}."
+    )
     (console.err if as_json else console.out)(message)
-    return {"universe": universe, "id": name, "action": result.action, "result": "done",
-            "error": None}
+    return {
+        "universe": universe,
+        "id": name,
+        "action": result.action,
+        "result": "done",
+        "error": None,
+    }
 
 
-def _read_set_value(args: argparse.Namespace, name: str, targets: Sequence[Target],
-                    console: Console) -> str:
+def _read_set_value(
+    args: argparse.Namespace, name: str, targets: Sequence[Target], console: Console
+) -> str:
     """The value from --from-env, --from-file, --stdin, or a prompt that hides input."""
     from .values import read_value
 
     if args.from_env is not None:
         value = console.environ.get(args.from_env)
         if not value:
-            raise UsageFailure("the variable given to --from-env is not set or is empty; "
-                               "export it first, or use --from-file PATH or --stdin")
+            raise UsageFailure(
+                "the variable given to --from-env is not set or is empty; "
+                "export it first, or use --from-file PATH or --stdin"
+            )
         return value
     if args.from_file is not None:
         return read_value(prompt="", from_file=args.from_file).reveal()
     if args.stdin:
         if console.interactive():
-            raise UsageFailure("--stdin reads a pipe, and stdin is a terminal that would show "
-                               "the value; leave out --stdin to get a prompt that hides it")
+            raise UsageFailure(
+                "--stdin reads a pipe, and stdin is a terminal that would show "
+                "the value; leave out --stdin to get a prompt that hides it"
+            )
         # Never more than a valid value and its newline can take, plus one character to tell
         # "too long": a pipe from /dev/zero or `yes` must not fill memory.
         text = console.stdin.read(MAX_VALUE_CHARS + 3)
@@ -447,8 +551,10 @@ def _read_set_value(args: argparse.Namespace, name: str, targets: Sequence[Targe
             raise UsageFailure("nothing came on stdin; pipe the value in")
         return text
     if not console.interactive():
-        raise UsageFailure("no value: stdin is not a terminal to prompt on; use --from-env VAR, "
-                           "--from-file PATH or --stdin")
+        raise UsageFailure(
+            "no value: stdin is not a terminal to prompt on; use --from-env VAR, "
+            "--from-file PATH or --stdin"
+        )
     where = ", ".join(t.label for t in targets)
     return _prompt_hidden(f"Value for {name} (universe {where}): ")
 
@@ -461,8 +567,10 @@ def _prompt_hidden(prompt: str) -> str:
         try:
             value = getpass.getpass(prompt)
         except getpass.GetPassWarning:
-            raise UsageFailure("this terminal cannot hide what is typed; use --from-env VAR, "
-                               "--from-file PATH or --stdin instead") from None
+            raise UsageFailure(
+                "this terminal cannot hide what is typed; use --from-env VAR, "
+                "--from-file PATH or --stdin instead"
+            ) from None
         except (EOFError, KeyboardInterrupt):
             raise DeclinedError("cancelled at the prompt; nothing was changed") from None
     if not value:
@@ -489,8 +597,9 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
         try:
             names.append(validate_secret_id(name))
         except InvalidInputError:
-            raise UsageFailure("a NAME is not a valid secret id; not repeated here in case it "
-                               "was a value") from None
+            raise UsageFailure(
+                "a NAME is not a valid secret id; not repeated here in case it was a value"
+            ) from None
     names = list(dict.fromkeys(names))
     restart = _restart_options(args, console)
     rows: list[dict[str, object]] = []
@@ -501,16 +610,23 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
         where = ", ".join(t.label for t in targets)
         if not args.yes:
             if not console.interactive():
-                raise DeclinedError("no terminal can ask for confirmation; nothing was deleted: "
-                               "pass --yes to confirm")
+                raise DeclinedError(
+                    "no terminal can ask for confirmation; nothing was deleted: "
+                    "pass --yes to confirm"
+                )
             if not console.confirm(f"Delete {', '.join(names)} in universe {where}?"):
                 raise DeclinedError("deletion not confirmed; nothing was deleted")
         state = StateStore()
         for target in targets:
             client = clients[target.universe_id]
             for name in names:
-                row: dict[str, object] = {"universe": target.universe_id, "id": name,
-                                          "action": "delete", "result": "done", "error": None}
+                row: dict[str, object] = {
+                    "universe": target.universe_id,
+                    "id": name,
+                    "action": "delete",
+                    "result": "done",
+                    "error": None,
+                }
                 try:
                     client.delete(name)
                     console.err(f"Deleted secret '{name}' in universe {target.label}.")
@@ -530,8 +646,13 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
     return _finish_writes(rows, restarted, args.json, console, ("done", "skipped"))
 
 
-def _finish_writes(rows: list[dict[str, object]], restarted: list[dict[str, object]],
-                   as_json: bool, console: Console, good: tuple[str, ...]) -> int:
+def _finish_writes(
+    rows: list[dict[str, object]],
+    restarted: list[dict[str, object]],
+    as_json: bool,
+    console: Console,
+    good: tuple[str, ...],
+) -> int:
     """Print the JSON document if asked; exit 0 only if every write and restart was done."""
     if as_json:
         document: dict[str, object] = {"results": rows}
@@ -558,53 +679,82 @@ def _restart_options(args: argparse.Namespace, console: Console) -> RestartOptio
         return None
     options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
     if not args.yes and not console.interactive():
-        raise DeclinedError("--restart asks before restarting and no terminal can ask; nothing was "
-                       "changed and nothing was restarted: add --yes to confirm")
+        raise DeclinedError(
+            "--restart asks before restarting and no terminal can ask; nothing was "
+            "changed and nothing was restarted: add --yes to confirm"
+        )
     return options
 
 
-def _restart_rows(rows: list[dict[str, object]], targets: Sequence[Target],
-                  options: RestartOptions, clients: Mapping[int, SecretsClient], yes: bool,
-                  console: Console) -> list[dict[str, object]]:
+def _restart_rows(
+    rows: list[dict[str, object]],
+    targets: Sequence[Target],
+    options: RestartOptions,
+    clients: Mapping[int, SecretsClient],
+    yes: bool,
+    console: Console,
+) -> list[dict[str, object]]:
     """--restart after set or delete: restart each universe whose writes were all done."""
     results = [(int(str(r["universe"])), str(r["result"])) for r in rows]
     labels = {t.universe_id: t.label for t in targets}
     return _restart_after(results, labels, options, clients, yes, console)
 
 
-def _restart_after(results: list[tuple[int, str]], labels: Mapping[int, str],
-                   options: RestartOptions, clients: Mapping[int, SecretsClient], yes: bool,
-                   console: Console) -> list[dict[str, object]]:
+def _restart_after(
+    results: list[tuple[int, str]],
+    labels: Mapping[int, str],
+    options: RestartOptions,
+    clients: Mapping[int, SecretsClient],
+    yes: bool,
+    console: Console,
+) -> list[dict[str, object]]:
     from .rollout import restart_targets_after_writes, roll_out
 
     targets, notes = restart_targets_after_writes(results, labels)
     for note in notes:
         console.err(note)
     try:
-        outcomes = roll_out(targets, options, clients.__getitem__, yes=yes,
-                            ask=_asker(console), say=console.err)
+        outcomes = roll_out(
+            targets, options, clients.__getitem__, yes=yes, ask=_asker(console), say=console.err
+        )
     except DeclinedError as exc:
         console.err(f"{PROG}: the writes above were made, but {exc}")
-        return [{"universe": t.universe_id, "action": "restart", "result": "declined",
-                 "error": str(exc)} for t in targets]
+        return [
+            {
+                "universe": t.universe_id,
+                "action": "restart",
+                "result": "declined",
+                "error": str(exc),
+            }
+            for t in targets
+        ]
     return [o.to_json() for o in outcomes]
 
 
 def _asker(console: Console) -> Callable[[str], bool | None]:
     """``ask`` for the rollout rule: the terminal's answer, or None when there is none."""
+
     def ask(question: str) -> bool | None:
         if not console.interactive():
             return None
         return console.confirm(question.removesuffix(" [y/N] "))
+
     return ask
 
 
 def _configure_restart(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--places", action="append", metavar="ID[,ID...]",
-                        help="Restart only these places' servers (default: every place).")
+    parser.add_argument(
+        "--places",
+        action="append",
+        metavar="ID[,ID...]",
+        help="Restart only these places' servers (default: every place).",
+    )
     add_bleed_off_option(parser)
-    parser.add_argument("--yes", action="store_true",
-                        help="Restart without asking (needed when no terminal can ask).")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="Restart without asking (needed when no terminal can ask).",
+    )
     add_target_options(parser)
     add_json_option(parser)
 
@@ -619,13 +769,20 @@ def _run_restart(args: argparse.Namespace, console: Console) -> int:
         roll_out,
     )
 
-    options = RestartOptions(place_ids=parse_place_ids(args.places),
-                             bleed_off_minutes=parse_bleed_off(args.bleed_off))
+    options = RestartOptions(
+        place_ids=parse_place_ids(args.places), bleed_off_minutes=parse_bleed_off(args.bleed_off)
+    )
     targets = [RestartTarget(t.universe_id, t.label) for t in resolve_targets(args, console)]
     check_places_fit(options, targets)
     with _clients_for(args, console) as (_targets, clients):
-        outcomes = roll_out(targets, options, clients.__getitem__, yes=args.yes,
-                            ask=_asker(console), say=console.err)
+        outcomes = roll_out(
+            targets,
+            options,
+            clients.__getitem__,
+            yes=args.yes,
+            ask=_asker(console),
+            say=console.err,
+        )
     if args.json:
         console.out(json.dumps({"restarts": [o.to_json() for o in outcomes]}))
     return EXIT_OK if all(o.result == "done" for o in outcomes) else EXIT_FAILED
@@ -644,31 +801,47 @@ def _run_check(args: argparse.Namespace, console: Console) -> int:
     name = _secret_id_argument(args.name)
     check_url(args.url)  # before any request
     with _clients_for(args, console) as (targets, clients):
-        checks = [check_secret(clients[t.universe_id], name, args.url, t.label)
-                  for t in targets]
+        checks = [check_secret(clients[t.universe_id], name, args.url, t.label) for t in targets]
     several = len(checks) > 1
     for check in checks:
         line = check.explain(with_universe=several)
         (console.err if args.json else console.out)(line)
     if args.json:
-        console.out(json.dumps({"checks": [
-            {"universe": t.universe_id, "id": name, "exists": c.domain is not None,
-             "host": c.host, "allowed": c.allowed,
-             "domain": c.domain.domain if c.domain is not None else None,
-             "suggestions": list(c.domain.suggestions) if c.domain is not None else []}
-            for t, c in zip(targets, checks, strict=True)]}))
+        console.out(
+            json.dumps(
+                {
+                    "checks": [
+                        {
+                            "universe": t.universe_id,
+                            "id": name,
+                            "exists": c.domain is not None,
+                            "host": c.host,
+                            "allowed": c.allowed,
+                            "domain": c.domain.domain if c.domain is not None else None,
+                            "suggestions": list(c.domain.suggestions)
+                            if c.domain is not None
+                            else [],
+                        }
+                        for t, c in zip(targets, checks, strict=True)
+                    ]
+                }
+            )
+        )
     return EXIT_OK if all(c.allowed for c in checks) else EXIT_FAILED
 
 
-def _refuse_missing(names: list[str], targets: Sequence[Target],
-                    clients: Mapping[int, SecretsClient]) -> None:
+def _refuse_missing(
+    names: list[str], targets: Sequence[Target], clients: Mapping[int, SecretsClient]
+) -> None:
     for target in targets:
         present = {info.id for info in clients[target.universe_id].list()}
         missing = [n for n in names if n not in present]
         if missing:
-            raise UsageFailure(f"no secret named {', '.join(missing)} in universe "
-                               f"{target.label}; nothing was deleted; add --missing-ok to "
-                               "skip missing names")
+            raise UsageFailure(
+                f"no secret named {', '.join(missing)} in universe "
+                f"{target.label}; nothing was deleted; add --missing-ok to "
+                "skip missing names"
+            )
 
 
 # ------------------------------------------------------------------------- entry point
@@ -743,32 +916,66 @@ Run "rbx-secrets COMMAND --help" for a command's options."""
 #: Every subcommand, in the order ``--help`` lists them.
 COMMANDS: list[Command] = [
     Command("plan", "Show what apply would change.", _configure_plan, _run_plan, _PLAN_EPILOG),
-    Command("apply", "Make the secrets match the manifest or .env file.", _configure_apply,
-            _run_apply, _APPLY_EPILOG),
-    Command("set", "Create or update one secret; the value never goes on the command line.",
-            _configure_set, _run_set, _SET_EPILOG),
-    Command("list", "List secrets (never values) and whether each is sealed with an old key.",
-            _configure_list, _run_list, _LIST_EPILOG),
+    Command(
+        "apply",
+        "Make the secrets match the manifest or .env file.",
+        _configure_apply,
+        _run_apply,
+        _APPLY_EPILOG,
+    ),
+    Command(
+        "set",
+        "Create or update one secret; the value never goes on the command line.",
+        _configure_set,
+        _run_set,
+        _SET_EPILOG,
+    ),
+    Command(
+        "list",
+        "List secrets (never values) and whether each is sealed with an old key.",
+        _configure_list,
+        _run_list,
+        _LIST_EPILOG,
+    ),
     Command("delete", "Delete secrets.", _configure_delete, _run_delete, _DELETE_EPILOG),
-    Command("restart", "Restart game servers so they load the secrets as they are now "
-            "(asks first).", _configure_restart, _run_restart),
-    Command("check", "Say whether a game server could send a secret to a URL (its domain).",
-            _configure_check, _run_check),
+    Command(
+        "restart",
+        "Restart game servers so they load the secrets as they are now (asks first).",
+        _configure_restart,
+        _run_restart,
+    ),
+    Command(
+        "check",
+        "Say whether a game server could send a secret to a URL (its domain).",
+        _configure_check,
+        _run_check,
+    ),
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``rbx-secrets`` parser with a subparser per :data:`COMMANDS` entry."""
-    parser = _Parser(prog=PROG, allow_abbrev=False, description=(
-        "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
-        "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."), epilog=_MAIN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog=PROG,
+        allow_abbrev=False,
+        description=(
+            "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
+            "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."
+        ),
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        child = sub.add_parser(command.name, help=command.help, description=command.help,
-                               epilog=command.epilog or None, allow_abbrev=False,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+        child = sub.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=command.epilog or None,
+            allow_abbrev=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.configure(child)
         child.set_defaults(run=command.run)
     return parser
@@ -794,11 +1001,15 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
     forms = {f for w in words for f in (w, repr(w)[1:-1], *_explicit_argument(w)) if f}
     if any(re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", message) for f in forms):
         if "invalid choice" in message:
-            return (f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
-                    f"(see {PROG} --help)")
-        return (f"invalid arguments, not repeated here in case one is a secret value; values "
-                f"never go on the command line{_option_guess(argv, parser, known)} "
-                f"(see {PROG} --help)")
+            return (
+                f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
+                f"(see {PROG} --help)"
+            )
+        return (
+            f"invalid arguments, not repeated here in case one is a secret value; values "
+            f"never go on the command line{_option_guess(argv, parser, known)} "
+            f"(see {PROG} --help)"
+        )
     return message
 
 
@@ -852,8 +1063,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.err(f"{PROG}: {_one_line(str(exc))}")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        console.err(f"{PROG}: interrupted; writes already reported done are recorded, one in "
-                    "flight may or may not have been made: run plan to see what is left")
+        console.err(
+            f"{PROG}: interrupted; writes already reported done are recorded, one in "
+            "flight may or may not have been made: run plan to see what is left"
+        )
         return EXIT_FAILED
 
 

@@ -520,8 +520,13 @@ class SecretsClient:
             When Roblox refuses or cannot be reached.
         """
         secret_id = validate_secret_id(secret_id)
-        call = Call("DELETE", f"{self._path}/{secret_id}", self._doing("deleting", secret_id),
-                    write=True, advice=_DELETE_ADVICE)
+        call = Call(
+            "DELETE",
+            f"{self._path}/{secret_id}",
+            self._doing("deleting", secret_id),
+            write=True,
+            advice=_DELETE_ADVICE,
+        )
         try:
             self._written(call, self._request(call), secret_id)
         except NotFoundError as err:
@@ -582,8 +587,15 @@ class SecretsClient:
         doing = f"restarting the servers of universe {self.universe_id}"
         # Not repeatable: a second restart after one that may have happened would restart the
         # servers that replaced the first round, disconnecting their players again.
-        call = Call("POST", f"/cloud/v2/universes/{self.universe_id}:restartServers", doing,
-                    write=True, body=body, repeatable=False, advice=_RESTART_ADVICE)
+        call = Call(
+            "POST",
+            f"/cloud/v2/universes/{self.universe_id}:restartServers",
+            doing,
+            write=True,
+            body=body,
+            repeatable=False,
+            advice=_RESTART_ADVICE,
+        )
         denied: PermissionDeniedError | None = None
         try:
             self._restart_sender.request(call)
@@ -592,7 +604,9 @@ class SecretsClient:
         if denied is not None:
             # The generic 403 hint names the secret-store permissions, which are not the ones.
             raise PermissionDeniedError(
-                denied.status, denied.detail, doing=denied.doing,
+                denied.status,
+                denied.detail,
+                doing=denied.doing,
                 hint=PermissionDeniedError.restart_hint(self.universe_id),
                 outcome_unknown=denied.outcome_unknown,
                 server=denied.server,
@@ -709,7 +723,10 @@ class SecretsClient:
             try:
                 return self._upsert(secret_id, text, domain, exists=secret_id in existing)
             except (
-                AuthenticationError, PermissionDeniedError, RateLimitedError, WaitTooLongError
+                AuthenticationError,
+                PermissionDeniedError,
+                RateLimitedError,
+                WaitTooLongError,
             ) as err:
                 fatal.append(err)
                 return SetResult(secret_id, "failed", error=err)
@@ -821,8 +838,9 @@ class SecretsClient:
         def send(key: PublicKey | None) -> Any:
             body = make_body(key)
             redact = (text, body.get("secret"))
-            call = Call(method, path, doing, write=True, body=body, redact=redact,
-                        advice=_WRITE_ADVICE)
+            call = Call(
+                method, path, doing, write=True, body=body, redact=redact, advice=_WRITE_ADVICE
+            )
             return self._written(call, self._request(call), secret_id or body.get("id"))
 
         key = self._current_key() if text is not None else None

@@ -20,9 +20,16 @@ __all__ = ["MAGIC_NAMES", "MagicCompleter", "register"]
 if TYPE_CHECKING:
     from IPython.core.completer import CompletionContext
 
-MAGIC_NAMES = ("rbx_secret_set", "rbx_secret_delete", "rbx_secret_list", "rbx_secret_login",
-               "rbx_secret_logout", "rbx_secret_sync", "rbx_secret_check",
-               "rbx_servers_restart")
+MAGIC_NAMES = (
+    "rbx_secret_set",
+    "rbx_secret_delete",
+    "rbx_secret_list",
+    "rbx_secret_login",
+    "rbx_secret_logout",
+    "rbx_secret_sync",
+    "rbx_secret_check",
+    "rbx_servers_restart",
+)
 # How many secret names each magic takes as positional arguments (-1: any number).
 _TAKES_NAMES = {"rbx_secret_set": 1, "rbx_secret_delete": -1, "rbx_secret_check": 1}
 # Options whose argument is a path: answer nothing so IPython's file matcher answers.
@@ -30,8 +37,9 @@ _PATH_OPTIONS = frozenset({"--from-file", "--env-file", "--manifest"})
 # Options whose argument we cannot guess.
 _FREE_OPTIONS = frozenset({"--domain", "--protect", "--places", "--bleed-off"})
 # Options that take no argument; every other option consumes the next word.
-_FLAG_OPTIONS = frozenset({"--confirm", "--dry-run", "--missing-ok", "--restart", "--yes",
-                           "--prune"})
+_FLAG_OPTIONS = frozenset(
+    {"--confirm", "--dry-run", "--missing-ok", "--restart", "--yes", "--prune"}
+)
 
 
 def _split(text_until_cursor: str) -> tuple[list[str], str]:
@@ -45,8 +53,11 @@ def _split(text_until_cursor: str) -> tuple[list[str], str]:
 def _universe_on_line(words: Iterable[str]) -> int | None:
     previous = ""
     for word in words:
-        value = word.partition("=")[2] if word.startswith("--universe=") else (
-            word if previous == "--universe" else None)
+        value = (
+            word.partition("=")[2]
+            if word.startswith("--universe=")
+            else (word if previous == "--universe" else None)
+        )
         if value is not None:
             return int(value) if value.isdigit() else None
         previous = word
@@ -114,8 +125,11 @@ class MagicCompleter:
             return sorted(os.environ)
         if previous == "--from-var":
             user_ns = getattr(self.magics.shell, "user_ns", {})
-            return sorted(name for name, value in user_ns.items()
-                          if isinstance(value, str) and not name.startswith("_"))
+            return sorted(
+                name
+                for name, value in user_ns.items()
+                if isinstance(value, str) and not name.startswith("_")
+            )
         if previous == "--universe":
             return sorted(str(u) for u in self.magics.known_ids) + self._environments()
         if previous == "--environment":
@@ -138,11 +152,14 @@ class MagicCompleter:
         candidates = self.complete(text) if first.lstrip("%") in MAGIC_NAMES else []
         token = context.token
         matches = [c for c in candidates if c.startswith(token)] or [
-            c for c in candidates if c.lower().startswith(token.lower())]
+            c for c in candidates if c.lower().startswith(token.lower())
+        ]
         # With matches, nothing else may answer (Jedi would add builtins); without, IPython's
         # file matcher completes the paths after --from-file and --env-file.
-        return {"completions": [SimpleCompletion(m, type="param") for m in matches],
-                "suppress": bool(matches)}
+        return {
+            "completions": [SimpleCompletion(m, type="param") for m in matches],
+            "suppress": bool(matches),
+        }
 
 
 def register(shell: Any, completer: MagicCompleter) -> None:

@@ -119,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
     )
     parser.add_argument(
-        "--offline", action="store_true",
+        "--offline",
+        action="store_true",
         help="use the fake even when RBX_API_KEY and RBX_UNIVERSE_ID are set",
     )
     args, ipython_argv = parser.parse_known_args(sys.argv[1:] if argv is None else list(argv))
@@ -131,9 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if has_key != has_universe and not args.offline:
         missing = ENV_UNIVERSE_ID if has_key else ENV_API_KEY
-        print(f"{missing} is not set, so the demo runs offline against the fake; "
-              f"set both {ENV_API_KEY} and {ENV_UNIVERSE_ID} to use the real service.",
-              file=sys.stderr)
+        print(
+            f"{missing} is not set, so the demo runs offline against the fake; "
+            f"set both {ENV_API_KEY} and {ENV_UNIVERSE_ID} to use the real service.",
+            file=sys.stderr,
+        )
     _run_offline(ipython_argv)
     return 0
 

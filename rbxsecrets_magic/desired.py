@@ -101,8 +101,10 @@ def desired_state(
     else:
         extra = [name for name in in_file if name not in manifest.secrets]
         if extra:
-            notes.append(f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
-                         f".env file not in {manifest.name}: {', '.join(extra)}")
+            notes.append(
+                f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
+                f".env file not in {manifest.name}: {', '.join(extra)}"
+            )
     targets = manifest.targets(universes, environments, default=env.get(ENV_UNIVERSE_ID))
     secrets = {t.universe_id: tuple(manifest.secrets_for(t)) for t in targets}
     needed = dict.fromkeys(spec.id for specs in secrets.values() for spec in specs)
@@ -131,8 +133,10 @@ def _value_of(
         where = "the --env-file file or the environment" if had_file else "the environment"
         return None, f"no value: {name} is not set in {where}"
     if not raw:
-        return None, (f"no value: the environment variable {name} is empty (a CI secret "
-                      "that does not exist reads as empty)")
+        return None, (
+            f"no value: the environment variable {name} is empty (a CI secret "
+            "that does not exist reads as empty)"
+        )
     try:
         return SecretValue(validate_value(raw)), ""
     except InvalidInputError as exc:

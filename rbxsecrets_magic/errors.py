@@ -349,7 +349,6 @@ class WaitTooLongError(RbxSecretsError):
         self.outcome_unknown = outcome_unknown
 
 
-
 class DeclinedError(RbxSecretsError):
     """A confirmation was declined, or nothing could ask for one; what it guarded was not done.
 

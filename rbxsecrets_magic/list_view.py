@@ -42,15 +42,17 @@ def list_rows(
         secrets = client.list()
         current = client.public_key().key_id
         for info in secrets:
-            rows.append({
-                "universe": target.universe_id,
-                "id": info.id,
-                "domain": info.domain,
-                "key_id": info.key_id,
-                "stale": is_stale(info, current),
-                "create_time": _iso(info.create_time),
-                "update_time": _iso(info.update_time),
-            })
+            rows.append(
+                {
+                    "universe": target.universe_id,
+                    "id": info.id,
+                    "domain": info.domain,
+                    "key_id": info.key_id,
+                    "stale": is_stale(info, current),
+                    "create_time": _iso(info.create_time),
+                    "update_time": _iso(info.update_time),
+                }
+            )
     return rows
 
 
@@ -62,8 +64,14 @@ def render_list(targets: Sequence[Target], rows: Sequence[Mapping[str, object]])
         mine = [r for r in rows if r["universe"] == target.universe_id]
         lines.append(f"Universe {target.label}: {len(mine)} secret{'' if len(mine) == 1 else 's'}")
         cells = [
-            (str(r["id"]), str(r["domain"] or "(private)"), str(r["key_id"] or ""),
-             "stale" if r["stale"] else "", _short(r["create_time"]), _short(r["update_time"]))
+            (
+                str(r["id"]),
+                str(r["domain"] or "(private)"),
+                str(r["key_id"] or ""),
+                "stale" if r["stale"] else "",
+                _short(r["create_time"]),
+                _short(r["update_time"]),
+            )
             for r in mine
         ]
         if cells:

@@ -152,8 +152,9 @@ def read_line(line: str, spec: LineSpec) -> LineReading:
             option = spec.options[name]
             if not option.takes_argument:
                 if eq:
-                    reading.problems.append(f"{name} takes no argument (drop the '=' and what "
-                                            "follows)")
+                    reading.problems.append(
+                        f"{name} takes no argument (drop the '=' and what follows)"
+                    )
                     mask(word, f"{name}=")
                 else:
                     reading.kept.append(name)
@@ -196,8 +197,13 @@ def read_line(line: str, spec: LineSpec) -> LineReading:
                 continue
             reading.kept.append(name)
             # The typo's argument is kept if it would pass the check of the option meant.
-            if (suggested is not None and suggested.takes_argument and i < len(words)
-                    and not _option_like(words[i]) and words[i].text is not None):
+            if (
+                suggested is not None
+                and suggested.takes_argument
+                and i < len(words)
+                and not _option_like(words[i])
+                and words[i].text is not None
+            ):
                 argument = words[i]
                 i += 1
                 if suggested.safe(argument.text or ""):
@@ -221,9 +227,10 @@ def read_line(line: str, spec: LineSpec) -> LineReading:
         reading.problems.insert(0, "a quote on the line is not closed")
     if unknown:
         known = ", ".join(sorted(spec.options))
-        reading.problems.append(f"unknown option {', '.join(unknown)}"
-                                + ("" if any("did you mean" in u for u in unknown)
-                                   else f"; the options are {known}"))
+        reading.problems.append(
+            f"unknown option {', '.join(unknown)}"
+            + ("" if any("did you mean" in u for u in unknown) else f"; the options are {known}")
+        )
     if stray:
         reading.problems.append("unexpected word(s) on the line")
     if spec.required and positionals == 0 and not reading.problems:

@@ -88,12 +88,18 @@ _NO_KEY = (
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
 _VALUE_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
 _KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
-_UNIVERSE_HELP = ("Universe id or environment name of the manifest, or a comma list of them "
-                  "(overrides the configuration).")
-_RESTART_HELP = ("After the writes succeed, restart the game servers of each universe written, "
-                 "so they load the secrets (says how and asks first).")
-_BLEED_OFF_HELP = ("Let old servers run 1-60 minutes without taking new players before they "
-                   "shut down (default: shut down now).")
+_UNIVERSE_HELP = (
+    "Universe id or environment name of the manifest, or a comma list of them "
+    "(overrides the configuration)."
+)
+_RESTART_HELP = (
+    "After the writes succeed, restart the game servers of each universe written, "
+    "so they load the secrets (says how and asks first)."
+)
+_BLEED_OFF_HELP = (
+    "Let old servers run 1-60 minutes without taking new players before they "
+    "shut down (default: shut down now)."
+)
 _YES_HELP = "Restart without asking (needed where nothing can ask, such as a headless kernel)."
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
@@ -147,8 +153,9 @@ class RbxSecretsMagics(Magics):
         config=True
     )
     concurrency = Integer(
-        1, help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {MAX_CONCURRENCY} "
-        "(the rate limit still holds)."
+        1,
+        help=f"Parallel requests for %rbx_secret_set --env-file, 1 to {MAX_CONCURRENCY} "
+        "(the rate limit still holds).",
     ).tag(config=True)
     manifest = Unicode(
         "",
@@ -199,8 +206,12 @@ class RbxSecretsMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("name", nargs="?", metavar="NAME", help="Secret id: 1-64 letters, digits and _, "
-              "not starting with a digit.")
+    @argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help="Secret id: 1-64 letters, digits and _, not starting with a digit.",
+    )
     @argument(
         "--domain",
         metavar="D",
@@ -208,14 +219,21 @@ class RbxSecretsMagics(Magics):
         "'api.example.com'; '' makes it private. Default: keep (new secrets: private).",
     )
     @argument("--from-env", metavar="VAR", help="Take the value from environment variable VAR.")
-    @argument("--from-file", metavar="PATH", help="Take the value from a file (one final "
-              "newline is dropped).")
-    @argument("--from-var", metavar="NAME", help="Take the value from variable NAME of this "
-              "session.")
+    @argument(
+        "--from-file",
+        metavar="PATH",
+        help="Take the value from a file (one final newline is dropped).",
+    )
+    @argument(
+        "--from-var", metavar="NAME", help="Take the value from variable NAME of this session."
+    )
     @argument("--confirm", action="store_true", help="Ask for the value twice.")
     @argument("--env-file", metavar="PATH", help="Set every entry of a .env file instead.")
-    @argument("--dry-run", action="store_true", help="With --env-file: only show what would "
-              "be created or updated.")
+    @argument(
+        "--dry-run",
+        action="store_true",
+        help="With --env-file: only show what would be created or updated.",
+    )
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     @argument("--restart", action="store_true", help=_RESTART_HELP)
     @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
@@ -256,8 +274,11 @@ class RbxSecretsMagics(Magics):
         restart = self._restart_option(magic, args)
         if args.env_file is not None:
             if restart is not None:
-                raise _fail(magic, "--restart works with one secret, not --env-file; use "
-                            "%rbx_secret_sync --env-file FILE --restart")
+                raise _fail(
+                    magic,
+                    "--restart works with one secret, not --env-file; use "
+                    "%rbx_secret_sync --env-file FILE --restart",
+                )
             return self._set_env_file(args)
         if args.dry_run:
             raise _fail(magic, "--dry-run works only with --env-file")
@@ -265,11 +286,17 @@ class RbxSecretsMagics(Magics):
         if sum(s is not None for s in sources) > 1:
             raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
         if args.name is None:
-            raise _fail(magic, "give the secret's name: %rbx_secret_set NAME (the value "
-                        "is asked for in a masked prompt)")
+            raise _fail(
+                magic,
+                "give the secret's name: %rbx_secret_set NAME (the value "
+                "is asked for in a masked prompt)",
+            )
         if args.confirm and any(s is not None for s in sources):
-            raise _fail(magic, "--confirm applies only to the masked prompt, not to "
-                        "--from-env, --from-file or --from-var")
+            raise _fail(
+                magic,
+                "--confirm applies only to the masked prompt, not to "
+                "--from-env, --from-file or --from-var",
+            )
         name = self._check_names(magic, [args.name])[0]
         domain = self._check_domain(args.domain)
         universes = self._universes(magic, args.universe)
@@ -297,8 +324,9 @@ class RbxSecretsMagics(Magics):
         by_universe = dict(zip(universes, clients, strict=True))
 
         def write(universe: int) -> bool:
-            self._set_one(by_universe[universe], universe, name, value, domain,
-                          args.domain is not None)
+            self._set_one(
+                by_universe[universe], universe, name, value, domain, args.domain is not None
+            )
             return True
 
         written = self._write_each(magic, universes, write, restart)
@@ -306,8 +334,15 @@ class RbxSecretsMagics(Magics):
             self._restart_after(magic, written, restart, args.yes)
         return None
 
-    def _set_one(self, client: SecretsClient, universe: int, name: str, value: SecretValue,
-                 domain: str | None, domain_given: bool) -> None:
+    def _set_one(
+        self,
+        client: SecretsClient,
+        universe: int,
+        name: str,
+        value: SecretValue,
+        domain: str | None,
+        domain_given: bool,
+    ) -> None:
         """Set ``name`` in one universe and say so."""
         # A name seen in a listing is most likely still there: update first, one request
         # fewer than create-then-409. Absence is not trusted (someone may have created it).
@@ -321,8 +356,11 @@ class RbxSecretsMagics(Magics):
     @line_magic
     @magic_arguments()
     @argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
-    @argument("--missing-ok", action="store_true", help="Skip names that do not exist "
-              "instead of refusing.")
+    @argument(
+        "--missing-ok",
+        action="store_true",
+        help="Skip names that do not exist instead of refusing.",
+    )
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     @argument("--restart", action="store_true", help=_RESTART_HELP)
     @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
@@ -359,8 +397,7 @@ class RbxSecretsMagics(Magics):
 
         def write(universe: int) -> bool:
             client = self._client(magic, universe)
-            deleted, skipped = self._delete_each(magic, client, universe, names,
-                                                 args.missing_ok)
+            deleted, skipped = self._delete_each(magic, client, universe, names, args.missing_ok)
             print(_describe_delete(universe, deleted, skipped))
             return bool(deleted)
 
@@ -374,9 +411,12 @@ class RbxSecretsMagics(Magics):
         self.known_ids[universe] = set(existing)
         missing = [n for n in names if n not in existing]
         if missing:
-            raise _fail(magic, f"no secret{'s' if len(missing) > 1 else ''} named "
-                        f"{_quoted(missing)} in universe {universe}; nothing was "
-                        "deleted; add --missing-ok to skip missing names")
+            raise _fail(
+                magic,
+                f"no secret{'s' if len(missing) > 1 else ''} named "
+                f"{_quoted(missing)} in universe {universe}; nothing was "
+                "deleted; add --missing-ok to skip missing names",
+            )
 
     @line_magic
     @magic_arguments()
@@ -434,8 +474,12 @@ class RbxSecretsMagics(Magics):
     @magic_arguments()
     @argument("--from-env", metavar="VAR", help="Take the key from environment variable VAR.")
     @argument("--from-file", metavar="PATH", help="Take the key from a file.")
-    @argument("--universe", metavar="U", help="Use this key only for universe U (and check "
-              "it there); an id or environment name of the manifest, or a comma list.")
+    @argument(
+        "--universe",
+        metavar="U",
+        help="Use this key only for universe U (and check "
+        "it there); an id or environment name of the manifest, or a comma list.",
+    )
     def rbx_secret_login(self, line: str) -> None:
         """Enter an Open Cloud API key in a masked prompt, for this session only.
 
@@ -473,8 +517,11 @@ class RbxSecretsMagics(Magics):
         from .values import read_value
 
         key = read_value(
-            prompt="Open Cloud API key: ", from_env=args.from_env, from_file=args.from_file,
-            what="key", sources=_KEY_SOURCES,
+            prompt="Open Cloud API key: ",
+            from_env=args.from_env,
+            from_file=args.from_file,
+            what="key",
+            sources=_KEY_SOURCES,
         )
         for check in checks:
             with self._new_client(check, key) as probe:
@@ -484,14 +531,21 @@ class RbxSecretsMagics(Magics):
         self._forget_clients()
         named = [str(u) for u in scopes if u is not None]
         where = f"universe {', '.join(named)}" if named else "every universe"
-        checked = (f"API key accepted for universe {', '.join(map(str, checks))}" if checks
-                   else "API key kept (not checked: no universe configured)")
+        checked = (
+            f"API key accepted for universe {', '.join(map(str, checks))}"
+            if checks
+            else "API key kept (not checked: no universe configured)"
+        )
         print(f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it).")
 
     @line_magic
     @magic_arguments()
-    @argument("--universe", metavar="U", help="Forget only the key given for universe U (an id "
-              "or environment name of the manifest, or a comma list).")
+    @argument(
+        "--universe",
+        metavar="U",
+        help="Forget only the key given for universe U (an id "
+        "or environment name of the manifest, or a comma list).",
+    )
     def rbx_secret_logout(self, line: str) -> None:
         """Forget the API key(s) entered with %rbx_secret_login.
 
@@ -531,34 +585,55 @@ class RbxSecretsMagics(Magics):
         if self._keys.get(None) is not None:
             return "the session API key given for every universe is used now"
         if universe is None and self._keys:
-            return (f"the session API keys of universe(s) {', '.join(map(str, self._keys))} "
-                    "are still kept")
+            return (
+                f"the session API keys of universe(s) {', '.join(map(str, self._keys))} "
+                "are still kept"
+            )
         try:
             credential = env_credential()
         except InvalidInputError:
             return f"{ENV_API_KEY} is set but holds no usable key"
         if credential is None:
-            return (f"no API key is set now: run %rbx_secret_login or set {ENV_API_KEY} before "
-                    "starting IPython/Jupyter")
+            return (
+                f"no API key is set now: run %rbx_secret_login or set {ENV_API_KEY} before "
+                "starting IPython/Jupyter"
+            )
         var = ENV_API_KEY if os.environ.get(ENV_API_KEY, "").strip() else ENV_OAUTH_TOKEN
         return f"{var} from the environment is used now"
 
     @line_magic
     @magic_arguments()
-    @argument("--manifest", metavar="FILE", help="The manifest (default: the manifest trait, "
-              "else rbxsecrets.toml here).")
-    @argument("--env-file", metavar="FILE", help="Read values from this .env file first, then "
-              "the environment; without a manifest, every entry is a secret.")
+    @argument(
+        "--manifest",
+        metavar="FILE",
+        help="The manifest (default: the manifest trait, else rbxsecrets.toml here).",
+    )
+    @argument(
+        "--env-file",
+        metavar="FILE",
+        help="Read values from this .env file first, then "
+        "the environment; without a manifest, every entry is a secret.",
+    )
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
-    @argument("--environment", metavar="NAME", help="Environment(s) of the manifest, comma "
-              "separated.")
-    @argument("--prune", action="store_true", help="Delete secrets the manifest does not list "
-              "(never protected ones).")
-    @argument("--protect", metavar="GLOB", action="append", default=[],
-              help="Never delete secrets matching GLOB; repeatable.")
+    @argument(
+        "--environment", metavar="NAME", help="Environment(s) of the manifest, comma separated."
+    )
+    @argument(
+        "--prune",
+        action="store_true",
+        help="Delete secrets the manifest does not list (never protected ones).",
+    )
+    @argument(
+        "--protect",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="Never delete secrets matching GLOB; repeatable.",
+    )
     @argument("--dry-run", action="store_true", help="Only show the plan.")
-    @argument("--yes", action="store_true", help="Delete (and with --restart, restart) "
-              "without asking.")
+    @argument(
+        "--yes", action="store_true", help="Delete (and with --restart, restart) without asking."
+    )
     @argument("--restart", action="store_true", help=_RESTART_HELP)
     @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
     def rbx_secret_sync(self, line: str) -> None:
@@ -588,8 +663,10 @@ class RbxSecretsMagics(Magics):
         magic = "rbx_secret_sync"
         restart = self._restart_option(magic, args)
         if restart is not None and args.dry_run:
-            raise _fail(magic, "--dry-run changes nothing, so --restart has nothing to roll "
-                        "out; drop one of them")
+            raise _fail(
+                magic,
+                "--dry-run changes nothing, so --restart has nothing to roll out; drop one of them",
+            )
         report = self._run_sync(magic, args)
         if restart is not None:
             from .rollout import sync_results
@@ -597,9 +674,12 @@ class RbxSecretsMagics(Magics):
             self._restart_after(magic, sync_results(report), restart, args.yes)
         failed = getattr(report, "failed", [])
         if failed:
-            raise _fail(magic, f"{len(failed)} change(s) failed or have an unknown outcome (see "
-                        "the table); fix the cause and run the same command again: what is "
-                        "done is not redone")
+            raise _fail(
+                magic,
+                f"{len(failed)} change(s) failed or have an unknown outcome (see "
+                "the table); fix the cause and run the same command again: what is "
+                "done is not redone",
+            )
 
     def _run_sync(self, magic: str, args: argparse.Namespace) -> Any:
         """Plan and apply through run_sync, with this session's clients and display."""
@@ -609,16 +689,24 @@ class RbxSecretsMagics(Magics):
         from .sync_magic import SyncOptions, run_sync
 
         options = SyncOptions(
-            manifest=args.manifest, env_file=args.env_file, universe=args.universe,
-            environment=args.environment, prune=args.prune, protect=tuple(args.protect),
-            dry_run=args.dry_run, yes=args.yes,
+            manifest=args.manifest,
+            env_file=args.env_file,
+            universe=args.universe,
+            environment=args.environment,
+            prune=args.prune,
+            protect=tuple(args.protect),
+            dry_run=args.dry_run,
+            yes=args.yes,
         )
         try:
             result = run_sync(
-                options, configured_manifest=self.manifest,
+                options,
+                configured_manifest=self.manifest,
                 default_universe=self.default_universe(),
-                client_for=lambda universe: self._client(magic, universe), show=display,
-                ask=_ask, progress_bar=self._progress_bar,
+                client_for=lambda universe: self._client(magic, universe),
+                show=display,
+                ask=_ask,
+                progress_bar=self._progress_bar,
             )
         except DeclinedError as exc:
             raise _fail(magic, str(exc)) from None
@@ -638,8 +726,11 @@ class RbxSecretsMagics(Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("--places", metavar="ID[,ID...]", help="Restart only these places' servers "
-              "(default: every place of the universe).")
+    @argument(
+        "--places",
+        metavar="ID[,ID...]",
+        help="Restart only these places' servers (default: every place of the universe).",
+    )
     @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     @argument("--yes", action="store_true", help=_YES_HELP)
@@ -672,16 +763,17 @@ class RbxSecretsMagics(Magics):
         from .rollout import RestartOptions, RestartTarget, parse_bleed_off, parse_place_ids
 
         magic = "rbx_servers_restart"
-        options = RestartOptions(place_ids=parse_place_ids(args.places),
-                                 bleed_off_minutes=parse_bleed_off(args.bleed_off))
+        options = RestartOptions(
+            place_ids=parse_place_ids(args.places),
+            bleed_off_minutes=parse_bleed_off(args.bleed_off),
+        )
         universes = self._universes(magic, args.universe)
         self._roll_out(magic, [RestartTarget(u, str(u)) for u in universes], options, args.yes)
 
     @line_magic
     @magic_arguments()
     @argument("name", metavar="NAME", help="Secret id.")
-    @argument("url", nargs="?", metavar="URL", help="The URL the game calls (http:// or "
-              "https://).")
+    @argument("url", nargs="?", metavar="URL", help="The URL the game calls (http:// or https://).")
     @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
     def rbx_secret_check(self, line: str) -> None:
         """Say whether a game server could send a secret to a URL, and if not, what would.
@@ -719,9 +811,12 @@ class RbxSecretsMagics(Magics):
         check_url(args.url)
         if not _plain_url(args.url):
             # The line stays in the history when the check succeeds: a token must not.
-            raise _fail(magic, "give the URL without its user name, query or fragment (a "
-                        "token there would stay in the history); only its host matters, "
-                        "e.g. https://api.example.com/")
+            raise _fail(
+                magic,
+                "give the URL without its user name, query or fragment (a "
+                "token there would stay in the history); only its host matters, "
+                "e.g. https://api.example.com/",
+            )
         universes = self._universes(magic, args.universe)
         checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
         missing = [c.label for c in checks if c.domain is None]
@@ -729,8 +824,11 @@ class RbxSecretsMagics(Magics):
             if check.domain is not None:
                 print(check.explain(with_universe=len(checks) > 1))
         if missing:
-            raise _fail(magic, f"no secret named '{name}' in universe {', '.join(missing)}; "
-                        "nothing to check (set it first, with --domain for the URL's host)")
+            raise _fail(
+                magic,
+                f"no secret named '{name}' in universe {', '.join(missing)}; "
+                "nothing to check (set it first, with --domain for the URL's host)",
+            )
 
     # ------------------------------------------------------------------------- rollout
 
@@ -739,17 +837,26 @@ class RbxSecretsMagics(Magics):
         from .rollout import RestartOptions, parse_bleed_off
 
         if not args.restart:
-            extra = [o for o, given in (("--bleed-off", args.bleed_off is not None),
-                                        ("--yes", args.yes and magic != "rbx_secret_sync"))
-                     if given]
+            extra = [
+                o
+                for o, given in (
+                    ("--bleed-off", args.bleed_off is not None),
+                    ("--yes", args.yes and magic != "rbx_secret_sync"),
+                )
+                if given
+            ]
             if extra:
-                raise _fail(magic, f"{' and '.join(extra)} work{'s' if len(extra) == 1 else ''} "
-                            "only with --restart")
+                raise _fail(
+                    magic,
+                    f"{' and '.join(extra)} work{'s' if len(extra) == 1 else ''} "
+                    "only with --restart",
+                )
             return None
         return RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
 
-    def _write_each(self, magic: str, universes: list[int], write: Any,
-                    restart: Any) -> list[tuple[int, str]]:
+    def _write_each(
+        self, magic: str, universes: list[int], write: Any, restart: Any
+    ) -> list[tuple[int, str]]:
         """Run ``write(universe)`` for each; with --restart, a failure says nothing restarted."""
         written: list[tuple[int, str]] = []
         message = ""
@@ -759,19 +866,25 @@ class RbxSecretsMagics(Magics):
         except (RbxSecretsError, UsageError) as exc:
             if restart is None:
                 raise
-            message = str(exc) if isinstance(exc, UsageError) else \
-                str(_fail(magic, _explain(exc, magic)))
+            message = (
+                str(exc) if isinstance(exc, UsageError) else str(_fail(magic, _explain(exc, magic)))
+            )
             _scrub(exc)
         if message:
             # Raised outside the except: no __context__ back to the frames that held a value.
             changed = [str(u) for u, result in written if result == "done"]
-            note = (f" (already changed in universe {', '.join(changed)}: restart it with "
-                    "%rbx_servers_restart once the rest is done)" if changed else "")
+            note = (
+                f" (already changed in universe {', '.join(changed)}: restart it with "
+                "%rbx_servers_restart once the rest is done)"
+                if changed
+                else ""
+            )
             raise UsageError(f"{message} Nothing was restarted{note}.")
         return written
 
-    def _restart_after(self, magic: str, results: list[tuple[int, str]], options: Any,
-                       yes: bool) -> None:
+    def _restart_after(
+        self, magic: str, results: list[tuple[int, str]], options: Any, yes: bool
+    ) -> None:
         """--restart: restart each universe whose writes were all done, once."""
         from .rollout import restart_targets_after_writes
 
@@ -786,8 +899,9 @@ class RbxSecretsMagics(Magics):
         from .rollout import roll_out, summarize_failures
 
         try:
-            outcomes = roll_out(targets, options, lambda u: self._client(magic, u), yes=yes,
-                                ask=_ask, say=print)
+            outcomes = roll_out(
+                targets, options, lambda u: self._client(magic, u), yes=yes, ask=_ask, say=print
+            )
         except DeclinedError as exc:
             raise _fail(magic, str(exc)) from None
         failure = summarize_failures(outcomes)
@@ -798,31 +912,46 @@ class RbxSecretsMagics(Magics):
 
     def _set_env_file(self, args: argparse.Namespace) -> None:
 
-
         magic = "rbx_secret_set"
-        clashes = [opt for opt, given in (
-            ("NAME", args.name is not None), ("--from-env", args.from_env is not None),
-            ("--from-file", args.from_file is not None), ("--from-var", args.from_var is not None),
-            ("--confirm", args.confirm)) if given]
+        clashes = [
+            opt
+            for opt, given in (
+                ("NAME", args.name is not None),
+                ("--from-env", args.from_env is not None),
+                ("--from-file", args.from_file is not None),
+                ("--from-var", args.from_var is not None),
+                ("--confirm", args.confirm),
+            )
+            if given
+        ]
         if clashes:
-            raise _fail(magic, f"--env-file takes the names and values from the file; drop "
-                        f"{', '.join(clashes)}")
+            raise _fail(
+                magic,
+                f"--env-file takes the names and values from the file; drop {', '.join(clashes)}",
+            )
         domain = self._check_domain(args.domain)
         universes = self._universes(magic, args.universe)
         from .values import read_env_file
 
         values = read_env_file(args.env_file)
-        failed = [self._set_env_file_in(universe, values, domain, args.dry_run)
-                  for universe in universes]
+        failed = [
+            self._set_env_file_in(universe, values, domain, args.dry_run) for universe in universes
+        ]
         if any(failed):
-            where = "; ".join(f"{n} of {len(values)} entries failed (or have an unknown "
-                              f"outcome) in universe {u}"
-                              for u, n in zip(universes, failed, strict=True) if n)
-            raise _fail(magic, f"{where} (see the table); fix the cause and run the same "
-                        "command again: secrets already set are updated, not duplicated")
+            where = "; ".join(
+                f"{n} of {len(values)} entries failed (or have an unknown outcome) in universe {u}"
+                for u, n in zip(universes, failed, strict=True)
+                if n
+            )
+            raise _fail(
+                magic,
+                f"{where} (see the table); fix the cause and run the same "
+                "command again: secrets already set are updated, not duplicated",
+            )
 
-    def _set_env_file_in(self, universe: int, values: dict[str, str], domain: str | None,
-                         dry_run: bool) -> int:
+    def _set_env_file_in(
+        self, universe: int, values: dict[str, str], domain: str | None, dry_run: bool
+    ) -> int:
         """Set (or, dry, preview) every entry in one universe; return how many failed."""
         from IPython.display import display
 
@@ -832,23 +961,34 @@ class RbxSecretsMagics(Magics):
         if dry_run:
             existing = {info.id for info in client.list()}
             self.known_ids[universe] = set(existing)
-            rows = [SetRow(name, "would update" if name in existing else "would create",
-                           len(value)) for name, value in values.items()]
+            rows = [
+                SetRow(name, "would update" if name in existing else "would create", len(value))
+                for name, value in values.items()
+            ]
             display(SetSummary(universe, rows, dry_run=True))
             return 0
         client.public_key()
         with self._progress_bar(len(values), f"universe {universe}") as bar:
+
             def advance(_result: Any) -> None:
                 bar.update(1)
 
-            results = client.set_many(values, domain=domain, concurrency=self.concurrency,
-                                      progress=advance)
-        rows = [SetRow(r.secret_id, "unknown" if r.outcome_unknown else r.action,
-                       len(values[r.secret_id]),
-                       _one_line(str(r.error)) if r.error is not None else "") for r in results]
+            results = client.set_many(
+                values, domain=domain, concurrency=self.concurrency, progress=advance
+            )
+        rows = [
+            SetRow(
+                r.secret_id,
+                "unknown" if r.outcome_unknown else r.action,
+                len(values[r.secret_id]),
+                _one_line(str(r.error)) if r.error is not None else "",
+            )
+            for r in results
+        ]
         summary = SetSummary(universe, rows)
         self.known_ids.setdefault(universe, set()).update(
-            r.secret_id for r in results if r.action != "failed")
+            r.secret_id for r in results if r.action != "failed"
+        )
         display(summary)
         return len(summary.failed)
 
@@ -894,8 +1034,10 @@ class RbxSecretsMagics(Magics):
         except KeyboardInterrupt as exc:
             # A traceback here would show, under %xmode Verbose, the client's locals: the
             # plaintext among them. Ctrl-C is the user's choice, not a bug, so one line.
-            message = ("interrupted; a change already sent may have been made: check with "
-                       "%rbx_secret_list, or run the same command again")
+            message = (
+                "interrupted; a change already sent may have been made: check with "
+                "%rbx_secret_list, or run the same command again"
+            )
             _scrub(exc)
         except Exception as exc:
             # A real bug keeps its traceback, but the finished frames below this one are
@@ -904,8 +1046,9 @@ class RbxSecretsMagics(Magics):
             raise
         raise self._refused(magic, line, reading, message)
 
-    def _refused(self, magic: str, line: str, reading: LineReading | None,
-                 message: str) -> UsageError:
+    def _refused(
+        self, magic: str, line: str, reading: LineReading | None, message: str
+    ) -> UsageError:
         """The UsageError for ``message``; first, a line that may hold a value leaves history."""
         if reading is None or not reading.masked:
             return _fail(magic, message)
@@ -917,8 +1060,10 @@ class RbxSecretsMagics(Magics):
         if not done.history:
             note += "."
         elif done.log is False:
-            note += (f" and were removed from this session's history, but not from the %logstart "
-                     f"log {done.log_file}: remove them there.")
+            note += (
+                f" and were removed from this session's history, but not from the %logstart "
+                f"log {done.log_file}: remove them there."
+            )
         elif done.log:
             note += " and were removed from this session's history and its %logstart log."
         else:
@@ -961,12 +1106,17 @@ class RbxSecretsMagics(Magics):
         }
         options = {
             name: OptionSpec(action.nargs != 0, safe.get(name, lambda _t: False))
-            for name, action in parser._option_string_actions.items() if name.startswith("--")
+            for name, action in parser._option_string_actions.items()
+            if name.startswith("--")
         }
         count, required = _POSITIONALS.get(method.__name__, (0, False))
         urls = method.__name__ == "rbx_secret_check"
-        return LineSpec(options, count, required, lambda t: _passes(validate_secret_id, t) or (
-            urls and _plain_url(t)))
+        return LineSpec(
+            options,
+            count,
+            required,
+            lambda t: _passes(validate_secret_id, t) or (urls and _plain_url(t)),
+        )
 
     def _arguments(self, method: Any, reading: LineReading) -> argparse.Namespace:
         """The parsed arguments, or a UsageError in our words (argparse's may quote a value)."""
@@ -977,8 +1127,10 @@ class RbxSecretsMagics(Magics):
                 offered = [o for o in _SOURCE_OPTIONS if o in method.parser._option_string_actions]
                 what = "keys" if magic == "rbx_secret_login" else "values"
                 if offered:
-                    problems += (f"; {what} are never typed on the line: they come from the "
-                                 f"masked prompt, {', '.join(offered[:-1])} or {offered[-1]}")
+                    problems += (
+                        f"; {what} are never typed on the line: they come from the "
+                        f"masked prompt, {', '.join(offered[:-1])} or {offered[-1]}"
+                    )
             raise _fail(magic, f"{problems}; see %{magic}?")
         try:
             args: argparse.Namespace = method.parser.parse_args(reading.argv)
@@ -991,10 +1143,16 @@ class RbxSecretsMagics(Magics):
         if bad:
             # An invalid name may be a value typed in the wrong place: it is not echoed, and
             # _run removes it from the history.
-            which = ("the name given is" if len(names) == 1 else
-                     f"{len(bad)} of the names {'is' if len(bad) == 1 else 'are'}")
-            raise _fail(magic, f"{which} not a valid secret id (1-64 ASCII letters, digits and "
-                        "underscores, not starting with a digit)")
+            which = (
+                "the name given is"
+                if len(names) == 1
+                else f"{len(bad)} of the names {'is' if len(bad) == 1 else 'are'}"
+            )
+            raise _fail(
+                magic,
+                f"{which} not a valid secret id (1-64 ASCII letters, digits and "
+                "underscores, not starting with a digit)",
+            )
         return names
 
     def _check_domain(self, domain: str | None) -> str | None:
@@ -1030,8 +1188,10 @@ class RbxSecretsMagics(Magics):
 
         tokens = list(dict.fromkeys(split_tokens([given])))
         if not tokens:
-            raise _fail(magic, f"--universe is empty; give a universe id or an environment "
-                        f"name; see %{magic}?")
+            raise _fail(
+                magic,
+                f"--universe is empty; give a universe id or an environment name; see %{magic}?",
+            )
         if all(t.isascii() and t.isdigit() for t in tokens):
             return [self._checked_universe(magic, t, "--universe") for t in tokens]
         from .errors import InvalidInputError
@@ -1040,9 +1200,12 @@ class RbxSecretsMagics(Magics):
         try:
             manifest = manifest_for_magics(self.manifest)
             if manifest is None:
-                raise _fail(magic, f"--universe {_UNIVERSE_RULE}; environment names need a "
-                            "manifest (rbxsecrets.toml here, or %config "
-                            "RbxSecretsMagics.manifest)")
+                raise _fail(
+                    magic,
+                    f"--universe {_UNIVERSE_RULE}; environment names need a "
+                    "manifest (rbxsecrets.toml here, or %config "
+                    "RbxSecretsMagics.manifest)",
+                )
             return [t.universe_id for t in resolve_universe_option(given, manifest, None)]
         except InvalidInputError as exc:  # a broken manifest or an unknown name
             raise _fail(magic, str(exc)) from None
@@ -1098,9 +1261,14 @@ class RbxSecretsMagics(Magics):
             credential = from_env.secret
         else:
             raise _fail(magic, _NO_KEY)
-        cache_key = (universe, self.base_url, self.timeout, self.max_retries,
-                     os.environ.get(ENV_BASE_URL),
-                     hashlib.sha256(credential.encode()).hexdigest())
+        cache_key = (
+            universe,
+            self.base_url,
+            self.timeout,
+            self.max_retries,
+            os.environ.get(ENV_BASE_URL),
+            hashlib.sha256(credential.encode()).hexdigest(),
+        )
         client = self._clients.get(cache_key)
         if client is None:
             client = self._new_client(universe, key)
@@ -1135,8 +1303,9 @@ class RbxSecretsMagics(Magics):
             self._pacer = Pacer()
         return self._pacer
 
-    def _delete_each(self, magic: str, client: SecretsClient, universe: int,
-                     names: list[str], missing_ok: bool) -> tuple[list[str], list[str]]:
+    def _delete_each(
+        self, magic: str, client: SecretsClient, universe: int, names: list[str], missing_ok: bool
+    ) -> tuple[list[str], list[str]]:
         from .errors import NotFoundError, RbxSecretsError
 
         deleted: list[str] = []
@@ -1147,17 +1316,26 @@ class RbxSecretsMagics(Magics):
                 client.delete(name)
             except NotFoundError:
                 if not missing_ok:
-                    done = f" (deleted before it: {_quoted(deleted)})" if deleted else \
-                        "; nothing was deleted"
-                    raise _fail(magic, f"no secret named '{name}' in universe {universe}{done}; "
-                                "add --missing-ok to skip missing names") from None
+                    done = (
+                        f" (deleted before it: {_quoted(deleted)})"
+                        if deleted
+                        else "; nothing was deleted"
+                    )
+                    raise _fail(
+                        magic,
+                        f"no secret named '{name}' in universe {universe}{done}; "
+                        "add --missing-ok to skip missing names",
+                    ) from None
                 skipped.append(name)
             except RbxSecretsError as exc:
                 if not deleted:
                     raise
-                raise _fail(magic, f"{_explain(exc, magic)} (already deleted: {_quoted(deleted)}; "
-                            "not deleted: "
-                            f"{_quoted(names[len(deleted) + len(skipped):])})") from None
+                raise _fail(
+                    magic,
+                    f"{_explain(exc, magic)} (already deleted: {_quoted(deleted)}; "
+                    "not deleted: "
+                    f"{_quoted(names[len(deleted) + len(skipped) :])})",
+                ) from None
             else:
                 deleted.append(name)
             known.discard(name)
@@ -1169,19 +1347,26 @@ class RbxSecretsMagics(Magics):
         domain = getattr(info, "domain", None)
         where = f"domain {domain}" if domain else "private"
         if result.action == "created":
-            return (f"Created secret '{result.secret_id}' in universe {universe}: "
-                    f"{length} characters, {where}.")
+            return (
+                f"Created secret '{result.secret_id}' in universe {universe}: "
+                f"{length} characters, {where}."
+            )
         change = " (changed)" if domain_given else ""
-        return (f"Updated secret '{result.secret_id}' in universe {universe}: {length} "
-                f"characters, {where}{change}. Running game servers get the new value when "
-                "they restart.")
+        return (
+            f"Updated secret '{result.secret_id}' in universe {universe}: {length} "
+            f"characters, {where}{change}. Running game servers get the new value when "
+            "they restart."
+        )
 
 
 # What --protect takes: a glob over secret ids.
 _GLOB_OF_IDS = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,128}")
 # How many secret names each magic takes (-1: any number), and whether one is required.
-_POSITIONALS = {"rbx_secret_set": (1, False), "rbx_secret_delete": (-1, True),
-                "rbx_secret_check": (2, True)}
+_POSITIONALS = {
+    "rbx_secret_set": (1, False),
+    "rbx_secret_delete": (-1, True),
+    "rbx_secret_check": (2, True),
+}
 
 
 def _passes(check: Callable[[str], object], text: str) -> bool:
@@ -1262,13 +1447,17 @@ def _explain(exc: RbxSecretsError, magic: str) -> str:
     message = str(exc)
     if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":
         # The key just given was refused: RBX_API_KEY is beside the point.
-        message = exc.message_with("The key given was not accepted (mistyped, expired or "
-                                   "revoked?) and was not kept; check it and run "
-                                   "%rbx_secret_login again.")
+        message = exc.message_with(
+            "The key given was not accepted (mistyped, expired or "
+            "revoked?) and was not kept; check it and run "
+            "%rbx_secret_login again."
+        )
     elif isinstance(exc, AuthenticationError):
         message += " Or run %rbx_secret_login to enter a key for this session."
     elif isinstance(exc, TransportError) and not exc.outcome_unknown:
         # In place of the client's advice, not after it: each message gives its advice once.
-        message = exc.message_with("Check the network and the base URL (%config "
-                                   f"RbxSecretsMagics.base_url or {ENV_BASE_URL}).")
+        message = exc.message_with(
+            "Check the network and the base URL (%config "
+            f"RbxSecretsMagics.base_url or {ENV_BASE_URL})."
+        )
     return message

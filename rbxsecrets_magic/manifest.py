@@ -184,8 +184,11 @@ class Manifest:
         if not wanted and everywhere:
             wanted = [Target(u, name) for name, u in self.environments.items()]
         if not wanted:
-            more = (f", or list environments in the [environments] table of {DEFAULT_MANIFEST}"
-                    if everywhere else "")
+            more = (
+                f", or list environments in the [environments] table of {DEFAULT_MANIFEST}"
+                if everywhere
+                else ""
+            )
             raise ManifestError(
                 f"no universe to act on: give --universe ID or set RBX_UNIVERSE_ID{more}"
             )
@@ -196,8 +199,7 @@ class Manifest:
 
     def _known(self) -> str:
         if self.path is None:
-            return (f"environment names need a manifest: {DEFAULT_MANIFEST} here, "
-                    "or --manifest FILE")
+            return f"environment names need a manifest: {DEFAULT_MANIFEST} here, or --manifest FILE"
         names = ", ".join(self.environments) or "none"
         return f"environments in {self.path}: {names}"
 
@@ -257,8 +259,9 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         with Path(path).expanduser().open("rb") as file:
             data = tomllib.load(file)
     except OSError as exc:
-        raise ManifestError(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})") \
-            from None
+        raise ManifestError(
+            f"{name}: cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{name}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
@@ -323,19 +326,33 @@ def _parse_environments(name: str, value: object) -> dict[str, int]:
     seen: dict[int, str] = {}
     for env, universe in table.items():
         if _ENV_NAME.fullmatch(env) is None:
-            raise _fail(name, "environments", f"environment name {_show(env)} must start with "
-                        "a letter or underscore and hold only letters, digits, _ and -")
+            raise _fail(
+                name,
+                "environments",
+                f"environment name {_show(env)} must start with "
+                "a letter or underscore and hold only letters, digits, _ and -",
+            )
         if isinstance(universe, bool) or not isinstance(universe, int):
-            raise _fail(name, "environments", f"{env} must be a universe id (an integer), "
-                        f"not a {_toml_type(universe)}")
+            raise _fail(
+                name,
+                "environments",
+                f"{env} must be a universe id (an integer), not a {_toml_type(universe)}",
+            )
         try:
             number = validate_universe_id(universe)
         except InvalidInputError:
-            raise _fail(name, "environments", f"{env} = {universe} is not a universe id "
-                        "(a positive whole number)") from None
+            raise _fail(
+                name,
+                "environments",
+                f"{env} = {universe} is not a universe id (a positive whole number)",
+            ) from None
         if number in seen:
-            raise _fail(name, "environments", f"{env} and {seen[number]} are the same "
-                        f"universe {number}; each universe may appear once")
+            raise _fail(
+                name,
+                "environments",
+                f"{env} and {seen[number]} are the same "
+                f"universe {number}; each universe may appear once",
+            )
         seen[number] = env
         found[env] = number
     return found
@@ -352,13 +369,18 @@ def _parse_secrets(
             validate_secret_id(secret_id)
         except InvalidInputError as exc:
             reason = str(exc).removeprefix("Invalid secret id: ").rstrip(".")
-            raise _fail(name, "secrets", f"{_show(secret_id)} is not a valid secret id: "
-                        f"{reason}") from None
+            raise _fail(
+                name, "secrets", f"{_show(secret_id)} is not a valid secret id: {reason}"
+            ) from None
         if not isinstance(body, Mapping):
             # Most likely `NAME = "value"`: values never belong in a manifest. Not repeated.
-            raise _fail(name, where, "must be a table ([secrets.NAME] with optional domain "
-                        "and environments); values never go in the manifest: they come from "
-                        "--env-file or the environment")
+            raise _fail(
+                name,
+                where,
+                "must be a table ([secrets.NAME] with optional domain "
+                "and environments); values never go in the manifest: they come from "
+                "--env-file or the environment",
+            )
         _check_keys(name, where, body, _SECRET_KEYS)
         domain = _parse_domain(name, where, body.get("domain"))
         envs = _parse_secret_environments(name, where, body, environments)
@@ -386,13 +408,20 @@ def _parse_secret_environments(
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _fail(name, where, "environments must be an array of environment names")
     if not value:
-        raise _fail(name, where, "environments is empty, so the secret is listed for no "
-                    "environment; remove the secret or name an environment")
+        raise _fail(
+            name,
+            where,
+            "environments is empty, so the secret is listed for no "
+            "environment; remove the secret or name an environment",
+        )
     for env in value:
         if env not in environments:
             known = ", ".join(environments) or "none"
-            raise _fail(name, where, f"unknown environment {_show(env)} (the [environments] "
-                        f"table has: {known})")
+            raise _fail(
+                name,
+                where,
+                f"unknown environment {_show(env)} (the [environments] table has: {known})",
+            )
     return tuple(dict.fromkeys(value))
 
 
@@ -401,6 +430,9 @@ def _parse_prune(name: str, value: object) -> tuple[str, ...]:
     _check_keys(name, "prune", table, _PRUNE_KEYS)
     globs = table.get("protect", [])
     if not isinstance(globs, list) or not all(isinstance(g, str) and g for g in globs):
-        raise _fail(name, "prune", "protect must be an array of non-empty glob strings, "
-                    "such as [\"LEGACY_*\"]")
+        raise _fail(
+            name,
+            "prune",
+            'protect must be an array of non-empty glob strings, such as ["LEGACY_*"]',
+        )
     return tuple(globs)

@@ -192,8 +192,9 @@ class Pacer:
         with self._lock:
             sibling = self._siblings.get(name)
             if sibling is None:
-                sibling = Pacer(default, clock=self._clock, sleep=self._sleep,
-                                max_wait=self._max_wait)
+                sibling = Pacer(
+                    default, clock=self._clock, sleep=self._sleep, max_wait=self._max_wait
+                )
                 self._siblings[name] = sibling
             return sibling
 

@@ -172,8 +172,10 @@ class Plan:
     def summary(self) -> str:
         """One line: ``Plan: 1 to create, 2 to update, 0 to delete, 5 unchanged, 1 kept.``"""
         n = self.counts()
-        text = (f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to "
-                f"delete, {n['unchanged']} unchanged, {n['keep']} kept")
+        text = (
+            f"Plan: {n['create']} to create, {n['update']} to update, {n['delete']} to "
+            f"delete, {n['unchanged']} unchanged, {n['keep']} kept"
+        )
         if n["error"]:
             text += f", {n['error']} with errors"
         return text + "."
@@ -236,8 +238,9 @@ def make_plan(
             listed[(target.universe_id, info.id)] = info
         wanted = desired.secrets[target.universe_id]
         for spec in wanted:
-            changes.append(_classify(spec, present.get(spec.id), current_key, target,
-                                     desired, state, api))
+            changes.append(
+                _classify(spec, present.get(spec.id), current_key, target, desired, state, api)
+            )
         names = {spec.id for spec in wanted}
         for info in present.values():
             if info.id not in names:

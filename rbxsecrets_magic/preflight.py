@@ -49,11 +49,16 @@ class SecretCheck:
         """One line: yes or no, why, and when no, which ``--domain`` would allow it."""
         if self.domain is None:
             suggestions = suggest_domains(self.host)
-            hint = (f"; set it with --domain {suggestions[0]} to allow {self.host}"
-                    if suggestions else "")
-            return (f"No secret named '{self.name}' in universe {self.label}: a game server "
-                    "there cannot send it anywhere (GetSecret fails with \"Can't find secret "
-                    f"with given key\"){hint}.")
+            hint = (
+                f"; set it with --domain {suggestions[0]} to allow {self.host}"
+                if suggestions
+                else ""
+            )
+            return (
+                f"No secret named '{self.name}' in universe {self.label}: a game server "
+                "there cannot send it anywhere (GetSecret fails with \"Can't find secret "
+                f'with given key"){hint}.'
+            )
         text = self.domain.explain(self.name)
         return f"Universe {self.label}: {text}" if with_universe else text
 
@@ -69,8 +74,9 @@ def check_url(url: str) -> str:
     return url_host(url)
 
 
-def check_secret(client: SecretsClient, name: str, url: str, label: str | None = None
-                 ) -> SecretCheck:
+def check_secret(
+    client: SecretsClient, name: str, url: str, label: str | None = None
+) -> SecretCheck:
     """Say whether a game server of ``client``'s universe could send secret ``name`` to ``url``.
 
     Parameters

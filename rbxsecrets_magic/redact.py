@@ -35,8 +35,11 @@ def redact_text(text: str, words: Iterable[str]) -> str:
         if not word:
             continue
         escaped = word.replace("\\", "\\\\")
-        forms = list(dict.fromkeys((word, repr(word)[1:-1], escaped.replace("'", "\\'"),
-                                    escaped.replace('"', '\\"'))))
+        forms = list(
+            dict.fromkeys(
+                (word, repr(word)[1:-1], escaped.replace("'", "\\'"), escaped.replace('"', '\\"'))
+            )
+        )
         found = 0
         for form in forms:
             pattern = r"(?<![^\s'\"])" + re.escape(form) + r"(?![^\s'\"])"
@@ -63,14 +66,15 @@ class Redaction:
     log_file: str = ""
 
 
-def _line_rewriter(magic: str, line: str, safe: str,
-                   words: list[str]) -> Callable[[str], str]:
+def _line_rewriter(magic: str, line: str, safe: str, words: list[str]) -> Callable[[str], str]:
     """A function that puts ``safe`` in place of ``line`` in a raw or a transformed input."""
     parsed_old = f"run_line_magic({magic!r}, {line!r})"
     parsed_new = f"run_line_magic({magic!r}, {safe!r})"
     # IPython strips the trailing blanks of a magic's line but passes the line on as typed.
-    raw_old = re.compile(r"(?<![\w%])(%?)" + re.escape(f"{magic} {line}".rstrip())
-                         + r"(?=[ \t]*(?:\r?\n|$))", re.MULTILINE)
+    raw_old = re.compile(
+        r"(?<![\w%])(%?)" + re.escape(f"{magic} {line}".rstrip()) + r"(?=[ \t]*(?:\r?\n|$))",
+        re.MULTILINE,
+    )
 
     def rewrite(text: str) -> str:
         new = text.replace(parsed_old, parsed_new)
@@ -81,8 +85,9 @@ def _line_rewriter(magic: str, line: str, safe: str,
     return rewrite
 
 
-def redact_magic_line(shell: Any, magic: str, line: str, safe: str,
-                      words: Iterable[str]) -> Redaction:
+def redact_magic_line(
+    shell: Any, magic: str, line: str, safe: str, words: Iterable[str]
+) -> Redaction:
     """Replace the line of ``%magic`` being executed with ``safe`` wherever it was recorded.
 
     ``words`` are the masked words (raw and unquoted forms), used where the line is not found

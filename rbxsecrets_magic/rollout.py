@@ -105,8 +105,12 @@ class RestartOutcome:
 
     def to_json(self) -> dict[str, object]:
         """The row as in ``rbx-secrets restart --json``."""
-        return {"universe": self.target.universe_id, "action": "restart",
-                "result": self.result, "error": self.error}
+        return {
+            "universe": self.target.universe_id,
+            "action": "restart",
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 def parse_place_ids(given: str | Sequence[str] | None) -> tuple[int, ...] | None:
@@ -147,8 +151,10 @@ def parse_bleed_off(given: str | int | None) -> int | None:
             raise InvalidInputError(_BLEED_OFF_RULE)
         given = int(text)
     if given == 0:
-        raise InvalidInputError("--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or "
-                                "leave it out to shut servers down at once")
+        raise InvalidInputError(
+            "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or "
+            "leave it out to shut servers down at once"
+        )
     try:
         return validate_bleed_off_minutes(given)
     except InvalidInputError:
@@ -215,8 +221,7 @@ def confirm_restart(
         say(describe_restart(target, options))
     if yes:
         return
-    what = ("them" if len(targets) == 1 else
-            f"the servers of {len(targets)} universes")
+    what = "them" if len(targets) == 1 else f"the servers of {len(targets)} universes"
     answer = ask(f"Restart {what}? Players on them are disconnected. [y/N] ")
     if answer is None:
         raise DeclinedError(
@@ -244,7 +249,8 @@ def restart_universes(
     for target in targets:
         try:
             client_for(target.universe_id).restart_servers(
-                place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes)
+                place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes
+            )
         except RbxSecretsError as exc:
             unknown = exc.outcome_unknown
             error = " ".join(str(exc).split())
@@ -261,14 +267,21 @@ def _describe_outcome(outcome: RestartOutcome, options: RestartOptions) -> str:
     if outcome.result == "failed":
         return f"Restart failed in universe {label}; nothing was restarted there: {outcome.error}"
     if outcome.result == "unknown":
-        return (f"Restart outcome unknown in universe {label}: it may have happened; "
-                f"not sent again, since a second restart would disconnect the players of "
-                f"the new servers too: {outcome.error}")
+        return (
+            f"Restart outcome unknown in universe {label}: it may have happened; "
+            f"not sent again, since a second restart would disconnect the players of "
+            f"the new servers too: {outcome.error}"
+        )
     minutes = options.bleed_off_minutes
-    old = ("old ones shut down now" if minutes is None else
-           f"old ones drain for {minutes} minute{'' if minutes == 1 else 's'}")
-    return (f"Restarted the servers of universe {label}: new servers load the secrets as "
-            f"they are now ({old}).")
+    old = (
+        "old ones shut down now"
+        if minutes is None
+        else f"old ones drain for {minutes} minute{'' if minutes == 1 else 's'}"
+    )
+    return (
+        f"Restarted the servers of universe {label}: new servers load the secrets as "
+        f"they are now ({old})."
+    )
 
 
 def restart_targets_after_writes(
@@ -291,10 +304,12 @@ def restart_targets_after_writes(
     for universe, found in seen.items():
         label = labels.get(universe, str(universe))
         if "failed" in found or "unknown" in found:
-            why = ("a write there failed" if "failed" in found else
-                   "a write there has an unknown outcome")
-            notes.append(f"Not restarting universe {label}: {why}; fix it first, then "
-                         "restart.")
+            why = (
+                "a write there failed"
+                if "failed" in found
+                else "a write there has an unknown outcome"
+            )
+            notes.append(f"Not restarting universe {label}: {why}; fix it first, then restart.")
         elif "done" not in found:
             notes.append(f"Not restarting universe {label}: nothing changed there.")
         else:
@@ -348,6 +363,8 @@ def summarize_failures(outcomes: Sequence[RestartOutcome]) -> str | None:
     bad = [o for o in outcomes if o.result != "done"]
     if not bad:
         return None
-    parts = [f"{'outcome unknown' if o.result == 'unknown' else 'failed'} in universe "
-             f"{o.target.label}" for o in bad]
+    parts = [
+        f"{'outcome unknown' if o.result == 'unknown' else 'failed'} in universe {o.target.label}"
+        for o in bad
+    ]
     return "restart " + "; ".join(parts) + " (see above)"

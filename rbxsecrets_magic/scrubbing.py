@@ -84,7 +84,7 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
         for form in echoed_forms(secret):
             folded = _fold(form)
             if len(folded) >= MIN_PIECE:
-                pieces.update(folded[i:i + MIN_PIECE] for i in range(len(folded) - MIN_PIECE + 1))
+                pieces.update(folded[i : i + MIN_PIECE] for i in range(len(folded) - MIN_PIECE + 1))
             elif len(folded) >= _MIN_WHOLE:
                 whole.add(folded)
     once = _mask(text, pieces, whole)
@@ -96,12 +96,12 @@ def _mask(text: str, pieces: set[str], whole: set[str]) -> str:
     folded = _fold(text)
     covered = [False] * len(text)
     for start in range(len(folded) - MIN_PIECE + 1):
-        if folded[start:start + MIN_PIECE] in pieces:
-            covered[start:start + MIN_PIECE] = [True] * MIN_PIECE
+        if folded[start : start + MIN_PIECE] in pieces:
+            covered[start : start + MIN_PIECE] = [True] * MIN_PIECE
     for word in whole:
         start = folded.find(word)
         while start != -1:
-            covered[start:start + len(word)] = [True] * len(word)
+            covered[start : start + len(word)] = [True] * len(word)
             start = folded.find(word, start + 1)
     if not any(covered):
         return text

@@ -227,8 +227,14 @@ def _refused(exc: BaseException) -> bool:
         if isinstance(current, ConnectionRefusedError):
             return True
         seen.add(id(current))
-        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None),
-                        *current.args])
+        pending.extend(
+            [
+                current.__cause__,
+                current.__context__,
+                getattr(current, "reason", None),
+                *current.args,
+            ]
+        )
     return False
 
 
@@ -352,7 +358,11 @@ class Sender:
         A write's outcome is then unknown: the server may have stored it anyway.
         """
         return unexpected_answer(
-            status, why, doing=call.doing, base_url=self.base_url, outcome_unknown=call.write,
+            status,
+            why,
+            doing=call.doing,
+            base_url=self.base_url,
+            outcome_unknown=call.write,
             advice=call.advice,
         )
 
@@ -391,19 +401,29 @@ class Sender:
             what = describe_failure(attempt.failure, self.timeout)
             logger.info(
                 "%s: %s; retry %d of %d in %.2f s",
-                call.doing, what, retries, self.max_retries, wait.seconds,
+                call.doing,
+                what,
+                retries,
+                self.max_retries,
+                wait.seconds,
             )
         elif wait.together:
             shown = retry_after(attempt)
             logger.info(
                 "%s: rate limited (429); retry %d of %d after %s s",
-                call.doing, retries, self.max_retries,
+                call.doing,
+                retries,
+                self.max_retries,
                 "pacing" if shown is None else f"{shown:g}",
             )
         else:
             logger.info(
                 "%s: %s; retry %d of %d in %.2f s",
-                call.doing, wait.why, retries, self.max_retries, wait.seconds,
+                call.doing,
+                wait.why,
+                retries,
+                self.max_retries,
+                wait.seconds,
             )
         if wait.together:
             self.pacer.hold(wait.seconds)
@@ -458,8 +478,7 @@ class Sender:
                 )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if failure is not None:
-            logger.debug("%s %s -> no usable answer (%.0f ms)", call.method, call.path,
-                         elapsed_ms)
+            logger.debug("%s %s -> no usable answer (%.0f ms)", call.method, call.path, elapsed_ms)
             return failure
         assert response is not None
         logger.debug(

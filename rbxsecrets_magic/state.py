@@ -57,8 +57,10 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     if override:
         return Path(override).expanduser()
     xdg = env.get("XDG_STATE_HOME", "").strip()
-    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else (
-        Path.home() / ".local" / "state"
+    base = (
+        Path(xdg).expanduser()
+        if xdg and Path(xdg).is_absolute()
+        else (Path.home() / ".local" / "state")
     )
     return base / _APP
 
@@ -196,8 +198,9 @@ class StateStore:
             return None
         return Applied.from_json(by_secret.get(secret_id))
 
-    def verifies(self, record: Applied, api: str, universe_id: int, secret_id: str,
-                 value: str) -> bool:
+    def verifies(
+        self, record: Applied, api: str, universe_id: int, secret_id: str, value: str
+    ) -> bool:
         """Whether ``value`` is the value ``record`` was made from."""
         key = self._read_key()
         if key is None:

@@ -32,8 +32,9 @@ __all__ = [
 ]
 
 
-def manifest_for_magics(configured: str, cwd: str | os.PathLike[str] | None = None
-                        ) -> Manifest | None:
+def manifest_for_magics(
+    configured: str, cwd: str | os.PathLike[str] | None = None
+) -> Manifest | None:
     """The manifest the magics use: the configured path, else ``rbxsecrets.toml`` if present.
 
     Raises
@@ -172,8 +173,9 @@ def _confirm(plan: Plan, yes: bool, ask: Callable[[str], bool | None]) -> None:
         return
     answer = ask(f"{plan.deletion_question()} [y/N] ")
     if answer is None:
-        raise DeclinedError("the plan deletes secrets and this frontend cannot ask; nothing "
-                           "was changed: add --yes to confirm")
+        raise DeclinedError(
+            "the plan deletes secrets and this frontend cannot ask; nothing "
+            "was changed: add --yes to confirm"
+        )
     if not answer:
         raise DeclinedError("deletion not confirmed; nothing was changed")
-

@@ -53,8 +53,10 @@ def _groups(
         if row.universe not in labels:
             labels[row.universe] = str(row.universe)
             order.append(row.universe)
-    return [(f"Universe {labels[u]}", [(i, r) for i, r in enumerate(rows) if r.universe == u])
-            for u in order]
+    return [
+        (f"Universe {labels[u]}", [(i, r) for i, r in enumerate(rows) if r.universe == u])
+        for u in order
+    ]
 
 
 def render_text(
@@ -96,10 +98,14 @@ def render_html(
     head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
     body: list[str] = []
     for title, members in _groups(targets, rows):
-        body.append(f"<tr><th colspan='{len(header)}' style='text-align:left'>"
-                    f"{html.escape(title)}</th></tr>")
+        body.append(
+            f"<tr><th colspan='{len(header)}' style='text-align:left'>"
+            f"{html.escape(title)}</th></tr>"
+        )
         for index, row in members:
             cells = _cells(row, results, index)
             body.append("<tr>" + "".join(cell.format(html.escape(c)) for c in cells) + "</tr>")
-    return (f"<table><caption style='text-align:left'>{html.escape(summary)}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return (
+        f"<table><caption style='text-align:left'>{html.escape(summary)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )

@@ -41,12 +41,15 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row)
+        "<tr>"
+        + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row)
         + "</tr>"
         for row in rows
     )
-    return (f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    return (
+        f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 class SecretList(Sequence["SecretInfo"]):
@@ -81,8 +84,11 @@ class SecretList(Sequence["SecretInfo"]):
 
         False when the current key is not known.
         """
-        return (self.current_key_id is not None and secret.key_id is not None
-                and secret.key_id != self.current_key_id)
+        return (
+            self.current_key_id is not None
+            and secret.key_id is not None
+            and secret.key_id != self.current_key_id
+        )
 
     @property
     def stale(self) -> list[str]:
@@ -109,9 +115,17 @@ class SecretList(Sequence["SecretInfo"]):
 
     def rows(self) -> list[tuple[str, str, str, str, str, str]]:
         """The table's rows as strings, in the order of :attr:`header`."""
-        return [(s.id, s.domain or _PRIVATE, str(s.key_id or ""),
-                 "stale" if self.is_stale(s) else "", _when(s.create_time),
-                 _when(s.update_time)) for s in self._secrets]
+        return [
+            (
+                s.id,
+                s.domain or _PRIVATE,
+                str(s.key_id or ""),
+                "stale" if self.is_stale(s) else "",
+                _when(s.create_time),
+                _when(s.update_time),
+            )
+            for s in self._secrets
+        ]
 
     def _caption(self) -> str:
         count = len(self._secrets)

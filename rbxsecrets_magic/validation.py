@@ -90,9 +90,7 @@ def validate_value(value: object) -> str:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            problem = (
-                f"character {exc.start + 1} is a lone surrogate, which UTF-8 cannot encode"
-            )
+            problem = f"character {exc.start + 1} is a lone surrogate, which UTF-8 cannot encode"
     else:
         raise InvalidInputError(
             f"Invalid value: expected str or bytes, got {type(value).__name__}."
@@ -194,7 +192,8 @@ def validate_universe_id(universe_id: object) -> int:
         Naming the rule that failed.
     """
     return _positive_int64(
-        universe_id, "universe id",
+        universe_id,
+        "universe id",
         "a universe id is a positive whole number (the experience's Universe ID)",
     )
 

@@ -168,8 +168,10 @@ def _terminal_getpass() -> bool:
     # ipykernel puts its own getpass (a frontend prompt) in place on every execution; tests
     # put theirs. Only the standard library's talks to a terminal.
     current = getpass.getpass
-    return any(current is getattr(getpass, name, None)
-               for name in ("unix_getpass", "win_getpass", "fallback_getpass"))
+    return any(
+        current is getattr(getpass, name, None)
+        for name in ("unix_getpass", "win_getpass", "fallback_getpass")
+    )
 
 
 def _can_hide_input() -> bool:
@@ -265,20 +267,23 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
     except FileNotFoundError:
         raise ValueSourceError(f"the file given to {option} does not exist", typed=path) from None
     except OSError as exc:
-        raise ValueSourceError(f"the file given to {option} cannot be read "
-                               f"({exc.strerror or type(exc).__name__})") from None
+        raise ValueSourceError(
+            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
     if stat.S_ISDIR(kind):
         raise ValueSourceError(f"the path given to {option} is a directory, not a file")
     not_regular = ValueSourceError(
         f"the path given to {option} is not a regular file (a FIFO, a device or a socket "
-        "would block or never end); copy the content to a file first")
+        "would block or never end); copy the content to a file first"
+    )
     if not stat.S_ISREG(kind):
         raise not_regular
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise ValueSourceError(f"the file given to {option} cannot be read "
-                               f"({exc.strerror or type(exc).__name__})") from None
+        raise ValueSourceError(
+            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
     try:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
@@ -294,8 +299,9 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
             chunks.append(chunk)
             left -= len(chunk)
     except OSError as exc:
-        raise ValueSourceError(f"the file given to {option} cannot be read "
-                               f"({exc.strerror or type(exc).__name__})") from None
+        raise ValueSourceError(
+            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
     finally:
         os.close(fd)
     data = b"".join(chunks)
@@ -384,8 +390,15 @@ def read_value(
     ValueSourceError
         The source is missing, empty, unreadable or ambiguous, or the prompt is impossible.
     """
-    given = [opt for opt, arg in (("--from-env", from_env), ("--from-file", from_file),
-                                  ("--from-var", from_var)) if arg is not None]
+    given = [
+        opt
+        for opt, arg in (
+            ("--from-env", from_env),
+            ("--from-file", from_file),
+            ("--from-var", from_var),
+        )
+        if arg is not None
+    ]
     if len(given) > 1:
         raise ValueSourceError(f"give only one of {', '.join(given)}")
     if from_env is not None:
@@ -477,6 +490,7 @@ def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[s
         raise ValueSourceError("the file given to --env-file has no KEY=value entries")
     if problems:
         shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
-        raise ValueSourceError(f"nothing was set, the .env file has {len(problems)} "
-                               f"problem(s): {shown}")
+        raise ValueSourceError(
+            f"nothing was set, the .env file has {len(problems)} problem(s): {shown}"
+        )
     return values

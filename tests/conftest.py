@@ -36,8 +36,9 @@ if os.environ.get("CI"):
 
 
 @pytest.fixture
-def shell(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
-          capsys: pytest.CaptureFixture[str]) -> Iterator[MagicShell]:
+def shell(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[MagicShell]:
     """A fresh InteractiveShell with the extension loaded and no RBX_* configuration."""
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
@@ -60,8 +61,9 @@ def shell(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.fixture
-def cloud_shell(shell: MagicShell, fake_open_cloud: Any,
-                monkeypatch: pytest.MonkeyPatch) -> MagicShell:
+def cloud_shell(
+    shell: MagicShell, fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> MagicShell:
     """``shell`` configured against the served fake: universe, URL, API key in the env."""
     monkeypatch.setenv("RBX_API_KEY", fake_open_cloud.api_key)
     shell.ok(f"%config RbxSecretsMagics.base_url = {fake_open_cloud.url!r}")
@@ -72,8 +74,9 @@ def cloud_shell(shell: MagicShell, fake_open_cloud: Any,
 
 
 @pytest.fixture
-def cloud(fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch,
-          tmp_path: Path) -> Iterator[Any]:
+def cloud(
+    fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Any]:
     """Two universes on a served fake, with RBX_* and the working directory set up for them."""
     handle = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
     for name in ("RBX_UNIVERSE_ID", "RBX_OAUTH_TOKEN", *VALUES):

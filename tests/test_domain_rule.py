@@ -106,9 +106,7 @@ def test_client_and_fake_agree_with_the_table(case: dict[str, Any]) -> None:
     assert answers == dict.fromkeys(answers, expect), case["rule"]
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c["expect"] == "refused"], ids=_case_id
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c["expect"] == "refused"], ids=_case_id)
 def test_client_suggests_the_domains_the_table_expects(case: dict[str, Any]) -> None:
     check = check_domain(case["domain"], case["url"])
     assert list(check.suggestions) == case["suggest"]
@@ -119,9 +117,7 @@ def test_client_suggests_the_domains_the_table_expects(case: dict[str, Any]) -> 
         assert _fake_answer_header(suggestion, case["url"]) == "allowed"
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c["expect"] != "bad_url"], ids=_case_id
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c["expect"] != "bad_url"], ids=_case_id)
 def test_prefixed_and_suffixed_secrets_follow_the_same_rule(case: dict[str, Any]) -> None:
     server = _server(case["domain"], case["url"])
     secret = server.get_secret("TOKEN")

@@ -160,7 +160,11 @@ def run_pytest_example(block: Block, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_")}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no", str(path)],
-        check=False, capture_output=True, text=True, cwd=tmp_path, env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
     )
     assert run.returncode == 0, f"README.md line {block.line}:\n{run.stdout}{run.stderr}"
 

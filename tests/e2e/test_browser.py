@@ -36,8 +36,12 @@ REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "test-artifacts" / "jupyterlab-password-prompt.png"
 SCREENSHOT_AFTER = SCREENSHOT.with_name("jupyterlab-after-set.png")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Containers often have a 64 MB /dev/shm, too small for Chromium's shared memory.
     "--disable-dev-shm-usage",
 ]
@@ -81,7 +85,9 @@ def _free_port() -> int:
 def _write_notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
-        "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python",
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
     }
     nb.cells.append(
         nbformat.v4.new_code_cell(f"%load_ext rbxsecrets_magic\n%rbx_secret_set {SECRET_NAME}")
@@ -100,9 +106,9 @@ def lab(chromium: str, tmp_path: Path, fake_open_cloud: FakeOpenCloudHandle) -> 
     labconfig = home / "config" / "labconfig"
     labconfig.mkdir(parents=True)
     # The "get notified about Jupyter news?" toast would cover the page in the screenshot.
-    (labconfig / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
-    ))
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
     _write_notebook(root / NOTEBOOK)
 
     token = secrets.token_hex(16)
@@ -120,16 +126,25 @@ def lab(chromium: str, tmp_path: Path, fake_open_cloud: FakeOpenCloudHandle) -> 
     with log.open("wb") as out:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
                 f"--ServerApp.root_dir={root}",
                 # Nothing may reach the network: no update checks, no extension index.
                 "--LabApp.news_url=None",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 "--LabApp.extension_manager=readonly",
             ],
-            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -43,8 +43,13 @@ def _clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _spawn(tmp_path: Path, env: dict[str, str], *args: str) -> pexpect.spawn:
     child = pexpect.spawn(
-        _demo_command(), ["--colors=nocolor", *args], env=env, cwd=str(tmp_path),
-        encoding="utf-8", timeout=60, dimensions=(50, 200),
+        _demo_command(),
+        ["--colors=nocolor", *args],
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
     )
     child.logfile_read = (tmp_path / "terminal.log").open("w")
     return child
@@ -91,14 +96,20 @@ def test_with_credentials_in_the_environment_the_demo_uses_that_service(tmp_path
     # A separate rbx-fakeserver process stands in for the real service.
     server = subprocess.Popen(
         [sys.executable, "-m", "fakeserver", "--expose-plaintext"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert server.stdout is not None
         ready = json.loads(server.stdout.readline())
         universe = ready["universe_ids"][0]
-        env = _clean_env(tmp_path, RBX_API_KEY=ready["api_key"], RBX_UNIVERSE_ID=str(universe),
-                         RBX_OPEN_CLOUD_URL=ready["url"])
+        env = _clean_env(
+            tmp_path,
+            RBX_API_KEY=ready["api_key"],
+            RBX_UNIVERSE_ID=str(universe),
+            RBX_OPEN_CLOUD_URL=ready["url"],
+        )
         child = _spawn(tmp_path, env)
         child.expect_exact(f"universe {universe} at {ready['url']}, from RBX_UNIVERSE_ID")
         _prompt(child, 1)
@@ -114,7 +125,8 @@ def test_with_credentials_in_the_environment_the_demo_uses_that_service(tmp_path
 
         answer = requests.get(
             f"{ready['url']}/_fake/universes/{universe}/secrets/api_token/plaintext",
-            headers={"x-api-key": ready["api_key"]}, timeout=10,
+            headers={"x-api-key": ready["api_key"]},
+            timeout=10,
         )
         assert answer.json()["value"] == TYPED
     finally:
@@ -151,8 +163,11 @@ def test_offline_configures_the_extension_and_restores_the_environment(
     (call,) = captured_shell
     universe = call["ns"]["UNIVERSE"]
     url = call["env"]["RBX_OPEN_CLOUD_URL"]
-    assert call["argv"] == [f"--RbxSecretsMagics.universe_id={universe}",
-                            f"--RbxSecretsMagics.base_url={url}", "--simple-prompt"]
+    assert call["argv"] == [
+        f"--RbxSecretsMagics.universe_id={universe}",
+        f"--RbxSecretsMagics.base_url={url}",
+        "--simple-prompt",
+    ]
     assert call["decrypted"] == "client-value"
     assert call["env"]["RBX_UNIVERSE_ID"] == str(universe)
     assert call["env"]["RBX_API_KEY"] not in call["banner"]
@@ -161,7 +176,8 @@ def test_offline_configures_the_extension_and_restores_the_environment(
 
 
 def test_credentials_in_the_environment_select_the_real_service(
-    captured_shell: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    captured_shell: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RBX_API_KEY", "not-a-real-key")
     monkeypatch.setenv("RBX_UNIVERSE_ID", "6930499524")
@@ -173,7 +189,8 @@ def test_credentials_in_the_environment_select_the_real_service(
 
 
 def test_offline_flag_wins_over_credentials(
-    captured_shell: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    captured_shell: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RBX_API_KEY", "not-a-real-key")
     monkeypatch.setenv("RBX_UNIVERSE_ID", "6930499524")
@@ -185,7 +202,8 @@ def test_offline_flag_wins_over_credentials(
 
 
 def test_half_configured_environment_says_why_it_runs_offline(
-    captured_shell: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+    captured_shell: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("RBX_API_KEY", "not-a-real-key")

@@ -34,10 +34,15 @@ def kernel(fake_open_cloud: Any, tmp_path: Path) -> Iterator[tuple[BlockingKerne
     """A kernel of this interpreter, configured for the fake, with its own IPYTHONDIR."""
     spec_dir = tmp_path / "kernels" / "rbxtest"
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "rbxtest", "language": "python",
-    }))
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "rbxtest",
+                "language": "python",
+            }
+        )
+    )
     ipython_dir = tmp_path / "ipython"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_")}
     env.update(
@@ -60,9 +65,13 @@ def kernel(fake_open_cloud: Any, tmp_path: Path) -> Iterator[tuple[BlockingKerne
         km.shutdown_kernel(now=False)
 
 
-def _run(client: BlockingKernelClient, code: str, *, answers: list[str] | None = None,
-         allow_stdin: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]],
-                                             list[dict[str, Any]]]:
+def _run(
+    client: BlockingKernelClient,
+    code: str,
+    *,
+    answers: list[str] | None = None,
+    allow_stdin: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Execute ``code``; answer password prompts from ``answers``.
 
     Returns the execute_reply, every iopub message of the execution and every input_request.
@@ -108,12 +117,15 @@ def _text(iopub: list[dict[str, Any]]) -> str:
     return json.dumps([m["content"] for m in iopub], ensure_ascii=False)
 
 
-def test_masked_prompt_in_a_real_kernel(kernel: tuple[BlockingKernelClient, Path],
-                                        fake_open_cloud: Any) -> None:
+def test_masked_prompt_in_a_real_kernel(
+    kernel: tuple[BlockingKernelClient, Path], fake_open_cloud: Any
+) -> None:
     client, ipython_dir = kernel
     reply, iopub, requests = _run(
-        client, "%load_ext rbxsecrets_magic\n%rbx_secret_set api_token",
-        answers=[VALUE], allow_stdin=True,
+        client,
+        "%load_ext rbxsecrets_magic\n%rbx_secret_set api_token",
+        answers=[VALUE],
+        allow_stdin=True,
     )
     assert reply["content"]["status"] == "ok", reply["content"]
     (request,) = requests
@@ -141,8 +153,9 @@ def test_masked_prompt_in_a_real_kernel(kernel: tuple[BlockingKernelClient, Path
     assert not any(VALUE in source or VALUE in raw for source, raw in rows)
 
 
-def test_headless_kernel_says_what_to_use_instead(kernel: tuple[BlockingKernelClient, Path],
-                                                  fake_open_cloud: Any) -> None:
+def test_headless_kernel_says_what_to_use_instead(
+    kernel: tuple[BlockingKernelClient, Path], fake_open_cloud: Any
+) -> None:
     client, _ = kernel
     reply, iopub, requests = _run(client, "%load_ext rbxsecrets_magic\n%rbx_secret_set api_token")
     assert requests == []

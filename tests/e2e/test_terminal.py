@@ -25,8 +25,9 @@ IPYTHON = Path(sys.executable).with_name("ipython")
 
 
 @pytest.mark.parametrize("simple_prompt", [True, False], ids=["simple-prompt", "prompt-toolkit"])
-def test_typed_value_is_not_echoed_and_arrives(fake_open_cloud: Any, tmp_path: Path,
-                                               simple_prompt: bool) -> None:
+def test_typed_value_is_not_echoed_and_arrives(
+    fake_open_cloud: Any, tmp_path: Path, simple_prompt: bool
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_")}
     env.update(
         HOME=str(tmp_path),
@@ -41,8 +42,15 @@ def test_typed_value_is_not_echoed_and_arrives(fake_open_cloud: Any, tmp_path: P
     if simple_prompt:
         args.append("--simple-prompt")
     seen = io.StringIO()
-    child = pexpect.spawn(str(IPYTHON), args, env=env, cwd=str(tmp_path), encoding="utf-8",
-                          timeout=30, dimensions=(40, 200))
+    child = pexpect.spawn(
+        str(IPYTHON),
+        args,
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
     child.logfile_read = seen
     try:
         child.expect(r"In \[1\]:")

@@ -78,9 +78,7 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-VALIDATORS = {
-    name: validator(name) for name in ("Secret", "SecretPaginatedList", "ProblemDetails")
-}
+VALIDATORS = {name: validator(name) for name in ("Secret", "SecretPaginatedList", "ProblemDetails")}
 
 # Which schema a success answer of each operation must follow.
 SUCCESS_SCHEMA = {
@@ -229,7 +227,11 @@ class WsgiClient:
         if body is None and payload is not None:
             body = json.dumps(payload).encode()
         return call_app(
-            self.fake, method, path, body=body, query=query,
+            self.fake,
+            method,
+            path,
+            body=body,
+            query=query,
             headers=self.headers if headers is None else headers,
         )
 

@@ -583,9 +583,21 @@ def test_limit_bounds_and_alias(env):
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=501", "limit=-1", "limit=abc", "limit=", "limit=1.5", "limit=%2B5",
-     "maxPageSize=0", "maxPageSize=501", "limit=%EF%BC%95", "limit=99999999999999999999999",
-     "limit=²", "maxPageSize=x&limit=5x"],
+    [
+        "limit=0",
+        "limit=501",
+        "limit=-1",
+        "limit=abc",
+        "limit=",
+        "limit=1.5",
+        "limit=%2B5",
+        "maxPageSize=0",
+        "maxPageSize=501",
+        "limit=%EF%BC%95",
+        "limit=99999999999999999999999",
+        "limit=²",
+        "maxPageSize=x&limit=5x",
+    ],
 )
 def test_bad_limits_are_400(env, query):
     _, _, client = env
@@ -717,8 +729,8 @@ def test_universe_restrictions_and_unknown_universes_are_403(env):
 
 
 @pytest.mark.parametrize(
-    "universe", ["abc", "-1", "1.0", "+5", " 5", "99999999999999999999", "9223372036854775808",
-                 "١٢٣", "0x10"]
+    "universe",
+    ["abc", "-1", "1.0", "+5", " 5", "99999999999999999999", "9223372036854775808", "١٢٣", "0x10"],
 )
 def test_non_numeric_universe_is_400_after_authentication(env, universe):
     fake, _, client = env

@@ -30,11 +30,24 @@ from tests.fakeserver.support import FakeClock, WsgiClient, full_setup, seal
 def test_exports_are_pinned():
     assert fakeserver.__all__ == sorted(fakeserver.__all__, key=lambda n: (not n.isupper(), n))
     assert set(fakeserver.__all__) == {
-        "OPERATIONS", "ApiKey", "DropConnection", "FakeOpenCloud", "FakeServer",
-        "GameServer", "GameServerError", "JournalEntry", "OAuthToken", "Secret", "Universe",
+        "OPERATIONS",
+        "ApiKey",
+        "DropConnection",
+        "FakeOpenCloud",
+        "FakeServer",
+        "GameServer",
+        "GameServerError",
+        "JournalEntry",
+        "OAuthToken",
+        "Secret",
+        "Universe",
     }
     assert fakeserver.OPERATIONS == (
-        "get_public_key", "list_secrets", "create_secret", "update_secret", "delete_secret",
+        "get_public_key",
+        "list_secrets",
+        "create_secret",
+        "update_secret",
+        "delete_secret",
         "restart_servers",
     )
     with pytest.raises(AttributeError):
@@ -247,8 +260,13 @@ def test_reprs_never_show_values_or_keys():
     fake, uid, client = full_setup()
     client.create("x", "repr-secret-value")
     state = fake.backend._universes[uid]
-    texts = [repr(fake), repr(state.secrets["x"]), repr(state.key), repr(fake.journal),
-             repr(fake.app)]
+    texts = [
+        repr(fake),
+        repr(state.secrets["x"]),
+        repr(state.key),
+        repr(fake.journal),
+        repr(fake.app),
+    ]
     for text in texts:
         assert "repr-secret-value" not in text
         assert client.headers["x-api-key"] not in text
@@ -351,8 +369,8 @@ def test_token_bucket_rejects_bad_configuration():
 
 
 @pytest.mark.parametrize(
-    ("seconds", "text"), [(0, "0"), (-1, "0"), (60.0, "60"), (0.5, "0.5"), (1 / 3, "0.333"),
-                          (0.0001, "0")],
+    ("seconds", "text"),
+    [(0, "0"), (-1, "0"), (60.0, "60"), (0.5, "0.5"), (1 / 3, "0.333"), (0.0001, "0")],
 )
 def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text

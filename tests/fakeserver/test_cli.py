@@ -29,7 +29,10 @@ class Cli:
     def __init__(self, *args: str, command: list[str] | None = None) -> None:
         argv = command or [sys.executable, "-m", "fakeserver"]
         self.proc = subprocess.Popen(
-            [*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [*argv, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             # Buffered stdout, as in a pipe: the first line must be flushed by the program.
             env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
         )
@@ -84,8 +87,12 @@ def test_first_line_then_one_log_line_per_request(cli_factory: Any) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", cli.url)
 
     assert create(cli.url, 456, API_KEY, "cli_secret", VALUE) == 201
-    listed = requests.get(f"{cli.url}/cloud/v2/universes/456/secrets",
-                          headers={"x-api-key": API_KEY}, params={"limit": 5}, timeout=5)
+    listed = requests.get(
+        f"{cli.url}/cloud/v2/universes/456/secrets",
+        headers={"x-api-key": API_KEY},
+        params={"limit": 5},
+        timeout=5,
+    )
     assert [s["id"] for s in listed.json()["secrets"]] == ["cli_secret"]
     assert requests.get(f"{cli.url}/cloud/v2/universes/123/secrets", timeout=5).status_code == 401
 
@@ -115,8 +122,11 @@ def test_generated_universe_and_key(cli_factory: Any) -> None:
 def test_expose_plaintext(cli_factory: Any) -> None:
     cli = cli_factory("--expose-plaintext", "--universe-id", "77", "--api-key", API_KEY)
     assert create(cli.url, 77, API_KEY, "shown", VALUE) == 201
-    reply = requests.get(f"{cli.url}/_fake/universes/77/secrets/shown/plaintext",
-                         headers={"x-api-key": API_KEY}, timeout=5)
+    reply = requests.get(
+        f"{cli.url}/_fake/universes/77/secrets/shown/plaintext",
+        headers={"x-api-key": API_KEY},
+        timeout=5,
+    )
     assert reply.status_code == 200
     assert reply.json()["value"] == VALUE
     code, out, _ = cli.stop()
@@ -129,20 +139,33 @@ def test_expose_plaintext_serves_game_servers(cli_factory: Any) -> None:
     cli = cli_factory("--expose-plaintext", "--universe-id", "77", "--api-key", API_KEY)
     headers = {"x-api-key": API_KEY}
     assert create(cli.url, 77, API_KEY, "TOKEN", VALUE) == 201
-    requests.patch(f"{cli.url}/cloud/v2/universes/77/secrets/TOKEN", json={"domain": "a.test"},
-                   headers=headers, timeout=5).raise_for_status()
-    started = requests.post(f"{cli.url}/_fake/universes/77/servers", json={}, headers=headers,
-                            timeout=5)
+    requests.patch(
+        f"{cli.url}/cloud/v2/universes/77/secrets/TOKEN",
+        json={"domain": "a.test"},
+        headers=headers,
+        timeout=5,
+    ).raise_for_status()
+    started = requests.post(
+        f"{cli.url}/_fake/universes/77/servers", json={}, headers=headers, timeout=5
+    )
     assert started.status_code == 201
     server_id = started.json()["id"]
     listed = requests.get(f"{cli.url}/_fake/universes/77/servers", headers=headers, timeout=5)
     assert [s["id"] for s in listed.json()["servers"]] == [server_id]
     spec = {"url": "https://a.test/", "headers": {"Authorization": {"secret": "TOKEN"}}}
-    sent = requests.post(f"{cli.url}/_fake/universes/77/servers/{server_id}/http-request",
-                         json=spec, headers=headers, timeout=5)
+    sent = requests.post(
+        f"{cli.url}/_fake/universes/77/servers/{server_id}/http-request",
+        json=spec,
+        headers=headers,
+        timeout=5,
+    )
     assert sent.json()["headers"] == {"Authorization": VALUE}
-    restarted = requests.post(f"{cli.url}/cloud/v2/universes/77:restartServers",
-                              json={"closeAllVersions": True}, headers=headers, timeout=5)
+    restarted = requests.post(
+        f"{cli.url}/cloud/v2/universes/77:restartServers",
+        json={"closeAllVersions": True},
+        headers=headers,
+        timeout=5,
+    )
     assert (restarted.status_code, restarted.json()) == (200, {})
     listed = requests.get(f"{cli.url}/_fake/universes/77/servers", headers=headers, timeout=5)
     assert [s["id"] for s in listed.json()["servers"]] != [server_id]
@@ -154,8 +177,11 @@ def test_expose_plaintext_serves_game_servers(cli_factory: Any) -> None:
 def test_plaintext_path_is_a_404_without_the_switch(cli_factory: Any) -> None:
     cli = cli_factory("--universe-id", "77", "--api-key", API_KEY)
     assert create(cli.url, 77, API_KEY, "hidden", VALUE) == 201
-    reply = requests.get(f"{cli.url}/_fake/universes/77/secrets/hidden/plaintext",
-                         headers={"x-api-key": API_KEY}, timeout=5)
+    reply = requests.get(
+        f"{cli.url}/_fake/universes/77/secrets/hidden/plaintext",
+        headers={"x-api-key": API_KEY},
+        timeout=5,
+    )
     assert reply.status_code == 404
     assert VALUE not in reply.text
     assert cli.stop()[0] == 0
@@ -174,7 +200,10 @@ def test_rate_limit(cli_factory: Any) -> None:
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "fakeserver", *args],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 

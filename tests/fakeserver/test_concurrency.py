@@ -50,8 +50,11 @@ def _perform(client: WsgiClient, op: Op, public: tuple[str, str]) -> Response:
     key_id, public_key = public
     path = f"{client.base}/{op.secret_id}"
     if op.kind == "create":
-        body: dict[str, Any] = {"id": op.secret_id, "secret": seal(op.value or "", public_key),
-                                "key_id": key_id}
+        body: dict[str, Any] = {
+            "id": op.secret_id,
+            "secret": seal(op.value or "", public_key),
+            "key_id": key_id,
+        }
         if op.domain is not None:
             body["domain"] = op.domain
         return client.request("POST", client.base, body)
@@ -102,9 +105,7 @@ def _run_threads(target: Callable[[int], None], count: int = THREADS) -> None:
 def test_mixed_operations_equal_a_serial_replay_of_the_journal():
     fake = FakeOpenCloud()
     fake.add_universe(UNIVERSE_ID)
-    credentials = [
-        fake.add_api_key() if i % 2 else fake.add_oauth_token() for i in range(THREADS)
-    ]
+    credentials = [fake.add_api_key() if i % 2 else fake.add_oauth_token() for i in range(THREADS)]
     ops: dict[str, list[Op]] = {c.credential_id: [] for c in credentials}
     start = threading.Barrier(THREADS)
 
@@ -176,9 +177,13 @@ def test_concurrent_creates_of_distinct_ids_all_land():
         client = WsgiClient(fake, universe.universe_id, key.headers)
         for i in range(50):
             response = client.request(
-                "POST", client.base,
-                {"id": f"t{index}_{i}", "secret": seal(f"v{index}.{i}", universe.public_key),
-                 "key_id": universe.key_id},
+                "POST",
+                client.base,
+                {
+                    "id": f"t{index}_{i}",
+                    "secret": seal(f"v{index}.{i}", universe.public_key),
+                    "key_id": universe.key_id,
+                },
             )
             assert response.status == 201
 
@@ -201,18 +206,20 @@ def test_same_id_created_concurrently_exactly_one_wins():
         start.wait()
         for round_ in range(20):
             response = client.request(
-                "POST", client.base,
-                {"id": f"race{round_}", "secret": seal(f"w{index}", universe.public_key),
-                 "key_id": universe.key_id},
+                "POST",
+                client.base,
+                {
+                    "id": f"race{round_}",
+                    "secret": seal(f"w{index}", universe.public_key),
+                    "key_id": universe.key_id,
+                },
             )
             results.append(response.status)
 
     _run_threads(worker)
     assert results.count(201) == 20
     assert results.count(409) == 20 * (THREADS - 1)
-    creators = {
-        e.sequence: e for e in fake.journal if e.status == 201
-    }
+    creators = {e.sequence: e for e in fake.journal if e.status == 201}
     assert len(creators) == 20
 
 
@@ -263,7 +270,8 @@ def test_key_rotation_during_writes_never_half_applies():
             value = f"r{index}.{i}"
             secret_id = f"r{index}_{i}"
             response = client.request(
-                "POST", client.base,
+                "POST",
+                client.base,
                 {"id": secret_id, "secret": seal(value, public), "key_id": key_id},
             )
             outcomes.append((secret_id, value, response.status))

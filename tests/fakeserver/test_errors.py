@@ -35,15 +35,20 @@ def _defined_exceptions() -> set[type[BaseException]]:
             continue
         module = importlib.import_module(info.name)
         for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, BaseException)
-                    and value.__module__ == module.__name__ and not value.__name__.startswith("_")):
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == module.__name__
+                and not value.__name__.startswith("_")
+            ):
                 found.add(value)
     return found
 
 
 def _with_receipt(error: BadRequest) -> BadRequest:
-    error.receipt = Receipt(credential_id="key-1", key_id="42", sequence=7,
-                            headers=(("x-ratelimit-remaining", "3"),))
+    error.receipt = Receipt(
+        credential_id="key-1", key_id="42", sequence=7, headers=(("x-ratelimit-remaining", "3"),)
+    )
     return error
 
 

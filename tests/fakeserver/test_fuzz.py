@@ -30,7 +30,6 @@ def fuzz_settings(examples: int) -> settings:
     )
 
 
-
 FAKE = FakeOpenCloud(expose_plaintext=True)
 UID = FAKE.add_universe().universe_id
 OTHER_UID = FAKE.add_universe().universe_id
@@ -65,12 +64,23 @@ def _observable() -> Any:
     )
 
 
-def _send(method: str, path: str, body: bytes | None, headers: dict[str, str], query: str,
-          content_length: str | None = None) -> int:
+def _send(
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    query: str,
+    content_length: str | None = None,
+) -> int:
     _restore()
     before = _observable()
     response = call_app(
-        FAKE, method, path, body=body, headers=headers, query=query,
+        FAKE,
+        method,
+        path,
+        body=body,
+        headers=headers,
+        query=query,
         content_length=content_length,
     )
     assert response.status < 500, response.raw
@@ -145,8 +155,9 @@ def headers(draw: st.DrawFn) -> dict[str, str]:
         result["x-api-key"] = LIMITED.key
     else:
         if draw(st.booleans()):
-            result["x-api-key"] = draw(st.one_of(st.sampled_from(["", "x", FULL.key + " "]),
-                                                 st.text(max_size=30)))
+            result["x-api-key"] = draw(
+                st.one_of(st.sampled_from(["", "x", FULL.key + " "]), st.text(max_size=30))
+            )
         if draw(st.booleans()):
             scheme = draw(st.sampled_from(["Bearer ", "bearer ", "Basic ", "", "Bearer  "]))
             token = draw(st.one_of(st.just(TOKEN.token), st.just(FULL.key), st.text(max_size=20)))
@@ -172,8 +183,9 @@ FIELDS = ["id", "secret", "key_id", "domain", "create_time", "update_time", "val
 @st.composite
 def ciphertexts(draw: st.DrawFn) -> str:
     """Sealed boxes, broken in some way (or occasionally intact)."""
-    value = draw(st.one_of(st.text(max_size=40), st.binary(max_size=40),
-                           st.just("x" * 1025), st.just("")))
+    value = draw(
+        st.one_of(st.text(max_size=40), st.binary(max_size=40), st.just("x" * 1025), st.just(""))
+    )
     public = draw(st.sampled_from([PUBLIC, FAKE.universe(OTHER_UID).public_key]))
     raw = bytearray(base64.b64decode(seal(value, public)))
     mutation = draw(st.integers(0, 6))
@@ -212,11 +224,15 @@ def bodies(draw: st.DrawFn) -> bytes | None:
         elif name == "id":
             body[name] = draw(st.one_of(secret_ids, json_values))
         elif name == "domain":
-            body[name] = draw(st.one_of(
-                st.sampled_from(["*", "a.com", "", "*.x.org", "A.COM", "bad domain", "x.com:80"]),
-                st.text(alphabet="abc.-*:/ K\u212a", max_size=20),
-                json_values,
-            ))
+            body[name] = draw(
+                st.one_of(
+                    st.sampled_from(
+                        ["*", "a.com", "", "*.x.org", "A.COM", "bad domain", "x.com:80"]
+                    ),
+                    st.text(alphabet="abc.-*:/ K\u212a", max_size=20),
+                    json_values,
+                )
+            )
         else:
             body[name] = draw(json_values)
     encoded = json.dumps(body).encode()
@@ -269,8 +285,7 @@ def test_any_request_is_answered_below_500_and_errors_change_nothing(target, bod
     hdrs=st.sampled_from([FULL.headers, TOKEN.headers, READ_ONLY.headers, LIMITED.headers]),
     content_length=st.one_of(st.none(), st.sampled_from(["abc", "-1", "0", "999999", "70000"])),
 )
-def test_malformed_writes_are_4xx_and_change_nothing(method, secret_id, body, hdrs,
-                                                     content_length):
+def test_malformed_writes_are_4xx_and_change_nothing(method, secret_id, body, hdrs, content_length):
     path = f"/cloud/v2/universes/{UID}/secrets"
     if method == "PATCH":
         path += f"/{secret_id}"
@@ -282,7 +297,10 @@ def test_malformed_writes_are_4xx_and_change_nothing(method, secret_id, body, hd
 def test_list_queries_never_fail_and_pages_are_sorted(query, extra):
     _restore()
     response = call_app(
-        FAKE, "GET", f"/cloud/v2/universes/{UID}/secrets", headers=FULL.headers,
+        FAKE,
+        "GET",
+        f"/cloud/v2/universes/{UID}/secrets",
+        headers=FULL.headers,
         query=f"{query}&{extra}",
     )
     assert response.status in (200, 400)

@@ -37,7 +37,8 @@ def test_fake_routes_are_not_served_without_expose_plaintext() -> None:
     uid = fake.add_universe().universe_id
     with fake.serve() as server:
         answer = requests.get(
-            f"{server.url}/_fake/universes/{uid}/servers", headers=fake.add_api_key().headers,
+            f"{server.url}/_fake/universes/{uid}/servers",
+            headers=fake.add_api_key().headers,
             timeout=10,
         )
     assert answer.status_code == 404
@@ -51,8 +52,12 @@ def test_start_list_and_resolve_over_http(served: Any) -> None:
     server = started.json()
     start_place = fake.universe(uid).start_place_id
     assert server == {
-        "id": server["id"], "placeId": start_place, "placeVersion": 1, "state": "running",
-        "acceptingPlayers": True, "secretNames": ["API_KEY", "PRIVATE"],
+        "id": server["id"],
+        "placeId": start_place,
+        "placeVersion": 1,
+        "state": "running",
+        "acceptingPlayers": True,
+        "secretNames": ["API_KEY", "PRIVATE"],
     }
     other = requests.post(root, json={"placeId": 55}, headers=headers, timeout=10).json()
     assert other["placeId"] == 55
@@ -61,8 +66,11 @@ def test_start_list_and_resolve_over_http(served: Any) -> None:
     assert [s.id for s in fake.servers(uid)] == [server["id"], other["id"]]
 
     resolve = f"{root}/{server['id']}/http-request"
-    spec = {"url": URL, "headers": {"Authorization": {"secret": "API_KEY", "prefix": "Bearer "}},
-            "body": "{}"}
+    spec = {
+        "url": URL,
+        "headers": {"Authorization": {"secret": "API_KEY", "prefix": "Bearer "}},
+        "body": "{}",
+    }
     sent = requests.post(resolve, json=spec, headers=headers, timeout=10)
     assert sent.status_code == 200
     assert sent.json() == {"url": URL, "headers": {"Authorization": "Bearer v1"}, "body": "{}"}
@@ -71,12 +79,13 @@ def test_start_list_and_resolve_over_http(served: Any) -> None:
 @pytest.mark.parametrize(
     ("spec", "detail"),
     [
-        ({"url": "https://evil.test/", "headers": {"A": {"secret": "API_KEY"}}},
-         "secret API_KEY may be sent only to 'api.example.com', not to evil.test"),
+        (
+            {"url": "https://evil.test/", "headers": {"A": {"secret": "API_KEY"}}},
+            "secret API_KEY may be sent only to 'api.example.com', not to evil.test",
+        ),
         ({"url": URL, "headers": {"A": {"secret": "PRIVATE"}}}, "secret PRIVATE is private"),
         ({"url": URL, "body": {"secret": "API_KEY"}}, "secret API_KEY is in the request body"),
-        ({"url": URL, "headers": {"A": {"secret": "MISSING"}}},
-         "Can't find secret with given key"),
+        ({"url": URL, "headers": {"A": {"secret": "MISSING"}}}, "Can't find secret with given key"),
         ({"url": {"secret": "PRIVATE", "suffix": "x"}}, "cannot be suffixed"),
         ({"url": "api.example.com/v1"}, "has no host"),
         ({"url": URL, "extra": 1}, "unknown field"),
@@ -89,8 +98,10 @@ def test_refused_requests_are_400_without_values(
     fake, uid, base, headers = served
     server = fake.start_server(uid)
     answer = requests.post(
-        f"{base}/_fake/universes/{uid}/servers/{server.id}/http-request", json=spec,
-        headers=headers, timeout=10,
+        f"{base}/_fake/universes/{uid}/servers/{server.id}/http-request",
+        json=spec,
+        headers=headers,
+        timeout=10,
     )
     assert answer.status_code == 400
     assert detail in answer.json()["detail"]
@@ -101,12 +112,18 @@ def test_refused_requests_are_400_without_values(
 def test_unknown_or_closed_server_is_404(served: Any) -> None:
     fake, uid, base, headers = served
     server = fake.start_server(uid)
-    requests.post(f"{base}/cloud/v2/universes/{uid}:restartServers",
-                  json={"closeAllVersions": True}, headers=headers, timeout=10)
+    requests.post(
+        f"{base}/cloud/v2/universes/{uid}:restartServers",
+        json={"closeAllVersions": True},
+        headers=headers,
+        timeout=10,
+    )
     for server_id in (server.id, "no-such-server"):
         answer = requests.post(
             f"{base}/_fake/universes/{uid}/servers/{server_id}/http-request",
-            json={"url": URL}, headers=headers, timeout=10,
+            json={"url": URL},
+            headers=headers,
+            timeout=10,
         )
         assert answer.status_code == 404
 
@@ -116,9 +133,7 @@ def test_fake_routes_need_a_credential_and_are_never_rate_limited(served: Any) -
     root = f"{base}/_fake/universes/{uid}/servers"
     assert requests.get(root, timeout=10).status_code == 401
     fake.set_rate_limit(1, 60)
-    assert all(
-        requests.get(root, headers=headers, timeout=10).status_code == 200 for _ in range(3)
-    )
+    assert all(requests.get(root, headers=headers, timeout=10).status_code == 200 for _ in range(3))
 
 
 def test_create_server_body_rules(served: Any) -> None:
@@ -169,7 +184,9 @@ def test_rblx_open_cloud_restart_is_answered_200_over_http(experience: Any) -> N
     assert exp.restart_servers() is None
     (entry,) = fake.journal
     assert (entry.method, entry.path, entry.status) == (
-        "POST", f"/cloud/v2/universes/{uid}:restartServers", 200,
+        "POST",
+        f"/cloud/v2/universes/{uid}:restartServers",
+        200,
     )
     assert entry.operation == "restart_servers"
 

@@ -139,9 +139,7 @@ def test_get_secret_missing_uses_robloxs_message() -> None:
 
 def test_server_keeps_its_snapshot_when_the_source_changes() -> None:
     snapshot = {"A": ("v1", "*")}
-    server = GameServer(
-        server_id="j", place_id=1, place_version=1, secrets=snapshot, clock=Clock()
-    )
+    server = GameServer(server_id="j", place_id=1, place_version=1, secrets=snapshot, clock=Clock())
     snapshot["A"] = ("v2", "*")
     snapshot["B"] = ("new", "*")
     sent = server.http_request("https://x.test/", headers={"A": server.get_secret("A")})
@@ -154,9 +152,7 @@ def test_server_keeps_its_snapshot_when_the_source_changes() -> None:
 def test_server_repr_shows_counts_and_state_only() -> None:
     server = make_server()
     text = repr(server)
-    assert text == (
-        "GameServer(id='job-1', place_id=7, place_version=1, secrets=4, running)"
-    )
+    assert text == ("GameServer(id='job-1', place_id=7, place_version=1, secrets=4, running)")
     assert VALUE not in text
 
 
@@ -166,7 +162,10 @@ def test_server_repr_shows_counts_and_state_only() -> None:
 def test_request_without_secrets_passes_through() -> None:
     sent = make_server().http_request("https://anything.test/x?y=1", {"A": "b"}, "body text")
     assert (sent.url, sent.host, sent.headers, sent.body) == (
-        "https://anything.test/x?y=1", "anything.test", {"A": "b"}, "body text"
+        "https://anything.test/x?y=1",
+        "anything.test",
+        {"A": "b"},
+        "body text",
     )
 
 
@@ -180,7 +179,9 @@ def test_secret_as_the_whole_url() -> None:
 
 def test_secret_url_built_with_prefix_and_suffix() -> None:
     server = make_server(TOKEN=("abc123", "api.example.com"))
-    url = server.get_secret("TOKEN").add_prefix("https://api.example.com/v1?key=").add_suffix("&a=1")
+    url = (
+        server.get_secret("TOKEN").add_prefix("https://api.example.com/v1?key=").add_suffix("&a=1")
+    )
     assert server.http_request(url).url == "https://api.example.com/v1?key=abc123&a=1"
 
 
@@ -282,8 +283,7 @@ def test_outgoing_request_repr_hides_values() -> None:
     )
     assert isinstance(sent, OutgoingRequest)
     assert repr(sent) == (
-        "OutgoingRequest(host='api.example.com', headers=['Authorization'], "
-        "body of 7 characters)"
+        "OutgoingRequest(host='api.example.com', headers=['Authorization'], body of 7 characters)"
     )
     assert "no body" in repr(server.http_request("https://x.test/"))
 

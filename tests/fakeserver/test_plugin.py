@@ -18,8 +18,9 @@ def seal(value: str, public_key: str) -> str:
     return base64.b64encode(box.encrypt(value.encode())).decode()
 
 
-def _create(cloud: FakeOpenCloudHandle, secret_id: str, value: str,
-            universe_id: int | None = None) -> requests.Response:
+def _create(
+    cloud: FakeOpenCloudHandle, secret_id: str, value: str, universe_id: int | None = None
+) -> requests.Response:
     universe_id = cloud.universe_id if universe_id is None else universe_id
     base = f"{cloud.url}/cloud/v2/universes/{universe_id}/secrets"
     key = requests.get(base + "/public-key", headers=cloud.headers, timeout=5).json()
@@ -38,8 +39,11 @@ def test_fixture_serves_a_fresh_fake(fake_open_cloud: FakeOpenCloudHandle) -> No
     assert fake_open_cloud.api_key not in repr(fake_open_cloud)
     # The key is limited to the fixture's universes.
     later = fake_open_cloud.fake.add_universe().universe_id
-    reply = requests.get(f"{fake_open_cloud.url}/cloud/v2/universes/{later}/secrets",
-                         headers=fake_open_cloud.headers, timeout=5)
+    reply = requests.get(
+        f"{fake_open_cloud.url}/cloud/v2/universes/{later}/secrets",
+        headers=fake_open_cloud.headers,
+        timeout=5,
+    )
     assert reply.status_code == 403
 
 
@@ -51,8 +55,11 @@ def test_each_test_gets_its_own_state(fake_open_cloud: FakeOpenCloudHandle) -> N
 @pytest.mark.fake_open_cloud(problem_status_as_number=True, universes=[31, 32])
 def test_marker_passes_switches(fake_open_cloud: FakeOpenCloudHandle) -> None:
     assert fake_open_cloud.universe_ids == [31, 32]
-    reply = requests.delete(f"{fake_open_cloud.url}/cloud/v2/universes/32/secrets/missing",
-                            headers=fake_open_cloud.headers, timeout=5)
+    reply = requests.delete(
+        f"{fake_open_cloud.url}/cloud/v2/universes/32/secrets/missing",
+        headers=fake_open_cloud.headers,
+        timeout=5,
+    )
     assert reply.status_code == 404
     assert reply.json()["status"] == 404
     assert _create(fake_open_cloud, "second", "v", universe_id=32).status_code == 201
@@ -107,8 +114,9 @@ def test_marker_is_registered_and_errors_surface_at_teardown(
     )
     result = pytester.runpytest("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines(["*ERROR at teardown of test_server_bug*",
-                                 "*RuntimeError: bug inside the fake*"])
+    result.stdout.fnmatch_lines(
+        ["*ERROR at teardown of test_server_bug*", "*RuntimeError: bug inside the fake*"]
+    )
 
 
 def test_marker_arguments_without_names_are_an_error(pytester: pytest.Pytester) -> None:

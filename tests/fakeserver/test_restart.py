@@ -43,8 +43,12 @@ RESPONSE_SCHEMA = _validator("RestartUniverseServersResponse")
 
 
 def restart(
-    fake: FakeOpenCloud, universe_id: int | str, headers: dict[str, str], body: Any = None,
-    *, raw: bytes | None = None,
+    fake: FakeOpenCloud,
+    universe_id: int | str,
+    headers: dict[str, str],
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
 ) -> Response:
     data = raw if raw is not None else json.dumps({} if body is None else body).encode()
     response = call_app(fake, "POST", PATH.format(universe_id), body=data, headers=headers)
@@ -237,8 +241,12 @@ def test_close_all_versions_with_bleed_off(setup: Any, clock: FakeClock) -> None
     old = fake.start_server(uid)
     other_place = fake.start_server(uid, place_id=77)
     fake.put_secret(uid, "API_KEY", "v2", domain="api.example.com")
-    body = {"placeIds": [old.place_id], "closeAllVersions": True, "bleedOffServers": True,
-            "bleedOffDurationMinutes": 5}
+    body = {
+        "placeIds": [old.place_id],
+        "closeAllVersions": True,
+        "bleedOffServers": True,
+        "bleedOffDurationMinutes": 5,
+    }
     assert restart(fake, uid, headers, body).status == 200
     servers = fake.servers(uid)
     assert servers[:2] == [old, other_place] and len(servers) == 3
@@ -257,8 +265,11 @@ def test_the_journal_records_the_restart_without_values(setup: Any) -> None:
     fake.clear_journal()
     restart(fake, uid, headers, {"closeAllVersions": True})
     (entry,) = fake.journal
-    assert (entry.operation, entry.status, entry.credential_id) == ("restart_servers", 200,
-                                                                      "apikey-1")
+    assert (entry.operation, entry.status, entry.credential_id) == (
+        "restart_servers",
+        200,
+        "apikey-1",
+    )
     assert "v1" not in repr(fake.journal)
 
 

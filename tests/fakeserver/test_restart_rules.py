@@ -42,8 +42,12 @@ def test_fields_are_the_reference_schemas() -> None:
         ({"bleedOffDurationMinutes": 10}, RestartRequest()),
         # null means absent, as everywhere in the fake.
         (
-            {"placeIds": None, "closeAllVersions": None, "bleedOffServers": None,
-             "bleedOffDurationMinutes": None},
+            {
+                "placeIds": None,
+                "closeAllVersions": None,
+                "bleedOffServers": None,
+                "bleedOffDurationMinutes": None,
+            },
             RestartRequest(),
         ),
     ],

@@ -10,8 +10,13 @@ from fakeserver.errors import BadRequest
 
 @pytest.mark.parametrize(
     ("limit", "max_page_size", "expected"),
-    [(None, None, rules.DEFAULT_PAGE_SIZE), ("3", None, 3), (None, "7", 7), ("2", "9", 2),
-     ("500", None, 500)],
+    [
+        (None, None, rules.DEFAULT_PAGE_SIZE),
+        ("3", None, 3),
+        (None, "7", 7),
+        ("2", "9", 2),
+        ("500", None, 500),
+    ],
 )
 def test_page_size_prefers_limit(
     limit: str | None, max_page_size: str | None, expected: int

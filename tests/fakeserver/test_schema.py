@@ -31,9 +31,10 @@ def test_nullable_becomes_a_type_list():
     assert openapi_to_jsonschema({"$ref": "#/x", "nullable": True}) == {
         "anyOf": [{"$ref": "#/x"}, {"type": "null"}]
     }
-    assert openapi_to_jsonschema(
-        {"type": "string", "enum": ["a"], "nullable": True}
-    ) == {"type": ["string", "null"], "enum": ["a", None]}
+    assert openapi_to_jsonschema({"type": "string", "enum": ["a"], "nullable": True}) == {
+        "type": ["string", "null"],
+        "enum": ["a", None],
+    }
     nested = openapi_to_jsonschema(
         {"properties": {"a": {"type": "array", "items": {"type": "integer", "nullable": True}}}}
     )
@@ -46,7 +47,12 @@ def test_converted_components_have_no_nullable_left():
     assert secret["additionalProperties"] is False
     assert secret["properties"]["domain"]["type"] == ["string", "null"]
     assert set(secret["properties"]) == {
-        "id", "secret", "key_id", "domain", "create_time", "update_time"
+        "id",
+        "secret",
+        "key_id",
+        "domain",
+        "create_time",
+        "update_time",
     }
     assert SCHEMA_FILE.exists()
 

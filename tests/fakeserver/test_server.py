@@ -29,9 +29,14 @@ def echo(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byt
     if environ["PATH_INFO"] == "/boom":
         raise ValueError("detail that must not reach the client")
     text = "|".join(
-        [environ["REQUEST_METHOD"], environ["PATH_INFO"], environ["QUERY_STRING"],
-         environ["REMOTE_PORT"], environ.get("HTTP_X_API_KEY", "-"),
-         environ.get("CONTENT_TYPE", "-")]
+        [
+            environ["REQUEST_METHOD"],
+            environ["PATH_INFO"],
+            environ["QUERY_STRING"],
+            environ["REMOTE_PORT"],
+            environ.get("HTTP_X_API_KEY", "-"),
+            environ.get("CONTENT_TYPE", "-"),
+        ]
     )
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [text.encode("utf-8") + b"|" + body]
@@ -88,8 +93,11 @@ def test_serves_a_fake_from_fake_serve() -> None:
     with fake.serve() as server:
         assert server.fake is fake
         url = f"{server.url}/cloud/v2/universes/{universe.universe_id}/secrets"
-        body = {"id": "a_b", "secret": seal("plain", universe.public_key),
-                "key_id": universe.key_id}
+        body = {
+            "id": "a_b",
+            "secret": seal("plain", universe.public_key),
+            "key_id": universe.key_id,
+        }
         assert requests.post(url, json=body, headers=key.headers).status_code == 201
     assert fake.plaintext(universe.universe_id, "a_b") == "plain"
 
@@ -123,8 +131,9 @@ def test_ipv6_loopback() -> None:
 
 def test_keep_alive_reuses_one_connection(server: FakeServer) -> None:
     with requests.Session() as session:
-        ports = {session.post(server.url + "/k", data=b"x" * i).text.split("|")[3]
-                 for i in range(30)}
+        ports = {
+            session.post(server.url + "/k", data=b"x" * i).text.split("|")[3] for i in range(30)
+        }
     assert len(ports) == 1
 
 
@@ -142,8 +151,11 @@ def test_keep_alive_with_the_real_fake() -> None:
         session.headers.update(key.headers)
         url = f"{server.url}/cloud/v2/universes/{universe.universe_id}/secrets"
         for i in range(20):
-            body = {"id": f"s{i}", "secret": seal(f"value {i}", universe.public_key),
-                    "key_id": universe.key_id}
+            body = {
+                "id": f"s{i}",
+                "secret": seal(f"value {i}", universe.public_key),
+                "key_id": universe.key_id,
+            }
             assert session.post(url, json=body).status_code == 201
     assert len(ports) == 1
     assert [fake.plaintext(universe.universe_id, f"s{i}") for i in range(20)] == [
@@ -271,8 +283,10 @@ def test_requests_generator_body_is_sent_chunked(server: FakeServer) -> None:
 
 def test_expect_100_continue(server: FakeServer) -> None:
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
-        sock.sendall(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                     b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
         assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b"body")
         reply = b""
@@ -325,8 +339,11 @@ def test_malformed_requests_get_a_4xx_and_a_close(
 
 
 def test_clients_that_vanish_mid_request_are_not_errors(server: FakeServer) -> None:
-    for partial in (b"GET / HT", b"GET / HTTP/1.1\r\nHost: x\r\n",
-                    b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"):
+    for partial in (
+        b"GET / HT",
+        b"GET / HTTP/1.1\r\nHost: x\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
+    ):
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             sock.sendall(partial)
     assert requests.get(server.url + "/ok").status_code == 200
@@ -335,10 +352,19 @@ def test_clients_that_vanish_mid_request_are_not_errors(server: FakeServer) -> N
 
 def test_build_environ() -> None:
     environ = build_environ(
-        "PATCH", "https://h.example/a%2Fb/%C3%A9?x=%20", [
-            ("Content-Type", "application/json"), ("Content-Length", "999"),
-            ("X-Dup", "1"), ("x-dup", "2"), ("X_Sneaky", "no"),
-        ], b"body", scheme="https", server_name="h.example", server_port=443,
+        "PATCH",
+        "https://h.example/a%2Fb/%C3%A9?x=%20",
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", "999"),
+            ("X-Dup", "1"),
+            ("x-dup", "2"),
+            ("X_Sneaky", "no"),
+        ],
+        b"body",
+        scheme="https",
+        server_name="h.example",
+        server_port=443,
     )
     # Bytes as latin-1, per PEP 3333; an encoded slash is data, not a separator (issue 8).
     assert environ["PATH_INFO"] == "/a%2Fb/\u00c3\u00a9"
@@ -470,8 +496,11 @@ def test_parallel_connections_with_the_real_fake() -> None:
     def worker(n: int, url: str) -> None:
         with requests.Session() as session:
             for i in range(15):
-                body = {"id": f"w{n}_{i}", "secret": seal(f"{n}:{i}", universe.public_key),
-                        "key_id": universe.key_id}
+                body = {
+                    "id": f"w{n}_{i}",
+                    "secret": seal(f"{n}:{i}", universe.public_key),
+                    "key_id": universe.key_id,
+                }
                 status = session.post(url, json=body, headers=key.headers).status_code
                 if status != 201:
                     failures.append(status)
@@ -487,5 +516,6 @@ def test_parallel_connections_with_the_real_fake() -> None:
     assert len(fake.secret_ids(universe.universe_id)) == 120
     assert all(
         fake.plaintext(universe.universe_id, f"w{n}_{i}") == f"{n}:{i}"
-        for n in range(8) for i in range(15)
+        for n in range(8)
+        for i in range(15)
     )

@@ -18,12 +18,21 @@ import fakeserver
 PACKAGE = Path(fakeserver.__file__).resolve().parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 # The ways in from outside: the WSGI app, the loopback server, the in-process transports.
-FRONT_ENDS = {"fakeserver.app", "fakeserver.server", "fakeserver.requests_adapter",
-              "fakeserver.httpx_route"}
+FRONT_ENDS = {
+    "fakeserver.app",
+    "fakeserver.server",
+    "fakeserver.requests_adapter",
+    "fakeserver.httpx_route",
+}
 # Modules that build the front ends or the command line around the backend.
-ABOVE_THE_BACKEND = FRONT_ENDS | {"fakeserver.cloud", "fakeserver.cli", "fakeserver.faults",
-                                  "fakeserver.journal", "fakeserver.pytest_plugin",
-                                  "fakeserver.__main__"}
+ABOVE_THE_BACKEND = FRONT_ENDS | {
+    "fakeserver.cloud",
+    "fakeserver.cli",
+    "fakeserver.faults",
+    "fakeserver.journal",
+    "fakeserver.pytest_plugin",
+    "fakeserver.__main__",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -77,7 +86,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(module: str) -> list[str] | None:
         if module in path:
-            return [*path[path.index(module):], module]
+            return [*path[path.index(module) :], module]
         if module in done:
             return None
         path.append(module)
@@ -132,8 +141,9 @@ def test_only_cloud_builds_the_front_ends() -> None:
     assert {m: found for m, found in importers.items() if found} == {}
 
 
-@pytest.mark.parametrize("module", ["fakeserver.app", "fakeserver.faults", "fakeserver.journal",
-                                    "fakeserver.cloud"])
+@pytest.mark.parametrize(
+    "module", ["fakeserver.app", "fakeserver.faults", "fakeserver.journal", "fakeserver.cloud"]
+)
 def test_the_layers_use_no_private_name_of_another_object(module: str) -> None:
     # ``self._x`` is the object's own business; ``backend._x`` (or anything else's) is not.
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))

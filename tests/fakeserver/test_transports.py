@@ -26,7 +26,7 @@ from fakeserver.server import FakeServer
 
 ROBLOX = "https://apis.roblox.com"
 TRANSPORTS = ("http", "mount", "respx", "respx-async")
-VALUE = "héllo wörld 🔑 \"quoted\" \\ back"
+VALUE = 'héllo wörld 🔑 "quoted" \\ back'
 
 
 def seal(value: str, public_key: str) -> str:
@@ -150,9 +150,15 @@ def test_every_endpoint_round_trip(driver: Driver) -> None:
     assert empty.json()["secrets"] == []
 
     created = driver.call(
-        "POST", secrets_path, headers=auth,
-        json={"id": "api_token", "secret": seal(VALUE, public_key), "key_id": key_id,
-              "domain": "*.example.com"},
+        "POST",
+        secrets_path,
+        headers=auth,
+        json={
+            "id": "api_token",
+            "secret": seal(VALUE, public_key),
+            "key_id": key_id,
+            "domain": "*.example.com",
+        },
     )
     assert created.status == 201, created.content
     item = created.json()
@@ -162,14 +168,18 @@ def test_every_endpoint_round_trip(driver: Driver) -> None:
     assert int(created.headers["content-length"]) == len(created.content)
 
     duplicate = driver.call(
-        "POST", secrets_path, headers=auth,
+        "POST",
+        secrets_path,
+        headers=auth,
         json={"id": "api_token", "secret": seal("other", public_key), "key_id": key_id},
     )
     assert duplicate.status == 409
     assert driver.fake.plaintext(universe_id, "api_token") == VALUE
 
     second = driver.call(
-        "POST", secrets_path, headers=auth,
+        "POST",
+        secrets_path,
+        headers=auth,
         json={"id": "b_second", "secret": seal("x" * 1024, public_key), "key_id": key_id},
     )
     assert second.status == 201
@@ -186,7 +196,9 @@ def test_every_endpoint_round_trip(driver: Driver) -> None:
     assert [s["id"] for s in next_page["secrets"]] == ["b_second"]
 
     updated = driver.call(
-        "PATCH", f"{secrets_path}/api_token", headers=auth,
+        "PATCH",
+        f"{secrets_path}/api_token",
+        headers=auth,
         json={"secret": seal("new välue", public_key), "key_id": key_id},
     )
     assert updated.status == 200, updated.content
@@ -276,7 +288,9 @@ def test_injected_latency_times_out(driver: Driver) -> None:
     expected = requests.ReadTimeout if driver.kind in ("http", "mount") else httpx.ReadTimeout
     with pytest.raises(expected):
         driver.call(
-            "GET", f"/cloud/v2/universes/{universe_id}/secrets/public-key", headers=auth,
+            "GET",
+            f"/cloud/v2/universes/{universe_id}/secrets/public-key",
+            headers=auth,
             timeout=0.05,
         )
 
@@ -364,14 +378,20 @@ def test_httpx_handler_serves_mock_transport_sync_and_async() -> None:
     base = f"https://apis.roblox.com/cloud/v2/universes/{universe.universe_id}/secrets"
     transport = httpx.MockTransport(httpx_handler(fake))
     with httpx.Client(transport=transport) as client:
-        body = {"id": "sync_one", "secret": seal("s1", universe.public_key),
-                "key_id": universe.key_id}
+        body = {
+            "id": "sync_one",
+            "secret": seal("s1", universe.public_key),
+            "key_id": universe.key_id,
+        }
         assert client.post(base, json=body, headers=auth).status_code == 201
 
     async def go() -> int:
         async with httpx.AsyncClient(transport=transport) as client:
-            body = {"id": "async_one", "secret": seal("a1", universe.public_key),
-                    "key_id": universe.key_id}
+            body = {
+                "id": "async_one",
+                "secret": seal("a1", universe.public_key),
+                "key_id": universe.key_id,
+            }
             return (await client.post(base, json=body, headers=auth)).status_code
 
     assert asyncio.run(go()) == 201
@@ -497,14 +517,23 @@ def test_mount_covers_its_host_and_no_lookalike() -> None:
     for url in (f"{ROBLOX}/cloud/v2/x", f"{ROBLOX}:443/cloud/v2/x", f"{ROBLOX}/"):
         assert isinstance(session.get_adapter(url), WSGIAdapter), url
     # requests matches adapters by string prefix: these must keep the real adapter.
-    for url in ("https://apis.roblox.com.evil.test/x", "https://apis.roblox.comx/x",
-                "https://apis.roblox.com:8443/x"):
+    for url in (
+        "https://apis.roblox.com.evil.test/x",
+        "https://apis.roblox.comx/x",
+        "https://apis.roblox.com:8443/x",
+    ):
         assert not isinstance(session.get_adapter(url), WSGIAdapter), url
 
 
 def _cookie_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain"),
-                              ("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/")])
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/plain"),
+            ("Set-Cookie", "a=1; Path=/"),
+            ("Set-Cookie", "b=2; Path=/"),
+        ],
+    )
     return [environ.get("HTTP_COOKIE", "-").encode()]
 
 

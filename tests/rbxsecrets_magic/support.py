@@ -51,9 +51,7 @@ class VirtualClock:
 def client_for(cloud: Any, **kwargs: Any) -> SecretsClient:
     """A client for a ``fake_open_cloud`` handle over loopback HTTP, unpaced by default."""
     kwargs.setdefault("rate_limit", None)
-    return SecretsClient(
-        cloud.universe_id, api_key=cloud.api_key, base_url=cloud.url, **kwargs
-    )
+    return SecretsClient(cloud.universe_id, api_key=cloud.api_key, base_url=cloud.url, **kwargs)
 
 
 def mounted_client(cloud: Any, **kwargs: Any) -> SecretsClient:
@@ -207,8 +205,11 @@ class MagicShell:
             "output": self.output,
             "In": "\n".join(self.ip.user_ns["In"]),
             "Out": "\n".join(repr(v) for v in self.ip.user_ns["Out"].values()),
-            "_i vars": "\n".join(str(v) for k, v in self.ip.user_ns.items()
-                                 if k.startswith("_i") and isinstance(v, str)),
+            "_i vars": "\n".join(
+                str(v)
+                for k, v in self.ip.user_ns.items()
+                if k.startswith("_i") and isinstance(v, str)
+            ),
             "history db": self.history_text(),
             "magics repr": repr(self.magics) + repr(vars(self.magics).get("_trait_values")),
         }

@@ -35,6 +35,8 @@ VALUES = {
     "STRIPE_KEY": "sk_test_51HxYz",
     "ANALYTICS_KEY": "an4lyt1cs-k3y",
 }
+
+
 class Run:
     """The outcome of one ``rbx-secrets`` invocation."""
 
@@ -66,5 +68,3 @@ def rbx(*argv: str, stdin: io.StringIO | None = None) -> Run:
     console = Console(stdout=out, stderr=err, stdin=stdin or io.StringIO())
     code = main(list(argv), console)
     return Run(code, out.getvalue(), err.getvalue())
-
-

@@ -52,8 +52,10 @@ def test_set_creates_then_updates(client: SecretsClient, fake_open_cloud: Any) -
     assert fake_open_cloud.plaintext("api_token") == "second value ✓"
     # Create first, and on 409 update: the upsert costs one extra request, nothing else.
     assert _ops(fake_open_cloud) == [
-        ("get_public_key", 200), ("create_secret", 201),
-        ("create_secret", 409), ("update_secret", 200),
+        ("get_public_key", 200),
+        ("create_secret", 201),
+        ("create_secret", 409),
+        ("update_secret", 200),
     ]
 
 
@@ -83,7 +85,9 @@ def test_set_many_updates_what_the_listing_shows(
     assert fake_open_cloud.plaintext("new") == "fresh"
     # Listed once, key cached from the create above, then exactly one write each.
     assert _ops(fake_open_cloud) == [
-        ("list_secrets", 200), ("update_secret", 200), ("create_secret", 201),
+        ("list_secrets", 200),
+        ("update_secret", 200),
+        ("create_secret", 201),
     ]
 
 
@@ -94,7 +98,8 @@ def test_set_many_copes_with_a_secret_deleted_after_listing(fake_open_cloud: Any
     def delete_behind_its_back(result: SetResult) -> None:
         if result.secret_id == "first":
             SecretsClient(
-                fake_open_cloud.universe_id, api_key=fake_open_cloud.api_key,
+                fake_open_cloud.universe_id,
+                api_key=fake_open_cloud.api_key,
                 base_url=fake_open_cloud.url,
             ).delete("gone")
 
@@ -216,15 +221,29 @@ def test_environment_oauth_token_is_the_fallback(
 
 def test_older_timestamp_spelling_and_seven_digit_fractions() -> None:
     client, _ = canned_client(
-        (200, {"secrets": [
-            {"id": "a", "domain": "", "key_id": 5, "created": "2024-05-01T10:00:00.1234567Z",
-             "updated": "2024-05-02T10:00:00+02:00"},
-            {"id": "b", "domain": None, "key_id": "6", "create_time": "garbage"},
-        ], "nextPageCursor": ""}, {}),
+        (
+            200,
+            {
+                "secrets": [
+                    {
+                        "id": "a",
+                        "domain": "",
+                        "key_id": 5,
+                        "created": "2024-05-01T10:00:00.1234567Z",
+                        "updated": "2024-05-02T10:00:00+02:00",
+                    },
+                    {"id": "b", "domain": None, "key_id": "6", "create_time": "garbage"},
+                ],
+                "nextPageCursor": "",
+            },
+            {},
+        ),
     )
     first, second = client.list()
     assert first == SecretInfo(
-        "a", None, "5",
+        "a",
+        None,
+        "5",
         datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC),
         datetime(2024, 5, 2, 8, 0, 0, tzinfo=UTC),
     )
@@ -432,38 +451,84 @@ def test_transport_error_on_a_write_timeout(fake_open_cloud: Any) -> None:
 def test_invalid_input_error_before_any_request(fake_open_cloud: Any) -> None:
     client = client_for(fake_open_cloud)
     cases = [
-        (lambda: client.set("9lives", "v"), ("Invalid secret id: it starts with a digit; use "
-         "1-64 ASCII letters, digits and underscores, not starting with a digit.")),
-        (lambda: client.set("a-b", "v"), ("Invalid secret id: character 2 is not an ASCII "
-         "letter, digit or underscore; use 1-64 ASCII letters, digits and underscores, not "
-         "starting with a digit.")),
-        (lambda: client.set("x" * 65, "v"), ("Invalid secret id: it is 65 characters long, "
-         "over the limit of 64; use 1-64 ASCII letters, digits and underscores, not starting "
-         "with a digit.")),
-        (lambda: client.set("", "v"), ("Invalid secret id: it is empty; use 1-64 ASCII "
-         "letters, digits and underscores, not starting with a digit.")),
-        (lambda: client.set("ok", ""), ("Invalid value: it is empty; a value needs 1 to 1,024 "
-         "characters.")),
-        (lambda: client.set("ok", "é" * 1025), ("Invalid value: it is 1,025 characters long, "
-         "over Roblox's limit of 1,024.")),
-        (lambda: client.set("ok", b"\xff\xfe"), ("Invalid value: byte 1 is not valid UTF-8; a "
-         "value must be UTF-8 text.")),
-        (lambda: client.set("ok", "v", domain="https://x.com"), ("Invalid domain "
-         "'https://x.com': drop the scheme; give only the host name.")),
-        (lambda: client.set("ok", "v", domain="x.com:443"), ("Invalid domain 'x.com:443': a "
-         "domain cannot contain a port; give only the host.")),
-        (lambda: client.set("ok", "v", domain="-x.com"), ("Invalid domain '-x.com': a label "
-         "starts or ends with a hyphen.")),
-        (lambda: client.set("ok", "v", domain="a..com"), ("Invalid domain 'a..com': it has an "
-         "empty label (two dots in a row, or a leading dot).")),
-        (lambda: client.set("ok", "v", domain="x.com."), ("Invalid domain 'x.com.': remove "
-         "the trailing dot.")),
-        (lambda: client.set("ok", "v", domain="a.*.com"), ("Invalid domain 'a.*.com': a "
-         "wildcard is allowed only as '*' or as a leading '*.' label.")),
+        (
+            lambda: client.set("9lives", "v"),
+            (
+                "Invalid secret id: it starts with a digit; use "
+                "1-64 ASCII letters, digits and underscores, not starting with a digit."
+            ),
+        ),
+        (
+            lambda: client.set("a-b", "v"),
+            (
+                "Invalid secret id: character 2 is not an ASCII "
+                "letter, digit or underscore; use 1-64 ASCII letters, digits and underscores, not "
+                "starting with a digit."
+            ),
+        ),
+        (
+            lambda: client.set("x" * 65, "v"),
+            (
+                "Invalid secret id: it is 65 characters long, "
+                "over the limit of 64; use 1-64 ASCII letters, digits and underscores, "
+                "not starting with a digit."
+            ),
+        ),
+        (
+            lambda: client.set("", "v"),
+            (
+                "Invalid secret id: it is empty; use 1-64 ASCII "
+                "letters, digits and underscores, not starting with a digit."
+            ),
+        ),
+        (
+            lambda: client.set("ok", ""),
+            ("Invalid value: it is empty; a value needs 1 to 1,024 characters."),
+        ),
+        (
+            lambda: client.set("ok", "é" * 1025),
+            ("Invalid value: it is 1,025 characters long, over Roblox's limit of 1,024."),
+        ),
+        (
+            lambda: client.set("ok", b"\xff\xfe"),
+            ("Invalid value: byte 1 is not valid UTF-8; a value must be UTF-8 text."),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="https://x.com"),
+            ("Invalid domain 'https://x.com': drop the scheme; give only the host name."),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="x.com:443"),
+            ("Invalid domain 'x.com:443': a domain cannot contain a port; give only the host."),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="-x.com"),
+            ("Invalid domain '-x.com': a label starts or ends with a hyphen."),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="a..com"),
+            (
+                "Invalid domain 'a..com': it has an "
+                "empty label (two dots in a row, or a leading dot)."
+            ),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="x.com."),
+            ("Invalid domain 'x.com.': remove the trailing dot."),
+        ),
+        (
+            lambda: client.set("ok", "v", domain="a.*.com"),
+            (
+                "Invalid domain 'a.*.com': a "
+                "wildcard is allowed only as '*' or as a leading '*.' label."
+            ),
+        ),
         (lambda: client.update("ok"), "Nothing to update: pass a new value, a domain, or both."),
         (lambda: client.list(page_size=501), "Invalid page_size 501: give 1 to 500."),
-        (lambda: client.set_many({"a": "v"}, concurrency=17), ("Invalid concurrency 17: give "
-         "1 to 16.")),
+        (
+            lambda: client.set_many({"a": "v"}, concurrency=17),
+            ("Invalid concurrency 17: give 1 to 16."),
+        ),
     ]
     for call, message in cases:
         with pytest.raises(InvalidInputError) as info:
@@ -475,14 +540,34 @@ def test_invalid_input_error_before_any_request(fake_open_cloud: Any) -> None:
 @pytest.mark.parametrize(
     ("universe_id", "message"),
     [
-        (0, ("Invalid universe id 0: a universe id is a positive whole number (the "
-            "experience's Universe ID).")),
-        ("12a", ("Invalid universe id '12a': a universe id is a positive whole number (the "
-                "experience's Universe ID).")),
-        (True, ("Invalid universe id: got a bool; a universe id is a positive whole number "
-               "(the experience's Universe ID).")),
-        (2**63, (f"Invalid universe id {2**63}: a universe id is a positive whole number (the "
-                "experience's Universe ID).")),
+        (
+            0,
+            (
+                "Invalid universe id 0: a universe id is a positive whole number (the "
+                "experience's Universe ID)."
+            ),
+        ),
+        (
+            "12a",
+            (
+                "Invalid universe id '12a': a universe id is a positive whole number (the "
+                "experience's Universe ID)."
+            ),
+        ),
+        (
+            True,
+            (
+                "Invalid universe id: got a bool; a universe id is a positive whole number "
+                "(the experience's Universe ID)."
+            ),
+        ),
+        (
+            2**63,
+            (
+                f"Invalid universe id {2**63}: a universe id is a positive whole number (the "
+                "experience's Universe ID)."
+            ),
+        ),
     ],
 )
 def test_invalid_universe_id(universe_id: Any, message: str) -> None:
@@ -507,10 +592,14 @@ def test_missing_credential(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_set_many_reports_invalid_entries_and_sets_the_rest(fake_open_cloud: Any) -> None:
     client = client_for(fake_open_cloud)
     seen: list[SetResult] = []
-    results = client.set_many({"good": "v", "bad id": "v", "empty": "", "also_good": "w"},
-                              progress=seen.append)
+    results = client.set_many(
+        {"good": "v", "bad id": "v", "empty": "", "also_good": "w"}, progress=seen.append
+    )
     assert [(r.secret_id, r.action) for r in results] == [
-        ("good", "created"), ("bad id", "failed"), ("empty", "failed"), ("also_good", "created"),
+        ("good", "created"),
+        ("bad id", "failed"),
+        ("empty", "failed"),
+        ("also_good", "created"),
     ]
     assert isinstance(results[1].error, InvalidInputError)
     assert sorted(r.secret_id for r in seen) == sorted(r.secret_id for r in results)

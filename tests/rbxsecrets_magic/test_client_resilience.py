@@ -69,7 +69,9 @@ def test_429_on_a_write_waits_retry_after_and_succeeds(make: Any, fake_open_clou
     assert client.set("k", "v").action == "created"
     assert fake_open_cloud.plaintext("k") == "v"
     assert _ops(fake_open_cloud, "create_secret") == [
-        ("create_secret", 429), ("create_secret", 429), ("create_secret", 201),
+        ("create_secret", 429),
+        ("create_secret", 429),
+        ("create_secret", 201),
     ]
     assert waits == [2.0, 2.0]
 
@@ -92,8 +94,11 @@ def test_429_on_reads_is_retried(make: Any, fake_open_cloud: Any) -> None:
     assert client.list() == []
     assert client.public_key().key_id
     assert _ops(fake_open_cloud) == [
-        ("list_secrets", 429), ("list_secrets", 429), ("list_secrets", 200),
-        ("get_public_key", 429), ("get_public_key", 200),
+        ("list_secrets", 429),
+        ("list_secrets", 429),
+        ("list_secrets", 200),
+        ("get_public_key", 429),
+        ("get_public_key", 200),
     ]
 
 
@@ -159,7 +164,9 @@ def test_read_retries_are_the_same_over_every_session(make: Any, fake_open_cloud
     assert make(fake_open_cloud, **hooks).list() == []
     assert waits == [0.25, 0.5, 3.0]
     assert _ops(fake_open_cloud) == [
-        ("list_secrets", 503), ("list_secrets", None), ("list_secrets", 502),
+        ("list_secrets", 503),
+        ("list_secrets", None),
+        ("list_secrets", 502),
         ("list_secrets", 200),
     ]
 
@@ -173,7 +180,8 @@ def test_dropped_connection_is_retried_for_a_read(make: Any, fake_open_cloud: An
     fake_open_cloud.fake.inject_fault("list_secrets", drop_connection=True)
     assert [i.id for i in client.list()] == ["k"]
     assert _ops(fake_open_cloud, "list_secrets")[-2:] == [
-        ("list_secrets", None), ("list_secrets", 200),
+        ("list_secrets", None),
+        ("list_secrets", 200),
     ]
 
 
@@ -193,8 +201,7 @@ def test_dropped_write_is_not_resent(operation: str, make: Any, fake_open_cloud:
 
 def _wait_for_commit(cloud: Any, operation: str) -> None:
     deadline = time.monotonic() + 10
-    while not any(e.operation == operation and e.status in (200, 201)
-                  for e in cloud.fake.journal):
+    while not any(e.operation == operation and e.status in (200, 201) for e in cloud.fake.journal):
         assert time.monotonic() < deadline
         time.sleep(0.005)
 
@@ -226,14 +233,15 @@ _KEY = {"id": "public-key", "secret": "ZrnxBrwkE9/mrC/8Au5vkcDwHWC4KUhoiIpN0MUHG
 def test_a_409_after_a_5xx_create_explains_it_may_be_ours() -> None:
     # A 502 may come after the server stored the secret: the retry's 409 may be its own.
     client, adapter = canned_client(
-        (200, _KEY, {}), (502, "<html>Bad gateway</html>", {}), (409, {"detail": "exists"}, {}),
+        (200, _KEY, {}),
+        (502, "<html>Bad gateway</html>", {}),
+        (409, {"detail": "exists"}, {}),
         sleep=_no_sleep,
     )
     with pytest.raises(Exception) as info:
         client.create("slow", "v")
     assert str(info.value).endswith(
-        "An earlier attempt failed after it may have created it; "
-        "use set() to be sure of its value."
+        "An earlier attempt failed after it may have created it; use set() to be sure of its value."
     )
     assert [r.method for r in adapter.sent] == ["GET", "POST", "POST"]
 
@@ -433,8 +441,11 @@ def test_a_raising_progress_callback_stops_the_run(fake_open_cloud: Any) -> None
 def test_session_is_reused_for_keep_alive(fake_open_cloud: Any) -> None:
     session = requests.Session()
     client = SecretsClient(
-        fake_open_cloud.universe_id, api_key=fake_open_cloud.api_key,
-        base_url=fake_open_cloud.url, session=session, rate_limit=None,
+        fake_open_cloud.universe_id,
+        api_key=fake_open_cloud.api_key,
+        base_url=fake_open_cloud.url,
+        session=session,
+        rate_limit=None,
     )
     client.set_many({f"s{i}": "v" for i in range(5)})
     pool = session.get_adapter(fake_open_cloud.url + "/").poolmanager

@@ -35,12 +35,20 @@ def _sent_bodies(adapter: Any) -> list[Any]:
     ("kwargs", "body"),
     [
         ({}, {"closeAllVersions": True}),
-        ({"bleed_off_minutes": 10},
-         {"closeAllVersions": True, "bleedOffServers": True, "bleedOffDurationMinutes": 10}),
+        (
+            {"bleed_off_minutes": 10},
+            {"closeAllVersions": True, "bleedOffServers": True, "bleedOffDurationMinutes": 10},
+        ),
         ({"place_ids": [5, "6", 5]}, {"closeAllVersions": True, "placeIds": [5, 6]}),
-        ({"place_ids": (7,), "bleed_off_minutes": 60},
-         {"closeAllVersions": True, "placeIds": [7], "bleedOffServers": True,
-          "bleedOffDurationMinutes": 60}),
+        (
+            {"place_ids": (7,), "bleed_off_minutes": 60},
+            {
+                "closeAllVersions": True,
+                "placeIds": [7],
+                "bleedOffServers": True,
+                "bleedOffDurationMinutes": 60,
+            },
+        ),
     ],
 )
 def test_sends_close_all_versions_and_the_options(kwargs: dict[str, Any], body: Any) -> None:
@@ -48,7 +56,8 @@ def test_sends_close_all_versions_and_the_options(kwargs: dict[str, Any], body: 
     assert client.restart_servers(**kwargs) is None
     (request,) = adapter.sent
     assert (request.method, request.url) == (
-        "POST", "https://apis.roblox.com/cloud/v2/universes/123:restartServers",
+        "POST",
+        "https://apis.roblox.com/cloud/v2/universes/123:restartServers",
     )
     assert _sent_bodies(adapter) == [body]
 
@@ -67,8 +76,10 @@ def test_sends_close_all_versions_and_the_options(kwargs: dict[str, Any], body: 
         ({"place_ids": ["12a"]}, "Invalid place id '12a'"),
         ({"place_ids": [1.0]}, "got float"),
         ({"place_ids": [2**63]}, "positive whole number"),
-        ({"place_ids": [True]}, "Invalid place id: got a bool; a place id is a positive whole "
-                                "number (the place's ID)."),
+        (
+            {"place_ids": [True]},
+            "Invalid place id: got a bool; a place id is a positive whole number (the place's ID).",
+        ),
     ],
 )
 def test_bad_input_is_one_line_before_any_request(kwargs: dict[str, Any], words: str) -> None:
@@ -89,7 +100,9 @@ def test_place_ids_as_ints_or_digit_strings_without_duplicates() -> None:
 def test_403_names_the_universe_write_permission(fake_open_cloud: Any) -> None:
     key = fake_open_cloud.fake.add_api_key(universe_write=False)
     client = SecretsClient(
-        fake_open_cloud.universe_id, api_key=key.key, base_url=fake_open_cloud.url,
+        fake_open_cloud.universe_id,
+        api_key=key.key,
+        base_url=fake_open_cloud.url,
         rate_limit=None,
     )
     with pytest.raises(PermissionDeniedError) as info:
@@ -106,8 +119,10 @@ def test_403_names_the_universe_write_permission(fake_open_cloud: Any) -> None:
 
 def test_a_5xx_is_not_retried_and_says_the_outcome_is_unknown() -> None:
     client, adapter = canned_client(
-        (503, {"status": "503", "detail": "busy"}, {}), (200, {}, {}),
-        max_retries=3, sleep=lambda seconds: None,
+        (503, {"status": "503", "detail": "busy"}, {}),
+        (200, {}, {}),
+        max_retries=3,
+        sleep=lambda seconds: None,
     )
     with pytest.raises(ServerError) as info:
         client.restart_servers()
@@ -131,8 +146,10 @@ def test_a_lost_answer_is_not_retried(fake_open_cloud: Any) -> None:
 
 def test_a_429_is_waited_out_and_retried() -> None:
     client, adapter = canned_client(
-        (429, {"status": "429", "detail": "slow down"}, {"Retry-After": "1"}), (200, {}, {}),
-        max_retries=3, sleep=lambda seconds: None,
+        (429, {"status": "429", "detail": "slow down"}, {"Retry-After": "1"}),
+        (200, {}, {}),
+        max_retries=3,
+        sleep=lambda seconds: None,
     )
     client.restart_servers()
     assert len(adapter.sent) == 2
@@ -140,7 +157,10 @@ def test_a_429_is_waited_out_and_retried() -> None:
 
 def test_secret_writes_are_still_retried_after_a_5xx() -> None:
     client, adapter = canned_client(
-        (503, {}, {}), (200, {}, {}), max_retries=3, sleep=lambda seconds: None,
+        (503, {}, {}),
+        (200, {}, {}),
+        max_retries=3,
+        sleep=lambda seconds: None,
     )
     client.delete("A")
     assert len(adapter.sent) == 2
@@ -178,8 +198,9 @@ def test_clients_sharing_a_pacer_share_the_restart_bucket() -> None:
     fake.mount(session)
     shared = Pacer(clock=clock, sleep=clock.sleep)
     clients = [
-        SecretsClient(uid, api_key=key.key, session=session, pacer=shared, clock=clock,
-                      sleep=clock.sleep)
+        SecretsClient(
+            uid, api_key=key.key, session=session, pacer=shared, clock=clock, sleep=clock.sleep
+        )
         for uid in universes
     ]
     start = clock.now
@@ -190,8 +211,13 @@ def test_clients_sharing_a_pacer_share_the_restart_bucket() -> None:
     restarts = [e for e in fake.journal if e.operation == "restart_servers"]
     assert len(restarts) == 35 and {e.status for e in restarts} == {200}
     # A client with a pacer of its own still has a restart bucket of its own.
-    alone = SecretsClient(universes[0], api_key=fake.add_api_key().key, session=session,
-                          clock=clock, sleep=clock.sleep)
+    alone = SecretsClient(
+        universes[0],
+        api_key=fake.add_api_key().key,
+        session=session,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     before = clock.now
     alone.restart_servers()
     assert clock.now == before
@@ -217,7 +243,8 @@ def test_full_rollout_against_the_fake(fake_open_cloud: Any) -> None:
     answer = requests.post(
         f"{fake_open_cloud.url}/cloud/v2/universes/{uid}:restartServers",
         json={"closeAllVersions": False, "bleedOffServers": True, "bleedOffDurationMinutes": 5},
-        headers=fake_open_cloud.headers, timeout=10,
+        headers=fake_open_cloud.headers,
+        timeout=10,
     )
     assert (answer.status_code, answer.json()) == (200, {})
     assert fake.servers(uid) == [before] and before.accepting_players

@@ -44,21 +44,48 @@ def test_https_anywhere_and_http_only_to_loopback(url: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("http://apis.roblox.com", ("Refusing plain http:// to apis.roblox.com: the API key "
-         "would cross the network unencrypted. Use https://, or http:// only to 127.0.0.1, "
-         "::1 or localhost.")),
-        ("http://127.0.0.1.evil.example", ("Refusing plain http:// to 127.0.0.1.evil.example: "
-         "the API key would cross the network unencrypted. Use https://, or http:// only to "
-         "127.0.0.1, ::1 or localhost.")),
-        ("http://0.0.0.0:80", ("Refusing plain http:// to 0.0.0.0: the API key would cross "
-         "the network unencrypted. Use https://, or http:// only to 127.0.0.1, ::1 or "
-         "localhost.")),
-        ("ftp://apis.roblox.com", ("Invalid base URL ftp://apis.roblox.com: use "
-         "https://apis.roblox.com (or an https:// proxy).")),
-        ("https://user:hunter2@apis.roblox.com", ("Invalid base URL https://apis.roblox.com: "
-         "it must not contain a user name or password.")),
-        ("https://apis.roblox.com/?x=1", ("Invalid base URL https://apis.roblox.com: it must "
-         "not have a query or fragment.")),
+        (
+            "http://apis.roblox.com",
+            (
+                "Refusing plain http:// to apis.roblox.com: the API key "
+                "would cross the network unencrypted. Use https://, or http:// only to 127.0.0.1, "
+                "::1 or localhost."
+            ),
+        ),
+        (
+            "http://127.0.0.1.evil.example",
+            (
+                "Refusing plain http:// to 127.0.0.1.evil.example: "
+                "the API key would cross the network unencrypted. Use https://, or http:// only to "
+                "127.0.0.1, ::1 or localhost."
+            ),
+        ),
+        (
+            "http://0.0.0.0:80",
+            (
+                "Refusing plain http:// to 0.0.0.0: the API key would cross "
+                "the network unencrypted. Use https://, or http:// only to 127.0.0.1, ::1 or "
+                "localhost."
+            ),
+        ),
+        (
+            "ftp://apis.roblox.com",
+            (
+                "Invalid base URL ftp://apis.roblox.com: use "
+                "https://apis.roblox.com (or an https:// proxy)."
+            ),
+        ),
+        (
+            "https://user:hunter2@apis.roblox.com",
+            (
+                "Invalid base URL https://apis.roblox.com: "
+                "it must not contain a user name or password."
+            ),
+        ),
+        (
+            "https://apis.roblox.com/?x=1",
+            ("Invalid base URL https://apis.roblox.com: it must not have a query or fragment."),
+        ),
     ],
 )
 def test_unsafe_base_urls_are_refused(url: str, message: str) -> None:
@@ -119,8 +146,10 @@ def test_every_redirect_status_is_an_error(status: int) -> None:
 def test_credential_is_attached_per_request_not_to_the_session(fake_open_cloud: Any) -> None:
     session = requests.Session()
     client = SecretsClient(
-        fake_open_cloud.universe_id, api_key=fake_open_cloud.api_key,
-        base_url=fake_open_cloud.url, session=session,
+        fake_open_cloud.universe_id,
+        api_key=fake_open_cloud.api_key,
+        base_url=fake_open_cloud.url,
+        session=session,
     )
     client.list()
     assert fake_open_cloud.api_key not in repr(dict(session.headers))
@@ -234,13 +263,18 @@ def test_no_value_ciphertext_or_key_in_any_log_record_or_error(
     fake.inject_fault("update_secret", status=500, times=5)
     for call in (
         lambda: client.update(names[1], values[names[8]]),
-        lambda: SecretsClient(uid, api_key="wrong-key-" + "x" * 10, base_url=fake_open_cloud.url)
-        .set(names[9], values[names[9]]),
-        lambda: SecretsClient(uid, api_key=read_only.key, base_url=fake_open_cloud.url)
-        .set(names[10], values[names[10]]),
         lambda: SecretsClient(
-            uid, api_key=fake_open_cloud.api_key, base_url="http://127.0.0.1:9",
-            max_retries=1, sleep=lambda s: None,
+            uid, api_key="wrong-key-" + "x" * 10, base_url=fake_open_cloud.url
+        ).set(names[9], values[names[9]]),
+        lambda: SecretsClient(uid, api_key=read_only.key, base_url=fake_open_cloud.url).set(
+            names[10], values[names[10]]
+        ),
+        lambda: SecretsClient(
+            uid,
+            api_key=fake_open_cloud.api_key,
+            base_url="http://127.0.0.1:9",
+            max_retries=1,
+            sleep=lambda s: None,
         ).set(names[11], values[names[11]]),
         lambda: client.set(values[names[11]], "x"),  # a value typed where the id goes
     ):
@@ -258,7 +292,10 @@ def test_no_value_ciphertext_or_key_in_any_log_record_or_error(
     texts = []
     for record in caplog.records:
         texts += [
-            record.getMessage(), repr(record.args), record.exc_text or "", record.stack_info or ""
+            record.getMessage(),
+            repr(record.args),
+            record.exc_text or "",
+            record.stack_info or "",
         ]
     texts.append(caplog.text)
     for error in errors:

@@ -34,8 +34,13 @@ def test_tree_matches_the_module_docstring() -> None:
         assert cls.__bases__[0] is RbxSecretsError
         assert cls.__name__ in errors.__doc__
     for cls in (
-        BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
-        ConflictError, RateLimitedError, ServerError,
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        RateLimitedError,
+        ServerError,
     ):
         assert cls.__bases__ == (ApiError,)
         assert cls.__name__ in errors.__doc__
@@ -46,10 +51,18 @@ def test_tree_matches_the_module_docstring() -> None:
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError),
-        (404, NotFoundError), (409, ConflictError), (429, RateLimitedError),
-        (500, ServerError), (503, ServerError), (599, ServerError),
-        (302, ApiError), (405, ApiError), (418, ApiError),
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, ConflictError),
+        (429, RateLimitedError),
+        (500, ServerError),
+        (503, ServerError),
+        (599, ServerError),
+        (302, ApiError),
+        (405, ApiError),
+        (418, ApiError),
     ],
 )
 def test_status_maps_to_class(status: int, cls: type[ApiError]) -> None:
@@ -118,7 +131,8 @@ def test_api_errors_pickle_round_trip() -> None:
 
 def _every_error_class() -> set[type[BaseException]]:
     return {
-        value for name in errors.__all__
+        value
+        for name in errors.__all__
         if isinstance(value := getattr(errors, name), type) and issubclass(value, BaseException)
     }
 
@@ -134,12 +148,19 @@ _SAMPLES: list[RbxSecretsError] = [
     AuthenticationError(401, "Invalid API Key", doing="listing", hint="Log in again."),
     PermissionDeniedError(403, "no", doing="listing", hint="do this."),
     NotFoundError(404, "gone", doing="deleting secret 'a'", outcome_unknown=True),
-    ConflictError(409, "exists", doing="creating secret 'a'", hint="maybe ours.",
-                  outcome_unknown=True),
+    ConflictError(
+        409, "exists", doing="creating secret 'a'", hint="maybe ours.", outcome_unknown=True
+    ),
     RateLimitedError(429, "slow down", doing="listing", retry_after=7.5, outcome_unknown=True),
     ServerError(503, "down", doing="updating secret 'a'", hint="unknown.", outcome_unknown=True),
-    UnexpectedAnswerError(200, "the body is not JSON", doing="creating secret 'a'", hint="h.",
-                          outcome_unknown=True, server="the server at http://127.0.0.1:1"),
+    UnexpectedAnswerError(
+        200,
+        "the body is not JSON",
+        doing="creating secret 'a'",
+        hint="h.",
+        outcome_unknown=True,
+        server="the server at http://127.0.0.1:1",
+    ),
     WaitTooLongError("pacing would wait 86400 s", wait=86400.0, outcome_unknown=True),
     DeclinedError("restart not confirmed; nothing was restarted"),
 ]
@@ -156,8 +177,16 @@ def test_every_error_survives_a_pickle_round_trip_with_every_field(error: RbxSec
     assert type(again) is type(error)
     assert (str(again), again.args) == (str(error), error.args)
     assert vars(again) == vars(error)
-    for name in ("retry_after", "outcome_unknown", "typed", "status", "detail", "hint",
-                 "server", "wait"):
+    for name in (
+        "retry_after",
+        "outcome_unknown",
+        "typed",
+        "status",
+        "detail",
+        "hint",
+        "server",
+        "wait",
+    ):
         assert getattr(again, name, None) == getattr(error, name, None)
 
 

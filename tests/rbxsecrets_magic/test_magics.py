@@ -43,8 +43,10 @@ def test_set_again_updates_and_says_so(cloud_shell: MagicShell) -> None:
     s.ok("%rbx_secret_set api_token")
     s.ok("%rbx_secret_set api_token")
     assert s.cloud.plaintext("api_token") == OTHER
-    assert f"Updated secret 'api_token' in universe {s.cloud.universe_id}: {len(OTHER)} " \
+    assert (
+        f"Updated secret 'api_token' in universe {s.cloud.universe_id}: {len(OTHER)} "
         "characters" in s.last_output
+    )
     assert "restart" in s.last_output
     s.assert_nowhere(VALUE, OTHER)
 
@@ -60,7 +62,9 @@ def test_a_listed_name_is_updated_without_a_create_first(cloud_shell: MagicShell
     assert "Updated secret 'api_token'" in s.last_output
     # The up-front key check, then the update: no create spent on a 409.
     assert [(e.operation, e.status) for e in s.cloud.fake.journal] == [
-        ("get_public_key", 200), ("update_secret", 200)]
+        ("get_public_key", 200),
+        ("update_secret", 200),
+    ]
 
 
 def _domain(s: MagicShell, name: str) -> Any:
@@ -134,8 +138,9 @@ def test_from_var(cloud_shell: MagicShell) -> None:
     s.assert_nowhere(VALUE)
 
 
-def test_universe_option_overrides_configuration(cloud_shell: MagicShell,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_universe_option_overrides_configuration(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     fake = s.cloud.fake
     other = fake.add_universe().universe_id
@@ -150,8 +155,9 @@ def test_universe_option_overrides_configuration(cloud_shell: MagicShell,
     s.ok("%rbx_secret_list")  # the configured universe still uses RBX_API_KEY
 
 
-def test_universe_from_environment(shell: MagicShell, fake_open_cloud: Any,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_universe_from_environment(
+    shell: MagicShell, fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RBX_UNIVERSE_ID", str(fake_open_cloud.universe_id))
     monkeypatch.setenv("RBX_OPEN_CLOUD_URL", fake_open_cloud.url)
     monkeypatch.setenv("RBX_API_KEY", fake_open_cloud.api_key)
@@ -162,8 +168,15 @@ def test_universe_from_environment(shell: MagicShell, fake_open_cloud: Any,
 
 def test_config_lists_traits_with_help(shell: MagicShell) -> None:
     shell.ok("%config RbxSecretsMagics")
-    for trait in ("universe_id", "base_url", "timeout", "max_retries", "confirm", "progress",
-                  "concurrency"):
+    for trait in (
+        "universe_id",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "confirm",
+        "progress",
+        "concurrency",
+    ):
         assert f"RbxSecretsMagics.{trait}" in shell.last_output
     assert "RBX_UNIVERSE_ID" in shell.last_output
     shell.ok("%config RbxSecretsMagics.universe_id = 42")
@@ -173,7 +186,8 @@ def test_config_lists_traits_with_help(shell: MagicShell) -> None:
 
 
 def test_concurrency_beyond_what_the_client_allows_is_refused_at_config(
-        shell: MagicShell, caplog: pytest.LogCaptureFixture) -> None:
+    shell: MagicShell, caplog: pytest.LogCaptureFixture
+) -> None:
     from rbxsecrets_magic.settings import MAX_CONCURRENCY
 
     shell.ok(f"%config RbxSecretsMagics.concurrency = {MAX_CONCURRENCY}")
@@ -191,8 +205,13 @@ def test_traits_come_from_the_config_file(shell: MagicShell) -> None:
 
 
 def test_help_has_examples(shell: MagicShell) -> None:
-    for magic in ("rbx_secret_set", "rbx_secret_delete", "rbx_secret_list", "rbx_secret_login",
-                  "rbx_secret_logout"):
+    for magic in (
+        "rbx_secret_set",
+        "rbx_secret_delete",
+        "rbx_secret_list",
+        "rbx_secret_login",
+        "rbx_secret_logout",
+    ):
         doc = getattr(shell.magics, magic).__doc__
         assert "Examples" in doc and f"In [1]: %{magic}" in doc, magic
         assert f"%{magic}" in doc.splitlines()[2]  # argparse usage line
@@ -258,8 +277,9 @@ def test_login_keeps_key_for_session_only(shell: MagicShell, fake_open_cloud: An
     assert "%rbx_secret_login" in s.usage_error("%rbx_secret_list")
 
 
-def test_login_with_a_wrong_key_keeps_nothing(cloud_shell: MagicShell,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_with_a_wrong_key_keeps_nothing(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     monkeypatch.delenv("RBX_API_KEY")
     s.prompt.answers = ["not-a-real-key-123"]
@@ -269,8 +289,9 @@ def test_login_with_a_wrong_key_keeps_nothing(cloud_shell: MagicShell,
     assert "%rbx_secret_login" in s.usage_error("%rbx_secret_list")
 
 
-def test_login_per_universe_and_logout(cloud_shell: MagicShell,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_per_universe_and_logout(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     u = s.cloud.universe_id
     monkeypatch.delenv("RBX_API_KEY")
@@ -325,10 +346,14 @@ def test_messages_are_sentences_in_one_form(cloud_shell: MagicShell) -> None:
     # "%magic: Capitalised sentence ... ." after the prefix.
     s = cloud_shell
     s.ip.user_ns["v"] = "a-value-1"
-    for cell in ("%rbx_secret_set 1bad", "%rbx_secret_set --dry-run",
-                 "%rbx_secret_set a --from-var v --domain http://x.com",
-                 "%rbx_secret_delete missing_one", "%rbx_secret_set a --from-env NOT_SET_123",
-                 "%rbx_secret_set a b"):
+    for cell in (
+        "%rbx_secret_set 1bad",
+        "%rbx_secret_set --dry-run",
+        "%rbx_secret_set a --from-var v --domain http://x.com",
+        "%rbx_secret_delete missing_one",
+        "%rbx_secret_set a --from-env NOT_SET_123",
+        "%rbx_secret_set a b",
+    ):
         message = s.usage_error(cell)
         text = message.split(": ", 1)[1]
         assert (text[0].isupper() or text.startswith("--")) and text[-1] in ".?", message
@@ -354,9 +379,10 @@ def test_value_given_as_the_name_is_not_repeated(cloud_shell: MagicShell) -> Non
 def test_argparse_messages_never_echo_what_was_typed(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     assert "--universe must be a universe id" in s.usage_error(
-        "%rbx_secret_set api_token --universe Hunter2Secret")
+        "%rbx_secret_set api_token --universe Hunter2Secret"
+    )
     assert "expected one argument" in s.usage_error("%rbx_secret_set api_token --domain")
-    assert "quote" in s.usage_error("%rbx_secret_set api_token \"Hunter2Secret")
+    assert "quote" in s.usage_error('%rbx_secret_set api_token "Hunter2Secret')
     assert "required" in s.usage_error("%rbx_secret_delete")
     s.usage_error("%rbx_secret_list Hunter2Secret")
     assert "Hunter2Secret" not in s.output
@@ -386,8 +412,9 @@ def test_user_mistakes(cloud_shell: MagicShell, line: str, expected: str) -> Non
 
 
 @pytest.mark.parametrize("option", ["--from-var", "--from-env", "--from-file"])
-def test_value_given_to_a_source_option_is_removed_from_history(cloud_shell: MagicShell,
-                                                                option: str) -> None:
+def test_value_given_to_a_source_option_is_removed_from_history(
+    cloud_shell: MagicShell, option: str
+) -> None:
     # "--from-var s3cret" read as "from this value": the lookup fails, and the word may be
     # the value itself, so it must leave the history like a stray word on the line does.
     s = cloud_shell
@@ -399,8 +426,9 @@ def test_value_given_to_a_source_option_is_removed_from_history(cloud_shell: Mag
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
 
 
-def test_bom_of_a_windows_file_is_not_part_of_the_value(cloud_shell: MagicShell,
-                                                        tmp_path: Any) -> None:
+def test_bom_of_a_windows_file_is_not_part_of_the_value(
+    cloud_shell: MagicShell, tmp_path: Any
+) -> None:
     s = cloud_shell
     (tmp_path / "token").write_bytes(b"\xef\xbb\xbf" + VALUE.encode() + b"\r\n")
     s.ok(f"%rbx_secret_set api_token --from-file {tmp_path / 'token'}")
@@ -435,8 +463,9 @@ def test_bad_universe_in_environment(shell: MagicShell, monkeypatch: pytest.Monk
     assert "RBX_UNIVERSE_ID must be a universe id" in shell.usage_error("%rbx_secret_list")
 
 
-def test_login_messages_name_only_its_own_options(cloud_shell: MagicShell,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_messages_name_only_its_own_options(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     monkeypatch.delenv("RBX_API_KEY")
     s.prompt.answers = [StdinNotImplementedError("no stdin")]
@@ -470,7 +499,8 @@ def test_ctrl_c_at_the_prompt_cancels(cloud_shell: MagicShell) -> None:
 
 @pytest.mark.parametrize("cell", ["%rbx_secret_set api_token", "%rbx_secret_set --env-file {env}"])
 def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
-        cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, cell: str) -> None:
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, cell: str
+) -> None:
     # %xmode Verbose prints every frame's locals; the client's frames hold the plaintext.
     from rbxsecrets_magic.sending import Call, Sender
 
@@ -494,8 +524,9 @@ def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
 # ------------------------------------------------------------------ API failures
 
 
-def test_401_is_reported_before_the_prompt(cloud_shell: MagicShell,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_401_is_reported_before_the_prompt(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     monkeypatch.setenv("RBX_API_KEY", "wrong-key-0000")
     message = s.usage_error("%rbx_secret_set api_token")
@@ -512,8 +543,9 @@ def test_403_without_the_universe(cloud_shell: MagicShell) -> None:
     assert s.prompt.prompts == []
 
 
-def test_403_without_write_permission(shell: MagicShell, fake_open_cloud_factory: Any,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_403_without_write_permission(
+    shell: MagicShell, fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud = fake_open_cloud_factory(write=False)
     monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
     shell.ok(f"%config RbxSecretsMagics.base_url = {cloud.url!r}")
@@ -570,8 +602,9 @@ def test_unsafe_base_url_is_refused(cloud_shell: MagicShell) -> None:
     assert "http" in s.usage_error("%rbx_secret_list").lower()
 
 
-def test_unknown_exceptions_keep_their_traceback(cloud_shell: MagicShell,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_exceptions_keep_their_traceback(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rbxsecrets_magic.client import SecretsClient
 
     def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -590,7 +623,8 @@ def test_usage_error_is_exactly_usage_error(cloud_shell: MagicShell) -> None:
 
 
 def test_a_real_bug_keeps_its_traceback_but_not_the_value_in_verbose_mode(
-        cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # An unexpected error deep in the client, where a frame holds the plaintext.
     from rbxsecrets_magic import client
 

@@ -85,8 +85,9 @@ def test_summary_renders_as_html_in_jupyter(cloud_shell: MagicShell, tmp_path: P
         assert value not in html and value not in repr(summary)
 
 
-def test_failed_entries_are_reported_and_rerun_fixes_them(cloud_shell: MagicShell,
-                                                          tmp_path: Path) -> None:
+def test_failed_entries_are_reported_and_rerun_fixes_them(
+    cloud_shell: MagicShell, tmp_path: Path
+) -> None:
     s = cloud_shell
     path = _env_file(tmp_path)
     s.cloud.fake.inject_fault("create_secret", status=400, times=1)
@@ -100,8 +101,9 @@ def test_failed_entries_are_reported_and_rerun_fixes_them(cloud_shell: MagicShel
     s.assert_nowhere(*ENTRIES.values())
 
 
-def test_401_fails_before_anything_is_sent(cloud_shell: MagicShell, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_401_fails_before_anything_is_sent(
+    cloud_shell: MagicShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     monkeypatch.setenv("RBX_API_KEY", "wrong-key-0000")
     message = s.usage_error(f"%rbx_secret_set --env-file {_env_file(tmp_path)}")
@@ -109,8 +111,9 @@ def test_401_fails_before_anything_is_sent(cloud_shell: MagicShell, tmp_path: Pa
     assert _plaintexts(s) == {}
 
 
-def test_bad_entries_change_nothing_and_are_not_repeated(cloud_shell: MagicShell,
-                                                         tmp_path: Path) -> None:
+def test_bad_entries_change_nothing_and_are_not_repeated(
+    cloud_shell: MagicShell, tmp_path: Path
+) -> None:
     s = cloud_shell
     path = _env_file(tmp_path, extra="sk_live_pasted_value_9f8e\n9starts_with_digit=x\nEMPTY=")
     message = s.usage_error(f"%rbx_secret_set --env-file {path}")
@@ -122,8 +125,7 @@ def test_bad_entries_change_nothing_and_are_not_repeated(cloud_shell: MagicShell
     assert _plaintexts(s) == {}
 
 
-def test_unparsable_lines_are_refused_not_skipped(cloud_shell: MagicShell,
-                                                 tmp_path: Path) -> None:
+def test_unparsable_lines_are_refused_not_skipped(cloud_shell: MagicShell, tmp_path: Path) -> None:
     # python-dotenv drops such a line with only a log warning: the secret would silently
     # not be set while the summary reports success.
     s = cloud_shell
@@ -143,8 +145,9 @@ def test_unparsable_lines_are_refused_not_skipped(cloud_shell: MagicShell,
         ("--confirm", "drop --confirm"),
     ],
 )
-def test_env_file_refuses_single_value_options(cloud_shell: MagicShell, tmp_path: Path,
-                                               options: str, expected: str) -> None:
+def test_env_file_refuses_single_value_options(
+    cloud_shell: MagicShell, tmp_path: Path, options: str, expected: str
+) -> None:
     line = f"%rbx_secret_set --env-file {_env_file(tmp_path)} {options}"
     assert expected in cloud_shell.usage_error(line)
 
@@ -154,7 +157,8 @@ def test_missing_and_empty_env_files(cloud_shell: MagicShell, tmp_path: Path) ->
     assert "does not exist" in s.usage_error(f"%rbx_secret_set --env-file {tmp_path / 'nope'}")
     (tmp_path / "empty.env").write_text("# nothing\n")
     assert "no KEY=value entries" in s.usage_error(
-        f"%rbx_secret_set --env-file {tmp_path / 'empty.env'}")
+        f"%rbx_secret_set --env-file {tmp_path / 'empty.env'}"
+    )
 
 
 def test_progress_can_be_turned_off(cloud_shell: MagicShell, tmp_path: Path) -> None:
@@ -166,8 +170,9 @@ def test_progress_can_be_turned_off(cloud_shell: MagicShell, tmp_path: Path) -> 
     assert _plaintexts(s) == ENTRIES
 
 
-def test_an_entry_sent_without_an_answer_is_unknown_not_failed(cloud_shell: MagicShell,
-                                                               tmp_path: Path) -> None:
+def test_an_entry_sent_without_an_answer_is_unknown_not_failed(
+    cloud_shell: MagicShell, tmp_path: Path
+) -> None:
     s = cloud_shell
     s.ok("%config RbxSecretsMagics.timeout = 0.3")
     s.cloud.fake.inject_fault("create_secret", latency=1.0, times=1)

@@ -120,13 +120,15 @@ def test_completes_names_per_universe(cloud_shell: MagicShell) -> None:
     assert "111" in _complete(s, "%rbx_secret_list --universe 1")
 
 
-def test_completes_variables_env_and_paths(shell: MagicShell, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Any) -> None:
+def test_completes_variables_env_and_paths(
+    shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     shell.ip.user_ns.update(my_token="x", my_number=3)
     assert _complete(shell, "%rbx_secret_set a --from-var my_") == ["my_token"]
     monkeypatch.setenv("RBX_TEST_COMPLETION_VAR", "1")
     assert _complete(shell, "%rbx_secret_set a --from-env RBX_TEST_COMP") == [
-        "RBX_TEST_COMPLETION_VAR"]
+        "RBX_TEST_COMPLETION_VAR"
+    ]
     (tmp_path / "token_file.txt").write_text("x")
     matches = _complete(shell, f"%rbx_secret_set a --from-file {tmp_path}/token_")
     assert any(m.endswith("token_file.txt") for m in matches)

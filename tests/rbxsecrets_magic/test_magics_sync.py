@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def sync_shell(shell: MagicShell, fake_open_cloud_factory: Any, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> MagicShell:
+def sync_shell(
+    shell: MagicShell, fake_open_cloud_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> MagicShell:
     """The shell, a fake with staging and production, the issue's manifest and a .env here."""
     cloud = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
     monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
@@ -44,8 +45,10 @@ def test_sync_plans_applies_and_then_writes_nothing(sync_shell: MagicShell) -> N
     s.ok("%rbx_secret_sync --env-file .env")
     assert "Applied: 5 done, 0 failed, 0 unknown" in s.last_output
     snapshot = cloud.fake.snapshot()
-    assert snapshot[STAGING] == {"DISCORD_WEBHOOK": ("discord.com", VALUES["DISCORD_WEBHOOK"]),
-                                 "ANALYTICS_KEY": (None, VALUES["ANALYTICS_KEY"])}
+    assert snapshot[STAGING] == {
+        "DISCORD_WEBHOOK": ("discord.com", VALUES["DISCORD_WEBHOOK"]),
+        "ANALYTICS_KEY": (None, VALUES["ANALYTICS_KEY"]),
+    }
     assert {k: v for k, (_d, v) in snapshot[PRODUCTION].items()} == VALUES
     cloud.fake.clear_journal()
     s.ok("%rbx_secret_sync --env-file .env")
@@ -61,8 +64,7 @@ def test_sync_one_environment_by_name(sync_shell: MagicShell) -> None:
     assert s.cloud.fake.secret_ids(PRODUCTION) == sorted(VALUES)  # type: ignore[attr-defined]
 
 
-def test_sync_asks_before_deleting(sync_shell: MagicShell,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_asks_before_deleting(sync_shell: MagicShell, monkeypatch: pytest.MonkeyPatch) -> None:
     s = sync_shell
     cloud = s.cloud  # type: ignore[attr-defined]
     cloud.fake.put_secret(STAGING, "OLD", "x")
@@ -77,7 +79,8 @@ def test_sync_asks_before_deleting(sync_shell: MagicShell,
     assert writes(cloud) == []
     monkeypatch.setattr(builtins, "input", lambda _prompt="": "n")
     assert "not confirmed" in s.usage_error(
-        "%rbx_secret_sync --env-file .env --universe staging --prune")
+        "%rbx_secret_sync --env-file .env --universe staging --prune"
+    )
     asked: list[str] = []
     monkeypatch.setattr(builtins, "input", lambda prompt="": asked.append(prompt) or "y")
     s.ok("%rbx_secret_sync --env-file .env --universe staging --prune")
@@ -108,8 +111,11 @@ def test_universe_takes_environment_names_and_lists_on_every_magic(
     cloud = s.cloud  # type: ignore[attr-defined]
     s.ip.user_ns["token"] = "tok-value-for-both"
     s.ok("%rbx_secret_set API_TOKEN --from-var token --universe staging,production")
-    assert cloud.plaintext("API_TOKEN", STAGING) == cloud.plaintext("API_TOKEN", PRODUCTION) \
+    assert (
+        cloud.plaintext("API_TOKEN", STAGING)
+        == cloud.plaintext("API_TOKEN", PRODUCTION)
         == "tok-value-for-both"
+    )
     s.ok("x = %rbx_secret_list --universe production")
     assert s.ip.user_ns["x"].universe_id == PRODUCTION
     s.ok(f"%rbx_secret_list --universe staging,{PRODUCTION}")
@@ -154,7 +160,8 @@ def test_completion_offers_environment_names_and_sync_options(sync_shell: MagicS
     assert completer.complete("%rbx_secret_sync --environment ") == ["staging", "production"]
     assert {"staging", "production"} <= set(completer.complete("%rbx_secret_list --universe "))
     assert {"--prune", "--yes", "--dry-run", "--manifest"} <= set(
-        completer.complete("%rbx_secret_sync --"))
+        completer.complete("%rbx_secret_sync --")
+    )
     Path("rbxsecrets.toml").write_text("[broken")
     assert completer.complete("%rbx_secret_sync --environment ") == []
 
@@ -168,8 +175,10 @@ def test_a_manifest_error_shows_the_file_name_as_given(sync_shell: MagicShell) -
 def test_a_missing_configured_manifest_names_the_setting(sync_shell: MagicShell) -> None:
     s = sync_shell
     s.ok("%config RbxSecretsMagics.manifest = 'missing.toml'")
-    for line in ("%rbx_secret_sync --env-file .env --dry-run",
-                 "%rbx_secret_list --universe staging"):
+    for line in (
+        "%rbx_secret_sync --env-file .env --dry-run",
+        "%rbx_secret_list --universe staging",
+    ):
         message = s.usage_error(line)
         assert "%config RbxSecretsMagics.manifest does not exist" in message
         assert "--manifest" not in message

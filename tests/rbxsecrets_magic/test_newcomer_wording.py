@@ -35,11 +35,14 @@ def run(*argv: str) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
-@pytest.mark.parametrize(("argv", "meant"), [
-    (("plan", "--env-fle", ".env"), "--env-file"),
-    (("apply", "--bleed-of", "5"), "--bleed-off"),
-    (("set", "A", "--from-envv", "X"), "--from-env"),
-])
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (("plan", "--env-fle", ".env"), "--env-file"),
+        (("apply", "--bleed-of", "5"), "--bleed-off"),
+        (("set", "A", "--from-envv", "X"), "--from-env"),
+    ],
+)
 def test_a_mistyped_cli_option_names_the_option_meant(argv: tuple[str, ...], meant: str) -> None:
     code, text = run(*argv)
     assert code == 2
@@ -77,7 +80,8 @@ def test_cli_from_env_unset_says_what_to_do(cloud: Any) -> None:
 
 
 def test_an_environment_name_without_a_manifest_says_a_manifest_is_needed(
-        tmp_path: Any, monkeypatch: Any) -> None:
+    tmp_path: Any, monkeypatch: Any
+) -> None:
     monkeypatch.chdir(tmp_path)
     code, text = run("list", "--universe", "staging")
     assert code == 2

@@ -44,12 +44,16 @@ class Client:
 @pytest.mark.parametrize(
     ("options", "sentence"),
     [
-        (RestartOptions(bleed_off_minutes=10),
-         "Servers of every place in universe 111 stop taking players now and shut down in "
-         "10 minutes."),
+        (
+            RestartOptions(bleed_off_minutes=10),
+            "Servers of every place in universe 111 stop taking players now and shut down in "
+            "10 minutes.",
+        ),
         (RestartOptions(), "Servers of every place in universe 111 shut down now."),
-        (RestartOptions(place_ids=(5,), bleed_off_minutes=1),
-         "Servers of place 5 in universe 111 stop taking players now and shut down in 1 minute."),
+        (
+            RestartOptions(place_ids=(5,), bleed_off_minutes=1),
+            "Servers of place 5 in universe 111 stop taking players now and shut down in 1 minute.",
+        ),
         (RestartOptions(place_ids=(5, 6)), "Servers of places 5, 6 in universe 111 shut down now."),
     ],
 )
@@ -72,7 +76,8 @@ def test_bad_place_ids_are_refused_without_repeating_them(given: str) -> None:
     # One fixed sentence, whatever was typed: nothing typed is repeated.
     assert str(info.value) == (
         "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
-        "separated by commas")
+        "separated by commas"
+    )
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, None), ("1", 1), ("60", 60), (" 7 ", 7)])
@@ -80,10 +85,17 @@ def test_bleed_off_parses(given: Any, expected: Any) -> None:
     assert parse_bleed_off(given) == expected
 
 
-@pytest.mark.parametrize(("given", "words"), [
-    ("0", "--bleed-off 0 is not a bleed-off"), ("61", "1 to 60"), ("-1", "1 to 60"),
-    ("ten", "1 to 60"), ("1.5", "1 to 60"), (0, "not a bleed-off"),
-])
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("0", "--bleed-off 0 is not a bleed-off"),
+        ("61", "1 to 60"),
+        ("-1", "1 to 60"),
+        ("ten", "1 to 60"),
+        ("1.5", "1 to 60"),
+        (0, "not a bleed-off"),
+    ],
+)
 def test_bad_bleed_off_is_one_line(given: Any, words: str) -> None:
     with pytest.raises(InvalidInputError) as info:
         parse_bleed_off(given)
@@ -100,9 +112,13 @@ def test_yes_answers_without_asking() -> None:
     assert said == [describe_restart(t, RestartOptions()) for t in (ONE, TWO)]
 
 
-@pytest.mark.parametrize(("answer", "words"), [
-    (None, "nothing can ask"), (False, "not confirmed"),
-])
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (None, "nothing can ask"),
+        (False, "not confirmed"),
+    ],
+)
 def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> None:
     client = Client()
     asked: list[str] = []
@@ -112,8 +128,14 @@ def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> No
         return answer
 
     with pytest.raises(DeclinedError) as info:
-        roll_out([ONE], RestartOptions(), lambda _u: client, yes=False,  # type: ignore[arg-type]
-                 ask=ask, say=lambda _t: None)
+        roll_out(
+            [ONE],
+            RestartOptions(),
+            lambda _u: client,
+            yes=False,  # type: ignore[arg-type]
+            ask=ask,
+            say=lambda _t: None,
+        )
     assert words in str(info.value) and "nothing was restarted" in str(info.value)
     assert client.calls == []
     assert asked == ["Restart them? Players on them are disconnected. [y/N] "]
@@ -122,13 +144,22 @@ def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> No
 def test_a_yes_restarts_each_universe_once() -> None:
     clients = {111: Client(), 222: Client()}
     said: list[str] = []
-    outcomes = roll_out([ONE, TWO], RestartOptions(bleed_off_minutes=5), clients.__getitem__,  # type: ignore[arg-type]
-                        yes=False, ask=lambda q: "2 universes" in q, say=said.append)
+    outcomes = roll_out(
+        [ONE, TWO],
+        RestartOptions(bleed_off_minutes=5),
+        clients.__getitem__,  # type: ignore[arg-type]
+        yes=False,
+        ask=lambda q: "2 universes" in q,
+        say=said.append,
+    )
     assert [o.result for o in outcomes] == ["done", "done"]
     assert [c.calls for c in clients.values()] == [
-        [{"place_ids": None, "bleed_off_minutes": 5}]] * 2
-    assert said[-1] == ("Restarted the servers of universe 222 (production): new servers load "
-                        "the secrets as they are now (old ones drain for 5 minutes).")
+        [{"place_ids": None, "bleed_off_minutes": 5}]
+    ] * 2
+    assert said[-1] == (
+        "Restarted the servers of universe 222 (production): new servers load "
+        "the secrets as they are now (old ones drain for 5 minutes)."
+    )
 
 
 def test_each_universe_is_reported_for_what_it_is() -> None:
@@ -139,29 +170,48 @@ def test_each_universe_is_reported_for_what_it_is() -> None:
     }
     said: list[str] = []
     targets = [ONE, TWO, RestartTarget(333, "333")]
-    outcomes = restart_universes(targets, RestartOptions(), clients.__getitem__,  # type: ignore[arg-type]
-                                 say=said.append)
+    outcomes = restart_universes(
+        targets,
+        RestartOptions(),
+        clients.__getitem__,  # type: ignore[arg-type]
+        say=said.append,
+    )
     assert [o.result for o in outcomes] == ["unknown", "failed", "done"]
-    assert said[0].startswith("Restart outcome unknown in universe 111: it may have happened; "
-                              "not sent again")
-    assert said[1].startswith("Restart failed in universe 222 (production); nothing was "
-                              "restarted there")
+    assert said[0].startswith(
+        "Restart outcome unknown in universe 111: it may have happened; not sent again"
+    )
+    assert said[1].startswith(
+        "Restart failed in universe 222 (production); nothing was restarted there"
+    )
     assert all(len(c.calls) == 1 for c in clients.values())
     assert summarize_failures(outcomes) == (
-        "restart outcome unknown in universe 111; failed in universe 222 (production) "
-        "(see above)")
+        "restart outcome unknown in universe 111; failed in universe 222 (production) (see above)"
+    )
     assert summarize_failures(outcomes[2:]) is None
 
 
 def test_places_with_several_universes_are_refused_before_asking() -> None:
     with pytest.raises(InvalidInputError, match="one universe"):
-        roll_out([ONE, TWO], RestartOptions(place_ids=(5,)), lambda _u: Client(),  # type: ignore[arg-type]
-                 yes=True, ask=lambda _q: True, say=lambda _t: None)
+        roll_out(
+            [ONE, TWO],
+            RestartOptions(place_ids=(5,)),
+            lambda _u: Client(),  # type: ignore[arg-type]
+            yes=True,
+            ask=lambda _q: True,
+            say=lambda _t: None,
+        )
 
 
 def test_restart_after_writes_skips_failed_unknown_and_unchanged_universes() -> None:
-    results = [(1, "done"), (1, "skipped"), (2, "done"), (2, "failed"), (3, "unknown"),
-               (4, "skipped"), (5, "done")]
+    results = [
+        (1, "done"),
+        (1, "skipped"),
+        (2, "done"),
+        (2, "failed"),
+        (3, "unknown"),
+        (4, "skipped"),
+        (5, "done"),
+    ]
     targets, notes = restart_targets_after_writes(results, {5: "5 (staging)"})
     assert targets == [RestartTarget(1, "1"), RestartTarget(5, "5 (staging)")]
     assert notes == [

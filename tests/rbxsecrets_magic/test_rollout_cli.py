@@ -33,13 +33,15 @@ def servers(cloud: Any) -> dict[int, Any]:
     return {u: cloud.fake.start_server(u) for u in (STAGING, PRODUCTION)}
 
 
-def test_restart_with_yes_restarts_each_universe_once(cloud: Any, servers: dict[int, Any]
-                                                      ) -> None:
-    result = rbx("restart", "--universe", "staging,production", "--bleed-off", "10", "--yes",
-                 "--json")
+def test_restart_with_yes_restarts_each_universe_once(cloud: Any, servers: dict[int, Any]) -> None:
+    result = rbx(
+        "restart", "--universe", "staging,production", "--bleed-off", "10", "--yes", "--json"
+    )
     assert result.code == 0, result.err
     assert [(r["universe"], r["result"]) for r in result.json["restarts"]] == [
-        (STAGING, "done"), (PRODUCTION, "done")]
+        (STAGING, "done"),
+        (PRODUCTION, "done"),
+    ]
     assert result.err.splitlines()[:2] == [
         f"Servers of every place in universe {STAGING} (staging) stop taking players now and "
         "shut down in 10 minutes.",
@@ -50,8 +52,9 @@ def test_restart_with_yes_restarts_each_universe_once(cloud: Any, servers: dict[
     assert len(restarts(cloud)) == 2
 
 
-def test_restart_without_yes_and_no_terminal_restarts_nothing(cloud: Any,
-                                                              servers: dict[int, Any]) -> None:
+def test_restart_without_yes_and_no_terminal_restarts_nothing(
+    cloud: Any, servers: dict[int, Any]
+) -> None:
     result = rbx("restart", "--universe", "staging")  # stdin: a pipe, not a terminal
     assert result.code == 1
     assert "nothing was restarted" in result.err and "--yes" in result.err
@@ -60,8 +63,9 @@ def test_restart_without_yes_and_no_terminal_restarts_nothing(cloud: Any,
 
 
 @pytest.mark.parametrize(("typed", "code"), [("y\n", 0), ("yes\n", 0), ("n\n", 1), ("\n", 1)])
-def test_restart_asks_on_a_terminal(cloud: Any, servers: dict[int, Any], typed: str,
-                                    code: int) -> None:
+def test_restart_asks_on_a_terminal(
+    cloud: Any, servers: dict[int, Any], typed: str, code: int
+) -> None:
     result = rbx("restart", "--universe", "production", stdin=Terminal(typed))
     assert result.code == code, result.err
     assert "Restart them? Players on them are disconnected. [y/N]" in result.err
@@ -75,7 +79,11 @@ def test_restart_in_a_process_without_a_terminal(cloud: Any, servers: dict[int, 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "rbxsecrets_magic", "restart", "--universe", "staging"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=60,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
         check=False,
     )
     assert done.returncode == 1, done.stderr
@@ -83,16 +91,20 @@ def test_restart_in_a_process_without_a_terminal(cloud: Any, servers: dict[int, 
     assert restarts(cloud) == [] and servers[STAGING].accepting_players
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["--bleed-off", "0"], "--bleed-off 0 is not a bleed-off"),
-    (["--bleed-off", "61"], "1 to 60"),
-    (["--bleed-off", "x"], "1 to 60"),
-    (["--places", "1,two"], "--places takes place ids"),
-    (["--places", "1", "--universe", "staging,production"], "one universe"),
-    (["--universe", "nowhere"], ""),
-])
-def test_restart_bad_input_exits_2_before_any_request(cloud: Any, argv: list[str],
-                                                      words: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--bleed-off", "0"], "--bleed-off 0 is not a bleed-off"),
+        (["--bleed-off", "61"], "1 to 60"),
+        (["--bleed-off", "x"], "1 to 60"),
+        (["--places", "1,two"], "--places takes place ids"),
+        (["--places", "1", "--universe", "staging,production"], "one universe"),
+        (["--universe", "nowhere"], ""),
+    ],
+)
+def test_restart_bad_input_exits_2_before_any_request(
+    cloud: Any, argv: list[str], words: str
+) -> None:
     if "--universe" not in argv:
         argv = [*argv, "--universe", "staging"]
     result = rbx("restart", *argv, "--yes")
@@ -121,8 +133,18 @@ def test_set_restart_rolls_out_to_every_universe_written(
     cloud: Any, servers: dict[int, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOOK", URL)
-    result = rbx("set", "DISCORD_WEBHOOK", "--from-env", "HOOK", "--domain", "discord.com",
-                 "--universe", "staging,production", "--restart", "--yes")
+    result = rbx(
+        "set",
+        "DISCORD_WEBHOOK",
+        "--from-env",
+        "HOOK",
+        "--domain",
+        "discord.com",
+        "--universe",
+        "staging,production",
+        "--restart",
+        "--yes",
+    )
     assert result.code == 0, result.err
     for universe, old in servers.items():
         assert not old.running
@@ -135,8 +157,9 @@ def test_set_restart_without_yes_and_no_terminal_changes_nothing(
     cloud: Any, servers: dict[int, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOOK", URL)
-    result = rbx("set", "DISCORD_WEBHOOK", "--from-env", "HOOK", "--universe", "staging",
-                 "--restart")
+    result = rbx(
+        "set", "DISCORD_WEBHOOK", "--from-env", "HOOK", "--universe", "staging", "--restart"
+    )
     assert result.code == 1
     assert "nothing was changed and nothing was restarted" in result.err
     assert list(cloud.fake.journal) == []
@@ -147,20 +170,32 @@ def test_set_restart_skips_the_universe_whose_write_failed(
 ) -> None:
     monkeypatch.setenv("HOOK", URL)
     cloud.fake.inject_fault("create_secret", status=400)  # staging's write, the first
-    result = rbx("set", "DISCORD_WEBHOOK", "--from-env", "HOOK", "--universe",
-                 "staging,production", "--restart", "--yes", "--json")
+    result = rbx(
+        "set",
+        "DISCORD_WEBHOOK",
+        "--from-env",
+        "HOOK",
+        "--universe",
+        "staging,production",
+        "--restart",
+        "--yes",
+        "--json",
+    )
     assert result.code == 1
     assert [r["result"] for r in result.json["results"]] == ["failed", "done"]
     assert [r["universe"] for r in result.json["restarts"]] == [PRODUCTION]
-    assert (f"Not restarting universe {STAGING} (staging): a write there failed; fix it "
-            "first, then restart.") in result.err
+    assert (
+        f"Not restarting universe {STAGING} (staging): a write there failed; fix it "
+        "first, then restart."
+    ) in result.err
     assert servers[STAGING].accepting_players and not servers[PRODUCTION].running
 
 
 def test_delete_restart(cloud: Any, servers: dict[int, Any]) -> None:
     cloud.fake.put_secret(STAGING, "OLD_KEY", "v")
-    result = rbx("delete", "OLD_KEY", "--universe", "staging", "--restart", "--bleed-off", "2",
-                 "--yes")
+    result = rbx(
+        "delete", "OLD_KEY", "--universe", "staging", "--restart", "--bleed-off", "2", "--yes"
+    )
     assert result.code == 0, result.err
     assert servers[STAGING].state == "draining" and servers[PRODUCTION].accepting_players
 
@@ -200,14 +235,22 @@ def test_check_yes_exits_0(cloud: Any, webhook: None) -> None:
 
 
 def test_check_no_exits_1_and_names_the_domain(cloud: Any, webhook: None) -> None:
-    result = rbx("check", "DISCORD_WEBHOOK", "https://discord.com/api",
-                 "--universe", "staging,production", "--json")
+    result = rbx(
+        "check",
+        "DISCORD_WEBHOOK",
+        "https://discord.com/api",
+        "--universe",
+        "staging,production",
+        "--json",
+    )
     assert result.code == 1
     checks = {c["universe"]: c for c in result.json["checks"]}
     assert checks[STAGING]["allowed"] and not checks[PRODUCTION]["allowed"]
     assert checks[PRODUCTION]["suggestions"] == ["discord.com"]
-    assert (f"Universe {PRODUCTION} (production): No: the domain '*.discord.com' of "
-            "DISCORD_WEBHOOK does not allow discord.com.") in result.err
+    assert (
+        f"Universe {PRODUCTION} (production): No: the domain '*.discord.com' of "
+        "DISCORD_WEBHOOK does not allow discord.com."
+    ) in result.err
 
 
 def test_check_a_missing_secret_is_one_line_exit_1(cloud: Any) -> None:
@@ -215,18 +258,23 @@ def test_check_a_missing_secret_is_one_line_exit_1(cloud: Any) -> None:
     assert result.code == 1
     assert result.out.strip() == (
         f"No secret named 'NOPE' in universe {STAGING} (staging): a game server there cannot "
-        "send it anywhere (GetSecret fails with \"Can't find secret with given key\"); set it "
-        "with --domain api.example.com to allow api.example.com.")
+        'send it anywhere (GetSecret fails with "Can\'t find secret with given key"); set it '
+        "with --domain api.example.com to allow api.example.com."
+    )
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["DISCORD_WEBHOOK", "discord.com/api"], "Invalid URL: it has no host"),
-    (["DISCORD_WEBHOOK", "https://"], "Invalid URL: it has no host"),
-    (["not a name", "https://discord.com"], "NAME is not a valid secret id"),
-    (["DISCORD_WEBHOOK"], "required"),
-])
-def test_check_usage_errors_exit_2_before_any_request(cloud: Any, argv: list[str],
-                                                      words: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["DISCORD_WEBHOOK", "discord.com/api"], "Invalid URL: it has no host"),
+        (["DISCORD_WEBHOOK", "https://"], "Invalid URL: it has no host"),
+        (["not a name", "https://discord.com"], "NAME is not a valid secret id"),
+        (["DISCORD_WEBHOOK"], "required"),
+    ],
+)
+def test_check_usage_errors_exit_2_before_any_request(
+    cloud: Any, argv: list[str], words: str
+) -> None:
     result = rbx("check", *argv, "--universe", "staging")
     assert result.code == 2
     assert words in result.err and len(result.err.strip().splitlines()) == 1
@@ -234,7 +282,14 @@ def test_check_usage_errors_exit_2_before_any_request(cloud: Any, argv: list[str
 
 
 def test_check_json_on_stdout_only(cloud: Any, webhook: None) -> None:
-    result = rbx("check", "DISCORD_WEBHOOK", "https://x.discord.com/", "--universe",
-                 "production", "--json", stdin=io.StringIO())
+    result = rbx(
+        "check",
+        "DISCORD_WEBHOOK",
+        "https://x.discord.com/",
+        "--universe",
+        "production",
+        "--json",
+        stdin=io.StringIO(),
+    )
     assert result.code == 0
     assert json.loads(result.out)["checks"][0]["host"] == "x.discord.com"

@@ -67,7 +67,8 @@ def test_full_rollout_set_restart_with_bleed_off(rollout: MagicShell) -> None:
     rollout.ok(f"%rbx_secret_check PAY {URL}")
     assert rollout.last_output.strip() == (
         "Yes: a game server can send PAY to api.example.com (domain api.example.com allows "
-        "api.example.com).")
+        "api.example.com)."
+    )
 
     rollout.prompt.answers.append(NEW)  # typed at the masked prompt
     rollout.ok("%rbx_secret_set PAY --restart --bleed-off 10 --yes")
@@ -91,8 +92,9 @@ def test_full_rollout_set_restart_with_bleed_off(rollout: MagicShell) -> None:
     rollout.assert_nowhere(NEW)
 
 
-def test_restart_without_bleed_off_shuts_old_servers_now(rollout: MagicShell,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restart_without_bleed_off_shuts_old_servers_now(
+    rollout: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     before = rollout.before  # type: ignore[attr-defined]
     monkeypatch.setenv("PAY_NEW", NEW)
@@ -105,20 +107,27 @@ def test_restart_without_bleed_off_shuts_old_servers_now(rollout: MagicShell,
     assert sent(after) == f"Bearer {NEW}"
 
 
-def test_restart_asks_first_and_a_yes_restarts(rollout: MagicShell,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restart_asks_first_and_a_yes_restarts(
+    rollout: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asked = answer_input(monkeypatch, "y")
     rollout.ok("%rbx_servers_restart --bleed-off 5")
     assert asked == ["Restart them? Players on them are disconnected. [y/N] "]
     assert rollout.before.state == "draining"  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("answer", "words"), [
-    ("n", "restart not confirmed; nothing was restarted."),
-    ("", "restart not confirmed; nothing was restarted."),
-    (StdinNotImplementedError, "nothing can ask for confirmation here (no terminal), so nothing "
-                               "was restarted; add --yes to restart without asking."),
-])
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ("n", "restart not confirmed; nothing was restarted."),
+        ("", "restart not confirmed; nothing was restarted."),
+        (
+            StdinNotImplementedError,
+            "nothing can ask for confirmation here (no terminal), so nothing "
+            "was restarted; add --yes to restart without asking.",
+        ),
+    ],
+)
 def test_a_declined_or_unaskable_restart_restarts_nothing(
     rollout: MagicShell, monkeypatch: pytest.MonkeyPatch, answer: Any, words: str
 ) -> None:
@@ -144,8 +153,9 @@ def test_set_restart_in_a_headless_kernel_writes_then_refuses_to_restart(
     assert sent(rollout.before) == f"Bearer {OLD}"  # type: ignore[attr-defined]
 
 
-def test_a_failed_write_does_not_restart(rollout: MagicShell,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_does_not_restart(
+    rollout: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     cloud.fake.inject_fault("update_secret", status=400)
     monkeypatch.setenv("PAY_NEW", NEW)
@@ -160,8 +170,10 @@ def test_a_restart_with_an_unknown_outcome_is_said_and_not_resent(rollout: Magic
     cloud = rollout.cloud  # type: ignore[attr-defined]
     cloud.fake.inject_fault("restart_servers", status=503)
     message = rollout.usage_error("%rbx_servers_restart --yes")
-    assert message == (f"%rbx_servers_restart: Restart outcome unknown in universe "
-                       f"{cloud.universe_id} (see above).")
+    assert message == (
+        f"%rbx_servers_restart: Restart outcome unknown in universe "
+        f"{cloud.universe_id} (see above)."
+    )
     assert "Restart outcome unknown" in rollout.last_output
     assert operations(cloud).count("restart_servers") == 1
 
@@ -179,7 +191,8 @@ def test_delete_missing_ok_with_nothing_deleted_restarts_nothing(rollout: MagicS
     cloud = rollout.cloud  # type: ignore[attr-defined]
     rollout.ok("%rbx_secret_delete GONE --missing-ok --restart --yes")
     assert f"Not restarting universe {cloud.universe_id}: nothing changed there." in (
-        rollout.last_output)
+        rollout.last_output
+    )
     assert "restart_servers" not in operations(cloud)
 
 
@@ -189,12 +202,14 @@ def test_places_restart_only_those_places(rollout: MagicShell) -> None:
     other = cloud.fake.start_server(uid, place_id=424242)
     rollout.ok("%rbx_servers_restart --places 424242 --yes")
     assert rollout.last_output.splitlines()[0] == (
-        f"Servers of place 424242 in universe {uid} shut down now.")
+        f"Servers of place 424242 in universe {uid} shut down now."
+    )
     assert rollout.before.accepting_players and not other.running  # type: ignore[attr-defined]
 
 
-def test_sync_restart_rolls_out_what_it_applied(rollout: MagicShell, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_restart_rolls_out_what_it_applied(
+    rollout: MagicShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
@@ -215,23 +230,27 @@ def test_sync_restart_with_dry_run_is_refused(rollout: MagicShell) -> None:
     assert "--dry-run changes nothing" in message
 
 
-@pytest.mark.parametrize(("line", "words"), [
-    ("%rbx_servers_restart --bleed-off 0", "--bleed-off 0 is not a bleed-off"),
-    ("%rbx_servers_restart --bleed-off 61", "--bleed-off takes whole minutes from 1 to 60"),
-    ("%rbx_servers_restart --bleed-off soon", "--bleed-off takes whole minutes from 1 to 60"),
-    ("%rbx_servers_restart --places 12,abc", "--places takes place ids"),
-    ("%rbx_servers_restart --places 1 --universe 5,6", "--places names places of one universe"),
-    ("%rbx_secret_set PAY --bleed-off 5", "--bleed-off works only with --restart"),
-    ("%rbx_secret_set PAY --yes", "--yes works only with --restart"),
-    ("%rbx_secret_delete PAY --bleed-off 5 --yes", "--bleed-off and --yes work only with"),
-    ("%rbx_secret_set PAY --restart --bleed-off 99", "1 to 60"),
-    ("%rbx_secret_set --env-file x.env --restart", "use %rbx_secret_sync --env-file FILE"),
-    ("%rbx_secret_check PAY api.example.com/v1", "Invalid URL: it has no host"),
-    ("%rbx_secret_check PAY ftp://api.example.com/", "only http:// and https://"),
-    ("%rbx_secret_check PAY", "Give the URL the game calls: %rbx_secret_check NAME URL."),
-])
-def test_bad_input_is_one_line_before_any_request(rollout: MagicShell, line: str,
-                                                  words: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("%rbx_servers_restart --bleed-off 0", "--bleed-off 0 is not a bleed-off"),
+        ("%rbx_servers_restart --bleed-off 61", "--bleed-off takes whole minutes from 1 to 60"),
+        ("%rbx_servers_restart --bleed-off soon", "--bleed-off takes whole minutes from 1 to 60"),
+        ("%rbx_servers_restart --places 12,abc", "--places takes place ids"),
+        ("%rbx_servers_restart --places 1 --universe 5,6", "--places names places of one universe"),
+        ("%rbx_secret_set PAY --bleed-off 5", "--bleed-off works only with --restart"),
+        ("%rbx_secret_set PAY --yes", "--yes works only with --restart"),
+        ("%rbx_secret_delete PAY --bleed-off 5 --yes", "--bleed-off and --yes work only with"),
+        ("%rbx_secret_set PAY --restart --bleed-off 99", "1 to 60"),
+        ("%rbx_secret_set --env-file x.env --restart", "use %rbx_secret_sync --env-file FILE"),
+        ("%rbx_secret_check PAY api.example.com/v1", "Invalid URL: it has no host"),
+        ("%rbx_secret_check PAY ftp://api.example.com/", "only http:// and https://"),
+        ("%rbx_secret_check PAY", "Give the URL the game calls: %rbx_secret_check NAME URL."),
+    ],
+)
+def test_bad_input_is_one_line_before_any_request(
+    rollout: MagicShell, line: str, words: str
+) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     cloud.fake.clear_journal()
     message = rollout.usage_error(line)
@@ -249,19 +268,23 @@ def test_check_says_no_and_which_domain_would_allow(rollout: MagicShell) -> None
     assert rollout.last_output.strip() == (
         "No: the domain api.example.com of PAY does not allow pay.example.com. To allow it, "
         "set --domain pay.example.com (this host only) or --domain '*.example.com' (every "
-        "host under example.com). A secret has one domain: this replaces api.example.com.")
+        "host under example.com). A secret has one domain: this replaces api.example.com."
+    )
     # What the check says is what a game server does.
     with pytest.raises(GameServerError):
         rollout.before.http_request(  # type: ignore[attr-defined]
-            "https://pay.example.com/", {"A": rollout.before.get_secret("PAY")})  # type: ignore[attr-defined]
+            "https://pay.example.com/", {"A": rollout.before.get_secret("PAY")}
+        )  # type: ignore[attr-defined]
 
 
 def test_check_of_a_missing_secret_is_one_line(rollout: MagicShell) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     message = rollout.usage_error(f"%rbx_secret_check NOPE {URL}")
-    assert message == (f"%rbx_secret_check: No secret named 'NOPE' in universe "
-                       f"{cloud.universe_id}; nothing to check (set it first, with --domain "
-                       "for the URL's host).")
+    assert message == (
+        f"%rbx_secret_check: No secret named 'NOPE' in universe "
+        f"{cloud.universe_id}; nothing to check (set it first, with --domain "
+        "for the URL's host)."
+    )
 
 
 def test_check_across_universes_answers_each_before_naming_the_missing(
@@ -270,12 +293,15 @@ def test_check_across_universes_answers_each_before_naming_the_missing(
     shell.ok(f"%config RbxSecretsMagics.base_url = {cloud.url!r}")
     cloud.fake.put_secret(STAGING, "PAY", OLD, domain="api.example.com")
     message = shell.usage_error(f"%rbx_secret_check PAY {URL} --universe staging,production")
-    assert message == (f"%rbx_secret_check: No secret named 'PAY' in universe {PRODUCTION}; "
-                       "nothing to check (set it first, with --domain for the URL's host).")
+    assert message == (
+        f"%rbx_secret_check: No secret named 'PAY' in universe {PRODUCTION}; "
+        "nothing to check (set it first, with --domain for the URL's host)."
+    )
     # The universe that has it still gets its answer, as rbx-secrets check gives it.
     assert shell.last_output.splitlines()[0] == (
         f"Universe {STAGING}: Yes: a game server can send PAY to api.example.com "
-        "(domain api.example.com allows api.example.com).")
+        "(domain api.example.com allows api.example.com)."
+    )
 
 
 def test_check_never_repeats_the_url(rollout: MagicShell) -> None:
@@ -290,17 +316,22 @@ def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
 
     completer = MagicCompleter(rollout.magics)
     assert completer.complete("%rbx_servers_restart --") == [
-        "--bleed-off", "--places", "--universe", "--yes"]
+        "--bleed-off",
+        "--places",
+        "--universe",
+        "--yes",
+    ]
     assert {"--restart", "--bleed-off", "--yes"} <= set(
-        completer.complete("%rbx_secret_set PAY --"))
+        completer.complete("%rbx_secret_set PAY --")
+    )
     assert "PAY" in completer.complete("%rbx_secret_check ")
     assert completer.complete("%rbx_servers_restart --bleed-off ") == []
     assert completer.complete("%rbx_secret_set PAY --restart ") == completer.option_strings(
-        "rbx_secret_set")
+        "rbx_secret_set"
+    )
 
 
-def test_a_refused_check_keeps_a_plain_url_but_drops_one_with_a_query(rollout: MagicShell
-                                                                       ) -> None:
+def test_a_refused_check_keeps_a_plain_url_but_drops_one_with_a_query(rollout: MagicShell) -> None:
     rollout.usage_error(f"%rbx_secret_check NOPE {URL}")
     assert URL in rollout.history_text()
     rollout.usage_error("%rbx_secret_check NOPE https://api.example.com/v1?token=t0k3n-in-query")

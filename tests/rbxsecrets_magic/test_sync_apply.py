@@ -50,16 +50,36 @@ def test_plan_apply_replan_and_an_apply_that_writes_nothing(cloud: Any) -> None:
     plan = rbx("plan", "--env-file", ".env", "--json")
     assert plan.code == 0, plan.err
     assert plan.rows() == {
-        (STAGING, "DISCORD_WEBHOOK"): {"universe": STAGING, "id": "DISCORD_WEBHOOK",
-                                       "action": "create", "reason": ""},
-        (STAGING, "ANALYTICS_KEY"): {"universe": STAGING, "id": "ANALYTICS_KEY",
-                                     "action": "create", "reason": ""},
-        (PRODUCTION, "DISCORD_WEBHOOK"): {"universe": PRODUCTION, "id": "DISCORD_WEBHOOK",
-                                          "action": "create", "reason": ""},
-        (PRODUCTION, "STRIPE_KEY"): {"universe": PRODUCTION, "id": "STRIPE_KEY",
-                                     "action": "create", "reason": ""},
-        (PRODUCTION, "ANALYTICS_KEY"): {"universe": PRODUCTION, "id": "ANALYTICS_KEY",
-                                        "action": "create", "reason": ""},
+        (STAGING, "DISCORD_WEBHOOK"): {
+            "universe": STAGING,
+            "id": "DISCORD_WEBHOOK",
+            "action": "create",
+            "reason": "",
+        },
+        (STAGING, "ANALYTICS_KEY"): {
+            "universe": STAGING,
+            "id": "ANALYTICS_KEY",
+            "action": "create",
+            "reason": "",
+        },
+        (PRODUCTION, "DISCORD_WEBHOOK"): {
+            "universe": PRODUCTION,
+            "id": "DISCORD_WEBHOOK",
+            "action": "create",
+            "reason": "",
+        },
+        (PRODUCTION, "STRIPE_KEY"): {
+            "universe": PRODUCTION,
+            "id": "STRIPE_KEY",
+            "action": "create",
+            "reason": "",
+        },
+        (PRODUCTION, "ANALYTICS_KEY"): {
+            "universe": PRODUCTION,
+            "id": "ANALYTICS_KEY",
+            "action": "create",
+            "reason": "",
+        },
     }
     assert writes(cloud) == []  # a plan never writes
 
@@ -80,7 +100,10 @@ def test_plan_apply_replan_and_an_apply_that_writes_nothing(cloud: Any) -> None:
     assert writes(cloud) == []
     # Two requests per universe: one listing, one public key.
     assert sorted(e.operation for e in cloud.fake.journal) == [
-        "get_public_key", "get_public_key", "list_secrets", "list_secrets"
+        "get_public_key",
+        "get_public_key",
+        "list_secrets",
+        "list_secrets",
     ]
 
 
@@ -162,8 +185,9 @@ def test_domain_change_and_key_rotation_are_reasons(cloud: Any) -> None:
     items = {i["id"]: i for i in cloud.fake.secret_items(PRODUCTION)}
     assert {i["key_id"] for i in items.values()} == {new_key}
     assert items["DISCORD_WEBHOOK"]["domain"] == "*.discord.com"
-    assert {r["action"] for r in rbx("plan", "--env-file", ".env", "--json").json["changes"]} \
-        == {"unchanged"}
+    assert {r["action"] for r in rbx("plan", "--env-file", ".env", "--json").json["changes"]} == {
+        "unchanged"
+    }
 
 
 def test_prune_deletes_only_unprotected_extras(cloud: Any) -> None:
@@ -183,13 +207,15 @@ def test_prune_deletes_only_unprotected_extras(cloud: Any) -> None:
     assert "pass --yes" in refused.err
     assert writes(cloud) == []
 
-    declined = rbx("apply", "--env-file", ".env", "--prune", "--protect", "KEEP_*",
-                   stdin=Terminal("n\n"))
+    declined = rbx(
+        "apply", "--env-file", ".env", "--prune", "--protect", "KEEP_*", stdin=Terminal("n\n")
+    )
     assert declined.code == 1
     assert writes(cloud) == []
 
-    done = rbx("apply", "--env-file", ".env", "--prune", "--protect", "KEEP_*",
-               stdin=Terminal("yes\n"))
+    done = rbx(
+        "apply", "--env-file", ".env", "--prune", "--protect", "KEEP_*", stdin=Terminal("yes\n")
+    )
     assert done.code == 0, done.err
     assert sorted(writes(cloud)) == [
         ("DELETE", f"/cloud/v2/universes/{STAGING}/secrets/OLD_KEY"),
@@ -227,8 +253,9 @@ def test_a_secret_without_a_value_fails_alone(cloud: Any) -> None:
     assert "STRIPE_KEY" not in cloud.fake.secret_ids(PRODUCTION)
 
 
-def test_an_invalid_value_is_named_and_never_shown(cloud: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_invalid_value_is_named_and_never_shown(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (Path.cwd() / ".env").unlink()
     monkeypatch.setenv("DISCORD_WEBHOOK", "w" * 1100)
     monkeypatch.setenv("ANALYTICS_KEY", "ok-value")
@@ -273,8 +300,7 @@ def test_an_interrupted_apply_keeps_what_it_finished(cloud: Any) -> None:
     try:
         state = StateStore()
         with pytest.raises(KeyboardInterrupt):
-            apply_plan(make_plan(desired, clients, state), clients, state,
-                       progress=stop_after_two)
+            apply_plan(make_plan(desired, clients, state), clients, state, progress=stop_after_two)
     finally:
         close_clients(clients)
     rows = rbx("plan", "--env-file", ".env", "--json").json["changes"]
@@ -283,8 +309,16 @@ def test_an_interrupted_apply_keeps_what_it_finished(cloud: Any) -> None:
 
 def test_no_manifest_env_file_alone_with_domain_for_all(cloud: Any) -> None:
     Path("rbxsecrets.toml").unlink()
-    result = rbx("apply", "--env-file", ".env", "--universe", str(STAGING),
-                 "--domain", "*.example.com", "--json")
+    result = rbx(
+        "apply",
+        "--env-file",
+        ".env",
+        "--universe",
+        str(STAGING),
+        "--domain",
+        "*.example.com",
+        "--json",
+    )
     assert result.code == 0, result.err
     snapshot = cloud.fake.snapshot()[STAGING]
     assert snapshot == {k: ("*.example.com", v) for k, v in VALUES.items()}
@@ -340,22 +374,28 @@ def test_one_pacer_keeps_all_universes_within_the_shared_limit(
     fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared: bool
 ) -> None:
     time = FakeTime()
-    cloud = fake_open_cloud_factory(universes=[STAGING, PRODUCTION], rate_limit=(6, 60.0),
-                                    clock=time.clock)
+    cloud = fake_open_cloud_factory(
+        universes=[STAGING, PRODUCTION], rate_limit=(6, 60.0), clock=time.clock
+    )
     monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
     monkeypatch.setenv("RBX_OPEN_CLOUD_URL", cloud.url)
     monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
     values = {f"S{i}": f"value-{i}" for i in range(4)}
     write_env(tmp_path, values)
-    desired = load_desired(None, env_file=str(tmp_path / ".env"),
-                           universes=[f"{STAGING},{PRODUCTION}"])
+    desired = load_desired(
+        None, env_file=str(tmp_path / ".env"), universes=[f"{STAGING},{PRODUCTION}"]
+    )
     if shared:
-        clients = open_clients(desired.targets, pacer=Pacer((6, 60.0), clock=time.clock,
-                                                            sleep=time.sleep))
+        clients = open_clients(
+            desired.targets, pacer=Pacer((6, 60.0), clock=time.clock, sleep=time.sleep)
+        )
     else:  # the control: a pacer per client, each believing it has the whole budget
-        clients = {t.universe_id: SecretsClient(t.universe_id, rate_limit=(6, 60.0),
-                                                clock=time.clock, sleep=time.sleep)
-                   for t in desired.targets}
+        clients = {
+            t.universe_id: SecretsClient(
+                t.universe_id, rate_limit=(6, 60.0), clock=time.clock, sleep=time.sleep
+            )
+            for t in desired.targets
+        }
     try:
         state = StateStore()
         report = apply_plan(make_plan(desired, clients, state), clients, state)

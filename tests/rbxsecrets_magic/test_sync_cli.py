@@ -25,11 +25,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_set_from_stdin_drops_one_newline_in_every_universe(cloud: Any) -> None:
-    result = rbx("set", "API_TOKEN", "--stdin", "--universe", "staging,production",
-                 "--domain", "*.example.com", "--json", stdin=io.StringIO("tok3n-value\n\n"))
+    result = rbx(
+        "set",
+        "API_TOKEN",
+        "--stdin",
+        "--universe",
+        "staging,production",
+        "--domain",
+        "*.example.com",
+        "--json",
+        stdin=io.StringIO("tok3n-value\n\n"),
+    )
     assert result.code == 0, result.err
     assert [(r["universe"], r["action"], r["result"]) for r in result.json["results"]] == [
-        (STAGING, "created", "done"), (PRODUCTION, "created", "done")
+        (STAGING, "created", "done"),
+        (PRODUCTION, "created", "done"),
     ]
     for universe in (STAGING, PRODUCTION):
         assert cloud.plaintext("API_TOKEN", universe) == "tok3n-value\n"
@@ -41,10 +51,11 @@ def test_set_records_the_state_so_a_plan_agrees(
 ) -> None:
     monkeypatch.setenv("ANALYTICS_KEY", "a-value")
     monkeypatch.setenv("DISCORD_WEBHOOK", "d-value")
-    assert rbx("set", "ANALYTICS_KEY", "--from-env", "ANALYTICS_KEY",
-               "--universe", "staging").code == 0
-    rows = {r["id"]: r for r in rbx("plan", "--environment", "staging", "--json")
-            .json["changes"]}
+    assert (
+        rbx("set", "ANALYTICS_KEY", "--from-env", "ANALYTICS_KEY", "--universe", "staging").code
+        == 0
+    )
+    rows = {r["id"]: r for r in rbx("plan", "--environment", "staging", "--json").json["changes"]}
     assert rows["ANALYTICS_KEY"]["action"] == "unchanged"
     assert rows["DISCORD_WEBHOOK"]["action"] == "create"
 
@@ -57,8 +68,9 @@ def test_set_from_file(cloud: Any, tmp_path: Path) -> None:
     assert cloud.plaintext("FILE_TOKEN", STAGING) == "from-a-file"
 
 
-def test_set_prompts_without_echo_on_a_terminal(cloud: Any,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_prompts_without_echo_on_a_terminal(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asked: list[str] = []
 
     def fake_getpass(prompt: str = "") -> str:
@@ -72,13 +84,13 @@ def test_set_prompts_without_echo_on_a_terminal(cloud: Any,
     assert cloud.plaintext("TYPED", STAGING) == "typed-value"
 
 
-def test_set_refuses_a_terminal_that_cannot_hide_input(cloud: Any,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_refuses_a_terminal_that_cannot_hide_input(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def echoing_getpass(prompt: str = "") -> str:
         import warnings
 
-        warnings.warn("Can not control echo on the terminal.", getpass.GetPassWarning,
-                      stacklevel=2)
+        warnings.warn("Can not control echo on the terminal.", getpass.GetPassWarning, stacklevel=2)
         return "would-be-echoed"
 
     monkeypatch.setattr(getpass, "getpass", echoing_getpass)
@@ -95,13 +107,17 @@ def test_set_refuses_a_terminal_that_cannot_hide_input(cloud: Any,
         (["set", "X", "--universe", "staging"], io.StringIO(""), "stdin is not a terminal"),
         (["set", "X", "--stdin", "--universe", "staging"], Terminal("v\n"), "--stdin reads a pipe"),
         (["set", "X", "--stdin", "--universe", "staging"], io.StringIO("\n"), "nothing came"),
-        (["set", "X", "--from-env", "NOT_SET_ANYWHERE", "--universe", "staging"], None,
-         "--from-env is not set"),
+        (
+            ["set", "X", "--from-env", "NOT_SET_ANYWHERE", "--universe", "staging"],
+            None,
+            "--from-env is not set",
+        ),
         (["set", "X"], None, "no universe to act on"),
     ],
 )
-def test_set_usage_errors(cloud: Any, argv: list[str], stdin: io.StringIO | None,
-                          message: str) -> None:
+def test_set_usage_errors(
+    cloud: Any, argv: list[str], stdin: io.StringIO | None, message: str
+) -> None:
     result = rbx(*argv, stdin=stdin)
     assert result.code == 2
     assert message in result.err
@@ -135,11 +151,11 @@ def test_delete_needs_yes_without_a_terminal(cloud: Any) -> None:
     missing = rbx("delete", "GONE", "NOPE", "--universe", "staging", "--yes")
     assert missing.code == 2 and "--missing-ok" in missing.err
     assert cloud.fake.secret_ids(STAGING) == ["GONE", "STAYS"]
-    done = rbx("delete", "GONE", "NOPE", "--missing-ok", "--universe", "staging", "--yes",
-               "--json")
+    done = rbx("delete", "GONE", "NOPE", "--missing-ok", "--universe", "staging", "--yes", "--json")
     assert done.code == 0, done.err
     assert [(r["id"], r["result"]) for r in done.json["results"]] == [
-        ("GONE", "done"), ("NOPE", "skipped")
+        ("GONE", "done"),
+        ("NOPE", "skipped"),
     ]
     assert cloud.fake.secret_ids(STAGING) == ["STAYS"]
     asked = rbx("delete", "STAYS", "--universe", "staging", stdin=Terminal("y\n"))
@@ -187,13 +203,30 @@ def test_a_refused_credential_exits_1(cloud: Any, monkeypatch: pytest.MonkeyPatc
 
 def test_every_command_has_help_and_the_documented_options() -> None:
     parser = build_parser()
-    assert [c.name for c in COMMANDS] == ["plan", "apply", "set", "list", "delete", "restart",
-                                          "check"]
+    assert [c.name for c in COMMANDS] == [
+        "plan",
+        "apply",
+        "set",
+        "list",
+        "delete",
+        "restart",
+        "check",
+    ]
     sub = next(a for a in parser._actions if a.dest == "command")
-    options = {name: {o for a in p._actions for o in a.option_strings}
-               for name, p in sub.choices.items()}  # type: ignore[attr-defined]
-    plan_options = {"--manifest", "--env-file", "--universe", "--environment", "--prune",
-                    "--protect", "--domain", "--json", "--base-url"}
+    options = {
+        name: {o for a in p._actions for o in a.option_strings} for name, p in sub.choices.items()
+    }  # type: ignore[attr-defined]
+    plan_options = {
+        "--manifest",
+        "--env-file",
+        "--universe",
+        "--environment",
+        "--prune",
+        "--protect",
+        "--domain",
+        "--json",
+        "--base-url",
+    }
     assert plan_options <= options["plan"]
     assert plan_options | {"--yes"} <= options["apply"]
     assert {"--domain", "--from-env", "--from-file", "--stdin", "--universe"} <= options["set"]
@@ -212,12 +245,22 @@ def test_python_dash_m_runs_the_same_command(cloud: Any) -> None:
     cloud.fake.put_secret(STAGING, "VIA_M", "v")
     done = subprocess.run(
         [sys.executable, "-m", "rbxsecrets_magic", "list", "--universe", "staging", "--json"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert [r["id"] for r in json.loads(done.stdout)["secrets"]] == ["VIA_M"]
-    usage = subprocess.run([sys.executable, "-m", "rbxsecrets_magic", "frobnicate"],
-                           capture_output=True, text=True, env=env, timeout=60, check=False)
+    usage = subprocess.run(
+        [sys.executable, "-m", "rbxsecrets_magic", "frobnicate"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert usage.returncode == 2
     assert usage.stderr.startswith("rbx-secrets: error: unknown command")
 
@@ -225,8 +268,15 @@ def test_python_dash_m_runs_the_same_command(cloud: Any) -> None:
 def test_help_tells_a_newcomer_where_to_start() -> None:
     parser = build_parser()
     main_help = parser.format_help()
-    for needed in ("getting started", "RBX_API_KEY", "RBX_UNIVERSE_ID", "RBX_OPEN_CLOUD_URL",
-                   "RBX_SECRETS_STATE_DIR", "exit codes: 0", "rbx-secrets plan --env-file"):
+    for needed in (
+        "getting started",
+        "RBX_API_KEY",
+        "RBX_UNIVERSE_ID",
+        "RBX_OPEN_CLOUD_URL",
+        "RBX_SECRETS_STATE_DIR",
+        "exit codes: 0",
+        "rbx-secrets plan --env-file",
+    ):
         assert needed in main_help
     sub = next(a for a in parser._actions if a.dest == "command")
     helps = {name: p.format_help() for name, p in sub.choices.items()}  # type: ignore[attr-defined]

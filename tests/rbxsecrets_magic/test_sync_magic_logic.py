@@ -31,8 +31,9 @@ class Bar:
         self.count += n
 
 
-def sync(cloud: Any, options: SyncOptions, *, answer: bool | None = None,
-         default: int | None = None) -> tuple[Plan | ApplyReport, list[Any], list[Bar]]:
+def sync(
+    cloud: Any, options: SyncOptions, *, answer: bool | None = None, default: int | None = None
+) -> tuple[Plan | ApplyReport, list[Any], list[Bar]]:
     shown: list[Any] = []
     bars: list[Bar] = []
 
@@ -45,9 +46,15 @@ def sync(cloud: Any, options: SyncOptions, *, answer: bool | None = None,
     def client_for(universe: int) -> SecretsClient:
         return SecretsClient(universe, api_key=cloud.api_key, base_url=cloud.url)
 
-    result = run_sync(options, configured_manifest="", default_universe=default,
-                      client_for=client_for, show=shown.append, ask=lambda _q: answer,
-                      progress_bar=progress_bar)
+    result = run_sync(
+        options,
+        configured_manifest="",
+        default_universe=default,
+        client_for=client_for,
+        show=shown.append,
+        ask=lambda _q: answer,
+        progress_bar=progress_bar,
+    )
     return result, shown, bars
 
 
@@ -82,8 +89,7 @@ def test_deletions_need_a_yes(cloud: Any) -> None:
 
 
 def test_the_configured_universe_is_the_default(cloud: Any) -> None:
-    result, _shown, _bars = sync(cloud, SyncOptions(env_file=".env", dry_run=True),
-                                 default=STAGING)
+    result, _shown, _bars = sync(cloud, SyncOptions(env_file=".env", dry_run=True), default=STAGING)
     assert isinstance(result, Plan)
     assert {c.universe for c in result.changes} == {STAGING}
 
@@ -92,11 +98,10 @@ def test_universe_option_takes_names_and_comma_lists(tmp_path: Path, cloud: Any)
     manifest = manifest_for_magics("")
     assert manifest is not None
     assert resolve_universe_option("staging, 99", manifest, None) == [
-        Target(STAGING, "staging"), Target(99, None)
+        Target(STAGING, "staging"),
+        Target(99, None),
     ]
-    assert resolve_universe_option(None, manifest, PRODUCTION) == [
-        Target(PRODUCTION, "production")
-    ]
+    assert resolve_universe_option(None, manifest, PRODUCTION) == [Target(PRODUCTION, "production")]
     assert resolve_universe_option(None, None, None) == []
     assert resolve_universe_option("5,6", None, None) == [Target(5), Target(6)]
     with pytest.raises(ManifestError):

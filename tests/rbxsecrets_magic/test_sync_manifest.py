@@ -63,12 +63,21 @@ def test_the_issue_example_reads_as_written(tmp_path: Path) -> None:
         ("[prune]\nkeep = []\n", "[prune]", "unknown key 'keep'"),
         ("[secrets.1BAD]\n", "[secrets]", "'1BAD' is not a valid secret id"),
         ("[secrets.A]\ndomain = 'https://x.com'\n", "[secrets.A]", "drop the scheme"),
-        ("[environments]\nstaging = 1\n[secrets.A]\nenvironments = ['prod']\n",
-         "[secrets.A]", "unknown environment 'prod'"),
-        ("[environments]\nstaging = 5\nproduction = 5\n", "[environments]",
-         "production and staging are the same universe 5"),
-        ("[environments]\nstaging = 1\n[secrets.A]\nenvironments = []\n", "[secrets.A]",
-         "listed for no environment"),
+        (
+            "[environments]\nstaging = 1\n[secrets.A]\nenvironments = ['prod']\n",
+            "[secrets.A]",
+            "unknown environment 'prod'",
+        ),
+        (
+            "[environments]\nstaging = 5\nproduction = 5\n",
+            "[environments]",
+            "production and staging are the same universe 5",
+        ),
+        (
+            "[environments]\nstaging = 1\n[secrets.A]\nenvironments = []\n",
+            "[secrets.A]",
+            "listed for no environment",
+        ),
         ("[environments]\nstaging = 'abc'\n", "[environments]", "must be a universe id"),
         ("[environments]\nstaging = -3\n", "[environments]", "is not a universe id"),
         ("[environments]\n12 = 3\n", "[environments]", "environment name '12'"),
@@ -124,7 +133,8 @@ def test_find_manifest_defaults_to_rbxsecrets_toml(tmp_path: Path) -> None:
 def test_targets_from_ids_names_and_comma_lists(tmp_path: Path) -> None:
     manifest = load_manifest(write(tmp_path, ISSUE_EXAMPLE))
     assert manifest.targets(["staging,7654321"]) == [
-        Target(1234567, "staging"), Target(7654321, "production")
+        Target(1234567, "staging"),
+        Target(7654321, "production"),
     ]
     assert manifest.targets([], ["production"]) == [Target(7654321, "production")]
     # The same universe named twice is targeted once.
@@ -149,8 +159,9 @@ def test_unknown_target_names_are_not_repeated(tmp_path: Path) -> None:
 def test_env_file_alone_is_the_desired_state(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("A=v4lue_one\nB='two words'\n", encoding="utf-8")
-    desired = desired_state(None, env_file=str(env), universes=["5"], domain="*.Example.com",
-                            environ={})
+    desired = desired_state(
+        None, env_file=str(env), universes=["5"], domain="*.Example.com", environ={}
+    )
     assert desired.targets == (Target(5, None),)
     assert [s.id for s in desired.secrets[5]] == ["A", "B"]
     assert {s.domain for s in desired.secrets[5]} == {"*.example.com"}
@@ -175,7 +186,9 @@ def test_values_file_first_then_environment_and_problems_per_secret(tmp_path: Pa
     env = tmp_path / ".env"
     env.write_text("DISCORD_WEBHOOK=from-file\nUNLISTED=x\n", encoding="utf-8")
     desired = desired_state(
-        manifest, env_file=str(env), environments=["production"],
+        manifest,
+        env_file=str(env),
+        environments=["production"],
         environ={"DISCORD_WEBHOOK": "from-env", "STRIPE_KEY": "y" * 1025, "ANALYTICS_KEY": ""},
     )
     assert desired.values["DISCORD_WEBHOOK"].reveal() == "from-file"
@@ -188,8 +201,12 @@ def test_values_file_first_then_environment_and_problems_per_secret(tmp_path: Pa
 
 def test_secrets_of_other_environments_need_no_value(tmp_path: Path) -> None:
     manifest = load_manifest(write(tmp_path, ISSUE_EXAMPLE))
-    desired = desired_state(manifest, env_file=None, environments=["staging"],
-                            environ={"DISCORD_WEBHOOK": "a", "ANALYTICS_KEY": "b"})
+    desired = desired_state(
+        manifest,
+        env_file=None,
+        environments=["staging"],
+        environ={"DISCORD_WEBHOOK": "a", "ANALYTICS_KEY": "b"},
+    )
     assert desired.problems == {}
     assert "STRIPE_KEY" not in desired.values
 
@@ -197,10 +214,12 @@ def test_secrets_of_other_environments_need_no_value(tmp_path: Path) -> None:
 def test_a_bad_value_in_the_env_file_fails_only_its_secret(tmp_path: Path) -> None:
     manifest = load_manifest(write(tmp_path, ISSUE_EXAMPLE))
     env = tmp_path / ".env"
-    env.write_text(f"DISCORD_WEBHOOK={'z' * 1025}\nSTRIPE_KEY=\nANALYTICS_KEY=fine\n",
-                   encoding="utf-8")
-    desired = desired_state(manifest, env_file=str(env), environments=["production"],
-                            environ={"STRIPE_KEY": "from-env"})
+    env.write_text(
+        f"DISCORD_WEBHOOK={'z' * 1025}\nSTRIPE_KEY=\nANALYTICS_KEY=fine\n", encoding="utf-8"
+    )
+    desired = desired_state(
+        manifest, env_file=str(env), environments=["production"], environ={"STRIPE_KEY": "from-env"}
+    )
     assert desired.values["ANALYTICS_KEY"].reveal() == "fine"
     assert set(desired.problems) == {"DISCORD_WEBHOOK", "STRIPE_KEY"}
     assert "DISCORD_WEBHOOK" in desired.problems["DISCORD_WEBHOOK"]

@@ -77,8 +77,15 @@ def test_github_actions_example_runs_as_written(
     )
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["/bin/sh", "-c", step["run"]], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            ["/bin/sh", "-c", step["run"]],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     done = run()
     assert done.returncode == 0, done.stderr

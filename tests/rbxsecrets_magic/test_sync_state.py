@@ -18,8 +18,9 @@ VALUE = "sk_live_very_secret_value"
 
 
 def record(store: StateStore, secret_id: str = "STRIPE_KEY", value: str = VALUE) -> None:
-    store.record(API, 1234567, secret_id, value, domain="*.stripe.com", key_id="1",
-                 update_time=WHEN)
+    store.record(
+        API, 1234567, secret_id, value, domain="*.stripe.com", key_id="1", update_time=WHEN
+    )
 
 
 def mode(path: Path) -> int:
@@ -104,8 +105,9 @@ def test_unreadable_state_verifies_nothing(tmp_path: Path, content: str) -> None
     assert store.problem
 
 
-def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_write_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = StateStore(tmp_path)
     record(store, "FIRST")
     before = (tmp_path / "applied.json").read_bytes()

@@ -130,9 +130,11 @@ def test_from_var() -> None:
 
 
 def test_failed_lookups_name_what_may_be_a_value(tmp_path: Path) -> None:
-    for source in ({"from_env": "hunter2", "environ": {}},
-                   {"from_file": str(tmp_path / "hunter2")},
-                   {"from_var": "hunter2", "namespace": {}}):
+    for source in (
+        {"from_env": "hunter2", "environ": {}},
+        {"from_file": str(tmp_path / "hunter2")},
+        {"from_var": "hunter2", "namespace": {}},
+    ):
         with pytest.raises(ValueSourceError) as info:
             read_value(prompt="", **source)  # type: ignore[arg-type]
         assert info.value.typed.endswith("hunter2") and "hunter2" not in str(info.value)
@@ -165,9 +167,12 @@ def test_only_one_source() -> None:
         ("%rbx_secret_set a hunter2", ["hunter2"], f"%rbx_secret_set a {MASK}"),
         ("%rbx_secret_set secret", ["secret"], f"%rbx_secret_set {MASK}"),  # not inside words
         ("x 'two words'", ["two words"], f"x '{MASK}'"),
-        ("get_ipython().run_line_magic('m', 'a b\\\\c')", ["b\\c"],
-         f"get_ipython().run_line_magic('m', 'a {MASK}')"),
-        ("%m \"a'b\"", ["a'b"], f'%m "{MASK}"'),
+        (
+            "get_ipython().run_line_magic('m', 'a b\\\\c')",
+            ["b\\c"],
+            f"get_ipython().run_line_magic('m', 'a {MASK}')",
+        ),
+        ('%m "a\'b"', ["a'b"], f'%m "{MASK}"'),
         ("%m 'prefix hunter22 suffix'", ["hunter22"], f"%m 'prefix {MASK} suffix'"),
     ],
 )

@@ -17,8 +17,9 @@ from typing import Self
 class HostileServer:
     """Serves ``script(server, conn)`` to every connection until stopped."""
 
-    def __init__(self, script: Callable[[HostileServer, socket.socket], None],
-                 limit: float = 5.0) -> None:
+    def __init__(
+        self, script: Callable[[HostileServer, socket.socket], None], limit: float = 5.0
+    ) -> None:
         self.script = script
         self.limit = limit
         self.sent = 0  # body bytes written so far, over every connection
@@ -109,12 +110,13 @@ def read_request(conn: socket.socket) -> bytes:
     return head
 
 
-def drip(server: HostileServer, conn: socket.socket, data: bytes, every: float,
-         *, body: bool = True) -> bool:
+def drip(
+    server: HostileServer, conn: socket.socket, data: bytes, every: float, *, body: bool = True
+) -> bool:
     """Send ``data`` one byte per ``every`` seconds; False once the time bound is reached."""
     for index in range(len(data)):
         if server.expired():
             return False
-        server.send(conn, data[index:index + 1], body=body)
+        server.send(conn, data[index : index + 1], body=body)
         time.sleep(every)
     return True

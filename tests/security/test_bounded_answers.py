@@ -29,16 +29,22 @@ KEY = {"id": "public-key", "secret": PUBLIC, "key_id": "1"}
 
 
 def _huge_declared(server: HostileServer, conn: socket.socket) -> None:
-    server.send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 3000000000\r\n\r\n", body=False)
+    server.send(
+        conn,
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 3000000000\r\n\r\n",
+        body=False,
+    )
     server.send(conn, b'{"secrets": [' + b" " * 65536)
     while not server.expired():  # then nothing: a client that reads on would wait here
         server.stopping.wait(0.05)
 
 
 def _endless_chunked(server: HostileServer, conn: socket.socket) -> None:
-    server.send(conn, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n", body=False)
+    server.send(
+        conn,
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        body=False,
+    )
     chunk = b" " * 65536
     frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
     server.send(conn, b'2\r\n{"\r\n', body=False)
@@ -49,8 +55,14 @@ def _endless_chunked(server: HostileServer, conn: socket.socket) -> None:
 
 def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
     with HostileServer(_huge_declared, limit=3.0) as server:
-        client = SecretsClient(1, api_key="hostile-test-key-0123456789", base_url=server.url,
-                               timeout=2.0, max_retries=0, rate_limit=None)
+        client = SecretsClient(
+            1,
+            api_key="hostile-test-key-0123456789",
+            base_url=server.url,
+            timeout=2.0,
+            max_retries=0,
+            rate_limit=None,
+        )
         with pytest.raises(RbxSecretsError) as info:
             client.list()
     message = str(info.value)
@@ -60,8 +72,14 @@ def test_a_declared_length_over_the_cap_is_refused_before_reading() -> None:
 
 def test_a_body_without_a_length_is_cut_at_the_cap() -> None:
     with HostileServer(_endless_chunked, limit=3.0) as server:
-        client = SecretsClient(1, api_key="hostile-test-key-0123456789", base_url=server.url,
-                               timeout=2.5, max_retries=0, rate_limit=None)
+        client = SecretsClient(
+            1,
+            api_key="hostile-test-key-0123456789",
+            base_url=server.url,
+            timeout=2.5,
+            max_retries=0,
+            rate_limit=None,
+        )
         with pytest.raises(RbxSecretsError) as info:
             client.list()
         sent = server.sent
@@ -88,8 +106,9 @@ def _paged_client(repeat: bool) -> tuple[SecretsClient, _Pages]:
     adapter = _Pages(repeat)
     session = requests.Session()
     session.mount("https://apis.roblox.com", adapter)
-    client = SecretsClient(123, api_key="canned-api-key-0123456789", session=session,
-                           rate_limit=None)
+    client = SecretsClient(
+        123, api_key="canned-api-key-0123456789", session=session, rate_limit=None
+    )
     return client, adapter
 
 
@@ -132,9 +151,16 @@ def test_a_wrong_shaped_listing_is_an_error(body: Any) -> None:
     assert "unexpected answer from Roblox (apis.roblox.com)" in str(info.value)
 
 
-@pytest.mark.parametrize("body", [
-    "<html><body>OK</body></html>", [], b"5", {"id": "someone_else"}, '"created"',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html><body>OK</body></html>",
+        [],
+        b"5",
+        {"id": "someone_else"},
+        '"created"',
+    ],
+)
 @pytest.mark.parametrize("status", [200, 201])
 def test_a_wrong_shaped_write_answer_is_never_a_success(body: Any, status: int) -> None:
     client, _ = canned_client((200, KEY, {}), (status, body, {}))
@@ -144,10 +170,16 @@ def test_a_wrong_shaped_write_answer_is_never_a_success(body: Any, status: int) 
     assert getattr(info.value, "outcome_unknown", False)  # it may have been stored
 
 
-@pytest.mark.parametrize("body", [
-    {"secret": 5, "key_id": "1"}, {"secret": "bm90IGEga2V5", "key_id": "1"},
-    {"secret": PUBLIC}, "<html></html>", b"",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"secret": 5, "key_id": "1"},
+        {"secret": "bm90IGEga2V5", "key_id": "1"},
+        {"secret": PUBLIC},
+        "<html></html>",
+        b"",
+    ],
+)
 def test_a_wrong_shaped_public_key_is_an_error(body: Any) -> None:
     client, _ = canned_client((200, body, {}))
     with pytest.raises(RbxSecretsError, match="(?i)unexpected answer"):

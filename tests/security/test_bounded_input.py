@@ -47,8 +47,9 @@ def _read_in_subprocess(option: str, path: str) -> str:
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     try:
-        done = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
-                              text=True, timeout=30, env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", code, path], capture_output=True, text=True, timeout=30, env=env
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"reading {path} did not finish in 30 s")
     return done.stdout + done.stderr
@@ -142,7 +143,8 @@ class _EndlessPipe(io.StringIO):
 
 
 def test_cli_stdin_reads_at_most_one_value_and_refuses_a_longer_one(
-    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch,
+    fake_open_cloud: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from rbxsecrets_magic.cli import Console, main
 

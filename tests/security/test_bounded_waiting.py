@@ -39,7 +39,8 @@ def test_a_server_quota_of_one_a_day_is_refused_not_slept() -> None:
     clock = _Recording()
     headers = {"x-ratelimit-limit": "1, 1;w=86400", "x-ratelimit-remaining": "0"}
     client, adapter = canned_client(
-        (200, {"secrets": []}, headers), (200, {"secrets": []}, headers),
+        (200, {"secrets": []}, headers),
+        (200, {"secrets": []}, headers),
         pacer=Pacer((120, 60.0), clock=clock, sleep=clock.sleep),
     )
     assert client.list() == []
@@ -55,7 +56,8 @@ def test_pacing_still_waits_what_the_window_allows() -> None:
     clock = _Recording()
     headers = {"x-ratelimit-limit": "2, 2;w=60", "x-ratelimit-remaining": "0"}
     client, adapter = canned_client(
-        (200, {"secrets": []}, headers), (200, {"secrets": []}, headers),
+        (200, {"secrets": []}, headers),
+        (200, {"secrets": []}, headers),
         pacer=Pacer((120, 60.0), clock=clock, sleep=clock.sleep),
     )
     client.list()
@@ -67,8 +69,10 @@ def test_pacing_still_waits_what_the_window_allows() -> None:
 def test_a_retry_after_longer_than_the_window_is_reported_not_slept() -> None:
     clock = _Recording()
     client, adapter = canned_client(
-        (429, {"detail": "slow down"}, {"Retry-After": "90"}), (200, {"secrets": []}, {}),
-        clock=clock, sleep=clock.sleep,
+        (429, {"detail": "slow down"}, {"Retry-After": "90"}),
+        (200, {"secrets": []}, {}),
+        clock=clock,
+        sleep=clock.sleep,
     )
     with pytest.raises(RbxSecretsError) as info:
         client.list()
@@ -78,22 +82,24 @@ def test_a_retry_after_longer_than_the_window_is_reported_not_slept() -> None:
 
 
 def _slow_body(server: HostileServer, conn: socket.socket) -> None:
-    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(LIST))
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
+        LIST
+    )
     server.send(conn, head, body=False)
     if drip(server, conn, LIST, 0.1):
         return
-    server.send(conn, LIST[server.sent:])  # past the bound: finish at once
+    server.send(conn, LIST[server.sent :])  # past the bound: finish at once
 
 
 def _slow_head(server: HostileServer, conn: socket.socket) -> None:
-    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n\r\n" % len(LIST))
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
+        LIST
+    )
     sent = 0
     for index in range(len(head)):
         if server.expired():
             break
-        server.send(conn, head[index:index + 1], body=False)
+        server.send(conn, head[index : index + 1], body=False)
         sent += 1
         time.sleep(0.1)
     server.send(conn, head[sent:] + LIST)
@@ -104,8 +110,14 @@ def test_timeout_bounds_the_whole_request_not_each_read(script: Any) -> None:
     # One byte every 0.1 s never trips a per-read timeout of 0.5 s; the server stops dripping
     # after 2 s and then answers in full. The client must have given up long before that.
     with HostileServer(script, limit=2.0) as server:
-        client = SecretsClient(1, api_key="hostile-test-key-0123456789", base_url=server.url,
-                               timeout=0.5, max_retries=0, rate_limit=None)
+        client = SecretsClient(
+            1,
+            api_key="hostile-test-key-0123456789",
+            base_url=server.url,
+            timeout=0.5,
+            max_retries=0,
+            rate_limit=None,
+        )
         with pytest.raises(TransportError) as info:
             client.list()
     assert "no answer within 0.5 s" in str(info.value)

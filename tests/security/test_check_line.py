@@ -17,11 +17,14 @@ from tests.rbxsecrets_magic.support import MagicShell
 TOKEN = "Tok3n-S3CRET-4u7"
 
 
-@pytest.mark.parametrize("url", [
-    f"https://api.example.com/v1?token={TOKEN}",
-    f"https://user:{TOKEN}@api.example.com/",
-    f"https://api.example.com/#{TOKEN}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://api.example.com/v1?token={TOKEN}",
+        f"https://user:{TOKEN}@api.example.com/",
+        f"https://api.example.com/#{TOKEN}",
+    ],
+)
 def test_a_url_holding_a_token_is_refused_and_leaves_history(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
@@ -35,8 +38,9 @@ def test_a_url_holding_a_token_is_refused_and_leaves_history(
     cloud_shell.assert_nowhere(TOKEN)
 
 
-def test_a_plain_url_is_checked_and_kept(cloud_shell: MagicShell,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plain_url_is_checked_and_kept(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PAY_VALUE", "some-value-of-pay")
     cloud_shell.ok("%rbx_secret_set PAY --from-env PAY_VALUE --domain api.example.com")
     cloud_shell.ok("%rbx_secret_check PAY https://api.example.com/v1/charge")

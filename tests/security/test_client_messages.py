@@ -27,8 +27,13 @@ def _dead_url() -> str:
 
 def test_a_refusal_from_loopback_is_final_at_once() -> None:
     waits: list[float] = []
-    client = SecretsClient(1, api_key="dead-server-key-0123456789", base_url=_dead_url(),
-                           rate_limit=None, sleep=waits.append)
+    client = SecretsClient(
+        1,
+        api_key="dead-server-key-0123456789",
+        base_url=_dead_url(),
+        rate_limit=None,
+        sleep=waits.append,
+    )
     with pytest.raises(TransportError) as info:
         client.list()
     assert waits == []  # no retry, no backoff
@@ -49,8 +54,12 @@ def test_the_magic_gives_its_advice_once(
 
 
 def test_a_server_that_is_not_roblox_is_named(fake_open_cloud: Any) -> None:
-    client = SecretsClient(fake_open_cloud.universe_id, api_key="not-a-known-key-0123456789",
-                           base_url=fake_open_cloud.url, rate_limit=None)
+    client = SecretsClient(
+        fake_open_cloud.universe_id,
+        api_key="not-a-known-key-0123456789",
+        base_url=fake_open_cloud.url,
+        rate_limit=None,
+    )
     with pytest.raises(AuthenticationError) as info:
         client.list()
     message = str(info.value)
@@ -61,8 +70,13 @@ def test_a_server_that_is_not_roblox_is_named(fake_open_cloud: Any) -> None:
 @pytest.mark.parametrize("status", [400, 401, 429, 500, 418])
 def test_every_status_names_the_server_that_answered(status: int, fake_open_cloud: Any) -> None:
     fake_open_cloud.fake.inject_fault("list_secrets", status=status, times=10)
-    client = SecretsClient(fake_open_cloud.universe_id, api_key=fake_open_cloud.api_key,
-                           base_url=fake_open_cloud.url, rate_limit=None, max_retries=0)
+    client = SecretsClient(
+        fake_open_cloud.universe_id,
+        api_key=fake_open_cloud.api_key,
+        base_url=fake_open_cloud.url,
+        rate_limit=None,
+        max_retries=0,
+    )
     with pytest.raises(Exception) as info:
         client.list()
     message = str(info.value)

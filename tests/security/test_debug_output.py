@@ -24,13 +24,20 @@ class _CallersAdapter(HTTPAdapter):
 
 
 def _client(cloud: Any, session: requests.Session) -> SecretsClient:
-    return SecretsClient(cloud.universe_id, api_key=cloud.api_key, base_url=cloud.url,
-                         session=session, rate_limit=None)
+    return SecretsClient(
+        cloud.universe_id,
+        api_key=cloud.api_key,
+        base_url=cloud.url,
+        session=session,
+        rate_limit=None,
+    )
 
 
 @pytest.mark.parametrize("prefix", ["http://", "BASE"])
 def test_a_callers_adapter_with_debug_output_on_never_prints_the_key(
-    prefix: str, fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch,
+    prefix: str,
+    fake_open_cloud: Any,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
@@ -48,7 +55,9 @@ def test_a_callers_adapter_with_debug_output_on_never_prints_the_key(
 
 
 def test_an_adapter_mounted_after_the_client_was_made_is_checked_too(
-    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fake_open_cloud: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     session = requests.Session()
     client = _client(fake_open_cloud, session)
@@ -68,7 +77,9 @@ def test_a_callers_adapter_works_while_debug_output_is_off(fake_open_cloud: Any)
 
 
 def test_the_clients_own_adapter_stays_quiet_with_a_callers_session(
-    fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fake_open_cloud: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
     session = requests.Session()

@@ -19,17 +19,22 @@ if TYPE_CHECKING:
 UNTRUSTED = 'INNOCENT=${RBX_API_KEY}\nQUOTED="x-${RBX_API_KEY}-y"\nDEFAULTED=${NOT_SET_9:-d}\n'
 
 
-def test_read_env_file_does_not_interpolate(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_env_file_does_not_interpolate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("RBX_API_KEY", "the-api-key-S3CRET")
     (tmp_path / ".env").write_text(UNTRUSTED)
     values = read_env_file(str(tmp_path / ".env"))
-    assert values == {"INNOCENT": "${RBX_API_KEY}", "QUOTED": "x-${RBX_API_KEY}-y",
-                      "DEFAULTED": "${NOT_SET_9:-d}"}
+    assert values == {
+        "INNOCENT": "${RBX_API_KEY}",
+        "QUOTED": "x-${RBX_API_KEY}-y",
+        "DEFAULTED": "${NOT_SET_9:-d}",
+    }
 
 
-def test_the_magic_uploads_the_text_not_the_api_key(cloud_shell: MagicShell,
-                                                     tmp_path: Path) -> None:
+def test_the_magic_uploads_the_text_not_the_api_key(
+    cloud_shell: MagicShell, tmp_path: Path
+) -> None:
     s = cloud_shell
     (tmp_path / ".env").write_text(UNTRUSTED)
     s.ok(f"%rbx_secret_set --env-file {tmp_path / '.env'}")

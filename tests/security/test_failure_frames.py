@@ -85,19 +85,22 @@ def _assert_unreachable(s: MagicShell) -> None:
         for name, local in frame.f_locals.items():
             assert not _holds(local, 4, set()), (
                 f"{frame.f_code.co_name}() in {frame.f_code.co_filename} holds the value "
-                f"in {name!r}")
+                f"in {name!r}"
+            )
     assert not _holds(s.magics, 5, set()), "the magics object holds the value"
     s.assert_nowhere(VALUE)
 
 
-def test_after_a_403(shell: MagicShell, fake_open_cloud_factory: Any,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_a_403(
+    shell: MagicShell, fake_open_cloud_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cloud = fake_open_cloud_factory(write=False)
     monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
     shell.ok(f"%config RbxSecretsMagics.base_url = {cloud.url!r}")
     shell.prompt.answers = [VALUE]
-    assert "HTTP 403" in shell.usage_error(f"%rbx_secret_set api_token --universe "
-                                           f"{cloud.universe_id}")
+    assert "HTTP 403" in shell.usage_error(
+        f"%rbx_secret_set api_token --universe {cloud.universe_id}"
+    )
     _assert_unreachable(shell)
 
 
@@ -109,8 +112,9 @@ def test_after_a_500(cloud_shell: MagicShell) -> None:
     _assert_unreachable(s)
 
 
-def test_after_ctrl_c_in_the_middle_of_the_request(cloud_shell: MagicShell,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_ctrl_c_in_the_middle_of_the_request(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rbxsecrets_magic.sending import Call, Sender
 
     send = Sender._send_once
@@ -127,8 +131,9 @@ def test_after_ctrl_c_in_the_middle_of_the_request(cloud_shell: MagicShell,
     _assert_unreachable(s)
 
 
-def test_after_a_bug_in_the_client(cloud_shell: MagicShell,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_a_bug_in_the_client(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rbxsecrets_magic import client
 
     def broken_seal(value: Any, public_key: str) -> str:

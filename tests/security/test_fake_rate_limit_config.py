@@ -36,8 +36,12 @@ BAD_PAIRS = [
 ]
 
 
-IDS = [f"{type(limit).__name__}-{window}" if isinstance(limit, int) and limit > 10**6
-       else f"{limit}-{window}" for limit, window in BAD_PAIRS]
+IDS = [
+    f"{type(limit).__name__}-{window}"
+    if isinstance(limit, int) and limit > 10**6
+    else f"{limit}-{window}"
+    for limit, window in BAD_PAIRS
+]
 
 
 @pytest.mark.parametrize(("limit", "window"), BAD_PAIRS, ids=IDS)
@@ -75,7 +79,10 @@ def test_cli_refuses_a_bad_rate_limit_with_a_usage_error(text: str) -> None:
     try:
         done = subprocess.run(
             [sys.executable, "-m", "fakeserver", "--rate-limit", text],
-            cwd=ROOT, capture_output=True, text=True, timeout=30,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         )
     except subprocess.TimeoutExpired:

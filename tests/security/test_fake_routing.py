@@ -108,7 +108,10 @@ def test_the_plain_path_is_served(send: Callable[..., int], headers: dict[str, s
     ],
 )
 def test_an_encoded_slash_is_not_a_separator(
-    fake: FakeOpenCloud, send: Callable[..., int], headers: dict[str, str], method: str,
+    fake: FakeOpenCloud,
+    send: Callable[..., int],
+    headers: dict[str, str],
+    method: str,
     path: str,
 ) -> None:
     assert send(method, path, headers) == 404
@@ -152,8 +155,20 @@ def _post_chunked(server: FakeServer, chunked_body: bytes) -> bytes:
 
 @pytest.mark.parametrize(
     "size",
-    [b"0x2", b"0X2", b"+2", b"-2", b"1_0", b" 2", b"2 ", b"\t2", b"2\t", b"", b"2 2",
-     b"\xef\xbc\x92"],
+    [
+        b"0x2",
+        b"0X2",
+        b"+2",
+        b"-2",
+        b"1_0",
+        b" 2",
+        b"2 ",
+        b"\t2",
+        b"2\t",
+        b"",
+        b"2 2",
+        b"\xef\xbc\x92",
+    ],
 )
 def test_a_chunk_size_is_hex_digits_only(echo_server: FakeServer, size: bytes) -> None:
     # Every body below would decode to b"ab" (or b"0123456789abcdef") if the size were read

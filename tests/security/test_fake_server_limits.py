@@ -56,7 +56,8 @@ def _connection_threads(ports: set[int]) -> list[threading.Thread]:
     Connection threads are named after the client's port (``fakeserver-conn-<port>``).
     """
     return [
-        thread for thread in threading.enumerate()
+        thread
+        for thread in threading.enumerate()
         if thread.name.startswith("fakeserver-conn-")
         and thread.name.rsplit("-", 1)[-1].isdigit()
         and int(thread.name.rsplit("-", 1)[-1]) in ports
@@ -108,8 +109,10 @@ def test_default_cap_bounds_connection_threads() -> None:
         socks = _open(server, 400)
         try:
             ports = _ports(socks)
-            _wait_for(lambda: sum(_closed_by_server(s) for s in socks) >= 100,
-                      "the server closing the connections beyond its cap")
+            _wait_for(
+                lambda: sum(_closed_by_server(s) for s in socks) >= 100,
+                "the server closing the connections beyond its cap",
+            )
             assert len(_connection_threads(ports)) <= 300
             assert server.errors == []
         finally:
@@ -125,8 +128,9 @@ def test_a_flood_over_the_cap_is_shed_and_new_requests_answered_after() -> None:
             closed: set[int] = set()
 
             def shed() -> bool:
-                closed.update(i for i, s in enumerate(socks) if i not in closed
-                              and _closed_by_server(s))
+                closed.update(
+                    i for i, s in enumerate(socks) if i not in closed and _closed_by_server(s)
+                )
                 return len(closed) >= 52
 
             _wait_for(shed, "the 52 connections beyond the cap being closed")
@@ -157,8 +161,13 @@ def test_a_refused_connection_is_told_why_when_it_asks() -> None:
 
 
 def test_cap_and_timeout_are_validated() -> None:
-    for bad in ({"max_connections": 0}, {"timeout": 0}, {"timeout": float("nan")},
-                {"timeout": float("inf")}, {"max_connections": -5}):
+    for bad in (
+        {"max_connections": 0},
+        {"timeout": 0},
+        {"timeout": float("nan")},
+        {"timeout": float("inf")},
+        {"max_connections": -5},
+    ):
         with pytest.raises(ValueError):
             FakeServer(_hello, **bad)
 
@@ -175,8 +184,10 @@ def test_idle_connections_time_out_and_their_threads_end() -> None:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
                 assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
             ports = _ports(socks)
-            _wait_for(lambda: all(_closed_by_server(s) for s in socks),
-                      "the server closing idle connections")
+            _wait_for(
+                lambda: all(_closed_by_server(s) for s in socks),
+                "the server closing idle connections",
+            )
             _wait_for(lambda: not _connection_threads(ports), "idle threads ending")
         finally:
             for sock in socks:
@@ -232,7 +243,8 @@ def test_a_session_reconnects_after_the_server_closed_its_idle_connection() -> N
         second = session.get(server.url, timeout=GENEROUS)
         assert first.text == second.text == "hello"
         ports = {
-            int(t.name.rsplit("-", 1)[-1]) for t in threading.enumerate()
+            int(t.name.rsplit("-", 1)[-1])
+            for t in threading.enumerate()
             if t.name.startswith("fakeserver-conn-") and t.name not in before
         }
         assert len(ports) == 1  # one keep-alive connection served both requests
@@ -305,16 +317,18 @@ def fd_starved_fake() -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
     if not hasattr(os, "fork"):
         pytest.skip("RLIMIT_NOFILE is POSIX")
     child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, "64"], cwd=ROOT,
+        [sys.executable, "-c", _CHILD, "64"],
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         stdout = child.stdout
         assert stdout is not None
         ready_line: list[str] = []
-        reader = threading.Thread(target=lambda: ready_line.append(stdout.readline()),
-                                  daemon=True)
+        reader = threading.Thread(target=lambda: ready_line.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(GENEROUS)
         assert ready_line and ready_line[0], "the fake did not start"
@@ -352,8 +366,10 @@ def test_running_out_of_descriptors_does_not_stop_the_server(
         if _open_fds(child.pid) is None:
             time.sleep(1.0)  # no /proc: give the server time to run into its limit
         else:
-            _wait_for(lambda: (_open_fds(child.pid) or 0) >= 60,
-                      "the fake running into its descriptor limit")
+            _wait_for(
+                lambda: (_open_fds(child.pid) or 0) >= 60,
+                "the fake running into its descriptor limit",
+            )
             time.sleep(0.2)  # its accept() now fails with EMFILE
     finally:
         for sock in socks:

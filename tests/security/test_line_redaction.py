@@ -25,31 +25,51 @@ REFUSED = [
     ("%rbx_secret_set api_token it's-MY-S3CRET", "%rbx_secret_set api_token <redacted>"),
     ("%rbx_secret_set api_token back\\slash-S3CRET", "%rbx_secret_set api_token <redacted>"),
     ('%rbx_secret_set api_token pa"ss"S3CRET9', "%rbx_secret_set api_token <redacted>"),
-    ("%rbx_secret_set api_token --dry-run=FLAG-S3CRET",
-     "%rbx_secret_set api_token --dry-run=<redacted>"),
-    ("%rbx_secret_set api_token --confirm=FLAG-S3CRET",
-     "%rbx_secret_set api_token --confirm=<redacted>"),
-    ("%rbx_secret_delete api_token --missing-ok=FLAG-S3CRET",
-     "%rbx_secret_delete api_token --missing-ok=<redacted>"),
-    ("%rbx_secret_set api_token --domain 'Dom@in-S3CRET'",
-     "%rbx_secret_set api_token --domain <redacted>"),
-    ("%rbx_secret_set api_token --domain '*.example.com' \"unclosed S3CRET",
-     "%rbx_secret_set api_token --domain '*.example.com' <redacted>"),
-    ("%rbx_secret_set api_token --universe S3CRET-not-a-number",
-     "%rbx_secret_set api_token --universe <redacted>"),
-    ("%rbx_secret_set api_token --from-var tok 'two words S3CRET'",
-     "%rbx_secret_set api_token --from-var tok <redacted>"),
-    ("%rbx_secret_set api_token --from-env S3CRET-not-a-var",
-     "%rbx_secret_set api_token --from-env <redacted>"),
+    (
+        "%rbx_secret_set api_token --dry-run=FLAG-S3CRET",
+        "%rbx_secret_set api_token --dry-run=<redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --confirm=FLAG-S3CRET",
+        "%rbx_secret_set api_token --confirm=<redacted>",
+    ),
+    (
+        "%rbx_secret_delete api_token --missing-ok=FLAG-S3CRET",
+        "%rbx_secret_delete api_token --missing-ok=<redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --domain 'Dom@in-S3CRET'",
+        "%rbx_secret_set api_token --domain <redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --domain '*.example.com' \"unclosed S3CRET",
+        "%rbx_secret_set api_token --domain '*.example.com' <redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --universe S3CRET-not-a-number",
+        "%rbx_secret_set api_token --universe <redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --from-var tok 'two words S3CRET'",
+        "%rbx_secret_set api_token --from-var tok <redacted>",
+    ),
+    (
+        "%rbx_secret_set api_token --from-env S3CRET-not-a-var",
+        "%rbx_secret_set api_token --from-env <redacted>",
+    ),
     ("%rbx_secret_set 'S3CRET with spaces'", "%rbx_secret_set <redacted>"),
     ("%rbx_secret_delete api_token 'S3CRET!'", "%rbx_secret_delete api_token <redacted>"),
     ("%rbx_secret_list S3CRET-on-list", "%rbx_secret_list <redacted>"),
-    ("%rbx_secret_login --universe 123 S3CRET-on-login",
-     "%rbx_secret_login --universe 123 <redacted>"),
+    (
+        "%rbx_secret_login --universe 123 S3CRET-on-login",
+        "%rbx_secret_login --universe 123 <redacted>",
+    ),
     ("%rbx_secret_logout S3CRET-on-logout", "%rbx_secret_logout <redacted>"),
     ("%rbx_secret_set api_token -S3CRET", "%rbx_secret_set api_token <redacted>"),
-    ("%rbx_secret_sync --dry-run=FLAG-S3CRET --protect 'keep_*'",
-     "%rbx_secret_sync --dry-run=<redacted> --protect 'keep_*'"),
+    (
+        "%rbx_secret_sync --dry-run=FLAG-S3CRET --protect 'keep_*'",
+        "%rbx_secret_sync --dry-run=<redacted> --protect 'keep_*'",
+    ),
     ("%rbx_secret_sync --environment S3CRET-env", "%rbx_secret_sync --environment <redacted>"),
 ]
 
@@ -66,8 +86,9 @@ def _assert_gone(s: MagicShell, log: Path | None = None) -> None:
         "output": s.output,
         "In": "\n".join(s.ip.user_ns["In"]),
         "_ih": "\n".join(s.ip.user_ns["_ih"]),
-        "_iN": "\n".join(v for k, v in s.ip.user_ns.items()
-                         if k.startswith("_i") and isinstance(v, str)),
+        "_iN": "\n".join(
+            v for k, v in s.ip.user_ns.items() if k.startswith("_i") and isinstance(v, str)
+        ),
         "history source": "\n".join(source for source, _ in _history_rows(s)),
         "history source_raw": "\n".join(raw for _, raw in _history_rows(s)),
     }
@@ -78,8 +99,9 @@ def _assert_gone(s: MagicShell, log: Path | None = None) -> None:
 
 
 @pytest.mark.parametrize(("line", "kept"), REFUSED, ids=[line for line, _ in REFUSED])
-def test_refused_line_keeps_only_what_is_not_a_value(cloud_shell: MagicShell, line: str,
-                                                     kept: str) -> None:
+def test_refused_line_keeps_only_what_is_not_a_value(
+    cloud_shell: MagicShell, line: str, kept: str
+) -> None:
     s = cloud_shell
     s.ip.user_ns["tok"] = "a-value-in-a-variable"
     message = s.usage_error(line)
@@ -96,8 +118,9 @@ def test_refused_line_keeps_only_what_is_not_a_value(cloud_shell: MagicShell, li
 
 
 @pytest.mark.parametrize("raw", [False, True], ids=["log", "raw-log"])
-def test_refused_line_leaves_the_logstart_file(cloud_shell: MagicShell, tmp_path: Path,
-                                               raw: bool) -> None:
+def test_refused_line_leaves_the_logstart_file(
+    cloud_shell: MagicShell, tmp_path: Path, raw: bool
+) -> None:
     s = cloud_shell
     log = tmp_path / "session.log.py"
     s.ok(f"%logstart {'-r ' if raw else ''}{log}")
@@ -111,8 +134,9 @@ def test_refused_line_leaves_the_logstart_file(cloud_shell: MagicShell, tmp_path
     s.ok("%logstop")
 
 
-def test_a_log_file_out_of_reach_is_not_claimed_clean(cloud_shell: MagicShell,
-                                                      tmp_path: Path) -> None:
+def test_a_log_file_out_of_reach_is_not_claimed_clean(
+    cloud_shell: MagicShell, tmp_path: Path
+) -> None:
     s = cloud_shell
     log = tmp_path / "gone.log.py"
     s.ok(f"%logstart {log}")
@@ -125,7 +149,7 @@ def test_a_log_file_out_of_reach_is_not_claimed_clean(cloud_shell: MagicShell,
 
 def test_a_refused_line_in_a_cell_of_several_lines(cloud_shell: MagicShell) -> None:
     s = cloud_shell
-    s.usage_error("x = 1\n%rbx_secret_set api_token pa\"ss\"S3CRET9\ny = 2")
+    s.usage_error('x = 1\n%rbx_secret_set api_token pa"ss"S3CRET9\ny = 2')
     number = s.ip.execution_count - 1
     assert s.ip.user_ns[f"_i{number}"] == "x = 1\n%rbx_secret_set api_token <redacted>\ny = 2"
     _assert_gone(s)
@@ -140,11 +164,13 @@ def test_a_typed_option_is_named_with_a_suggestion_and_kept(cloud_shell: MagicSh
     number = s.ip.execution_count - 1
     # Nothing here is a value: the line stays as typed, ready to be fixed and run again.
     assert s.ip.user_ns[f"_i{number}"] == (
-        "%rbx_secret_set api_token --domian '*.example.com' --from-var tok")
+        "%rbx_secret_set api_token --domian '*.example.com' --from-var tok"
+    )
     message = s.usage_error("%rbx_secret_set api_token --domian S3CRET@x --from-var tok")
     assert "--domian" in message
     assert s.ip.user_ns[f"_i{number + 1}"] == (
-        "%rbx_secret_set api_token --domian <redacted> --from-var tok")
+        "%rbx_secret_set api_token --domian <redacted> --from-var tok"
+    )
     _assert_gone(s)
 
 
@@ -152,6 +178,5 @@ def test_options_without_argument_and_missing_names_use_own_words(cloud_shell: M
     s = cloud_shell
     assert "--domain expected one argument" in s.usage_error("%rbx_secret_set api_token --domain")
     assert "required" in s.usage_error("%rbx_secret_delete")
-    assert "--universe must be a universe id" in s.usage_error(
-        "%rbx_secret_list --universe S3CRET")
+    assert "--universe must be a universe id" in s.usage_error("%rbx_secret_list --universe S3CRET")
     _assert_gone(s)

@@ -98,7 +98,8 @@ def test_set_many_marks_a_late_write_outcome_unknown_and_sends_it_once(
     _wait_until(lambda: fake_open_cloud.plaintext("slow") == "v1")
     time.sleep(0.1)
     updates = [
-        e for e in fake_open_cloud.fake.journal
+        e
+        for e in fake_open_cloud.fake.journal
         if e.operation == "update_secret" and e.path.endswith("/slow")
     ]
     assert len(updates) == 1
@@ -139,7 +140,9 @@ def test_answered_5xx_and_429_writes_are_still_retried(fake_open_cloud: Any) -> 
     assert client.set("k", "v1", exists=True).action == "updated"
     assert fake_open_cloud.plaintext("k") == "v1"
     assert [s for op, s in _writes(fake_open_cloud, "k") if op == "update_secret"] == [
-        503, 429, 200,
+        503,
+        429,
+        200,
     ]
 
 
@@ -166,13 +169,19 @@ class _ConnectFailsOnce(CannedAdapter):
         return super().send(request, **kwargs)
 
 
-def _canned(*answers: tuple[int, Any, dict[str, str]],
-            adapter_cls: type[CannedAdapter] = CannedAdapter) -> tuple[SecretsClient, Any]:
+def _canned(
+    *answers: tuple[int, Any, dict[str, str]], adapter_cls: type[CannedAdapter] = CannedAdapter
+) -> tuple[SecretsClient, Any]:
     adapter = adapter_cls(*answers)
     session = requests.Session()
     session.mount("https://apis.roblox.com", adapter)
-    client = SecretsClient(123, api_key="canned-api-key-0123456789", session=session,
-                           rate_limit=None, sleep=lambda _: None)
+    client = SecretsClient(
+        123,
+        api_key="canned-api-key-0123456789",
+        session=session,
+        rate_limit=None,
+        sleep=lambda _: None,
+    )
     return client, adapter
 
 

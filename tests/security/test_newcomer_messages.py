@@ -27,15 +27,25 @@ def test_leaving_the_prompt_ends_its_line(fake_open_cloud: Any, tmp_path: Path, 
     pexpect = pytest.importorskip("pexpect")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_")}
     env.update(
-        HOME=str(tmp_path), IPYTHONDIR=str(tmp_path / "ipython"), TERM="dumb",
+        HOME=str(tmp_path),
+        IPYTHONDIR=str(tmp_path / "ipython"),
+        TERM="dumb",
         RBX_OPEN_CLOUD_URL=fake_open_cloud.url,
-        RBX_UNIVERSE_ID=str(fake_open_cloud.universe_id), RBX_API_KEY=fake_open_cloud.api_key,
-        PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]),
-                                    os.environ.get("PYTHONPATH", "")]),
+        RBX_UNIVERSE_ID=str(fake_open_cloud.universe_id),
+        RBX_API_KEY=fake_open_cloud.api_key,
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")]
+        ),
     )
     seen = io.StringIO()
-    child = pexpect.spawn(str(IPYTHON), ["--simple-prompt", "--no-banner", "--colors=nocolor"],
-                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        str(IPYTHON),
+        ["--simple-prompt", "--no-banner", "--colors=nocolor"],
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+    )
     child.logfile_read = seen
     try:
         child.expect(r"In \[1\]:")
@@ -68,8 +78,9 @@ def test_from_env_names_a_missing_variable_and_mentions_env(cloud_shell: MagicSh
     assert "S3CRET" not in message and "%env" in message
 
 
-def test_logout_says_what_is_in_use_now(cloud_shell: MagicShell,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logout_says_what_is_in_use_now(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = cloud_shell
     s.ok("%rbx_secret_logout")
     assert "again" not in s.last_output

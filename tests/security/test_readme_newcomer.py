@@ -22,7 +22,8 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 def test_the_readme_says_how_to_open_the_quickstart_notebook() -> None:
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]
+        "optional-dependencies"
+    ]
     assert any(d.startswith("jupyterlab") for d in extras["notebook"])
     assert "pip install -e '.[notebook]'" in README
     assert re.search(r"jupyter lab notebooks/quickstart\.ipynb", README)
@@ -45,15 +46,24 @@ def test_the_fake_server_examples_each_start_their_own_fake() -> None:
 def test_the_schema_test_runs_in_a_plain_clone(tmp_path: Path) -> None:
     clone = tmp_path / "clone"
     for part in ("fakeserver", "rbxsecrets_magic", "tests/fakeserver"):
-        shutil.copytree(REPO / part, clone / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(REPO / part, clone / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", clone / "pyproject.toml")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("RBX_") and k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_") and k != "PYTHONPATH"}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-rs", "-p", "no:cacheprovider",
-         "tests/fakeserver/test_schema.py"],
-        cwd=clone, capture_output=True, text=True, env=env, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "tests/fakeserver/test_schema.py",
+        ],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "skipped" not in done.stdout, done.stdout

@@ -69,7 +69,7 @@ def leaked(text: str, secret: str) -> list[str]:
     lowered = text.lower()
     bad = []
     for name, form in forms(secret).items():
-        pieces = {form[i:i + FRAGMENT].lower() for i in range(len(form) - FRAGMENT + 1)}
+        pieces = {form[i : i + FRAGMENT].lower() for i in range(len(form) - FRAGMENT + 1)}
         if any(piece in lowered for piece in pieces):
             bad.append(name)
     return bad
@@ -136,8 +136,7 @@ def test_transport_error_text_is_scrubbed_the_same_way() -> None:
     adapter = _Raises((200, KEY, {}))
     session = requests.Session()
     session.mount("https://apis.roblox.com", adapter)
-    client = SecretsClient(123, api_key=API_KEY, session=session, rate_limit=None,
-                           max_retries=0)
+    client = SecretsClient(123, api_key=API_KEY, session=session, rate_limit=None, max_retries=0)
     with pytest.raises(RbxSecretsError) as info:
         client.set("api_token", VALUES["json"])
     text = "\n".join(strings_reachable_from(info.value))

@@ -32,8 +32,9 @@ def permissive_umask() -> Iterator[None]:
 
 
 def record(store: StateStore) -> None:
-    store.record("https://apis.roblox.com", 1, "TOKEN", VALUE, domain=None, key_id="1",
-                 update_time=WHEN)
+    store.record(
+        "https://apis.roblox.com", 1, "TOKEN", VALUE, domain=None, key_id="1", update_time=WHEN
+    )
 
 
 def mode(path: Path) -> int:
@@ -48,14 +49,19 @@ def test_every_file_and_directory_made_is_private_under_umask_0(
     record(StateStore(directory))
     made = [home, home / ".local", home / ".local" / "state", directory]
     assert {str(p.relative_to(tmp_path)): mode(p) for p in made} == {
-        str(p.relative_to(tmp_path)): 0o700 for p in made}
+        str(p.relative_to(tmp_path)): 0o700 for p in made
+    }
     files = sorted(directory.iterdir())
     assert [f.name for f in files] == ["applied.json", "applied.lock", "fingerprint.key"]
     assert all(mode(f) == 0o600 for f in files)
     assert all(VALUE not in f.read_text() for f in files)
     assert StateStore(directory).verifies(
         StateStore(directory).get("https://apis.roblox.com", 1, "TOKEN"),  # type: ignore[arg-type]
-        "https://apis.roblox.com", 1, "TOKEN", VALUE)
+        "https://apis.roblox.com",
+        1,
+        "TOKEN",
+        VALUE,
+    )
 
 
 def test_a_symlink_planted_at_the_state_file_is_replaced_not_followed(tmp_path: Path) -> None:
