@@ -43,14 +43,22 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from ..errors import DeclinedError, InvalidInputError, RbxSecretsError, ValueSourceError
+from ..errors import (
+    DeclinedError,
+    InvalidInputError,
+    NotConfirmedError,
+    RbxSecretsError,
+    ValueSourceError,
+)
 from ..opencloud.validation import MAX_VALUE_CHARS
 from ..settings import ENV_UNIVERSE_ID
 from ..version import __version__
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
-    from ..operations.rollout import RestartOptions
+    from ..operations.interaction import Interaction
+    from ..operations.results import WriteReport, WriteRow
+    from ..operations.writes import RestartRequest
     from ..secrets_as_code.apply import Outcome
     from ..secrets_as_code.manifest import Manifest, Target
     from ..secrets_as_code.plan import Plan
@@ -267,12 +275,11 @@ def _run_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_apply(args: argparse.Namespace, console: Console) -> int:
-    from ..secrets_as_code.apply import apply_plan
+    from ..operations.sync import apply
 
-    restart = _restart_options(args, console)
+    restart = _restart_request(args)
     with _planned(args, console) as (plan, clients, state):
         console.err(repr(plan))
-        _confirm_deletions(plan, args.yes, console)
         pending = plan.pending
         done = 0
 
@@ -286,34 +293,17 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
                 f"{change.universe}: {outcome.result}{error}"
             )
 
-        report = apply_plan(plan, clients, state, progress=progress)
-        restarted: list[dict[str, object]] = []
-        if restart is not None:
-            from ..operations.rollout import sync_results
-
-            labels = {t.universe_id: t.label for t in plan.targets}
-            restarted = _restart_after(
-                sync_results(report), labels, restart, clients, args.yes, console
-            )
-        document = report.to_json()
-        if restarted:
-            document["restarts"] = restarted
-        console.out(json.dumps(document) if args.json else repr(report))
-        ok = report.ok and all(r["result"] == "done" for r in restarted)
-        return EXIT_OK if ok else EXIT_FAILED
-
-
-def _confirm_deletions(plan: Plan, yes: bool, console: Console) -> None:
-    deletions = plan.deletions
-    if not deletions or yes:
-        return
-    if not console.interactive():
-        raise DeclinedError(
-            f"the plan deletes {len(deletions)} secret(s) and no terminal can ask; "
-            "nothing was changed: pass --yes to confirm"
+        result = apply(
+            plan,
+            clients,
+            state,
+            yes=args.yes,
+            restart=restart,
+            interaction=_interaction(console),
+            on_outcome=progress,
         )
-    if not console.confirm(plan.deletion_question()):
-        raise DeclinedError("deletion not confirmed; nothing was changed")
+    console.out(json.dumps(result.to_json()) if args.json else repr(result.report))
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 # ------------------------------------------------------------------------- set, list, delete
@@ -428,29 +418,37 @@ def _secret_id_argument(text: str) -> str:
 
 
 def _run_set(args: argparse.Namespace, console: Console) -> int:
-    from ..opencloud.validation import validate_value
+    from ..operations.writes import set_secret
     from ..secrets_as_code.state import StateStore
+    from ..values import SecretValue
 
     name = _secret_id_argument(args.name)
     domain = _domain_option(args.domain)
-    restart = _restart_options(args, console)
-    rows: list[dict[str, object]] = []
-    restarted: list[dict[str, object]] = []
+    restart = _restart_request(args)
     with _clients_for(args, console) as (targets, clients):
-        # A bad key, universe or URL fails before anyone types a value.
-        for client in clients.values():
-            client.public_key()
-        value = validate_value(_read_set_value(args, name, targets, console))
-        state = StateStore()
-        for target in targets:
-            rows.append(
-                _set_one(
-                    clients[target.universe_id], name, value, domain, state, console, args.json
-                )
+
+        def say(row: WriteRow) -> None:
+            if row.result != "done":
+                console.err(f"{PROG}: {row.error}")
+                return
+            where = f"domain {row.info.domain}" if row.info and row.info.domain else "private"
+            (console.err if args.json else console.out)(
+                f"{row.action.capitalize()} secret '{name}' in universe {row.universe}: "
+                f"{row.length} characters, {where}."
             )
-        if restart is not None:
-            restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
-    return _finish_writes(rows, restarted, args.json, console, ("done",))
+
+        report = set_secret(
+            name,
+            lambda: SecretValue(_read_set_value(args, name, targets, console)),
+            targets,
+            clients.__getitem__,
+            domain=domain,
+            state=StateStore(),
+            restart=restart,
+            interaction=_interaction(console),
+            on_row=say,
+        )
+    return _finish_writes(report, args.json, console)
 
 
 def _domain_option(given: str | None) -> str | None:
@@ -465,58 +463,6 @@ def _domain_option(given: str | None) -> str | None:
     except InvalidInputError as exc:
         reason = str(exc).rsplit(": ", 1)[-1]
     raise UsageFailure(f"invalid domain given to --domain: {reason}")
-
-
-def _set_one(
-    client: SecretsClient,
-    name: str,
-    value: str,
-    domain: str | None,
-    state: Any,
-    console: Console,
-    as_json: bool,
-) -> dict[str, object]:
-    universe = client.universe_id
-    try:
-        result = client.set(name, value, domain=domain)
-    except RbxSecretsError as err:
-        unknown = err.outcome_unknown
-        if unknown:
-            with contextlib.suppress(OSError):
-                state.forget(client.base_url, universe, name)
-        console.err(f"{PROG}: {err}")
-        return {
-            "universe": universe,
-            "id": name,
-            "action": "set",
-            "result": "unknown" if unknown else "failed",
-            "error": str(err),
-        }
-    info = result.info
-    if info is not None:
-        with contextlib.suppress(OSError):
-            state.record(
-                client.base_url,
-                universe,
-                name,
-                value,
-                domain=info.domain,
-                key_id=info.key_id,
-                update_time=info.update_time,
-            )
-    where = f"domain {info.domain}" if info is not None and info.domain else "private"
-    message = (
-        f"{result.action.capitalize()} secret '{name}' in universe {universe}: "
-        f"{len(value)} characters, {where}."
-    )
-    (console.err if as_json else console.out)(message)
-    return {
-        "universe": universe,
-        "id": name,
-        "action": result.action,
-        "result": "done",
-        "error": None,
-    }
 
 
 def _read_set_value(
@@ -588,8 +534,8 @@ def _run_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_delete(args: argparse.Namespace, console: Console) -> int:
-    from ..errors import NotFoundError
     from ..opencloud.validation import validate_secret_id
+    from ..operations.writes import delete_secrets
     from ..secrets_as_code.state import StateStore
 
     names: list[str] = []
@@ -600,146 +546,93 @@ def _run_delete(args: argparse.Namespace, console: Console) -> int:
             raise UsageFailure(
                 "a NAME is not a valid secret id; not repeated here in case it was a value"
             ) from None
-    names = list(dict.fromkeys(names))
-    restart = _restart_options(args, console)
-    rows: list[dict[str, object]] = []
-    restarted: list[dict[str, object]] = []
+    restart = _restart_request(args)
+
+    def say(row: WriteRow) -> None:
+        label = row.target.label
+        if row.result == "done":
+            console.err(f"Deleted secret '{row.id}' in universe {label}.")
+        elif row.result == "skipped":
+            console.err(f"No secret '{row.id}' in universe {label}; skipped.")
+        else:
+            console.err(f"{PROG}: {row.error}")
+
     with _clients_for(args, console) as (targets, clients):
-        if not args.missing_ok:
-            _refuse_missing(names, targets, clients)
-        where = ", ".join(t.label for t in targets)
-        if not args.yes:
-            if not console.interactive():
-                raise DeclinedError(
-                    "no terminal can ask for confirmation; nothing was deleted: "
-                    "pass --yes to confirm"
-                )
-            if not console.confirm(f"Delete {', '.join(names)} in universe {where}?"):
-                raise DeclinedError("deletion not confirmed; nothing was deleted")
-        state = StateStore()
-        for target in targets:
-            client = clients[target.universe_id]
-            for name in names:
-                row: dict[str, object] = {
-                    "universe": target.universe_id,
-                    "id": name,
-                    "action": "delete",
-                    "result": "done",
-                    "error": None,
-                }
-                try:
-                    client.delete(name)
-                    console.err(f"Deleted secret '{name}' in universe {target.label}.")
-                except NotFoundError:
-                    row.update(result="skipped", error="not found")
-                    console.err(f"No secret '{name}' in universe {target.label}; skipped.")
-                except RbxSecretsError as err:
-                    unknown = err.outcome_unknown
-                    row.update(result="unknown" if unknown else "failed", error=str(err))
-                    console.err(f"{PROG}: {err}")
-                if row["result"] == "done":
-                    with contextlib.suppress(OSError):
-                        state.forget(client.base_url, target.universe_id, name)
-                rows.append(row)
-        if restart is not None:
-            restarted = _restart_rows(rows, targets, restart, clients, args.yes, console)
-    return _finish_writes(rows, restarted, args.json, console, ("done", "skipped"))
+        report = delete_secrets(
+            list(dict.fromkeys(names)),
+            targets,
+            clients.__getitem__,
+            missing_ok=args.missing_ok,
+            yes=args.yes,
+            state=StateStore(),
+            restart=restart,
+            interaction=_interaction(console),
+            on_row=say,
+        )
+    return _finish_writes(report, args.json, console)
 
 
-def _finish_writes(
-    rows: list[dict[str, object]],
-    restarted: list[dict[str, object]],
-    as_json: bool,
-    console: Console,
-    good: tuple[str, ...],
-) -> int:
+def _finish_writes(report: WriteReport, as_json: bool, console: Console) -> int:
     """Print the JSON document if asked; exit 0 only if every write and restart was done."""
     if as_json:
-        document: dict[str, object] = {"results": rows}
-        if restarted:
-            document["restarts"] = restarted
-        console.out(json.dumps(document))
-    ok = all(r["result"] in good for r in rows) and all(r["result"] == "done" for r in restarted)
-    return EXIT_OK if ok else EXIT_FAILED
+        console.out(json.dumps(report.to_json()))
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 # ------------------------------------------------------------------------- restart and check
 
 
-def _restart_options(args: argparse.Namespace, console: Console) -> RestartOptions | None:
-    """The restart asked for with --restart (None without it); checked before any request.
-
-    Where no terminal can ask and --yes is missing, refuses here, before anything is written.
-    """
+def _restart_request(args: argparse.Namespace) -> RestartRequest | None:
+    """The restart asked for with --restart (None without it); checked before any request."""
     from ..operations.rollout import RestartOptions, parse_bleed_off
+    from ..operations.writes import RestartRequest
 
     if not args.restart:
         if args.bleed_off is not None:
             raise UsageFailure("--bleed-off works only with --restart")
         return None
-    options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
-    if not args.yes and not console.interactive():
-        raise DeclinedError(
-            "--restart asks before restarting and no terminal can ask; nothing was "
-            "changed and nothing was restarted: add --yes to confirm"
-        )
-    return options
+    return RestartRequest(
+        RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off)), args.yes
+    )
 
 
-def _restart_rows(
-    rows: list[dict[str, object]],
-    targets: Sequence[Target],
-    options: RestartOptions,
-    clients: Mapping[int, SecretsClient],
-    yes: bool,
-    console: Console,
-) -> list[dict[str, object]]:
-    """--restart after set or delete: restart each universe whose writes were all done."""
-    results = [(int(str(r["universe"])), str(r["result"])) for r in rows]
-    labels = {t.universe_id: t.label for t in targets}
-    return _restart_after(results, labels, options, clients, yes, console)
-
-
-def _restart_after(
-    results: list[tuple[int, str]],
-    labels: Mapping[int, str],
-    options: RestartOptions,
-    clients: Mapping[int, SecretsClient],
-    yes: bool,
-    console: Console,
-) -> list[dict[str, object]]:
-    from ..operations.rollout import restart_targets_after_writes, roll_out
-
-    targets, notes = restart_targets_after_writes(results, labels)
-    for note in notes:
-        console.err(note)
-    try:
-        outcomes = roll_out(
-            targets, options, clients.__getitem__, yes=yes, ask=_asker(console), say=console.err
-        )
-    except DeclinedError as exc:
-        console.err(f"{PROG}: the writes above were made, but {exc}")
-        return [
-            {
-                "universe": t.universe_id,
-                "action": "restart",
-                "result": "declined",
-                "error": str(exc),
-            }
-            for t in targets
-        ]
-    return [o.to_json() for o in outcomes]
-
-
-def _asker(console: Console) -> Callable[[str], bool | None]:
-    """``ask`` for the rollout rule: the terminal's answer, or None when there is none."""
+def _interaction(console: Console) -> Interaction:
+    """Ask on the terminal (None when there is none), say and show progress on stderr."""
+    from ..operations.interaction import Interaction
 
     def ask(question: str) -> bool | None:
         if not console.interactive():
             return None
         return console.confirm(question.removesuffix(" [y/N] "))
 
-    return ask
+    return Interaction(ask=ask, say=console.err)
+
+
+def _not_confirmed(exc: NotConfirmedError, args: argparse.Namespace) -> str:
+    """What was not done, and how to confirm, in the CLI's terms."""
+    writes = args.command != "restart"
+    if exc.action == "restart":
+        if not exc.could_ask:
+            if writes:
+                return (
+                    "--restart asks before restarting and no terminal can ask; nothing was "
+                    "changed and nothing was restarted: add --yes to confirm"
+                )
+            return (
+                "nothing can ask for confirmation here (no terminal), so nothing was "
+                "restarted; add --yes to restart without asking"
+            )
+        changed = "nothing was changed and " if writes else ""
+        return f"restart not confirmed; {changed}nothing was restarted"
+    nothing = "nothing was deleted" if args.command == "delete" else "nothing was changed"
+    if exc.could_ask:
+        return f"deletion not confirmed; {nothing}"
+    if args.command == "delete":
+        return "no terminal can ask for confirmation; nothing was deleted: pass --yes to confirm"
+    return (
+        "the plan deletes secrets and no terminal can ask; nothing was changed: "
+        "pass --yes to confirm"
+    )
 
 
 def _configure_restart(parser: argparse.ArgumentParser) -> None:
@@ -776,12 +669,7 @@ def _run_restart(args: argparse.Namespace, console: Console) -> int:
     check_places_fit(options, targets)
     with _clients_for(args, console) as (_targets, clients):
         outcomes = roll_out(
-            targets,
-            options,
-            clients.__getitem__,
-            yes=args.yes,
-            ask=_asker(console),
-            say=console.err,
+            targets, options, clients.__getitem__, yes=args.yes, interaction=_interaction(console)
         )
     if args.json:
         console.out(json.dumps({"restarts": [o.to_json() for o in outcomes]}))
@@ -828,20 +716,6 @@ def _run_check(args: argparse.Namespace, console: Console) -> int:
             )
         )
     return EXIT_OK if all(c.allowed for c in checks) else EXIT_FAILED
-
-
-def _refuse_missing(
-    names: list[str], targets: Sequence[Target], clients: Mapping[int, SecretsClient]
-) -> None:
-    for target in targets:
-        present = {info.id for info in clients[target.universe_id].list()}
-        missing = [n for n in names if n not in present]
-        if missing:
-            raise UsageFailure(
-                f"no secret named {', '.join(missing)} in universe "
-                f"{target.label}; nothing was deleted; add --missing-ok to "
-                "skip missing names"
-            )
 
 
 # ------------------------------------------------------------------------- entry point
@@ -1050,12 +924,23 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    from ..operations.writes import MissingSecretsError
+
     try:
         code: int = args.run(args, console)
         return code
+    except MissingSecretsError as exc:
+        console.err(
+            f"{PROG}: error: no secret named {', '.join(exc.names)} in universe "
+            f"{exc.target.label}; nothing was deleted; add --missing-ok to skip missing names"
+        )
+        return EXIT_USAGE
     except (UsageFailure, InvalidInputError, ValueSourceError) as exc:
         console.err(f"{PROG}: error: {_one_line(str(exc))}")
         return EXIT_USAGE
+    except NotConfirmedError as exc:
+        console.err(f"{PROG}: {_not_confirmed(exc, args)}")
+        return EXIT_FAILED
     except DeclinedError as exc:
         console.err(f"{PROG}: {exc}")
         return EXIT_FAILED

@@ -52,7 +52,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
-from ..errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from ..errors import InvalidInputError, NotConfirmedError, RbxSecretsError, ValueSourceError
 from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
 from ..settings import (
     DEFAULT_MAX_RETRIES,
@@ -71,7 +71,12 @@ from . import completion
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..opencloud.pacing import Pacer
+    from ..operations.interaction import Interaction
+    from ..operations.results import WriteReport, WriteRow
+    from ..operations.rollout import RestartOptions, RestartTarget
+    from ..operations.writes import RestartRequest
     from ..render.tables import SecretList
+    from ..secrets_as_code.manifest import Target
     from ..values import SecretValue
     from .magic_line import LineReading, LineSpec
 
@@ -301,58 +306,45 @@ class RbxSecretsMagics(Magics):
         name = self._check_names(magic, [args.name])[0]
         domain = self._check_domain(args.domain)
         universes = self._universes(magic, args.universe)
-        clients = [self._client(magic, universe) for universe in universes]
         if all(s is None for s in sources):
             # Before any request: without a terminal, nothing typed could be hidden.
             from ..values import check_masked_prompt
 
             check_masked_prompt(what="value", sources=_VALUE_SOURCES)
-        # Catch a bad key, universe or network before the user types a value.
-        for client in clients:
-            client.public_key()
+        from ..operations.writes import set_secret
+        from ..secrets_as_code.state import StateStore
         from ..values import read_value
 
-        # The plaintext lives only in this frame and _set_one's; on failure, _run empties them.
-        value = read_value(
-            prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
-            from_env=args.from_env,
-            from_file=args.from_file,
-            from_var=args.from_var,
-            namespace=self.shell.user_ns if self.shell is not None else {},
-            confirm=args.confirm or self.confirm,
-        )
-        self._check_value(value)
-        by_universe = dict(zip(universes, clients, strict=True))
-
-        def write(universe: int) -> bool:
-            self._set_one(
-                by_universe[universe], universe, name, value, domain, args.domain is not None
+        def value() -> SecretValue:
+            # The plaintext lives only in the operation's frames; on failure, _run empties them.
+            return read_value(
+                prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
+                from_env=args.from_env,
+                from_file=args.from_file,
+                from_var=args.from_var,
+                namespace=self.shell.user_ns if self.shell is not None else {},
+                confirm=args.confirm or self.confirm,
             )
-            return True
 
-        written = self._write_each(magic, universes, write, restart)
-        if restart is not None:
-            self._restart_after(magic, written, restart, args.yes)
+        def said(row: WriteRow) -> None:
+            if row.result == "done":
+                self.known_ids.setdefault(row.universe, set()).add(name)
+                print(_describe_set(row, args.domain is not None))
+
+        report = set_secret(
+            name,
+            value,
+            [_target(u) for u in universes],
+            lambda u: self._client(magic, u),
+            domain=domain,
+            state=StateStore(),
+            restart=restart,
+            interaction=self._interaction(),
+            exists=lambda u: (name in self.known_ids.get(u, ())) or None,
+            on_row=said,
+        )
+        self._raise_failures(magic, report)
         return None
-
-    def _set_one(
-        self,
-        client: SecretsClient,
-        universe: int,
-        name: str,
-        value: SecretValue,
-        domain: str | None,
-        domain_given: bool,
-    ) -> None:
-        """Set ``name`` in one universe and say so."""
-        # A name seen in a listing is most likely still there: update first, one request
-        # fewer than create-then-409. Absence is not trusted (someone may have created it).
-        listed = name in self.known_ids.get(universe, ())
-        result = client.set(name, value.reveal(), domain=domain, exists=listed or None)
-        if result.action == "failed" and result.error is not None:
-            raise result.error
-        self.known_ids.setdefault(universe, set()).add(name)
-        print(self._describe_set(result, universe, len(value), domain_given))
 
     @line_magic
     @magic_arguments()
@@ -386,38 +378,63 @@ class RbxSecretsMagics(Magics):
         self._run(self.rbx_secret_delete, line, self._delete)
 
     def _delete(self, args: argparse.Namespace) -> None:
+        from ..operations.writes import delete_secrets
+        from ..secrets_as_code.state import StateStore
+
         magic = "rbx_secret_delete"
         restart = self._restart_option(magic, args)
         names = list(dict.fromkeys(self._check_names(magic, args.names)))
-        universes = self._universes(magic, args.universe)
-        several = len(universes) > 1
-        if (len(names) > 1 or several) and not args.missing_ok:
-            # Every universe is checked before anything is deleted anywhere.
-            for universe in universes:
-                self._refuse_missing(magic, universe, names)
+        targets = [_target(u) for u in self._universes(magic, args.universe)]
+        rows: list[WriteRow] = []
 
-        def write(universe: int) -> bool:
-            client = self._client(magic, universe)
-            deleted, skipped = self._delete_each(magic, client, universe, names, args.missing_ok)
-            print(_describe_delete(universe, deleted, skipped))
-            return bool(deleted)
+        def said(row: WriteRow) -> None:
+            rows.append(row)
+            if row.result in ("done", "skipped"):
+                self.known_ids.setdefault(row.universe, set()).discard(row.id)
+            mine = [r for r in rows if r.universe == row.universe]
+            if len(mine) == len(names):
+                print(_describe_delete(row.universe, mine))
 
-        written = self._write_each(magic, universes, write, restart)
-        if restart is not None:
-            self._restart_after(magic, written, restart, args.yes)
+        report = delete_secrets(
+            names,
+            targets,
+            lambda u: self._client(magic, u),
+            missing_ok=args.missing_ok,
+            yes=args.yes,
+            state=StateStore(),
+            restart=restart,
+            interaction=self._interaction(),
+            on_row=said,
+        )
+        self._raise_failures(magic, report)
 
-    def _refuse_missing(self, magic: str, universe: int, names: list[str]) -> None:
-        """Fail, naming them, if any of ``names`` is not in ``universe``."""
-        existing = {info.id for info in self._client(magic, universe).list()}
-        self.known_ids[universe] = set(existing)
-        missing = [n for n in names if n not in existing]
-        if missing:
-            raise _fail(
-                magic,
-                f"no secret{'s' if len(missing) > 1 else ''} named "
-                f"{_quoted(missing)} in universe {universe}; nothing was "
-                "deleted; add --missing-ok to skip missing names",
-            )
+    def _raise_failures(self, magic: str, report: WriteReport) -> None:
+        """Fail, in one line, when a write or a restart was not done."""
+        from ..operations.rollout import summarize_failures
+
+        failed = report.failed
+        if failed:
+            first = failed[0]
+            exc = first.exc
+            message = _explain(exc, magic) if isinstance(exc, RbxSecretsError) else str(first.error)
+            deleted = [
+                r.id for r in report.rows if r.universe == first.universe and r.result == "done"
+            ]
+            if first.action == "delete" and deleted:
+                left = [
+                    r.id
+                    for r in report.rows
+                    if r.universe == first.universe and r.result in ("failed", "unknown")
+                ]
+                message += f" (already deleted: {_quoted(deleted)}; not deleted: {_quoted(left)})"
+            if report.restarts:
+                message += " Restarted only where every write was done (see above)."
+            elif report.notes:
+                message += " Nothing was restarted."
+            raise _fail(magic, message)
+        failure = summarize_failures(report.restarts)
+        if failure is not None:
+            raise _fail(magic, failure)
 
     @line_magic
     @magic_arguments()
@@ -661,6 +678,11 @@ class RbxSecretsMagics(Magics):
         self._run(self.rbx_secret_sync, line, self._sync)
 
     def _sync(self, args: argparse.Namespace) -> None:
+        from IPython.display import display
+
+        from ..operations.sync import SyncReport
+        from .sync_magic import SyncOptions, run_sync
+
         magic = "rbx_secret_sync"
         restart = self._restart_option(magic, args)
         if restart is not None and args.dry_run:
@@ -668,27 +690,6 @@ class RbxSecretsMagics(Magics):
                 magic,
                 "--dry-run changes nothing, so --restart has nothing to roll out; drop one of them",
             )
-        report = self._run_sync(magic, args)
-        if restart is not None:
-            from ..operations.rollout import sync_results
-
-            self._restart_after(magic, sync_results(report), restart, args.yes)
-        failed = getattr(report, "failed", [])
-        if failed:
-            raise _fail(
-                magic,
-                f"{len(failed)} change(s) failed or have an unknown outcome (see "
-                "the table); fix the cause and run the same command again: what is "
-                "done is not redone",
-            )
-
-    def _run_sync(self, magic: str, args: argparse.Namespace) -> Any:
-        """Plan and apply through run_sync, with this session's clients and display."""
-        from IPython.display import display
-
-        from ..errors import DeclinedError
-        from .sync_magic import SyncOptions, run_sync
-
         options = SyncOptions(
             manifest=args.manifest,
             env_file=args.env_file,
@@ -698,32 +699,39 @@ class RbxSecretsMagics(Magics):
             protect=tuple(args.protect),
             dry_run=args.dry_run,
             yes=args.yes,
+            restart=restart,
         )
-        try:
-            result = run_sync(
-                options,
-                configured_manifest=self.manifest,
-                default_universe=self.default_universe(),
-                client_for=lambda universe: self._client(magic, universe),
-                show=display,
-                ask=_ask,
-                progress_bar=self._progress_bar,
-            )
-        except DeclinedError as exc:
-            raise _fail(magic, str(exc)) from None
-        self._remember_sync(result)
-        return result
+        result = run_sync(
+            options,
+            configured_manifest=self.manifest,
+            default_universe=self.default_universe(),
+            client_for=lambda universe: self._client(magic, universe),
+            show=display,
+            interaction=self._interaction(),
+        )
+        if not isinstance(result, SyncReport):
+            return  # a dry run, or nothing to do: the plan was shown
+        for outcome in result.report.outcomes:
+            # Feed tab completion with what the sync created and deleted.
+            if outcome.result == "done":
+                known = self.known_ids.setdefault(outcome.change.universe, set())
+                if outcome.change.action == "delete":
+                    known.discard(outcome.change.id)
+                else:
+                    known.add(outcome.change.id)
+        from ..operations.rollout import summarize_failures
 
-    def _remember_sync(self, result: Any) -> None:
-        """Feed tab completion with what the sync created and deleted."""
-        for outcome in getattr(result, "outcomes", []):
-            if outcome.result != "done":
-                continue
-            known = self.known_ids.setdefault(outcome.change.universe, set())
-            if outcome.change.action == "delete":
-                known.discard(outcome.change.id)
-            else:
-                known.add(outcome.change.id)
+        failed = result.failed
+        if failed:
+            raise _fail(
+                magic,
+                f"{len(failed)} change(s) failed or have an unknown outcome (see "
+                "the table); fix the cause and run the same command again: what is "
+                "done is not redone",
+            )
+        failure = summarize_failures(result.restarts)
+        if failure is not None:
+            raise _fail(magic, failure)
 
     @line_magic
     @magic_arguments()
@@ -838,16 +846,17 @@ class RbxSecretsMagics(Magics):
 
     # ------------------------------------------------------------------------- rollout
 
-    def _restart_option(self, magic: str, args: argparse.Namespace) -> Any:
-        """--restart's options (None without it); --bleed-off and --yes need --restart."""
+    def _restart_option(self, magic: str, args: argparse.Namespace) -> RestartRequest | None:
+        """--restart's options (None without it); --bleed-off needs --restart."""
         from ..operations.rollout import RestartOptions, parse_bleed_off
+        from ..operations.writes import RestartRequest
 
         if not args.restart:
             extra = [
                 o
                 for o, given in (
                     ("--bleed-off", args.bleed_off is not None),
-                    ("--yes", args.yes and magic != "rbx_secret_sync"),
+                    ("--yes", args.yes and magic == "rbx_secret_set"),
                 )
                 if given
             ]
@@ -858,61 +867,31 @@ class RbxSecretsMagics(Magics):
                     "only with --restart",
                 )
             return None
-        return RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
+        options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
+        return RestartRequest(options, args.yes)
 
-    def _write_each(
-        self, magic: str, universes: list[int], write: Any, restart: Any
-    ) -> list[tuple[int, str]]:
-        """Run ``write(universe)`` for each; with --restart, a failure says nothing restarted."""
-        written: list[tuple[int, str]] = []
-        message = ""
-        try:
-            for universe in universes:
-                written.append((universe, "done" if write(universe) else "skipped"))
-        except (RbxSecretsError, UsageError) as exc:
-            if restart is None:
-                raise
-            message = (
-                str(exc) if isinstance(exc, UsageError) else str(_fail(magic, _explain(exc, magic)))
-            )
-            _scrub(exc)
-        if message:
-            # Raised outside the except: no __context__ back to the frames that held a value.
-            changed = [str(u) for u, result in written if result == "done"]
-            note = (
-                f" (already changed in universe {', '.join(changed)}: restart it with "
-                "%rbx_servers_restart once the rest is done)"
-                if changed
-                else ""
-            )
-            raise UsageError(f"{message} Nothing was restarted{note}.")
-        return written
-
-    def _restart_after(
-        self, magic: str, results: list[tuple[int, str]], options: Any, yes: bool
+    def _roll_out(
+        self, magic: str, targets: list[RestartTarget], options: RestartOptions, yes: bool
     ) -> None:
-        """--restart: restart each universe whose writes were all done, once."""
-        from ..operations.rollout import restart_targets_after_writes
-
-        targets, notes = restart_targets_after_writes(results)
-        for note in notes:
-            print(note)
-        self._roll_out(magic, targets, options, yes)
-
-    def _roll_out(self, magic: str, targets: list[Any], options: Any, yes: bool) -> None:
         """Describe, confirm and restart (rollout's rule); fail unless every restart is done."""
-        from ..errors import DeclinedError
         from ..operations.rollout import roll_out, summarize_failures
 
-        try:
-            outcomes = roll_out(
-                targets, options, lambda u: self._client(magic, u), yes=yes, ask=_ask, say=print
-            )
-        except DeclinedError as exc:
-            raise _fail(magic, str(exc)) from None
+        outcomes = roll_out(
+            targets,
+            options,
+            lambda u: self._client(magic, u),
+            yes=yes,
+            interaction=self._interaction(),
+        )
         failure = summarize_failures(outcomes)
         if failure is not None:
             raise _fail(magic, failure)
+
+    def _interaction(self) -> Interaction:
+        """Ask with ``input`` (ipykernel's frontend prompt), say with print, tqdm for progress."""
+        from ..operations.interaction import Interaction
+
+        return Interaction(ask=_ask, say=print, progress=self._progress_bar)
 
     # ------------------------------------------------------------------------- bulk set
 
@@ -1309,61 +1288,6 @@ class RbxSecretsMagics(Magics):
             self._pacer = Pacer()
         return self._pacer
 
-    def _delete_each(
-        self, magic: str, client: SecretsClient, universe: int, names: list[str], missing_ok: bool
-    ) -> tuple[list[str], list[str]]:
-        from ..errors import NotFoundError, RbxSecretsError
-
-        deleted: list[str] = []
-        skipped: list[str] = []
-        known = self.known_ids.setdefault(universe, set())
-        for name in names:
-            try:
-                client.delete(name)
-            except NotFoundError:
-                if not missing_ok:
-                    done = (
-                        f" (deleted before it: {_quoted(deleted)})"
-                        if deleted
-                        else "; nothing was deleted"
-                    )
-                    raise _fail(
-                        magic,
-                        f"no secret named '{name}' in universe {universe}{done}; "
-                        "add --missing-ok to skip missing names",
-                    ) from None
-                skipped.append(name)
-            except RbxSecretsError as exc:
-                if not deleted:
-                    raise
-                raise _fail(
-                    magic,
-                    f"{_explain(exc, magic)} (already deleted: {_quoted(deleted)}; "
-                    "not deleted: "
-                    f"{_quoted(names[len(deleted) + len(skipped) :])})",
-                ) from None
-            else:
-                deleted.append(name)
-            known.discard(name)
-        return deleted, skipped
-
-    @staticmethod
-    def _describe_set(result: Any, universe: int, length: int, domain_given: bool) -> str:
-        info = getattr(result, "info", None)
-        domain = getattr(info, "domain", None)
-        where = f"domain {domain}" if domain else "private"
-        if result.action == "created":
-            return (
-                f"Created secret '{result.secret_id}' in universe {universe}: "
-                f"{length} characters, {where}."
-            )
-        change = " (changed)" if domain_given else ""
-        return (
-            f"Updated secret '{result.secret_id}' in universe {universe}: {length} "
-            f"characters, {where}{change}. Running game servers get the new value when "
-            "they restart."
-        )
-
 
 # What --protect takes: a glob over secret ids.
 _GLOB_OF_IDS = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,128}")
@@ -1419,7 +1343,31 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
 
-def _describe_delete(universe: int, deleted: list[str], skipped: list[str]) -> str:
+def _target(universe: int) -> Target:
+    from ..secrets_as_code.manifest import Target
+
+    return Target(universe)
+
+
+def _describe_set(row: WriteRow, domain_given: bool) -> str:
+    domain = row.info.domain if row.info is not None else None
+    where = f"domain {domain}" if domain else "private"
+    if row.action == "created":
+        return (
+            f"Created secret '{row.id}' in universe {row.universe}: "
+            f"{row.length} characters, {where}."
+        )
+    change = " (changed)" if domain_given else ""
+    return (
+        f"Updated secret '{row.id}' in universe {row.universe}: {row.length} "
+        f"characters, {where}{change}. Running game servers get the new value when "
+        "they restart."
+    )
+
+
+def _describe_delete(universe: int, rows: list[WriteRow]) -> str:
+    deleted = [r.id for r in rows if r.result == "done"]
+    skipped = [r.id for r in rows if r.result == "skipped"]
     if len(deleted) == 1:
         text = f"Deleted secret '{deleted[0]}' in universe {universe}."
     elif deleted:
@@ -1439,7 +1387,8 @@ def _ask(question: str) -> bool | None:
 
     try:
         answer = builtins.input(question)
-    except StdinNotImplementedError:
+    except (StdinNotImplementedError, OSError):
+        # No frontend stdin (a headless kernel), or a stdin that cannot be read.
         return None
     except (EOFError, KeyboardInterrupt):
         return False
@@ -1448,9 +1397,14 @@ def _ask(question: str) -> bool | None:
 
 def _explain(exc: RbxSecretsError, magic: str) -> str:
     """The client's one-line message plus what to do in IPython terms."""
-    from ..errors import AuthenticationError, TransportError
+    from ..errors import AuthenticationError, NotConfirmedError, TransportError
+    from ..operations.writes import MissingSecretsError
 
     message = str(exc)
+    if isinstance(exc, NotConfirmedError):
+        return _not_confirmed(exc, magic)
+    if isinstance(exc, MissingSecretsError):
+        return f"{message}; add --missing-ok to skip missing names"
     if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":
         # The key just given was refused: RBX_API_KEY is beside the point.
         message = exc.message_with(
@@ -1467,3 +1421,29 @@ def _explain(exc: RbxSecretsError, magic: str) -> str:
             f"RbxSecretsMagics.base_url or {ENV_BASE_URL})."
         )
     return message
+
+
+def _not_confirmed(exc: NotConfirmedError, magic: str) -> str:
+    """What was not done, and how to confirm, in the magics' terms."""
+    if exc.action == "restart":
+        undone = "nothing was restarted"
+        if magic != "rbx_servers_restart":
+            undone = "nothing was changed and nothing was restarted"
+        if exc.could_ask:
+            return f"restart not confirmed; {undone}"
+        return (
+            f"nothing can ask for confirmation here (no terminal), so {undone}; "
+            "add --yes to restart without asking"
+        )
+    undone = "nothing was deleted" if magic == "rbx_secret_delete" else "nothing was changed"
+    if exc.could_ask:
+        return f"deletion not confirmed; {undone}"
+    if magic == "rbx_secret_delete":
+        return (
+            "nothing can ask for confirmation here (no terminal), so nothing was deleted; "
+            "add --yes to delete without asking"
+        )
+    return (
+        "the plan deletes secrets and this frontend cannot ask; nothing "
+        "was changed: add --yes to confirm"
+    )
