@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fakeserver.gameservers import GameServer, GameServerError, Secret
+from fakeserver import GameServer, GameServerError, Secret
 from rbxsecrets_magic.errors import InvalidInputError
 from rbxsecrets_magic.opencloud.domains import check_domain
 

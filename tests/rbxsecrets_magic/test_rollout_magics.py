@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from IPython.core.error import StdinNotImplementedError
 
-from fakeserver.gameservers import GameServerError
+from fakeserver import GameServerError
 from tests.rbxsecrets_magic.support import MagicShell
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fakeserver.gameservers import GameServer, GameServerError, Secret
+from fakeserver import GameServer, GameServerError, Secret
 
 VALUE = "v4lue-S3CRET-of-the-token"
 SECRET_URL = "https://hooks-s3cret-7f2a.example.com/api/x"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import MethodNotAllowed, NotFound
+from ..errors import MethodNotAllowed, NotFound
 
 __all__ = ["FAKE_ROUTES", "ROUTES", "Route", "Router"]
 

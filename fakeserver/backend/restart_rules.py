@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 __all__ = ["BLEED_OFF_MINUTES", "RESTART_FIELDS", "RestartRequest", "parse_restart_body"]
 

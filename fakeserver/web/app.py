@@ -1,11 +1,11 @@
 """The WSGI app: parse a request, call one backend operation, encode the answer.
 
-Every rule lives behind :class:`~fakeserver.backend.SecretsBackend` (in :mod:`fakeserver.rules`),
-which raises the typed errors of :mod:`fakeserver.errors`; this module turns them into responses.
-Scripted faults and the journal are middleware around it (:mod:`fakeserver.faults`,
-:mod:`fakeserver.journal`). It is deliberately framework-free: the benchmark compares its
-throughput with a bare standard-library server, so a request costs a few dictionary look-ups
-beyond the crypto.
+Every rule lives behind :class:`~fakeserver.backend.state.SecretsBackend` (in
+:mod:`fakeserver.backend.rules`), which raises the typed errors of :mod:`fakeserver.errors`; this
+module turns them into responses. Scripted faults and the journal are middleware around it
+(:mod:`fakeserver.web.faults`, :mod:`fakeserver.web.journal`). It is deliberately framework-free:
+the benchmark compares its throughput with a bare standard-library server, so a request costs a few
+dictionary look-ups beyond the crypto.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiProblem
+from ..errors import ApiProblem
 from .messages import RECEIPT_KEY, Request, json_answer, problem_answer
 
 if TYPE_CHECKING:
-    from .backend import SecretsBackend
-    from .models import Result
+    from ..backend.models import Result
+    from ..backend.state import SecretsBackend
     from .routes import Router
 
 __all__ = ["SecretsApp"]

@@ -2,7 +2,7 @@
 
 Nothing here holds state or takes a lock. Each function either returns the parsed value or
 raises :class:`~fakeserver.errors.BadRequest` with a message that names the rule, never the
-rejected value when that value could be a secret. :mod:`fakeserver.backend` calls them in the
+rejected value when that value could be a secret. :mod:`fakeserver.backend.state` calls them in the
 order the contract's section 8 gives.
 """
 
@@ -15,7 +15,7 @@ import hmac
 import re
 from typing import Any
 
-from .errors import BadRequest
+from ..errors import BadRequest
 from .keys import SEAL_OVERHEAD
 
 __all__ = [

@@ -15,7 +15,7 @@ twice and ``tests/data/domain_cases.json`` holds one table both must answer alik
 
 Nothing here shows a value: ``str()``/``repr()`` of a secret is ``Secret(name)``, errors name
 secrets and hosts only, and a request's ``repr`` lists header names, not values. Which servers
-run, restart and close is :mod:`fakeserver.fleet`'s business; a server only asks its clock
+run, restart and close is :mod:`fakeserver.backend.fleet`'s business; a server only asks its clock
 whether its deadline has passed.
 """
 
@@ -326,7 +326,7 @@ class GameServer:
     def shut_down_at(self, deadline: float) -> None:
         """Stop taking players now and close at ``deadline`` (or earlier if already due).
 
-        Called by :class:`fakeserver.fleet.Fleet` under the backend's lock.
+        Called by :class:`fakeserver.backend.fleet.Fleet` under the backend's lock.
         """
         self._draining = True
         if self.closes_at is None or deadline < self.closes_at:

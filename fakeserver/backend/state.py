@@ -7,12 +7,13 @@
 ``/_fake/`` oracle's :meth:`~SecretsBackend.get_plaintext`,
 :meth:`~SecretsBackend.create_game_server`, :meth:`~SecretsBackend.list_game_servers` and
 :meth:`~SecretsBackend.resolve_game_request`),
-each of which authorizes itself, returns a plain :class:`~fakeserver.models.Result` and raises
-the typed errors of :mod:`fakeserver.errors`. It knows nothing of HTTP or WSGI: the app in
-:mod:`fakeserver.app` parses requests and encodes answers, and
+each of which authorizes itself, returns a plain :class:`~fakeserver.backend.models.Result`
+and raises the typed errors of :mod:`fakeserver.errors`. It knows nothing of HTTP or WSGI: the
+app in :mod:`fakeserver.web.app` parses requests and encodes answers, and
 :class:`fakeserver.cloud.FakeOpenCloud` puts the two together for tests. The contract's rules
-(``shared/docs/secrets-api.md``) are pure functions in :mod:`fakeserver.rules` and the records
-live in :mod:`fakeserver.models`; this module orders the stages and owns the state.
+(``shared/docs/secrets-api.md``) are pure functions in :mod:`fakeserver.backend.rules` and the
+records live in :mod:`fakeserver.backend.models`; this module orders the stages and owns the
+state.
 
 Each operation goes through the stages of the contract's section 8, in order: credential (401),
 rate limit (429), universe id (400), permission (403), body and query (400), state (404/409).
@@ -22,7 +23,7 @@ under the lock that the key it used is still accepted, which keeps every operati
 Time comes from one monotonic ``clock`` that the backend owns: rate-limit buckets, key grace
 periods and game servers' bleed-off deadlines all read it, so a test that passes a fake clock,
 or calls :meth:`~SecretsBackend.advance`, controls them all. Each universe's places and game
-servers are a :class:`~fakeserver.fleet.Fleet` held under the same lock.
+servers are a :class:`~fakeserver.backend.fleet.Fleet` held under the same lock.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .errors import (
+from ..errors import (
     ApiProblem,
     BadRequest,
     Conflict,
@@ -617,7 +618,7 @@ class SecretsBackend:
     ) -> Result:
         """The oracle: the request game server ``server_id`` would send, values filled in.
 
-        The body describes the request (see :func:`fakeserver.gameservers.resolve_json`); a
+        The body describes the request (see :func:`fakeserver.backend.gameservers.resolve_json`); a
         request the game server refuses is a 400 whose detail says why, never with a value.
         """
         call = self._authorize("resolve_game_request", auth, universe_id)

@@ -8,13 +8,13 @@ unchanged::
         httpx.get("https://apis.roblox.com/cloud/v2/universes/1/secrets", headers=...)
 
 It keeps what the loopback server does: the same WSGI environ
-(:func:`~fakeserver.wsgi.build_environ`), a ``DropConnection`` becomes the error a dropped
-socket would raise (``httpx.RemoteProtocolError``), any other exception from the app is raised
-in the caller's thread where the test sees it, and a read timeout the client asked for is
+(:func:`~fakeserver.transports.wsgi.build_environ`), a ``DropConnection`` becomes the error a
+dropped socket would raise (``httpx.RemoteProtocolError``), any other exception from the app is
+raised in the caller's thread where the test sees it, and a read timeout the client asked for is
 honoured, so injected latency times out as it would over the network. On respx's async path
 (``httpx.AsyncClient``) the app runs in a worker thread while the event loop goes on, so
-``asyncio.gather`` of slow requests overlaps them as a server would; a sync ``httpx.Client``,
-even inside a coroutine, is answered in the caller's thread. httpx and respx are imported on
+``asyncio.gather`` of slow requests overlaps them as a server would; a sync ``httpx.Client``, even
+inside a coroutine, is answered in the caller's thread. httpx and respx are imported on
 first use (the ``httpx`` extra).
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import DropConnection
+from ..errors import DropConnection
 from .wsgi import (
     DEFAULT_BASE_URL,
     AppTimeout,

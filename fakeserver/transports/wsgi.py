@@ -1,9 +1,9 @@
 """The WSGI plumbing every transport shares: one environ builder, one buffered app call.
 
-The loopback server (:mod:`fakeserver.server`) and the in-process transports
-(:mod:`fakeserver.requests_adapter`, :mod:`fakeserver.httpx_route`) all turn a request into an
-environ with :func:`build_environ` and run the app with :func:`call_app`, so the app sees the
-same environ and is held to the same WSGI checks whichever way a request arrives. The
+The loopback server (:mod:`fakeserver.transports.server`) and the in-process transports
+(:mod:`fakeserver.transports.requests_adapter`, :mod:`fakeserver.transports.httpx_route`) all turn a
+request into an environ with :func:`build_environ` and run the app with :func:`call_app`, so the app
+sees the same environ and is held to the same WSGI checks whichever way a request arrives. The
 in-process transports also share how they find the app (:func:`app_of`), honour a read timeout
 (:func:`answer_within`) and shape the answer as a socket would deliver it (:func:`as_sent`).
 """

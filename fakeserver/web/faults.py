@@ -14,13 +14,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .errors import DropConnection, InjectedFault
+from ..backend.models import OPERATIONS
+from ..errors import DropConnection, InjectedFault
 from .messages import Request, problem_answer
-from .models import OPERATIONS
 
 if TYPE_CHECKING:
+    from ..transports.wsgi import WSGIApp
     from .routes import Router
-    from .wsgi import WSGIApp
 
 __all__ = ["Fault", "FaultLayer", "FaultScript"]
 

@@ -26,8 +26,8 @@ An exception raised by the app (other than ``DropConnection``) answers the clien
 and is kept; ``stop()`` (and so leaving the ``with`` block) re-raises it in the test, the way
 pytest-httpserver does. ``DropConnection`` closes the socket without a response.
 
-The WSGI plumbing (``build_environ``, ``call_app``) lives in :mod:`fakeserver.wsgi`, shared with
-the in-process transports.
+The WSGI plumbing (``build_environ``, ``call_app``) lives in :mod:`fakeserver.transports.wsgi`,
+shared with the in-process transports.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, BinaryIO, Self
 
-from .errors import DropConnection, raise_collected
+from ..errors import DropConnection, raise_collected
 from .wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
 
 __all__ = ["FakeServer", "RequestLogger", "internal_error"]

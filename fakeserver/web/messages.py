@@ -1,9 +1,9 @@
 """The HTTP shapes every layer of the fake shares: a request read once, and JSON answers.
 
-The app and the middleware around it (:mod:`fakeserver.faults`, :mod:`fakeserver.journal`)
+The app and the middleware around it (:mod:`fakeserver.web.faults`, :mod:`fakeserver.web.journal`)
 all see the same :class:`Request`: the first layer to ask reads the body and routes the
 request, and keeps the result in the environ for the others. They pass what the backend
-reported (its :class:`~fakeserver.models.Receipt`) the same way, under :data:`RECEIPT_KEY`.
+reported (its :class:`~fakeserver.backend.models.Receipt`) the same way, under :data:`RECEIPT_KEY`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
-from .errors import ApiProblem, BadRequest
-from .models import AuthHeaders
-from .wsgi import request_path
+from ..backend.models import AuthHeaders
+from ..errors import ApiProblem, BadRequest
+from ..transports.wsgi import request_path
 
 if TYPE_CHECKING:
     from .routes import Router

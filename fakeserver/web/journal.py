@@ -1,8 +1,8 @@
 """The journal: every request the fake answered, and the WSGI middleware that records them.
 
 :class:`JournalLayer` wraps the app (and the fault layer) and, once the answer is ready,
-records a :class:`~fakeserver.models.JournalEntry` built from the request, the status and the
-backend's receipt: never a value, a ciphertext or a credential. Entries are ordered by the
+records a :class:`~fakeserver.backend.models.JournalEntry` built from the request, the status
+and the backend's receipt: never a value, a ciphertext or a credential. Entries are ordered by the
 sequence in which their outcomes took effect in the backend.
 """
 
@@ -14,13 +14,13 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .errors import DropConnection
+from ..backend.models import JournalEntry, Receipt
+from ..errors import DropConnection
 from .messages import RECEIPT_KEY, Request
-from .models import JournalEntry, Receipt
 
 if TYPE_CHECKING:
+    from ..transports.wsgi import WSGIApp
     from .routes import Router
-    from .wsgi import WSGIApp
 
 __all__ = ["Journal", "JournalLayer", "Listener"]
 

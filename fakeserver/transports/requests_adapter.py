@@ -8,11 +8,11 @@ No socket is opened: a request goes straight to the app, and the answer comes ba
     session.get("https://apis.roblox.com/cloud/v2/universes/1/secrets", headers=...)
 
 It keeps what the loopback server does: the same WSGI environ
-(:func:`~fakeserver.wsgi.build_environ`), a ``DropConnection`` becomes the error a dropped
-socket would raise (``requests.ConnectionError``), any other exception from the app is raised in
-the caller's thread where the test sees it, and a read timeout the client asked for is honoured,
-so injected latency times out as it would over the network. The adapter also applies the urllib3
-``Retry`` of the adapter it shadows, so a session set up with
+(:func:`~fakeserver.transports.wsgi.build_environ`), a ``DropConnection`` becomes the error a
+dropped socket would raise (``requests.ConnectionError``), any other exception from the app is
+raised in the caller's thread where the test sees it, and a read timeout the client asked for is
+honoured, so injected latency times out as it would over the network. The adapter also applies the
+urllib3 ``Retry`` of the adapter it shadows, so a session set up with
 ``HTTPAdapter(max_retries=Retry(...))`` retries and backs off exactly as it would over HTTP.
 """
 
@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from requests.adapters import BaseAdapter
 
-from .errors import DropConnection
+from ..errors import DropConnection
 from .wsgi import (
     DEFAULT_BASE_URL,
     AppTimeout,
