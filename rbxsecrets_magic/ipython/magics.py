@@ -128,6 +128,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         # API keys from %rbx_secret_login, per universe (None = any universe). Not a trait,
         # so the key never reaches %config output or a config file.
         self._keys: dict[int | None, SecretValue] = {}
+        self._given: list[str] = []
         self._clients: dict[tuple[Any, ...], SecretsClient] = {}
         # One pacer for every client: Roblox's rate limit is per API key owner, not universe.
         self._pacer: Pacer | None = None
@@ -270,7 +271,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
         def value() -> SecretValue:
             # The plaintext lives only in the operation's frames; on failure, _run empties them.
-            return read_value(
+            given = read_value(
                 prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
                 from_env=args.from_env,
                 from_file=args.from_file,
@@ -278,6 +279,8 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
                 namespace=self.shell.user_ns if self.shell is not None else {},
                 confirm=args.confirm or self.confirm,
             )
+            self._given.append(given.reveal())
+            return given
 
         def said(row: WriteRow) -> None:
             if row.result == "done":

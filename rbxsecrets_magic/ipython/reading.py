@@ -6,10 +6,11 @@ Mixed into :class:`~rbxsecrets_magic.ipython.magics.RbxSecretsMagics`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -26,6 +27,9 @@ from .wording import (
 )
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
+    from ..values import SecretValue
     from .magic_line import LineReading, LineSpec
 
 
@@ -35,6 +39,13 @@ class ReadingMixin:
     # Set by RbxSecretsMagics (the shell) and SessionMixin (the manifest's environments).
     shell: Any
     environment_names: Callable[[], list[str]]
+    _keys: dict[int | None, SecretValue]
+    #: The values and keys the user gave in the current magic (see :meth:`_user_secrets`).
+    _given: list[str]
+
+    def _user_secrets(self) -> list[str]:
+        """What the user gave that no frame may keep: this magic's values, the session keys."""
+        return [*self._given, *(key.reveal() for key in self._keys.values())]
 
     def _run(self, method: Any, line: str, body: Callable[[argparse.Namespace], Any]) -> Any:
         """Read ``line`` for ``method``, run ``body`` with the arguments, and report failures.
@@ -49,6 +60,7 @@ class ReadingMixin:
         magic = method.__name__
         reading: LineReading | None = None
         message = ""
+        self._given = []
         try:
             reading = read_line(line, self._line_spec(method))
             return body(self._arguments(method, reading))
@@ -70,10 +82,14 @@ class ReadingMixin:
             )
             _scrub(exc)
         except Exception as exc:
-            # A real bug keeps its traceback, but the finished frames below this one are
-            # emptied of their locals: under %xmode Verbose they would print the plaintext.
-            _scrub(exc)
+            # A real bug keeps its traceback and, for %debug, the locals of its frames; only
+            # the frames that hold a value or key the user gave are emptied: under %xmode
+            # Verbose they would print it.
+            _scrub(exc, self._user_secrets(), keep=self)
             raise
+        finally:
+            # The values given live on only in the frames that hold them until scrubbed.
+            self._given = []
         raise self._refused(magic, line, reading, message)
 
     def _refused(
@@ -179,11 +195,16 @@ _POSITIONALS = {
 }
 
 
-def _scrub(exc: BaseException) -> None:
+def _scrub(
+    exc: BaseException, secrets: Sequence[str] | None = None, *, keep: object = None
+) -> None:
     """Empty the finished frames of ``exc`` and of every exception chained to it.
 
     They may hold the plaintext (the magic's body, the client's send); %debug, %xmode Verbose
-    and ``sys.last_value.__context__`` would reach it.
+    and ``sys.last_value.__context__`` would reach it. With ``secrets`` (a real bug), only the
+    frames whose locals hold one of them, or a :class:`~rbxsecrets_magic.values.SecretValue`,
+    are emptied; the others keep their locals for %debug. ``keep`` (the magics instance, which
+    the shell reaches anyway) is not searched.
     """
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -192,6 +213,39 @@ def _scrub(exc: BaseException) -> None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        traceback.clear_frames(current.__traceback__)
+        if secrets is None:
+            traceback.clear_frames(current.__traceback__)
+        else:
+            _clear_frames_holding(current.__traceback__, secrets, keep)
         pending += [current.__context__, current.__cause__]
         pending += list(getattr(current, "exceptions", ()))
+
+
+def _clear_frames_holding(tb: TracebackType | None, secrets: Sequence[str], keep: object) -> None:
+    while tb is not None:
+        frame = tb.tb_frame
+        if any(_holds(value, secrets, keep) for value in frame.f_locals.values()):
+            with contextlib.suppress(RuntimeError):  # a frame still running cannot be cleared
+                frame.clear()
+        tb = tb.tb_next
+
+
+def _holds(value: object, secrets: Sequence[str], keep: object, depth: int = 0) -> bool:
+    """Whether ``value`` is, contains or (a few levels down) refers to one of ``secrets``."""
+    from ..values import SecretValue
+
+    if isinstance(value, SecretValue):
+        return True
+    if isinstance(value, str):
+        return any(secret in value for secret in secrets)
+    if isinstance(value, (bytes, bytearray)):
+        return any(secret.encode() in value for secret in secrets)
+    if depth >= 3 or value is keep or not secrets:
+        return False
+    if isinstance(value, Mapping):
+        items: list[object] = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        items = list(getattr(value, "__dict__", {}).values())
+    return any(_holds(item, secrets, keep, depth + 1) for item in items)

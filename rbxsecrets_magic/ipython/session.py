@@ -57,6 +57,7 @@ class SessionMixin:
     _keys: dict[int | None, SecretValue]
     _clients: dict[tuple[object, ...], SecretsClient]
     _pacer: Pacer | None
+    _given: list[str]
 
     def _key_in_use(self, universe: int | None) -> str:
         """Say which credential the magics use now (for ``universe``, or by default)."""
@@ -283,6 +284,7 @@ class SessionMixin:
             what="key",
             sources=_KEY_SOURCES,
         )
+        self._given.append(key.reveal())
         for check in checks:
             with self._new_client(check, key) as probe:
                 probe.public_key()

@@ -29,6 +29,7 @@ class WritesMixin:
 
     # Set by RbxSecretsMagics and SessionMixin.
     concurrency: int
+    _given: list[str]
     known_ids: dict[int, set[str]]
     _client: Callable[[str, int], SecretsClient]
     _check_domain: Callable[[str | None], str | None]
@@ -128,6 +129,7 @@ class WritesMixin:
         from ..values import read_env_file
 
         values = read_env_file(args.env_file)
+        self._given.extend(values.values())
         failed = [
             self._set_env_file_in(universe, values, domain, args.dry_run) for universe in universes
         ]
