@@ -410,6 +410,37 @@ def read_value(
     return prompt_secret(prompt, confirm=confirm, what=what, sources=sources)
 
 
+def _take_entry(
+    number: int,
+    key: str,
+    value: str | None,
+    values: dict[str, str],
+    invalid: dict[str, str] | None,
+    problems: list[str],
+) -> None:
+    """Check one ``KEY=value`` entry of a .env file into ``values``, or say its problem."""
+    if value is None:
+        problems.append(f"line {number} has no '='")
+        return
+    try:
+        name = validate_secret_id(key)
+    except InvalidInputError:
+        problems.append(f"line {number} is not a valid secret name")
+        return
+    try:
+        # As python-dotenv does, a name given twice takes its last value.
+        values[name] = validate_value(value)
+        if invalid is not None:
+            invalid.pop(name, None)
+    except InvalidInputError as exc:
+        reason = str(exc).removeprefix("Invalid value: ")
+        if invalid is None:
+            problems.append(f"{name}: {reason}")
+        else:
+            values.pop(name, None)
+            invalid[name] = reason.rstrip(".")
+
+
 def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[str, str]:
     """Read every ``KEY=value`` entry of a .env file, checked, or refuse the whole file.
 
@@ -466,26 +497,7 @@ def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[s
                 f"the file given to --env-file has more than {MAX_ENV_FILE_ENTRIES} entries, "
                 "more than a universe can hold; nothing was set"
             )
-        if binding.value is None:
-            problems.append(f"line {number} has no '='")
-            continue
-        try:
-            name = validate_secret_id(binding.key)
-        except InvalidInputError:
-            problems.append(f"line {number} is not a valid secret name")
-            continue
-        try:
-            # As python-dotenv does, a name given twice takes its last value.
-            values[name] = validate_value(binding.value)
-            if invalid is not None:
-                invalid.pop(name, None)
-        except InvalidInputError as exc:
-            reason = str(exc).removeprefix("Invalid value: ")
-            if invalid is None:
-                problems.append(f"{name}: {reason}")
-            else:
-                values.pop(name, None)
-                invalid[name] = reason.rstrip(".")
+        _take_entry(number, binding.key, binding.value, values, invalid, problems)
     if not entries and not problems:
         raise ValueSourceError("the file given to --env-file has no KEY=value entries")
     if problems:

@@ -84,13 +84,14 @@ def layer(module: str) -> str:
 
 
 #: Which layers each layer may import (besides itself and the top-level foundation modules:
-#: errors, settings, version, values). Front ends sit above operations, which sits above
-#: secrets as code and the Open Cloud client; the client knows none of them.
+#: errors, settings, version, values). The front ends (ipython, cli) sit on the operations
+#: layer, which sits on secrets as code and the Open Cloud client; the client knows none of
+#: them, and the two front ends never import each other.
 LAYERS: dict[str, set[str]] = {
     "opencloud": set(),
     "secrets_as_code": {"opencloud", "render"},
     "operations": {"opencloud", "secrets_as_code"},
-    "render": {"opencloud", "secrets_as_code"},
+    "render": {"opencloud", "secrets_as_code", "operations"},
     "ipython": {"opencloud", "secrets_as_code", "operations", "render"},
     "cli": {"opencloud", "secrets_as_code", "operations", "render"},
 }
@@ -200,3 +201,24 @@ def test_public_api() -> None:
         "load_ipython_extension",
         "seal",
     ]
+
+
+def test_the_layer_rule_would_catch_an_upward_import() -> None:
+    graph = import_graph()
+    ops = f"{PACKAGE}.operations.writes"
+    assert f"{PACKAGE}.operations.rollout" in graph[ops]
+    assert "ipython" not in LAYERS["operations"] and "cli" not in LAYERS["operations"]
+    assert layer(f"{PACKAGE}.ipython.magics") == "ipython" and layer(PACKAGE) == "top"
+
+
+def test_both_front_ends_go_through_the_operations_layer() -> None:
+    graph = import_graph()
+    for front in ("ipython", "cli"):
+        used = {layer(t) for m, targets in graph.items() if layer(m) == front for t in targets}
+        assert "operations" in used, front
+
+
+def test_only_the_client_speaks_http() -> None:
+    for module in import_graph():
+        if layer(module) != "opencloud":
+            assert not {"requests", "urllib3", "nacl"} & imported_libraries(module), module
