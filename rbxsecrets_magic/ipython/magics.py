@@ -55,12 +55,8 @@ from . import completion
 # Reading lines, values and history is imported by the magics that need it, on first use:
 # loading the extension must not slow IPython's start (bench/load_ext.py).
 from .wording import (
-    _BLEED_OFF_HELP,
-    _RESTART_HELP,
-    _UNIVERSE_HELP,
     _UNIVERSE_RULE,
     _VALUE_SOURCES,
-    _YES_HELP,
     _describe_delete,
     _describe_set,
     _fail,
@@ -77,6 +73,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RbxSecretsMagics"]
 
+from .options import option
 from .reading import ReadingMixin
 from .session import SessionMixin
 from .writes import WritesMixin
@@ -172,32 +169,17 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         metavar="NAME",
         help="Secret id: 1-64 letters, digits and _, not starting with a digit.",
     )
-    @argument(
-        "--domain",
-        metavar="D",
-        help="Where in-game HttpService may send it: '*', '*.example.com' or "
-        "'api.example.com'; '' makes it private. Default: keep (new secrets: private).",
-    )
-    @argument("--from-env", metavar="VAR", help="Take the value from environment variable VAR.")
-    @argument(
-        "--from-file",
-        metavar="PATH",
-        help="Take the value from a file (one final newline is dropped).",
-    )
-    @argument(
-        "--from-var", metavar="NAME", help="Take the value from variable NAME of this session."
-    )
-    @argument("--confirm", action="store_true", help="Ask for the value twice.")
-    @argument("--env-file", metavar="PATH", help="Set every entry of a .env file instead.")
-    @argument(
-        "--dry-run",
-        action="store_true",
-        help="With --env-file: only show what would be created or updated.",
-    )
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
-    @argument("--restart", action="store_true", help=_RESTART_HELP)
-    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
-    @argument("--yes", action="store_true", help=_YES_HELP)
+    @option("--domain")
+    @option("--from-env")
+    @option("--from-file")
+    @option("--from-var")
+    @option("--confirm")
+    @option("--env-file")
+    @option("--dry-run", help="With --env-file: only show what would be created or updated.")
+    @option("--universe")
+    @option("--restart")
+    @option("--bleed-off")
+    @option("--yes")
     def rbx_secret_set(self, line: str) -> None:
         """Create or update a secret; the value comes from a masked prompt, never the line.
 
@@ -305,15 +287,15 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @line_magic
     @magic_arguments()
     @argument("names", nargs="+", metavar="NAME", help="Secret ids to delete.")
-    @argument(
-        "--missing-ok",
-        action="store_true",
-        help="Skip names that do not exist instead of refusing.",
+    @option("--missing-ok")
+    @option("--universe")
+    @option("--restart")
+    @option("--bleed-off")
+    @option(
+        "--yes",
+        help="Delete (and with --restart, restart) without asking (needed where nothing "
+        "can ask, such as a headless kernel).",
     )
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
-    @argument("--restart", action="store_true", help=_RESTART_HELP)
-    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
-    @argument("--yes", action="store_true", help=_YES_HELP)
     def rbx_secret_delete(self, line: str) -> None:
         """Delete one or more secrets.
 
@@ -366,7 +348,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @option("--universe")
     def rbx_secret_list(self, line: str) -> SecretList | None:
         """List the secrets of a universe: id, domain, key_id, stale, created, updated.
 
@@ -418,11 +400,10 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     @line_magic
     @magic_arguments()
-    @argument("--from-env", metavar="VAR", help="Take the key from environment variable VAR.")
-    @argument("--from-file", metavar="PATH", help="Take the key from a file.")
-    @argument(
+    @option("--from-env", help="Take the key from environment variable VAR.")
+    @option("--from-file", help="Take the key from a file.")
+    @option(
         "--universe",
-        metavar="U",
         help="Use this key only for universe U (and check "
         "it there); an id or environment name of the manifest, or a comma list.",
     )
@@ -450,9 +431,8 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     @line_magic
     @magic_arguments()
-    @argument(
+    @option(
         "--universe",
-        metavar="U",
         help="Forget only the key given for universe U (an id "
         "or environment name of the manifest, or a comma list).",
     )
@@ -474,39 +454,21 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     @line_magic
     @magic_arguments()
-    @argument(
-        "--manifest",
-        metavar="FILE",
-        help="The manifest (default: the manifest trait, else rbxsecrets.toml here).",
-    )
-    @argument(
+    @option("--manifest")
+    @option(
         "--env-file",
-        metavar="FILE",
         help="Read values from this .env file first, then "
         "the environment; without a manifest, every entry is a secret.",
+        metavar="FILE",
     )
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
-    @argument(
-        "--environment", metavar="NAME", help="Environment(s) of the manifest, comma separated."
-    )
-    @argument(
-        "--prune",
-        action="store_true",
-        help="Delete secrets the manifest does not list (never protected ones).",
-    )
-    @argument(
-        "--protect",
-        metavar="GLOB",
-        action="append",
-        default=[],
-        help="Never delete secrets matching GLOB; repeatable.",
-    )
-    @argument("--dry-run", action="store_true", help="Only show the plan.")
-    @argument(
-        "--yes", action="store_true", help="Delete (and with --restart, restart) without asking."
-    )
-    @argument("--restart", action="store_true", help=_RESTART_HELP)
-    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
+    @option("--universe")
+    @option("--environment")
+    @option("--prune")
+    @option("--protect")
+    @option("--dry-run", help="Only show the plan.")
+    @option("--yes", help="Delete (and with --restart, restart) without asking.")
+    @option("--restart")
+    @option("--bleed-off")
     def rbx_secret_sync(self, line: str) -> None:
         """Make experiences' secrets match the manifest: show the plan, then apply it.
 
@@ -588,14 +550,10 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     @line_magic
     @magic_arguments()
-    @argument(
-        "--places",
-        metavar="ID[,ID...]",
-        help="Restart only these places' servers (default: every place of the universe).",
-    )
-    @argument("--bleed-off", metavar="MINUTES", help=_BLEED_OFF_HELP)
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
-    @argument("--yes", action="store_true", help=_YES_HELP)
+    @option("--places")
+    @option("--bleed-off")
+    @option("--universe")
+    @option("--yes")
     def rbx_servers_restart(self, line: str) -> None:
         """Restart an experience's game servers so they load the secrets as they are now.
 
@@ -641,7 +599,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @magic_arguments()
     @argument("name", metavar="NAME", help="Secret id.")
     @argument("url", nargs="?", metavar="URL", help="The URL the game calls (http:// or https://).")
-    @argument("--universe", metavar="U", help=_UNIVERSE_HELP)
+    @option("--universe")
     def rbx_secret_check(self, line: str) -> None:
         """Say whether a game server could send a secret to a URL, and if not, what would.
 

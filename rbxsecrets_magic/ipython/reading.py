@@ -122,6 +122,7 @@ class ReadingMixin:
         """What ``method``'s line may hold, and when each argument is certainly not a value."""
         from ..values import is_env_var_name
         from .magic_line import LineSpec, OptionSpec
+        from .options import Kind, kind_of, positionals
 
         parser: argparse.ArgumentParser = method.parser
         namespace = self.shell.user_ns if self.shell is not None else {}
@@ -136,27 +137,30 @@ class ReadingMixin:
             known = self.environment_names() if any(not n.isdigit() for n in names) else []
             return all(n in known or _passes(validate_universe_id, n) for n in names)
 
-        safe: dict[str, Callable[[str], bool]] = {
-            "--universe": universes,
-            "--environment": environments,
-            "--domain": lambda t: _passes(validate_domain, t),
-            "--from-env": lambda t: t in os.environ or is_env_var_name(t),
-            "--from-var": lambda t: t.isidentifier() and t in namespace,
-            "--from-file": _existing_path,
-            "--env-file": _existing_path,
-            "--manifest": _existing_path,
+        # One check per kind of argument (ipython/options.py declares each option's kind).
+        safe: dict[Kind | None, Callable[[str], bool]] = {
+            Kind.UNIVERSE: universes,
+            Kind.ENVIRONMENT: environments,
+            Kind.DOMAIN: lambda t: _passes(validate_domain, t),
+            Kind.ENV_VAR: lambda t: t in os.environ or is_env_var_name(t),
+            Kind.VARIABLE: lambda t: t.isidentifier() and t in namespace,
+            Kind.PATH: _existing_path,
             # A pattern of secret ids: the characters of an id and glob's own.
-            "--protect": lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
-            "--places": lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
-            "--bleed-off": lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
+            Kind.GLOB: lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
+            Kind.PLACES: lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
+            Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
         }
+
+        def never(_text: str) -> bool:
+            return False
+
         options = {
-            name: OptionSpec(action.nargs != 0, safe.get(name, lambda _t: False))
+            name: OptionSpec(action.nargs != 0, safe.get(kind_of(name), never))
             for name, action in parser._option_string_actions.items()
             if name.startswith("--")
         }
-        count, required = _POSITIONALS.get(method.__name__, (0, False))
-        urls = method.__name__ == "rbx_secret_check"
+        count, required = positionals(parser)
+        urls = any(action.metavar == "URL" for action in parser._actions)
         return LineSpec(
             options,
             count,
@@ -187,12 +191,6 @@ class ReadingMixin:
 
 # What --protect takes: a glob over secret ids.
 _GLOB_OF_IDS = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,128}")
-# How many secret names each magic takes (-1: any number), and whether one is required.
-_POSITIONALS = {
-    "rbx_secret_set": (1, False),
-    "rbx_secret_delete": (-1, True),
-    "rbx_secret_check": (2, True),
-}
 
 
 def _scrub(

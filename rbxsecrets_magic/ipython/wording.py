@@ -35,19 +35,6 @@ _NO_KEY = (
 _SOURCE_OPTIONS = ("--from-env", "--from-file", "--from-var")
 _VALUE_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
 _KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
-_UNIVERSE_HELP = (
-    "Universe id or environment name of the manifest, or a comma list of them "
-    "(overrides the configuration)."
-)
-_RESTART_HELP = (
-    "After the writes succeed, restart the game servers of each universe written, "
-    "so they load the secrets (says how and asks first)."
-)
-_BLEED_OFF_HELP = (
-    "Let old servers run 1-60 minutes without taking new players before they "
-    "shut down (default: shut down now)."
-)
-_YES_HELP = "Restart without asking (needed where nothing can ask, such as a headless kernel)."
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
