@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.state import StateError, StateStore
+from rbxsecrets_magic.secrets_as_code.state import StateError, StateStore
 from tests.rbxsecrets_magic.sync_helpers import STAGING, VALUES, rbx
 
 API = "https://apis.roblox.com"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.state import StateStore
+from rbxsecrets_magic.secrets_as_code.state import StateStore
 from tests.rbxsecrets_magic.sync_helpers import STAGING, rbx
 
 API = "https://apis.roblox.com"

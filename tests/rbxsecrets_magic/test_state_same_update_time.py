@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rbxsecrets_magic.client import SecretsClient
-from rbxsecrets_magic.state import StateStore
+from rbxsecrets_magic.opencloud.client import SecretsClient
+from rbxsecrets_magic.secrets_as_code.state import StateStore
 from tests.rbxsecrets_magic.sync_helpers import STAGING, VALUES, rbx
 
 API = "https://apis.roblox.com"

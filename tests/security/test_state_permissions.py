@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rbxsecrets_magic.state import StateError, StateStore
+from rbxsecrets_magic.secrets_as_code.state import StateError, StateStore
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 
