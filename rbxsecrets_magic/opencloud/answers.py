@@ -321,6 +321,8 @@ def parse_body(response: requests.Response) -> Any:
         return json.loads(content)
     except UnicodeDecodeError as exc:
         raise ValueError("the body is not UTF-8") from exc
+    except RecursionError:  # json parses nested arrays recursively; no answer nests deep
+        raise ValueError("the body is nested too deeply") from None
 
 
 def problem_detail(response: requests.Response) -> str | None:
@@ -332,6 +334,8 @@ def problem_detail(response: requests.Response) -> str | None:
     """
     try:
         data = json.loads(response.content)
+    except RecursionError:
+        return None
     except (ValueError, UnicodeDecodeError):
         text = response.content[:_MAX_TEXT].decode("utf-8", "replace").strip()
         if not text or text.startswith("<"):
