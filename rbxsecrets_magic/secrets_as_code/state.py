@@ -24,21 +24,26 @@ records meet, the secret is recorded as not verifiable rather than vouched for.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import hmac
 import json
 import logging
 import os
-import secrets
-import shlex
-import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from .fingerprint_key import (
+    ENV_STATE_DIR,
+    StateError,
+    fsync_directory,
+    load_fingerprint_key,
+    make_private_directory,
+    reason,
+)
 
 __all__ = [
     "ENV_STATE_DIR",
@@ -51,11 +56,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Overrides where the state is kept.
-ENV_STATE_DIR = "RBX_SECRETS_STATE_DIR"
 _APP = "rbxsecrets-magic"
 _STATE_FILE = "applied.json"
-_KEY_FILE = "fingerprint.key"
 _LOCK_FILE = "applied.lock"
 _VERSION = 1
 # Stored next to the records: a state written under another key verifies nothing.
@@ -94,150 +96,6 @@ def _stamp(text: object) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-class StateError(OSError):
-    """The state cannot be used or saved; the one-line message names the path, why, and the fix."""
-
-
-_KEY_LENGTH = 32
-_START_OVER = "delete it to start over (the next apply then rewrites every secret once)"
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _refuse_shared(info: os.stat_result, path: Path, what: str, private: int) -> None:
-    """Raise :class:`StateError` when ``path`` is not the user's alone (as ssh does)."""
-    if os.name != "posix":
-        return
-    if info.st_uid != os.geteuid():
-        raise StateError(
-            f"{what} {path} belongs to another user, so it is ignored: use a folder of your "
-            f"own (set {ENV_STATE_DIR})"
-        )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o077:
-        raise StateError(
-            f"{what} {path} can be read or written by others (mode {mode:04o}), so it is "
-            f"ignored: run chmod {private:o} {shlex.quote(str(path))}"
-        )
-
-
-def _existing_directory(directory: Path) -> bool:
-    """Whether the state folder exists; raises :class:`StateError` if it is not private."""
-    try:
-        info = directory.stat()
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise StateError(f"the state folder {directory} cannot be read ({_reason(exc)})") from None
-    if not stat.S_ISDIR(info.st_mode):
-        raise StateError(f"the state folder {directory} is not a folder; set {ENV_STATE_DIR}")
-    _refuse_shared(info, directory, "the state folder", 0o700)
-    return True
-
-
-def _make_directory(directory: Path) -> None:
-    # Every directory made here is 0700, parents included (mkdir(parents=True) would make
-    # them 0777 minus the umask): a permissive umask must not let others swap ours out.
-    missing = [p for p in (directory, *directory.parents) if not p.exists()]
-    for path in reversed(missing):
-        path.mkdir(mode=0o700, exist_ok=True)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a name just linked or replaced in ``directory`` survive a crash."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def load_fingerprint_key(directory: Path, *, create: bool) -> bytes | None:
-    """The fingerprint key of the state in ``directory``: the one place the key comes from.
-
-    It is read from ``fingerprint.key`` there, which must be the user's alone (as must the
-    folder) and hold 64 hex digits. When there is none and ``create`` is true, a random key is
-    made there whole or not at all (written and fsynced under a temporary name, then linked,
-    which never replaces a key another run made meanwhile: that one wins), and the folder is
-    fsynced. A key kept elsewhere (a system keyring) would be looked up here, before the file.
-
-    Returns
-    -------
-    bytes or None
-        The 32-byte key; None when there is none and ``create`` is false.
-
-    Raises
-    ------
-    StateError
-        The folder or the key can be read or written by others, or the key is unreadable,
-        empty or malformed, or cannot be made; the message says which path and what to do.
-    """
-    if not _existing_directory(directory):
-        if not create:
-            return None
-        _make_directory(directory)
-    path = directory / _KEY_FILE
-    key = _read_key_file(path)
-    if key is not None or not create:
-        return key
-    return _create_key_file(path)
-
-
-def _read_key_file(path: Path) -> bytes | None:
-    # O_NOFOLLOW: the key is a file of the user's own, never whatever a symlink points to.
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        why = "it is a symbolic link" if exc.errno == errno.ELOOP else _reason(exc)
-        raise StateError(f"the fingerprint key {path} cannot be read ({why})") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise StateError(f"the fingerprint key {path} is not a file; {_START_OVER}")
-        _refuse_shared(info, path, "the fingerprint key", 0o600)
-        data = file.read(4 * _KEY_LENGTH)
-    text = data.decode("ascii", "replace").strip()
-    if not text:
-        raise StateError(f"the fingerprint key {path} is empty (a crash?); {_START_OVER}")
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        key = b""
-    if len(key) != _KEY_LENGTH:
-        raise StateError(
-            f"the fingerprint key {path} is not a key (64 hex digits expected); {_START_OVER}"
-        )
-    return key
-
-
-def _create_key_file(path: Path) -> bytes:
-    key = secrets.token_bytes(_KEY_LENGTH)
-    fd, temp = tempfile.mkstemp(prefix=".fingerprint-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(key.hex() + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temp, path)
-        except FileExistsError:
-            found = _read_key_file(path)  # another run's key, made whole the same way
-            if found is None:
-                raise StateError(f"the fingerprint key {path} vanished while made") from None
-            return found
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-    _fsync_directory(path.parent)
-    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +184,7 @@ class StateStore:
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.problem = f"the state file {self.path} cannot be read ({_reason(exc)})"
+            self.problem = f"the state file {self.path} cannot be read ({reason(exc)})"
             return
         records = self._parse(text, key)
         if records is not None:
@@ -452,7 +310,7 @@ class StateStore:
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             raise StateError(
-                f"the state in {self.directory} could not be saved: {_reason(exc)}{where}"
+                f"the state in {self.directory} could not be saved: {reason(exc)}{where}"
             ) from exc
 
     def _reload(self) -> dict[str, Any]:
@@ -471,7 +329,7 @@ class StateStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive lock on the state, so two runs never lose each other's records."""
-        _make_directory(self.directory)
+        make_private_directory(self.directory)
         # O_NOFOLLOW: a symlink planted where the lock goes must not make us create its target.
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(self.directory / _LOCK_FILE, flags, 0o600)
@@ -506,7 +364,7 @@ class StateStore:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         self.problem = None
 
 

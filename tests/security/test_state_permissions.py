@@ -91,3 +91,12 @@ def test_the_state_file_of_a_loose_folder_is_not_even_read(tmp_path: Path) -> No
     (directory / "applied.json").write_text("[1, 2")  # would be another problem if read
     store = StateStore(directory)
     assert store.problem is not None and "chmod 700" in store.problem
+
+
+def test_a_fifo_planted_at_the_key_is_refused_without_hanging(tmp_path: Path) -> None:
+    directory = made(tmp_path)
+    key = directory / "fingerprint.key"
+    key.unlink()
+    os.mkfifo(key, 0o600)
+    store = StateStore(directory)  # would block in open() if it waited for a writer
+    assert store.problem is not None and "is not a file" in store.problem
