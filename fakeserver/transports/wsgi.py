@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote_to_bytes, urlsplit
 
+from ..errors import AppTimeout
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "TOKEN",
@@ -202,10 +204,6 @@ def app_of(fake: Any) -> WSGIApp:
     if not callable(app):
         raise TypeError("expected a FakeOpenCloud or a WSGI callable")
     return cast("WSGIApp", app)
-
-
-class AppTimeout(Exception):
-    """The app did not answer within the read timeout the client asked for."""
 
 
 def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
