@@ -212,3 +212,14 @@ def test_the_readme_map_matches_the_tree() -> None:
             folder = path.parent.relative_to(PACKAGE).as_posix()
             tree.setdefault("" if folder == "." else folder, set()).add(path.name)
     assert _readme_map() == tree
+
+
+def test_the_package_stays_small_enough_to_read() -> None:
+    top = [path.name for path in PACKAGE.glob("*.py")]
+    assert len(top) <= 12, sorted(top)
+    long = {
+        name: lines
+        for name, path in MODULES.items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 700
+    }
+    assert long == {}
