@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO, Self
+from typing import TYPE_CHECKING, BinaryIO, Self
 
 from ..errors import DropConnection, UnreadableRequest, raise_collected
 from .http1 import (
@@ -56,7 +56,13 @@ from .http1 import (
     read_head,
     read_request_line,
 )
-from .wsgi import WSGIApp, build_environ, call_app, request_path
+from .wsgi import AppSource, WSGIApp, build_environ, call_app, request_path
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+#: A client's address as ``accept`` gives it: ``(host, port)``, with flow info and scope for IPv6.
+_Peer = tuple[str, int] | tuple[str, int, int, int]
 
 __all__ = ["FakeServer", "RequestLogger", "internal_error"]
 
@@ -171,7 +177,7 @@ class _RequestReader(socket.SocketIO):
         self._selector.register(connection.sock, selectors.EVENT_READ)
         self._selector.register(wake, selectors.EVENT_READ)
 
-    def readinto(self, b: Any) -> int | None:
+    def readinto(self, b: WriteableBuffer) -> int | None:
         """Wait for the client's bytes and read them into ``b`` (see the class docstring)."""
         if self._connection.busy:
             if not self._wait(self._connection.deadline, stall=_STOP_STALL_SECONDS):
@@ -235,7 +241,7 @@ class FakeServer:
 
     def __init__(
         self,
-        app: Any,
+        app: AppSource,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -257,7 +263,7 @@ class FakeServer:
             raise ValueError("timeout must be a finite number of seconds > 0")
         self.max_connections = max_connections
         self.timeout = float(timeout)
-        self.fake: Any = app if wsgi is not app else None
+        self.fake: AppSource | None = app if wsgi is not app else None
         self.app: WSGIApp = wsgi
         self.on_request = on_request
         self._bind = (host, port)
@@ -437,7 +443,7 @@ class FakeServer:
                     pause = 0.0
                     self._spawn(sock, peer, wake)
 
-    def _spawn(self, sock: socket.socket, peer: Any, wake: socket.socket) -> None:
+    def _spawn(self, sock: socket.socket, peer: _Peer, wake: socket.socket) -> None:
         """Start the thread that serves one accepted connection, or refuse it if full."""
         with self._lock:
             full = len(self._connections) >= self.max_connections
