@@ -312,7 +312,7 @@ def test_check_never_repeats_the_url(rollout: MagicShell) -> None:
 
 
 def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
-    from rbxsecrets_magic.completion import MagicCompleter
+    from rbxsecrets_magic.ipython.completion import MagicCompleter
 
     completer = MagicCompleter(rollout.magics)
     assert completer.complete("%rbx_servers_restart --") == [

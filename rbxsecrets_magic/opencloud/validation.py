@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 __all__ = [
     "MAX_VALUE_CHARS",

@@ -31,8 +31,7 @@ from typing import Any, Literal, Self
 
 import requests
 
-from .crypto import seal
-from .errors import (
+from ..errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
@@ -43,9 +42,7 @@ from .errors import (
     RbxSecretsError,
     WaitTooLongError,
 )
-from .pacing import Pacer
-from .sending import Call, Sender
-from .settings import (
+from ..settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
@@ -56,6 +53,9 @@ from .settings import (
     chosen_base_url,
     pick_credential,
 )
+from .crypto import seal
+from .pacing import Pacer
+from .sending import Call, Sender
 from .validation import (
     validate_bleed_off_minutes,
     validate_domain,

@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .errors import DeclinedError, InvalidInputError, RbxSecretsError
-from .validation import validate_bleed_off_minutes, validate_place_ids
+from ..errors import DeclinedError, InvalidInputError, RbxSecretsError
+from ..opencloud.validation import validate_bleed_off_minutes, validate_place_ids
 
 if TYPE_CHECKING:
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
 
 __all__ = [
     "RestartOptions",

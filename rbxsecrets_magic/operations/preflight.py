@@ -2,7 +2,8 @@
 
 ``%rbx_secret_check`` and ``rbx-secrets check`` both use :func:`check_secret`: it reads the
 secret's domain from a listing (no value is needed, and the API never returns one) and applies
-the domain rule of :mod:`rbxsecrets_magic.domains`. The URL is checked before any request, and
+the domain rule of :mod:`rbxsecrets_magic.opencloud.domains`. The URL is checked before any
+request, and
 no message repeats it (a URL may carry a token in its query), only its host.
 """
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .domains import DomainCheck, check_domain, suggest_domains, url_host
+from ..opencloud.domains import DomainCheck, check_domain, suggest_domains, url_host
 
 if TYPE_CHECKING:
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
 
 __all__ = ["SecretCheck", "check_secret", "check_url"]
 

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInputError
-from .validation import validate_domain, validate_secret_id, validate_universe_id
+from ..errors import InvalidInputError
+from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
 
 __all__ = [
     "DEFAULT_MANIFEST",

@@ -20,7 +20,7 @@ manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was 
 ``check``: a game server could send the secret there), 1 something failed, a confirmation was
 declined or could not be asked without ``--yes`` (``check``: it could not), 2 usage error.
 Restarting disconnects players, so ``restart`` and ``--restart`` say what will happen and ask
-first (:mod:`rbxsecrets_magic.rollout` holds the rule). Errors are one line on stderr;
+first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule). Errors are one line on stderr;
 progress goes to stderr; with ``--json``, stdout holds only the JSON document.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
@@ -43,17 +43,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from .errors import DeclinedError, InvalidInputError, RbxSecretsError, ValueSourceError
-from .settings import ENV_UNIVERSE_ID
-from .validation import MAX_VALUE_CHARS
-from .version import __version__
+from ..errors import DeclinedError, InvalidInputError, RbxSecretsError, ValueSourceError
+from ..opencloud.validation import MAX_VALUE_CHARS
+from ..settings import ENV_UNIVERSE_ID
+from ..version import __version__
 
 if TYPE_CHECKING:
-    from .apply import Outcome
-    from .client import SecretsClient
-    from .manifest import Manifest, Target
-    from .plan import Plan
-    from .rollout import RestartOptions
+    from ..opencloud.client import SecretsClient
+    from ..operations.rollout import RestartOptions
+    from ..secrets_as_code.apply import Outcome
+    from ..secrets_as_code.manifest import Manifest, Target
+    from ..secrets_as_code.plan import Plan
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -232,9 +232,9 @@ def _configure_apply(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan, Any, Any]]:
     """Make the plan; yield it with its clients and state, closing the clients after."""
-    from .plan import make_plan
-    from .state import StateStore
-    from .sync import close_clients, load_desired
+    from ..secrets_as_code.plan import make_plan
+    from ..secrets_as_code.state import StateStore
+    from ..secrets_as_code.sync import close_clients, load_desired
 
     _domain_option(args.domain)  # refused without being repeated, before anything is read
     desired = load_desired(
@@ -267,7 +267,7 @@ def _run_plan(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_apply(args: argparse.Namespace, console: Console) -> int:
-    from .apply import apply_plan
+    from ..secrets_as_code.apply import apply_plan
 
     restart = _restart_options(args, console)
     with _planned(args, console) as (plan, clients, state):
@@ -289,7 +289,7 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
         report = apply_plan(plan, clients, state, progress=progress)
         restarted: list[dict[str, object]] = []
         if restart is not None:
-            from .rollout import sync_results
+            from ..operations.rollout import sync_results
 
             labels = {t.universe_id: t.label for t in plan.targets}
             restarted = _restart_after(
@@ -376,8 +376,8 @@ def _configure_delete(parser: argparse.ArgumentParser) -> None:
 
 def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
     """The universes named by ``--universe`` (ids or environment names), else RBX_UNIVERSE_ID."""
-    from .manifest import Manifest
-    from .sync import load_manifest_or_none
+    from ..secrets_as_code.manifest import Manifest
+    from ..secrets_as_code.sync import load_manifest_or_none
 
     manifest: Manifest = load_manifest_or_none(args.manifest) or Manifest(path=None)
     return manifest.targets(
@@ -387,8 +387,8 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
 
 def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[int, SecretsClient]:
     """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
-    from .settings import env_credential
-    from .sync import open_clients
+    from ..secrets_as_code.sync import open_clients
+    from ..settings import env_credential
 
     if env_credential() is None:
         raise UsageFailure(
@@ -403,7 +403,7 @@ def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[i
 def _clients_for(
     args: argparse.Namespace, console: Console
 ) -> Iterator[tuple[list[Target], dict[int, SecretsClient]]]:
-    from .sync import close_clients
+    from ..secrets_as_code.sync import close_clients
 
     targets = resolve_targets(args, console)
     clients = _open_clients(targets, args)
@@ -415,7 +415,7 @@ def _clients_for(
 
 def _secret_id_argument(text: str) -> str:
     """The NAME argument as a valid secret id, or a usage error that does not repeat it."""
-    from .validation import validate_secret_id
+    from ..opencloud.validation import validate_secret_id
 
     try:
         return validate_secret_id(text)
@@ -428,8 +428,8 @@ def _secret_id_argument(text: str) -> str:
 
 
 def _run_set(args: argparse.Namespace, console: Console) -> int:
-    from .state import StateStore
-    from .validation import validate_value
+    from ..opencloud.validation import validate_value
+    from ..secrets_as_code.state import StateStore
 
     name = _secret_id_argument(args.name)
     domain = _domain_option(args.domain)
@@ -458,7 +458,7 @@ def _domain_option(given: str | None) -> str | None:
 
     What was typed there may be a value or a URL holding a token (a webhook URL).
     """
-    from .validation import validate_domain
+    from ..opencloud.validation import validate_domain
 
     try:
         return validate_domain(given)
@@ -523,7 +523,7 @@ def _read_set_value(
     args: argparse.Namespace, name: str, targets: Sequence[Target], console: Console
 ) -> str:
     """The value from --from-env, --from-file, --stdin, or a prompt that hides input."""
-    from .values import read_value
+    from ..values import read_value
 
     if args.from_env is not None:
         value = console.environ.get(args.from_env)
@@ -579,7 +579,7 @@ def _prompt_hidden(prompt: str) -> str:
 
 
 def _run_list(args: argparse.Namespace, console: Console) -> int:
-    from .list_view import list_rows, render_list
+    from ..render.list_view import list_rows, render_list
 
     with _clients_for(args, console) as (targets, clients):
         rows = list_rows(targets, clients)
@@ -588,9 +588,9 @@ def _run_list(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_delete(args: argparse.Namespace, console: Console) -> int:
-    from .errors import NotFoundError
-    from .state import StateStore
-    from .validation import validate_secret_id
+    from ..errors import NotFoundError
+    from ..opencloud.validation import validate_secret_id
+    from ..secrets_as_code.state import StateStore
 
     names: list[str] = []
     for name in args.names:
@@ -671,7 +671,7 @@ def _restart_options(args: argparse.Namespace, console: Console) -> RestartOptio
 
     Where no terminal can ask and --yes is missing, refuses here, before anything is written.
     """
-    from .rollout import RestartOptions, parse_bleed_off
+    from ..operations.rollout import RestartOptions, parse_bleed_off
 
     if not args.restart:
         if args.bleed_off is not None:
@@ -708,7 +708,7 @@ def _restart_after(
     yes: bool,
     console: Console,
 ) -> list[dict[str, object]]:
-    from .rollout import restart_targets_after_writes, roll_out
+    from ..operations.rollout import restart_targets_after_writes, roll_out
 
     targets, notes = restart_targets_after_writes(results, labels)
     for note in notes:
@@ -760,7 +760,7 @@ def _configure_restart(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_restart(args: argparse.Namespace, console: Console) -> int:
-    from .rollout import (
+    from ..operations.rollout import (
         RestartOptions,
         RestartTarget,
         check_places_fit,
@@ -796,7 +796,7 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_check(args: argparse.Namespace, console: Console) -> int:
-    from .preflight import check_secret, check_url
+    from ..operations.preflight import check_secret, check_url
 
     name = _secret_id_argument(args.name)
     check_url(args.url)  # before any request

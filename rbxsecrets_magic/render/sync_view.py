@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .manifest import Target
+    from ..secrets_as_code.manifest import Target
 
 __all__ = ["render_html", "render_text"]
 
 
 class Row(Protocol):
-    """What a rendered row needs (a plan :class:`~rbxsecrets_magic.plan.Change` has it)."""
+    """What a rendered row needs (a plan
+    :class:`~rbxsecrets_magic.secrets_as_code.plan.Change` has it)."""
 
     @property
     def universe(self) -> int: ...

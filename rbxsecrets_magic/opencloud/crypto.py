@@ -15,7 +15,7 @@ from nacl.exceptions import CryptoError
 from nacl.exceptions import TypeError as NaclTypeError
 from nacl.public import PublicKey, SealedBox
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 __all__ = ["PUBLIC_KEY_BYTES", "SEAL_OVERHEAD", "seal"]
 

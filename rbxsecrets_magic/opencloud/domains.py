@@ -27,7 +27,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 from .validation import validate_domain
 
 __all__ = ["DomainCheck", "check_domain", "domain_allows", "suggest_domains", "url_host"]

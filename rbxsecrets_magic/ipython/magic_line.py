@@ -5,7 +5,7 @@ line is not handed to argparse as it is: :func:`read_line` splits it like a POSI
 survives an unclosed quote), walks the words with what the magic takes (:class:`LineSpec`), and
 returns a :class:`LineReading`: the words for argparse, the problems found (worded here, never
 quoting a rejected word or an argparse message), and the line as it may be kept, where every
-word that is not certainly safe is :data:`~rbxsecrets_magic.redact.MASK`.
+word that is not certainly safe is :data:`~rbxsecrets_magic.ipython.redact.MASK`.
 
 Certainly safe are: option names the magic knows, option-shaped words (``--domian``: a typo,
 not a value), and arguments that pass their option's check (a universe id that validates, a

@@ -2,7 +2,8 @@
 
 :func:`load_desired` reads the manifest (or takes an ``.env`` file alone) and the values;
 :func:`open_clients` makes a client for every target universe, all on one base URL and one
-credential, sharing one :class:`~rbxsecrets_magic.pacing.Pacer`: the rate limit is per API key
+credential, sharing one :class:`~rbxsecrets_magic.opencloud.pacing.Pacer`: the rate limit is
+per API key
 owner, so clients that each paced themselves would together overrun it.
 """
 
@@ -12,13 +13,13 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ..opencloud.pacing import Pacer
+from ..settings import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT
 from .desired import DesiredState, desired_state
 from .manifest import Manifest, find_manifest, load_manifest
-from .pacing import Pacer
-from .settings import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
     from .manifest import Target
 
 __all__ = ["close_clients", "load_desired", "load_manifest_or_none", "open_clients"]
@@ -86,7 +87,7 @@ def open_clients(
     InvalidInputError
         For a missing credential or an unsafe base URL.
     """
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
 
     shared = pacer if pacer is not None else Pacer(rate_limit)
     clients: dict[int, SecretsClient] = {}

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .client import SecretInfo, SecretsClient
-    from .manifest import Target
+    from ..opencloud.client import SecretInfo, SecretsClient
+    from ..secrets_as_code.manifest import Target
 
 __all__ = ["is_stale", "list_rows", "render_list"]
 

@@ -27,14 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from ..render.sync_view import render_html, render_text
 from .desired import DesiredState
 from .manifest import SecretSpec, Target
 from .state import StateStore
-from .sync_view import render_html, render_text
 
 if TYPE_CHECKING:
-    from .client import SecretInfo, SecretsClient
-    from .values import SecretValue
+    from ..opencloud.client import SecretInfo, SecretsClient
+    from ..values import SecretValue
 
 __all__ = [
     "MARKERS",
@@ -209,7 +209,7 @@ def make_plan(
     Parameters
     ----------
     desired:
-        What the run wants (see :func:`rbxsecrets_magic.desired.desired_state`).
+        What the run wants (see :func:`rbxsecrets_magic.secrets_as_code.desired.desired_state`).
     clients:
         A client per target universe id, all for the same base URL; an apply afterwards
         reuses their cached public keys.

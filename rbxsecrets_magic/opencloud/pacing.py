@@ -28,8 +28,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from .errors import WaitTooLongError
-from .settings import DEFAULT_RATE_LIMIT, MAX_SILENT_WAIT
+from ..errors import WaitTooLongError
+from ..settings import DEFAULT_RATE_LIMIT, MAX_SILENT_WAIT
 
 __all__ = ["Pacer", "RateLimit", "parse_rate_limit"]
 

@@ -1,16 +1,17 @@
 """Sending one Open Cloud call: retries, then pacing, then a single leak-proof send.
 
 :class:`Sender` knows URLs, credentials, statuses, retries and the rate limit, and nothing
-about secrets, keys or sealing (that is :mod:`rbxsecrets_magic.client`). Like httpx's client,
+about secrets, keys or sealing (that is :mod:`~rbxsecrets_magic.opencloud.client`). Like httpx's
+client,
 it is built in layers, each with one job, each calling the next:
 
 1. :meth:`Sender.request`: the answer to the caller, the parsed body of a 2xx, or an error
-   from :mod:`rbxsecrets_magic.answers`;
+   from :mod:`rbxsecrets_magic.opencloud.answers`;
 2. :meth:`Sender._send_with_retries`: the only retry loop. :func:`_retry_wait` decides, for
    every method and whatever session the client was given (urllib3 never retries, see
-   :mod:`rbxsecrets_magic.connections`): a 5xx, a 429, or a failure that got no answer is
+   :mod:`rbxsecrets_magic.opencloud.connections`): a 5xx, a 429, or a failure that got no answer is
    retried after ``Retry-After`` or exponential backoff; a 429 holds the shared
-   :class:`~rbxsecrets_magic.pacing.Pacer`, so that every thread waits it out together; a
+   :class:`~rbxsecrets_magic.opencloud.pacing.Pacer`, so that every thread waits it out together; a
    ``Retry-After`` longer than Roblox's rate-limit window is reported instead of waited.
    A write is never sent again while an earlier copy may still be in flight (sent without an
    answer, or a 504 from a gateway that gave up waiting): a late copy landing after a newer
@@ -21,15 +22,16 @@ it is built in layers, each with one job, each calling the next:
 3. :meth:`Sender._send_paced`: takes a token from the pacer, and gives back what the answer
    said about the rate limit;
 4. :meth:`Sender._send_once`: one HTTP request within one deadline (``timeout`` bounds the
-   whole request, see :func:`rbxsecrets_magic.connections.exchange`), credentials attached
+   whole request, see :func:`rbxsecrets_magic.opencloud.connections.exchange`), credentials attached
    per request, redirects never followed (a 3xx is an error), since ``requests`` keeps
    headers such as ``x-api-key`` on a redirect to another host; the body read in chunks up to
-   a cap (:func:`rbxsecrets_magic.answers.read_body`). A failed ``requests`` call becomes a
+   a cap (:func:`~rbxsecrets_magic.opencloud.answers.read_body`). A failed ``requests`` call
+   becomes a
    :class:`_NoAnswer` holding a fresh exception with only the scrubbed message, not the
    original, whose ``.request`` would carry the headers and the body.
 
 No credential, value or ciphertext reaches a message, log record or exception: text from the
-server is scrubbed of every form of them (:mod:`rbxsecrets_magic.scrubbing`).
+server is scrubbed of every form of them (:mod:`rbxsecrets_magic.opencloud.scrubbing`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ import requests
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 
+from ..errors import InvalidInputError, UnexpectedAnswerError, WaitTooLongError, one_line
+from ..settings import MAX_SILENT_WAIT, Credential, is_loopback
+from ..version import __version__
 from .answers import (
     AnswerTooLarge,
     api_error,
@@ -57,11 +62,8 @@ from .answers import (
     unexpected_answer,
 )
 from .connections import debug_output_would_print, exchange, no_proxies, session_for
-from .errors import InvalidInputError, UnexpectedAnswerError, WaitTooLongError, one_line
 from .pacing import Pacer
 from .scrubbing import scrub
-from .settings import MAX_SILENT_WAIT, Credential, is_loopback
-from .version import __version__
 
 __all__ = ["Call", "Sender"]
 
@@ -249,7 +251,7 @@ class Sender:
         From :func:`~rbxsecrets_magic.settings.pick_credential`.
     session:
         A ``requests.Session`` to reuse, or ``None`` for a new one (closed by :meth:`close`);
-        see :func:`~rbxsecrets_magic.connections.session_for`.
+        see :func:`~rbxsecrets_magic.opencloud.connections.session_for`.
     universe_id:
         Named in the hint of a 403.
     timeout:
@@ -497,5 +499,5 @@ class Sender:
 
     def _scrub(self, text: str, redact: tuple[str | None, ...]) -> str:
         """Remove the credential and this call's value and ciphertext, in any form, from
-        ``text`` (see :func:`rbxsecrets_magic.scrubbing.scrub`)."""
+        ``text`` (see :func:`rbxsecrets_magic.opencloud.scrubbing.scrub`)."""
         return scrub(text, (self.credential.secret, *redact))

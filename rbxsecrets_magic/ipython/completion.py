@@ -81,7 +81,7 @@ class MagicCompleter:
     """An IPython completion matcher (API v2) for one :class:`RbxSecretsMagics` instance."""
 
     matcher_api_version = 2
-    matcher_identifier = "rbxsecrets_magic.completion.MagicCompleter"
+    matcher_identifier = "rbxsecrets_magic.ipython.completion.MagicCompleter"
     # Ahead of IPython's own matchers, so that suppressing them also drops what they found.
     matcher_priority = 1.0
 

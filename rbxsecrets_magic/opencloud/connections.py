@@ -3,7 +3,7 @@
 * :class:`QuietAdapter` is mounted for the base URL on the client's session. Its connections
   ignore ``http.client``'s debug printing, which would print every header (the API key) and
   body (the ciphertext) to stdout; and it never retries, because every retry is decided by
-  :class:`rbxsecrets_magic.sending.Sender`, the same way whatever session it is given.
+  :class:`rbxsecrets_magic.opencloud.sending.Sender`, the same way whatever session it is given.
 * :func:`exchange`: while the client sends one request, its connections hold that request to
   one deadline across connecting, the TLS handshake, sending and every read of the answer
   (each socket operation may take only what is left), so a server that sends one byte at a
@@ -12,7 +12,7 @@
 * :func:`debug_output_would_print`: a caller's session may route the base URL through an
   adapter of its own, whose connections the client does not own and cannot quiet without
   changing them for the caller's other requests too. While ``http.client`` debug output is on,
-  the client then refuses to send (:class:`~rbxsecrets_magic.sending.Sender`) rather than
+  the client then refuses to send (:class:`~rbxsecrets_magic.opencloud.sending.Sender`) rather than
   print the key.
 * :func:`no_proxies`: plain ``http://`` (loopback only) never goes through a proxy from the
   environment, which would carry the credential in clear text.
@@ -37,7 +37,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError
 
-from .settings import MAX_CONCURRENCY
+from ..settings import MAX_CONCURRENCY
 
 __all__ = [
     "Exchange",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
-    from .client import SecretInfo
+    from ..opencloud.client import SecretInfo
 
 __all__ = ["SecretList", "SetRow", "SetSummary"]
 
@@ -55,7 +55,8 @@ def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str
 class SecretList(Sequence["SecretInfo"]):
     """The secrets of one universe, as returned by ``%rbx_secret_list``.
 
-    A read-only sequence of :class:`~rbxsecrets_magic.client.SecretInfo` (metadata only: the
+    A read-only sequence of :class:`~rbxsecrets_magic.opencloud.client.SecretInfo` (metadata
+    only: the
     API never returns values). Renders as an HTML table in Jupyter and as aligned text in a
     terminal.
 

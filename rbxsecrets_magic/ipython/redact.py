@@ -4,7 +4,7 @@ When a magic refuses its line (it may hold a value typed there by mistake), the 
 in ``In``, in ``_iN``, in the history manager's cache, possibly in the history database (both
 its ``source`` and ``source_raw`` columns) and in a ``%logstart`` log file.
 :func:`redact_magic_line` replaces the line there with the magic's safe form (see
-:mod:`rbxsecrets_magic.magic_line`) and says which places it reached. It cannot reach copies
+:mod:`rbxsecrets_magic.ipython.magic_line`) and says which places it reached. It cannot reach copies
 outside this process: the notebook file, a frontend's own buffer, or an ``execute_input``
 message ipykernel has already broadcast.
 """

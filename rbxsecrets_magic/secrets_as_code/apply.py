@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from .errors import (
+from ..errors import (
     AuthenticationError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,12 +26,12 @@ from .errors import (
     RbxSecretsError,
     WaitTooLongError,
 )
+from ..render.sync_view import render_html, render_text
 from .plan import Change, Plan
 from .state import StateStore
-from .sync_view import render_html, render_text
 
 if TYPE_CHECKING:
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
 
 __all__ = ["ApplyReport", "Outcome", "Result", "apply_plan"]
 
@@ -131,7 +131,7 @@ def apply_plan(
     Parameters
     ----------
     plan:
-        From :func:`~rbxsecrets_magic.plan.make_plan` with the same ``clients``.
+        From :func:`~rbxsecrets_magic.secrets_as_code.plan.make_plan` with the same ``clients``.
     clients:
         The clients the plan was made with, by universe id (ideally sharing one pacer).
     state:

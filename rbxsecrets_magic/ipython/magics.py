@@ -18,13 +18,14 @@ Configuration, with ``%config`` in a session or in ``ipython_config.py``::
 
 Every magic's ``--universe`` takes a universe id or an environment name of the manifest, or a
 comma list of them; ``%rbx_secret_sync`` plans and applies the manifest (see
-:mod:`rbxsecrets_magic.sync_magic`).
+:mod:`rbxsecrets_magic.ipython.sync_magic`).
 
 The API key comes from ``%rbx_secret_login`` (kept in memory for this session only), else from
 ``$RBX_API_KEY`` (or an OAuth token in ``$RBX_OAUTH_TOKEN``). It is never a trait, so it never
 shows in ``%config`` output or in a config file.
 
-The magics are thin: every request goes through :class:`rbxsecrets_magic.client.SecretsClient`.
+The magics are thin: every request goes through
+:class:`rbxsecrets_magic.opencloud.client.SecretsClient`.
 ``requests``, ``nacl``, ``tqdm`` and ``dotenv`` are imported on first use, not at load.
 Mistakes and API failures end in a one-line ``UsageError`` that says what to do; unexpected
 exceptions keep their traceback.
@@ -51,9 +52,9 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
-from . import completion
-from .errors import InvalidInputError, RbxSecretsError, ValueSourceError
-from .settings import (
+from ..errors import InvalidInputError, RbxSecretsError, ValueSourceError
+from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
+from ..settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     ENV_API_KEY,
@@ -63,16 +64,16 @@ from .settings import (
     MAX_CONCURRENCY,
     env_credential,
 )
-from .validation import validate_domain, validate_secret_id, validate_universe_id
+from . import completion
 
 # Reading lines, values and history is imported by the magics that need it, on first use:
 # loading the extension must not slow IPython's start (bench/load_ext.py).
 if TYPE_CHECKING:
-    from .client import SecretsClient
+    from ..opencloud.client import SecretsClient
+    from ..opencloud.pacing import Pacer
+    from ..render.tables import SecretList
+    from ..values import SecretValue
     from .magic_line import LineReading, LineSpec
-    from .pacing import Pacer
-    from .tables import SecretList
-    from .values import SecretValue
 
 __all__ = ["RbxSecretsMagics"]
 
@@ -303,13 +304,13 @@ class RbxSecretsMagics(Magics):
         clients = [self._client(magic, universe) for universe in universes]
         if all(s is None for s in sources):
             # Before any request: without a terminal, nothing typed could be hidden.
-            from .values import check_masked_prompt
+            from ..values import check_masked_prompt
 
             check_masked_prompt(what="value", sources=_VALUE_SOURCES)
         # Catch a bad key, universe or network before the user types a value.
         for client in clients:
             client.public_key()
-        from .values import read_value
+        from ..values import read_value
 
         # The plaintext lives only in this frame and _set_one's; on failure, _run empties them.
         value = read_value(
@@ -462,7 +463,7 @@ class RbxSecretsMagics(Magics):
 
     def _list_one(self, magic: str, universe: int) -> SecretList:
         """List one universe and fetch its key, which tells which secrets are stale."""
-        from .tables import SecretList
+        from ..render.tables import SecretList
 
         client = self._client(magic, universe)
         secrets = client.list()
@@ -511,10 +512,10 @@ class RbxSecretsMagics(Magics):
             u for u in [self._universe_or_none(magic, None)] if u is not None
         ]
         if args.from_env is None and args.from_file is None:
-            from .values import check_masked_prompt
+            from ..values import check_masked_prompt
 
             check_masked_prompt(what="key", sources=_KEY_SOURCES)
-        from .values import read_value
+        from ..values import read_value
 
         key = read_value(
             prompt="Open Cloud API key: ",
@@ -669,7 +670,7 @@ class RbxSecretsMagics(Magics):
             )
         report = self._run_sync(magic, args)
         if restart is not None:
-            from .rollout import sync_results
+            from ..operations.rollout import sync_results
 
             self._restart_after(magic, sync_results(report), restart, args.yes)
         failed = getattr(report, "failed", [])
@@ -685,7 +686,7 @@ class RbxSecretsMagics(Magics):
         """Plan and apply through run_sync, with this session's clients and display."""
         from IPython.display import display
 
-        from .errors import DeclinedError
+        from ..errors import DeclinedError
         from .sync_magic import SyncOptions, run_sync
 
         options = SyncOptions(
@@ -760,7 +761,12 @@ class RbxSecretsMagics(Magics):
         self._run(self.rbx_servers_restart, line, self._servers_restart)
 
     def _servers_restart(self, args: argparse.Namespace) -> None:
-        from .rollout import RestartOptions, RestartTarget, parse_bleed_off, parse_place_ids
+        from ..operations.rollout import (
+            RestartOptions,
+            RestartTarget,
+            parse_bleed_off,
+            parse_place_ids,
+        )
 
         magic = "rbx_servers_restart"
         options = RestartOptions(
@@ -802,7 +808,7 @@ class RbxSecretsMagics(Magics):
         self._run(self.rbx_secret_check, line, self._secret_check)
 
     def _secret_check(self, args: argparse.Namespace) -> None:
-        from .preflight import check_secret, check_url
+        from ..operations.preflight import check_secret, check_url
 
         magic = "rbx_secret_check"
         name = self._check_names(magic, [args.name])[0]
@@ -834,7 +840,7 @@ class RbxSecretsMagics(Magics):
 
     def _restart_option(self, magic: str, args: argparse.Namespace) -> Any:
         """--restart's options (None without it); --bleed-off and --yes need --restart."""
-        from .rollout import RestartOptions, parse_bleed_off
+        from ..operations.rollout import RestartOptions, parse_bleed_off
 
         if not args.restart:
             extra = [
@@ -886,7 +892,7 @@ class RbxSecretsMagics(Magics):
         self, magic: str, results: list[tuple[int, str]], options: Any, yes: bool
     ) -> None:
         """--restart: restart each universe whose writes were all done, once."""
-        from .rollout import restart_targets_after_writes
+        from ..operations.rollout import restart_targets_after_writes
 
         targets, notes = restart_targets_after_writes(results)
         for note in notes:
@@ -895,8 +901,8 @@ class RbxSecretsMagics(Magics):
 
     def _roll_out(self, magic: str, targets: list[Any], options: Any, yes: bool) -> None:
         """Describe, confirm and restart (rollout's rule); fail unless every restart is done."""
-        from .errors import DeclinedError
-        from .rollout import roll_out, summarize_failures
+        from ..errors import DeclinedError
+        from ..operations.rollout import roll_out, summarize_failures
 
         try:
             outcomes = roll_out(
@@ -931,7 +937,7 @@ class RbxSecretsMagics(Magics):
             )
         domain = self._check_domain(args.domain)
         universes = self._universes(magic, args.universe)
-        from .values import read_env_file
+        from ..values import read_env_file
 
         values = read_env_file(args.env_file)
         failed = [
@@ -955,7 +961,7 @@ class RbxSecretsMagics(Magics):
         """Set (or, dry, preview) every entry in one universe; return how many failed."""
         from IPython.display import display
 
-        from .tables import SetRow, SetSummary
+        from ..render.tables import SetRow, SetSummary
 
         client = self._client("rbx_secret_set", universe)
         if dry_run:
@@ -1074,8 +1080,8 @@ class RbxSecretsMagics(Magics):
 
     def _line_spec(self, method: Any) -> LineSpec:
         """What ``method``'s line may hold, and when each argument is certainly not a value."""
+        from ..values import is_env_var_name
         from .magic_line import LineSpec, OptionSpec
-        from .values import is_env_var_name
 
         parser: argparse.ArgumentParser = method.parser
         namespace = self.shell.user_ns if self.shell is not None else {}
@@ -1165,7 +1171,7 @@ class RbxSecretsMagics(Magics):
 
     @staticmethod
     def _check_value(value: SecretValue) -> None:
-        from .validation import validate_value
+        from ..opencloud.validation import validate_value
 
         validate_value(value.reveal())
 
@@ -1184,7 +1190,7 @@ class RbxSecretsMagics(Magics):
 
     def _targets(self, magic: str, given: str) -> list[int]:
         """Resolve a --universe value; the manifest is read only for environment names."""
-        from .manifest import split_tokens
+        from ..secrets_as_code.manifest import split_tokens
 
         tokens = list(dict.fromkeys(split_tokens([given])))
         if not tokens:
@@ -1194,7 +1200,7 @@ class RbxSecretsMagics(Magics):
             )
         if all(t.isascii() and t.isdigit() for t in tokens):
             return [self._checked_universe(magic, t, "--universe") for t in tokens]
-        from .errors import InvalidInputError
+        from ..errors import InvalidInputError
         from .sync_magic import manifest_for_magics, resolve_universe_option
 
         try:
@@ -1225,8 +1231,8 @@ class RbxSecretsMagics(Magics):
 
     @staticmethod
     def _checked_universe(magic: str, text: str, source: str) -> int:
-        from .errors import InvalidInputError
-        from .validation import validate_universe_id
+        from ..errors import InvalidInputError
+        from ..opencloud.validation import validate_universe_id
 
         try:
             return validate_universe_id(text)
@@ -1235,7 +1241,7 @@ class RbxSecretsMagics(Magics):
 
     def environment_names(self) -> list[str]:
         """The manifest's environment names, for completion; [] without a usable manifest."""
-        from .errors import InvalidInputError
+        from ..errors import InvalidInputError
         from .sync_magic import manifest_for_magics
 
         try:
@@ -1284,7 +1290,7 @@ class RbxSecretsMagics(Magics):
         self._clients.clear()
 
     def _new_client(self, universe: int, key: SecretValue | None) -> SecretsClient:
-        from .client import SecretsClient
+        from ..opencloud.client import SecretsClient
 
         return SecretsClient(
             universe,
@@ -1298,7 +1304,7 @@ class RbxSecretsMagics(Magics):
     def _shared_pacer(self) -> Pacer:
         """The pacer every client of this session shares."""
         if self._pacer is None:
-            from .pacing import Pacer
+            from ..opencloud.pacing import Pacer
 
             self._pacer = Pacer()
         return self._pacer
@@ -1306,7 +1312,7 @@ class RbxSecretsMagics(Magics):
     def _delete_each(
         self, magic: str, client: SecretsClient, universe: int, names: list[str], missing_ok: bool
     ) -> tuple[list[str], list[str]]:
-        from .errors import NotFoundError, RbxSecretsError
+        from ..errors import NotFoundError, RbxSecretsError
 
         deleted: list[str] = []
         skipped: list[str] = []
@@ -1404,7 +1410,7 @@ def _scrub(exc: BaseException) -> None:
 
 def _plain_url(text: str) -> bool:
     """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
-    from .domains import url_host
+    from ..opencloud.domains import url_host
 
     return not any(c in text for c in "?#@") and _passes(url_host, text)
 
@@ -1442,7 +1448,7 @@ def _ask(question: str) -> bool | None:
 
 def _explain(exc: RbxSecretsError, magic: str) -> str:
     """The client's one-line message plus what to do in IPython terms."""
-    from .errors import AuthenticationError, TransportError
+    from ..errors import AuthenticationError, TransportError
 
     message = str(exc)
     if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":

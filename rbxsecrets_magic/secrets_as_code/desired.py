@@ -12,11 +12,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
+from ..opencloud.validation import validate_value
+from ..settings import ENV_UNIVERSE_ID
+from ..values import SecretValue, read_env_file
 from .manifest import Manifest, SecretSpec, Target, env_file_manifest
-from .settings import ENV_UNIVERSE_ID
-from .validation import validate_value
-from .values import SecretValue, read_env_file
 
 __all__ = ["DesiredState", "desired_state"]
 

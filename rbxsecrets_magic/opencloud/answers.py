@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import (
+from ..errors import (
     ApiError,
     AuthenticationError,
     BadRequestError,
@@ -40,7 +40,7 @@ from .errors import (
     TransportError,
     UnexpectedAnswerError,
 )
-from .settings import (
+from ..settings import (
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_OAUTH_TOKEN,

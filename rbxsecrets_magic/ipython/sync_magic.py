@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import DeclinedError
-from .manifest import Manifest, Target, split_tokens
-from .settings import ENV_UNIVERSE_ID
+from ..errors import DeclinedError
+from ..secrets_as_code.manifest import Manifest, Target, split_tokens
+from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
-    from .apply import ApplyReport
-    from .client import SecretsClient
-    from .plan import Plan
+    from ..opencloud.client import SecretsClient
+    from ..secrets_as_code.apply import ApplyReport
+    from ..secrets_as_code.plan import Plan
 
 __all__ = [
     "SyncOptions",
@@ -42,8 +42,8 @@ def manifest_for_magics(
     ManifestError
         When the configured file is missing or the manifest breaks a rule.
     """
-    from .manifest import ManifestError
-    from .sync import load_manifest_or_none
+    from ..secrets_as_code.manifest import ManifestError
+    from ..secrets_as_code.sync import load_manifest_or_none
 
     if configured and not Path(configured).expanduser().is_file():
         raise ManifestError(
@@ -134,14 +134,14 @@ def run_sync(
     ManifestError, InvalidInputError, ValueSourceError, ApiError, TransportError
         As the underlying steps raise them, all before any write except the last two.
     """
-    from .apply import apply_plan
-    from .desired import desired_state
-    from .plan import make_plan
-    from .state import StateStore
+    from ..secrets_as_code.apply import apply_plan
+    from ..secrets_as_code.desired import desired_state
+    from ..secrets_as_code.plan import make_plan
+    from ..secrets_as_code.state import StateStore
 
     env = dict(os.environ if environ is None else environ)
     if options.manifest:
-        from .sync import load_manifest_or_none
+        from ..secrets_as_code.sync import load_manifest_or_none
 
         manifest = load_manifest_or_none(options.manifest)
     else:
