@@ -222,3 +222,21 @@ def test_only_the_client_speaks_http() -> None:
     for module in import_graph():
         if layer(module) != "opencloud":
             assert not {"requests", "urllib3", "nacl"} & imported_libraries(module), module
+
+
+def test_the_readme_map_names_every_module_of_the_package() -> None:
+    readme = (ROOT.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("rbxsecrets_magic/   the extension")
+    section = readme[start : readme.index("\nfakeserver/", start)]
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        folder = path.parent.relative_to(ROOT)
+        if str(folder) != ".":
+            assert f"  {folder}/" in section, f"README map: no {folder}/"
+        assert path.name in section, f"README map: {path.relative_to(ROOT)} is not named"
+
+
+def test_no_package_folder_holds_more_than_twelve_modules() -> None:
+    for folder in [ROOT, *(p for p in ROOT.iterdir() if (p / "__init__.py").is_file())]:
+        assert len(list(folder.glob("*.py"))) <= 12, folder
