@@ -13,7 +13,7 @@ import getpass
 import json
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import (
     DeclinedError,
@@ -31,12 +31,15 @@ if TYPE_CHECKING:
     from ..secrets_as_code.apply import Outcome
     from ..secrets_as_code.manifest import Manifest, Target
     from ..secrets_as_code.plan import Plan
+    from ..secrets_as_code.state import StateStore
 
 from .console import EXIT_FAILED, EXIT_OK, PROG, Console, UsageFailure
 
 
 @contextlib.contextmanager
-def _planned(args: argparse.Namespace, console: Console) -> Iterator[tuple[Plan, Any, Any]]:
+def _planned(
+    args: argparse.Namespace, console: Console
+) -> Iterator[tuple[Plan, dict[int, SecretsClient], StateStore]]:
     """Make the plan; yield it with its clients and state, closing the clients after."""
     from ..secrets_as_code.plan import make_plan
     from ..secrets_as_code.state import StateStore

@@ -21,6 +21,7 @@ __all__ = ["MagicCompleter", "register"]
 
 if TYPE_CHECKING:
     from IPython.core.completer import CompletionContext
+    from IPython.core.interactiveshell import InteractiveShell
 
 # Offered nothing after them: IPython's file matcher completes a path, the rest is free text.
 _QUIET_KINDS = frozenset({Kind.PATH, Kind.DOMAIN, Kind.GLOB, Kind.PLACES, Kind.MINUTES})
@@ -160,7 +161,7 @@ class MagicCompleter:
         }
 
 
-def register(shell: Any, completer: MagicCompleter) -> None:
+def register(shell: InteractiveShell, completer: MagicCompleter) -> None:
     """Install ``completer`` in the shell's completer, replacing one left by an earlier load.
 
     %reload_ext creates a new magics instance; the old matcher would keep answering from a

@@ -29,6 +29,8 @@ from .wording import (
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from IPython.core.interactiveshell import InteractiveShell
+
     from ..values import SecretValue
     from .magic_line import LineReading, LineSpec
 
@@ -37,7 +39,7 @@ class ReadingMixin:
     """The line reader and the failure boundary of every magic."""
 
     # Set by RbxSecretsMagics (the shell) and SessionMixin (the manifest's environments).
-    shell: Any
+    shell: InteractiveShell | None
     environment_names: Callable[[], list[str]]
     _keys: dict[int | None, SecretValue]
     #: The values and keys the user gave in the current magic (see :meth:`_user_secrets`).

@@ -13,7 +13,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
@@ -39,7 +39,7 @@ from .wording import (
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..opencloud.pacing import Pacer
-    from ..operations.interaction import Interaction
+    from ..operations.interaction import Interaction, ProgressBar
     from ..values import SecretValue
 
 
@@ -252,7 +252,7 @@ class SessionMixin:
         return Interaction(ask=_ask, say=print, progress=self._progress_bar)
 
     @contextmanager
-    def _progress_bar(self, total: int, desc: str) -> Iterator[Any]:
+    def _progress_bar(self, total: int, desc: str) -> Iterator[ProgressBar]:
         with warnings.catch_warnings():
             # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
             warnings.simplefilter("ignore")

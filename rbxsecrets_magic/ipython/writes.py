@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import RbxSecretsError
 from .wording import _explain, _fail, _one_line, _quoted
 
 if TYPE_CHECKING:
-    from ..opencloud.client import SecretsClient
+    from ..opencloud.client import SecretsClient, SetResult
     from ..operations.interaction import Interaction
     from ..operations.results import WriteReport
     from ..operations.rollout import RestartOptions, RestartTarget
@@ -166,7 +166,7 @@ class WritesMixin:
         client.public_key()
         with self._interaction().progress(len(values), f"universe {universe}") as bar:
 
-            def advance(_result: Any) -> None:
+            def advance(_result: SetResult) -> None:
                 bar.update(1)
 
             results = client.set_many(

@@ -10,7 +10,7 @@ import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from ..opencloud.crypto import is_stale
 
@@ -28,6 +28,13 @@ __all__ = [
 ]
 
 _PRIVATE = "(private)"
+
+
+class Printer(Protocol):
+    """What ``_repr_pretty_`` is given (IPython's RepresentationPrinter), as far as used here."""
+
+    def text(self, obj: str) -> None:
+        """Add ``obj`` to the output."""
 
 
 def _when(moment: datetime | None) -> str:
@@ -168,7 +175,7 @@ class SecretList(Sequence["SecretInfo"]):
             return f"No secrets in universe {self.universe_id}."
         return f"{self._caption()}:\n" + "\n".join(text_table(self.header, self.rows()))
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
@@ -239,7 +246,7 @@ class SetSummary(Sequence[SetRow]):
     def __repr__(self) -> str:
         return f"{self._caption()}\n" + "\n".join(text_table(self.header, self._cells()))
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
