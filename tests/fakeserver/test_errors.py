@@ -24,6 +24,7 @@ from fakeserver.errors import (
 from fakeserver.gameservers import GameServerError
 from fakeserver.keys import UnsealError
 from fakeserver.models import Receipt
+from fakeserver.network_guard import NetworkBlockedError
 from fakeserver.wsgi import AppTimeout
 
 
@@ -67,6 +68,7 @@ _SAMPLES: list[BaseException] = [
     GameServerError("Can't find secret with given key"),
     UnsealError("does not open"),
     AppTimeout("no answer within 1.0 s"),
+    NetworkBlockedError("blocked network access to apis.roblox.com:443"),
 ]
 
 
