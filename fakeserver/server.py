@@ -208,10 +208,12 @@ class _RequestReader(socket.SocketIO):
     def _wait(self, deadline: float, *, stall: float) -> bool:
         """Whether the client's bytes came before ``deadline`` (or, after ``stop()``, ``stall``)."""
         sock = self._connection.sock
+        # After stop(), the wait ends ``stall`` seconds after it began (or after the wake-up
+        # came): a fixed point, or a silent client would restart the stall at every turn.
+        stalled_at = None if self._wake is not None else time.monotonic() + stall
         while True:
-            remaining = deadline - time.monotonic()
-            if self._wake is None:
-                remaining = min(remaining, stall)
+            end = deadline if stalled_at is None else min(deadline, stalled_at)
+            remaining = end - time.monotonic()
             if remaining <= 0:
                 # Bytes already received still count; only a wait that would block is over.
                 return any(key.fileobj is sock for key, _ in self._selector.select(0))
@@ -222,6 +224,7 @@ class _RequestReader(socket.SocketIO):
                 # stop() came: the wake socket is never drained, so stop watching it.
                 self._selector.unregister(self._wake)
                 self._wake = None
+                stalled_at = time.monotonic() + stall
 
     def close(self) -> None:
         """Release the selector, then the reader."""

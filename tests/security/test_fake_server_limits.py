@@ -383,3 +383,34 @@ def test_running_out_of_descriptors_does_not_stop_the_server(
     assert child.wait(GENEROUS) == 0
     assert child.stderr is not None
     assert "in a server thread" not in child.stderr.read()
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET / HTTP/1.1\r\nHost: x\r\n",  # half a head: headers never end
+        b"GET / HTTP/1.1\r\nHo",  # a header line never ends
+        b"GET / HT",  # the request line never ends
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part",  # half a body
+    ],
+    ids=["half-head", "half-header-line", "half-request-line", "half-body"],
+)
+def test_stop_returns_promptly_with_a_half_sent_request(partial: bytes) -> None:
+    # The grace period is for answering requests that have arrived, not for waiting on a
+    # client that stalls: stop() must not wait it out (a bound, far above the stall allowed).
+    server = FakeServer(_hello).start()
+    sock = socket.create_connection((server.host, server.port), timeout=GENEROUS)
+    try:
+        ports = _ports([sock])
+        _wait_for(lambda: bool(_connection_threads(ports)), "the connection being accepted")
+        sock.sendall(partial)
+        time.sleep(0.1)  # let the first bytes reach the server, so the request has begun
+        threads = _connection_threads(ports)
+        started = time.monotonic()
+        server.stop()
+        took = time.monotonic() - started
+        assert threads and not any(thread.is_alive() for thread in threads)
+        grace = sys.modules[FakeServer.__module__].STOP_GRACE_SECONDS
+        assert took < 1.0 < grace, f"stop() took {took:.2f} s"
+    finally:
+        sock.close()
