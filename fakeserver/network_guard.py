@@ -17,16 +17,16 @@ nests: it is undone when the outermost block ends.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .hosts import is_loopback_host
+
 __all__ = ["NetworkBlockedError", "is_loopback_host", "loopback_only"]
 
-_LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 # Binding to these (getaddrinfo with AI_PASSIVE, a server's wildcard) reaches no other host.
 _UNSPECIFIED = {"", "0.0.0.0", "::"}  # noqa: S104  a name judged, not an address bound
 
@@ -37,29 +37,6 @@ class NetworkBlockedError(Exception):
     Not an ``OSError`` on purpose: HTTP clients retry ``OSError``s and wrap them in their own
     connection errors, and the point is one clear line, at once.
     """
-
-
-def is_loopback_host(host: object) -> bool:
-    """Whether ``host`` (a name or address, as a socket call gets it) can only mean this machine.
-
-    Only ``localhost`` is accepted as a name: any other name would need a lookup to judge.
-    """
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
-        return False
-    name = host.strip("[]").split("%", 1)[0].rstrip(".").lower()
-    if name == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if isinstance(address, ipaddress.IPv4Address):
-        return address in _LOOPBACK_V4
-    return int(address) == 1
 
 
 class _Guard:

@@ -48,6 +48,7 @@ from http import HTTPStatus
 from typing import Any, BinaryIO, Self
 
 from .errors import DropConnection, raise_collected
+from .hosts import HostCheck
 from .wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
 
 __all__ = ["FakeServer", "RequestLogger", "internal_error"]
@@ -284,7 +285,8 @@ class FakeServer:
         self.max_connections = max_connections
         self.timeout = float(timeout)
         self.fake: Any = app if wsgi is not app else None
-        self.app: WSGIApp = wsgi
+        # Only its own names: a page that rebinds a name of its own to 127.0.0.1 gets a 421.
+        self.app: WSGIApp = HostCheck(wsgi, self._own_names, loopback=True)
         self.on_request = on_request
         self._bind = (host, port)
         self._address: tuple[str, int] | None = None
@@ -421,6 +423,13 @@ class FakeServer:
         return f"<FakeServer {where} {state}>"
 
     # ----------------------------------------------------------------- threads
+
+    def _own_names(self) -> set[str]:
+        """The host names, besides loopback, that name this server: where it binds."""
+        names = {self._bind[0]}
+        if self._address is not None:
+            names.add(self._address[0])
+        return names
 
     def _bound(self) -> tuple[str, int]:
         """The bound address, once started."""

@@ -1,8 +1,13 @@
-"""The fake's command line keeps its API key off the process list.
+"""The fake's plaintexts stay with the test: its key off the process list, its Host its own.
 
 ``ps`` shows every local user each process's command line, so ``--api-key demo-key`` hands the
 key that reads plaintexts from ``/_fake/`` to all of them: the key comes from a file or the
 environment, and the option still works but says so on stderr.
+
+A web page can rebind a name of its own to 127.0.0.1 and have the browser ask the fake for
+plaintexts; those requests carry the page's name in ``Host``. Every transport answers only the
+names that are its own (loopback and the bound address; an in-process transport, the host of
+its base URL): anything else is a 421 with one line, never a value.
 """
 
 from __future__ import annotations
@@ -10,19 +15,25 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 
+from fakeserver import FakeOpenCloud
 from fakeserver.cli import ENV_API_KEY, main
+from fakeserver.hosts import HostCheck
 
 KEY = "exposure-test-key-0123456789abcdefghij"
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/PID/cmdline")
+VALUE = "plaintext-nobody-else-may-read"
+REBOUND = "rebound.attacker.example"
+on_linux = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/PID/cmdline")
 
 
 class Running:
@@ -40,9 +51,10 @@ class Running:
         self.ready: dict[str, Any] = json.loads(self.proc.stdout.readline())
         self.cmdline = Path(f"/proc/{self.proc.pid}/cmdline").read_bytes().decode()
 
-    def status(self, key: str) -> int:
+    def status(self, key: str, host: str | None = None) -> int:
         url = f"{self.ready['url']}/_fake/universes/7/servers"
-        return requests.get(url, headers={"x-api-key": key}, timeout=5).status_code
+        headers = {"x-api-key": key} | ({"Host": host} if host else {})
+        return requests.get(url, headers=headers, timeout=5).status_code
 
     def stop(self) -> str:
         """Stop it; return its stderr."""
@@ -66,6 +78,7 @@ def start() -> Iterator[Any]:
             running.proc.communicate()
 
 
+@on_linux
 def test_key_from_a_file_is_not_on_the_command_line(start: Any, tmp_path: Path) -> None:
     path = tmp_path / "fake-key"
     path.write_text(KEY + "\n")
@@ -75,9 +88,11 @@ def test_key_from_a_file_is_not_on_the_command_line(start: Any, tmp_path: Path) 
     assert fake.ready["api_key"] == KEY  # its line ending dropped
     assert fake.status(KEY) == 200
     assert fake.status("some-other-key-0123456789abcdefghij") == 401
+    assert fake.status(KEY, host=f"{REBOUND}:{fake.ready['url'].rsplit(':', 1)[1]}") == 421
     assert fake.stop() == ""
 
 
+@on_linux
 def test_key_from_the_environment(start: Any) -> None:
     fake = start([], {ENV_API_KEY: KEY})
     assert KEY not in fake.cmdline
@@ -85,6 +100,7 @@ def test_key_from_the_environment(start: Any) -> None:
     assert fake.stop() == ""
 
 
+@on_linux
 def test_key_on_the_command_line_warns(start: Any) -> None:
     fake = start(["--api-key", KEY])
     assert fake.status(KEY) == 200
@@ -110,3 +126,64 @@ def test_a_file_and_the_option_together_are_refused(capsys: pytest.CaptureFixtur
         main(["--api-key-file", "k", "--api-key", KEY])
     assert exited.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fake() -> FakeOpenCloud:
+    """A fake with the /_fake/ oracle on and one secret whose plaintext it would serve."""
+    fake = FakeOpenCloud(expose_plaintext=True)
+    fake.add_universe(7)
+    fake.put_secret(7, "api_token", VALUE)
+    return fake
+
+
+PLAINTEXT = "/_fake/universes/7/secrets/api_token/plaintext"
+
+
+def _raw(port: int, head: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head.encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_loopback_server_answers_only_its_own_names(fake: FakeOpenCloud) -> None:
+    headers = fake.add_api_key().headers
+    with fake.serve() as server:
+        url = server.url + PLAINTEXT
+        port = server.port
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST", f"[::1]:{port}"):
+            reply = requests.get(url, headers={**headers, "Host": host}, timeout=5)
+            assert reply.json()["value"] == VALUE, host
+        for host in (f"{REBOUND}:{port}", REBOUND, "127.0.0.1.nip.io", "localhost.evil.test"):
+            reply = requests.get(url, headers={**headers, "Host": host}, timeout=5)
+            assert reply.status_code == 421, host
+            assert VALUE not in reply.text and host not in reply.text
+            assert reply.text.count("\n") == 1 and "DNS rebinding" in reply.text
+        # HTTP/1.0 without a Host: no browser sends that; answered.
+        key = headers["x-api-key"]
+        answer = _raw(port, f"GET {PLAINTEXT} HTTP/1.0\r\nx-api-key: {key}\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200 ") and VALUE.encode() in answer
+    assert fake.journal[-1].status == 200  # the refused requests never reached the fake
+
+
+def test_the_bound_address_is_a_name_of_the_server() -> None:
+    check = HostCheck(lambda environ, start: [b""], lambda: {"192.0.2.10"}, loopback=True)
+    assert check.allows("192.0.2.10:8765") and check.allows("127.0.0.1")
+    assert not check.allows("192.0.2.11") and not check.allows(REBOUND)
+
+
+def test_in_process_transports_answer_only_their_base_url(fake: FakeOpenCloud) -> None:
+    headers = fake.add_api_key().headers
+    session = requests.Session()
+    fake.mount(session)
+    url = "https://apis.roblox.com" + PLAINTEXT
+    assert session.get(url, headers=headers).json()["value"] == VALUE
+    refused = session.get(url, headers={**headers, "Host": REBOUND})
+    assert refused.status_code == 421 and VALUE not in refused.text
+    with fake.respx_route():
+        assert httpx.get(url, headers=headers).json()["value"] == VALUE
+        refused_httpx = httpx.get(url, headers={**headers, "Host": REBOUND})
+    assert refused_httpx.status_code == 421 and VALUE not in refused_httpx.text
