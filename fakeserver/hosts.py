@@ -111,7 +111,7 @@ class HostCheck:
 
 
 def for_base_url(app: WSGIApp, base_url: str) -> WSGIApp:
-    """``app`` answering only the host of ``base_url`` (an in-process transport's); as is if none."""
+    """``app`` answering only the host of ``base_url`` (an in-process transport's), if any."""
     name = urlsplit(base_url).hostname if base_url else None
     if not name:
         return app

@@ -68,19 +68,15 @@ class _Guard:
 
     def install(self) -> None:
         """Patch the socket module, remembering what was there."""
-        originals = {
-            "getaddrinfo": socket.getaddrinfo,
-            "gethostbyname": socket.gethostbyname,
-            "gethostbyname_ex": socket.gethostbyname_ex,
-            "create_connection": socket.create_connection,
-        }
+        real_getaddrinfo = socket.getaddrinfo
+        real_create_connection = socket.create_connection
         guard = self
 
         def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
             __tracebackhide__ = True  # pytest shows the caller's line
             if host is not None and host not in _UNSPECIFIED and not is_loopback_host(host):
                 raise guard.refuse(host, port)
-            return originals["getaddrinfo"](host, port, *args, **kwargs)
+            return real_getaddrinfo(host, port, *args, **kwargs)
 
         def by_name(original: Callable[[str], Any]) -> Callable[[str], Any]:
             def lookup(hostname: str) -> Any:
@@ -94,7 +90,7 @@ class _Guard:
         def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
             __tracebackhide__ = True  # pytest shows the caller's line
             guard.check_address(address)
-            return originals["create_connection"](address, *args, **kwargs)
+            return real_create_connection(address, *args, **kwargs)
 
         connect = socket.socket.connect
         connect_ex = socket.socket.connect_ex
@@ -113,8 +109,8 @@ class _Guard:
 
         patches: list[tuple[Any, str, Any]] = [
             (socket, "getaddrinfo", getaddrinfo),
-            (socket, "gethostbyname", by_name(originals["gethostbyname"])),
-            (socket, "gethostbyname_ex", by_name(originals["gethostbyname_ex"])),
+            (socket, "gethostbyname", by_name(socket.gethostbyname)),
+            (socket, "gethostbyname_ex", by_name(socket.gethostbyname_ex)),
             (socket, "create_connection", create_connection),
             (socket.socket, "connect", guarded_connect),
             (socket.socket, "connect_ex", guarded_connect_ex),

@@ -296,7 +296,9 @@ def test_expect_100_continue(server: FakeServer) -> None:
 
 
 def test_head_sends_headers_only(server: FakeServer) -> None:
-    reply = raw_exchange(server, b"HEAD /h HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    reply = raw_exchange(
+        server, b"HEAD /h HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in head
     assert body == b""

@@ -391,7 +391,8 @@ def test_running_out_of_descriptors_does_not_stop_the_server(
         b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # half a head: headers never end
         b"GET / HTTP/1.1\r\nHo",  # a header line never ends
         b"GET / HT",  # the request line never ends
-        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part",  # half a body
+        # half a body
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part",
     ],
     ids=["half-head", "half-header-line", "half-request-line", "half-body"],
 )
