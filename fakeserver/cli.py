@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from .ratelimit import checked_rate_limit
+from .backend.ratelimit import checked_rate_limit
 
 __all__ = ["ENV_API_KEY", "main"]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .hosts import is_loopback_host
+from .transports.hosts import is_loopback_host
 
 __all__ = ["NetworkBlockedError", "is_loopback_host", "loopback_only"]
 

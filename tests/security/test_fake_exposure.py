@@ -28,7 +28,7 @@ import requests
 
 from fakeserver import FakeOpenCloud
 from fakeserver.cli import ENV_API_KEY, main
-from fakeserver.hosts import HostCheck
+from fakeserver.transports.hosts import HostCheck
 
 KEY = "exposure-test-key-0123456789abcdefghij"
 VALUE = "plaintext-nobody-else-may-read"

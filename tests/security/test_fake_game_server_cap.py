@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from fakeserver import FakeOpenCloud
-from fakeserver.fleet import MAX_GAME_SERVERS
+from fakeserver.backend.fleet import MAX_GAME_SERVERS
 
 
 def test_starts_beyond_the_cap_are_refused_over_http() -> None:
