@@ -4,8 +4,8 @@ A web page can point a name it controls at 127.0.0.1 and have the browser send r
 fake; they arrive with that name in ``Host``. With ``--expose-plaintext`` the fake would hand
 such a page plaintexts. So each transport answers only the hosts that name it:
 
-- the loopback server (:class:`~fakeserver.transports.server.FakeServer`): ``localhost``, 127.0.0.0/8,
-  ``[::1]`` and the address it is bound to;
+- the loopback server (:class:`~fakeserver.transports.server.FakeServer`): ``localhost``,
+  127.0.0.0/8, ``[::1]`` and the address it is bound to;
 - the in-process transports (``fake.mount``, ``fake.respx_route``): the host of the base URL
   they intercept (``apis.roblox.com`` by default).
 
