@@ -8,7 +8,8 @@ The pytest plugin turns this on for tests that use the fake, so a test that forg
 
 It patches the ``socket`` module, which ``requests`` (urllib3), ``httpx`` (httpcore, anyio)
 and raw sockets all go through: ``socket.getaddrinfo``, ``gethostbyname(_ex)``,
-``create_connection``, and ``socket.socket.connect``/``connect_ex`` (so ``ssl`` sockets too).
+``create_connection``, and ``socket.socket.connect``/``connect_ex`` (so ``ssl`` sockets too)
+and ``sendto`` (UDP).
 A name is judged before it is looked up, so a blocked name is never sent to a resolver.
 Loopback is ``localhost``, 127.0.0.0/8 and ``::1`` (also IPv4-mapped); Unix sockets and other
 address families are left alone. The patch is process-wide (server threads included) and
@@ -68,6 +69,13 @@ class _Guard:
 
     def install(self) -> None:
         """Patch the socket module, remembering what was there."""
+        for owner, name, replacement in [*self._lookup_patches(), *self._socket_patches()]:
+            # vars(): socket.socket inherits connect from _socket.socket; undo must not copy it.
+            self.saved.append((owner, name, vars(owner).get(name, _MISSING)))
+            setattr(owner, name, replacement)
+
+    def _lookup_patches(self) -> list[tuple[Any, str, Any]]:
+        """Name lookups and ``create_connection``, judged before anything is looked up."""
         real_getaddrinfo = socket.getaddrinfo
         real_create_connection = socket.create_connection
         guard = self
@@ -92,33 +100,37 @@ class _Guard:
             guard.check_address(address)
             return real_create_connection(address, *args, **kwargs)
 
-        connect = socket.socket.connect
-        connect_ex = socket.socket.connect_ex
-
-        def guarded_connect(sock: socket.socket, address: Any) -> None:
-            __tracebackhide__ = True  # pytest shows the caller's line
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                guard.check_address(address)
-            connect(sock, address)
-
-        def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
-            __tracebackhide__ = True  # pytest shows the caller's line
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                guard.check_address(address)
-            return connect_ex(sock, address)
-
-        patches: list[tuple[Any, str, Any]] = [
+        return [
             (socket, "getaddrinfo", getaddrinfo),
             (socket, "gethostbyname", by_name(socket.gethostbyname)),
             (socket, "gethostbyname_ex", by_name(socket.gethostbyname_ex)),
             (socket, "create_connection", create_connection),
-            (socket.socket, "connect", guarded_connect),
-            (socket.socket, "connect_ex", guarded_connect_ex),
         ]
-        for owner, name, replacement in patches:
-            # vars(): socket.socket inherits connect from _socket.socket; undo must not copy it.
-            self.saved.append((owner, name, vars(owner).get(name, _MISSING)))
-            setattr(owner, name, replacement)
+
+    def _socket_patches(self) -> list[tuple[Any, str, Any]]:
+        """The socket methods that take an address: ``connect``, ``connect_ex``, ``sendto``."""
+        guard = self
+
+        def checked(original: Callable[..., Any], least: int) -> Callable[..., Any]:
+            """``original``, first checking its last argument, the address (IP sockets only).
+
+            ``least`` is how many arguments a call with an address has at least.
+            """
+
+            def method(sock: socket.socket, *args: Any) -> Any:
+                __tracebackhide__ = True  # pytest shows the caller's line
+                if sock.family in (socket.AF_INET, socket.AF_INET6) and len(args) >= least:
+                    guard.check_address(args[-1])
+                return original(sock, *args)
+
+            return method
+
+        return [
+            (socket.socket, "connect", checked(socket.socket.connect, 1)),
+            (socket.socket, "connect_ex", checked(socket.socket.connect_ex, 1)),
+            # sendto(data, address) or sendto(data, flags, address).
+            (socket.socket, "sendto", checked(socket.socket.sendto, 2)),
+        ]
 
     def uninstall(self) -> None:
         """Put back what ``install`` replaced."""

@@ -96,6 +96,12 @@ def test_raw_sockets_are_refused(lookups: list[object]) -> None:
                 sock.connect((FAR_ADDRESS, 443))
             with pytest.raises(NetworkBlockedError, match=f"{FAR_ADDRESS}:80"):
                 sock.connect_ex((FAR_ADDRESS, 80))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            with pytest.raises(NetworkBlockedError, match=f"{FAR_ADDRESS}:53"):
+                udp.sendto(b"query", (FAR_ADDRESS, 53))
+            with pytest.raises(NetworkBlockedError, match=f"{FAR_ADDRESS}:53"):
+                udp.sendto(b"query", 0, (FAR_ADDRESS, 53))
+            udp.sendto(b"to nobody", ("127.0.0.1", 9))  # loopback: sent
     assert lookups == []
 
 
@@ -114,6 +120,7 @@ def test_loopback_still_works_and_the_patch_is_undone(lookups: list[object]) -> 
     assert "127.0.0.1" in lookups  # the counter sits under the guard and sees what passes
     assert "connect" not in vars(socket.socket)
     assert "connect_ex" not in vars(socket.socket)
+    assert "sendto" not in vars(socket.socket)
     assert socket.getaddrinfo.__name__ == "counting"
 
 
