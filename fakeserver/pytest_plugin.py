@@ -31,7 +31,9 @@ A test that uses either fixture cannot reach Roblox by mistake:
   (or ``fake_open_cloud_block_network = true`` in the ini file) guards every test of the
   session, fixture or not.
 
-Another fixture gets the same guard with ``with network_guard(request): yield ...``.
+Another fixture (one that does not build on these) gets the same guard with
+``with network_guard(request): yield ...``, and the same environment with
+``point_environment_at(monkeypatch, handle)``.
 
 This module holds fixtures only; nothing heavy is imported until a fixture runs, because pytest
 loads it in every test session of every project that installs the package.
@@ -94,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _network_allowed(node: pytest.Item | pytest.Collector | Any) -> bool:
+def _network_allowed(node: pytest.Item | pytest.Collector) -> bool:
     """Whether the closest ``fake_open_cloud`` marker says ``allow_network=True``."""
     marker = node.get_closest_marker(MARKER)
     return marker is not None and marker.kwargs.get("allow_network") is True
