@@ -5,7 +5,8 @@ fake; they arrive with that name in ``Host``. With ``--expose-plaintext`` the fa
 such a page plaintexts. So each transport answers only the hosts that name it:
 
 - the loopback server (:class:`~fakeserver.transports.server.FakeServer`): ``localhost``,
-  127.0.0.0/8, ``[::1]`` and the address it is bound to;
+  127.0.0.0/8, ``[::1]`` and the address it is bound to (bound to all interfaces with
+  ``--allow-remote``: any IP address, since rebinding needs a name);
 - the in-process transports (``fake.mount``, ``fake.respx_route``): the host of the base URL
   they intercept (``apis.roblox.com`` by default).
 
@@ -52,6 +53,15 @@ def is_loopback_host(host: object) -> bool:
     return int(address) == 1
 
 
+def _is_address(name: str) -> bool:
+    """Whether ``name`` is an IP address rather than a name."""
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def host_name(value: str) -> str:
     """The name in a ``Host`` value (``name``, ``name:port``, ``[v6]:port``), lower-cased."""
     value = value.strip().lower()
@@ -73,20 +83,31 @@ class HostCheck:
         time of the request: a server knows its bound address only once it has started.
     loopback:
         Also accept every loopback name and address (the loopback server does).
+    addresses:
+        Also accept every IP address (a server bound to all interfaces, reached by any of
+        them): rebinding needs a name, so an address in ``Host`` cannot be one.
     """
 
     def __init__(
-        self, app: WSGIApp, names: Callable[[], Iterable[str]], *, loopback: bool = False
+        self,
+        app: WSGIApp,
+        names: Callable[[], Iterable[str]],
+        *,
+        loopback: bool = False,
+        addresses: bool = False,
     ) -> None:
         """Check requests for ``app``; see the class docstring."""
         self.app = app
         self._names = names
         self._loopback = loopback
+        self._addresses = addresses
 
     def allows(self, host: str) -> bool:
         """Whether a ``Host`` header value names the fake."""
         name = host_name(host)
         if self._loopback and is_loopback_host(name):
+            return True
+        if self._addresses and _is_address(name):
             return True
         return name in {n.lower().strip("[]").rstrip(".") for n in self._names()}
 

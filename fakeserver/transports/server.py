@@ -286,7 +286,8 @@ class FakeServer:
         self.timeout = float(timeout)
         self.fake: Any = app if wsgi is not app else None
         # Only its own names: a page that rebinds a name of its own to 127.0.0.1 gets a 421.
-        self.app: WSGIApp = HostCheck(wsgi, self._own_names, loopback=True)
+        everywhere = host.strip("[]") in ("", "0.0.0.0", "::")  # noqa: S104  compared only
+        self.app: WSGIApp = HostCheck(wsgi, self._own_names, loopback=True, addresses=everywhere)
         self.on_request = on_request
         self._bind = (host, port)
         self._address: tuple[str, int] | None = None

@@ -173,6 +173,9 @@ def test_the_bound_address_is_a_name_of_the_server() -> None:
     check = HostCheck(lambda environ, start: [b""], lambda: {"192.0.2.10"}, loopback=True)
     assert check.allows("192.0.2.10:8765") and check.allows("127.0.0.1")
     assert not check.allows("192.0.2.11") and not check.allows(REBOUND)
+    everywhere = HostCheck(lambda environ, start: [b""], set, loopback=True, addresses=True)
+    assert everywhere.allows("192.0.2.11:8765") and everywhere.allows("[2001:db8::1]:80")
+    assert not everywhere.allows(REBOUND) and not everywhere.allows("192.0.2.11.nip.io")
 
 
 def test_in_process_transports_answer_only_their_base_url(fake: FakeOpenCloud) -> None:
