@@ -24,20 +24,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import NetworkBlockedError
 from .transports.hosts import is_loopback_host
 
 __all__ = ["NetworkBlockedError", "is_loopback_host", "loopback_only"]
 
 # Binding to these (getaddrinfo with AI_PASSIVE, a server's wildcard) reaches no other host.
 _UNSPECIFIED = {"", "0.0.0.0", "::"}  # noqa: S104  a name judged, not an address bound
-
-
-class NetworkBlockedError(Exception):
-    """A connection or name lookup beyond loopback was refused.
-
-    Not an ``OSError`` on purpose: HTTP clients retry ``OSError``s and wrap them in their own
-    connection errors, and the point is one clear line, at once.
-    """
 
 
 class _Guard:
