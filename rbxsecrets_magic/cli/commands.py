@@ -223,7 +223,7 @@ def _read_set_value(
             )
         return value
     if args.from_file is not None:
-        return read_value(prompt="", from_file=args.from_file).reveal()
+        return read_value(from_file=args.from_file).reveal()
     if args.stdin:
         if console.interactive():
             raise UsageFailure(

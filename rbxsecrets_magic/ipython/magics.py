@@ -244,12 +244,12 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         universes = self._universes(magic, args.universe)
         if all(s is None for s in sources):
             # Before any request: without a terminal, nothing typed could be hidden.
-            from ..values import check_masked_prompt
+            from .prompt import check_masked_prompt
 
             check_masked_prompt(what="value", sources=_VALUE_SOURCES)
         from ..operations.writes import set_secret
         from ..secrets_as_code.state import StateStore
-        from ..values import read_value
+        from .prompt import read_value
 
         def value() -> SecretValue:
             # The plaintext lives only in the operation's frames; on failure, _run empties them.

@@ -272,10 +272,10 @@ class SessionMixin:
             u for u in [self._universe_or_none(magic, None)] if u is not None
         ]
         if args.from_env is None and args.from_file is None:
-            from ..values import check_masked_prompt
+            from .prompt import check_masked_prompt
 
             check_masked_prompt(what="key", sources=_KEY_SOURCES)
-        from ..values import read_value
+        from .prompt import read_value
 
         key = read_value(
             prompt="Open Cloud API key: ",
