@@ -10,7 +10,7 @@ filled in, for a test to assert on.
 The domain rule (``*`` any host; ``api.example.com`` exactly that host; ``*.example.com``
 hosts under it at any depth, not ``example.com`` itself; private secrets nowhere; hosts compared
 ignoring case, port and scheme) is the same as the client's preflight in
-``rbxsecrets_magic.domains``. The packages never import each other, so the rule is written
+``rbxsecrets_magic.opencloud.domains``. The packages never import each other, so the rule is written
 twice and ``tests/data/domain_cases.json`` holds one table both must answer alike.
 
 Nothing here shows a value: ``str()``/``repr()`` of a secret is ``Secret(name)``, errors name

@@ -17,7 +17,7 @@ ASCII (``xn--``) form under UTS 46 / IDNA 2008 (``faß.de`` is ``xn--fa-hia.de``
 connect to it, not IDNA 2003's ``fass.de``), and one trailing dot is ignored
 (``api.example.com.`` is the same host).
 
-The fake server emulates the same rule in ``fakeserver.gameservers``; the two packages never
+The fake server emulates the same rule in ``fakeserver.backend.gameservers``; the two packages never
 import each other, and ``tests/data/domain_cases.json`` holds the one table of cases both must
 answer alike. Messages never repeat the URL, only its host: a URL may carry a token in its
 query. This module imports only the standard library.
