@@ -70,17 +70,20 @@ def _planned(
 
 
 def _run_plan(args: argparse.Namespace, console: Console) -> int:
+    from ..render.sync_view import PlanView
+
     with _planned(args, console) as (plan, _clients, _state):
-        console.out(json.dumps(plan.to_json()) if args.json else repr(plan))
+        console.out(json.dumps(plan.to_json()) if args.json else repr(PlanView(plan)))
         return EXIT_FAILED if plan.errors else EXIT_OK
 
 
 def _run_apply(args: argparse.Namespace, console: Console) -> int:
     from ..operations.sync import apply
+    from ..render.sync_view import PlanView, ReportView
 
     restart = _restart_request(args)
     with _planned(args, console) as (plan, clients, state):
-        console.err(repr(plan))
+        console.err(repr(PlanView(plan)))
         pending = plan.pending
         done = 0
 
@@ -103,7 +106,7 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
             interaction=_interaction(console),
             on_outcome=progress,
         )
-    console.out(json.dumps(result.to_json()) if args.json else repr(result.report))
+    console.out(json.dumps(result.to_json()) if args.json else repr(ReportView(result.report)))
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -134,6 +134,7 @@ def run_sync(
         As the underlying steps raise them, all before any write except the last two.
     """
     from ..operations.sync import apply, plan
+    from ..render.sync_view import PlanView, ReportView
     from ..secrets_as_code.desired import desired_state
     from ..secrets_as_code.state import StateStore
 
@@ -156,7 +157,7 @@ def run_sync(
     clients = {t.universe_id: client_for(t.universe_id) for t in desired.targets}
     state = StateStore()
     planned = plan(desired, clients, state, prune=options.prune, protect=options.protect)
-    show(planned)
+    show(PlanView(planned))
     if options.dry_run or (not planned.pending and options.restart is None):
         return planned
     result = apply(
@@ -168,5 +169,5 @@ def run_sync(
         interaction=interaction,
     )
     if planned.pending:
-        show(result.report)
+        show(ReportView(result.report))
     return result

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ..secrets_as_code.apply import ApplyReport
     from ..secrets_as_code.manifest import Target
+    from ..secrets_as_code.plan import Plan
 
-from .tables import column_widths, html_table, text_lines
+from .tables import Printer, column_widths, html_table, text_lines
 
-__all__ = ["render_html", "render_text"]
+__all__ = ["PlanView", "ReportView", "render_html", "render_text"]
 
 
 class Row(Protocol):
@@ -96,3 +98,48 @@ def render_html(
         for title, members in _groups(targets, rows)
     ]
     return html_table(summary, _header(results), groups)
+
+
+class PlanView:
+    """A plan shown as aligned text (``repr``, IPython) and as an HTML table (Jupyter)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def __repr__(self) -> str:
+        """The plan as aligned text with ``+ ~ - =`` markers."""
+        return render_text(self.plan.targets, self.plan.changes, self.plan.summary())
+
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """The plan as an HTML table (Jupyter)."""
+        return render_html(self.plan.targets, self.plan.changes, self.plan.summary())
+
+
+class ReportView:
+    """An apply report shown as aligned text and as an HTML table, a result per row."""
+
+    def __init__(self, report: ApplyReport) -> None:
+        self.report = report
+
+    def _parts(self) -> tuple[list[Row], dict[int, tuple[str, str]]]:
+        outcomes = self.report.outcomes
+        results: dict[int, tuple[str, str]] = {
+            i: (str(o.result), o.error or "") for i, o in enumerate(outcomes)
+        }
+        return [o.change for o in outcomes], results
+
+    def __repr__(self) -> str:
+        """The report as aligned text."""
+        rows, results = self._parts()
+        return render_text(self.report.plan.targets, rows, self.report.summary(), results)
+
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """The report as an HTML table (Jupyter)."""
+        rows, results = self._parts()
+        return render_html(self.report.plan.targets, rows, self.report.summary(), results)

@@ -26,7 +26,6 @@ from ..errors import (
     RbxSecretsError,
     WaitTooLongError,
 )
-from ..render.sync_view import render_html, render_text
 from .plan import Change, Plan
 from .state import StateStore
 
@@ -64,7 +63,7 @@ class Outcome:
 
 @dataclass
 class ApplyReport:
-    """Every row's outcome; renders as text and HTML, and as JSON rows."""
+    """Every row's outcome, and its JSON rows (``render.sync_view.ReportView`` renders it)."""
 
     plan: Plan
     outcomes: list[Outcome]
@@ -98,21 +97,9 @@ class ApplyReport:
         """``{"changes": [{"universe", "id", "action", "reason", "result", "error"}]}``."""
         return {"changes": [o.to_json() for o in self.outcomes]}
 
-    def _results(self) -> dict[int, tuple[str, str]]:
-        return {i: (o.result, o.error or "") for i, o in enumerate(self.outcomes)}
-
     def __repr__(self) -> str:
-        """The report as aligned text."""
-        rows = [o.change for o in self.outcomes]
-        return render_text(self.plan.targets, rows, self.summary(), self._results())
-
-    def _repr_pretty_(self, p: object, cycle: bool) -> None:
-        p.text(repr(self))  # type: ignore[attr-defined]
-
-    def _repr_html_(self) -> str:
-        """The report as an HTML table (Jupyter)."""
-        rows = [o.change for o in self.outcomes]
-        return render_html(self.plan.targets, rows, self.summary(), self._results())
+        """``ApplyReport(<summary>)``: counts only, never a value."""
+        return f"ApplyReport({self.summary()})"
 
 
 def apply_plan(

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from ..opencloud.crypto import is_stale
-from ..render.sync_view import render_html, render_text
 from .desired import DesiredState
 from .manifest import SecretSpec, Target
 from .state import StateStore
@@ -117,7 +116,10 @@ class Change:
 
 @dataclass
 class Plan:
-    """A plan for every target universe; renders as text, HTML (Jupyter) and JSON.
+    """A plan for every target universe, and its JSON rows.
+
+    Text and HTML are :class:`rbxsecrets_magic.render.sync_view.PlanView`'s job (rendering
+    sits above secrets as code).
 
     Attributes
     ----------
@@ -186,15 +188,8 @@ class Plan:
         return {"changes": [c.to_json() for c in self.changes]}
 
     def __repr__(self) -> str:
-        """The plan as aligned text with ``+ ~ - =`` markers."""
-        return render_text(self.targets, self.changes, self.summary())
-
-    def _repr_pretty_(self, p: object, cycle: bool) -> None:
-        p.text(repr(self))  # type: ignore[attr-defined]
-
-    def _repr_html_(self) -> str:
-        """The plan as an HTML table (Jupyter)."""
-        return render_html(self.targets, self.changes, self.summary())
+        """``Plan(<summary>)``: ids and counts only, never a value."""
+        return f"Plan({self.summary()})"
 
 
 def make_plan(

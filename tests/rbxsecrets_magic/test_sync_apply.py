@@ -14,6 +14,7 @@ import pytest
 
 from rbxsecrets_magic import SecretsClient
 from rbxsecrets_magic.opencloud.pacing import Pacer
+from rbxsecrets_magic.render.sync_view import PlanView, ReportView
 from rbxsecrets_magic.secrets_as_code.apply import apply_plan
 from rbxsecrets_magic.secrets_as_code.plan import make_plan
 from rbxsecrets_magic.secrets_as_code.state import StateStore
@@ -341,7 +342,7 @@ def test_plan_and_report_render_as_html_without_values(cloud: Any) -> None:
     try:
         state = StateStore()
         plan = make_plan(desired, clients, state)
-        page = plan._repr_html_()
+        page = PlanView(plan)._repr_html_()
         assert page.startswith("<table>")
         assert f"Universe {STAGING} (staging)" in page and "&#x27;" not in page
         assert page.count("<td style='text-align:left'>+</td>") == 5
@@ -349,9 +350,11 @@ def test_plan_and_report_render_as_html_without_values(cloud: Any) -> None:
     finally:
         close_clients(clients)
     assert report.ok
-    assert "<td style='text-align:left'>done</td>" in report._repr_html_()
+    shown = ReportView(report)
+    assert "<td style='text-align:left'>done</td>" in shown._repr_html_()
     for value in VALUES.values():
-        assert value not in page + report._repr_html_() + repr(report) + repr(plan)
+        assert value not in page + shown._repr_html_() + repr(shown) + repr(PlanView(plan))
+        assert value not in repr(report) + repr(plan)
 
 
 class FakeTime:

@@ -19,7 +19,7 @@ from rbxsecrets_magic.ipython.sync_magic import (
 )
 from rbxsecrets_magic.operations.interaction import Interaction
 from rbxsecrets_magic.operations.sync import SyncReport
-from rbxsecrets_magic.secrets_as_code.apply import ApplyReport
+from rbxsecrets_magic.render.sync_view import PlanView, ReportView
 from rbxsecrets_magic.secrets_as_code.manifest import Manifest, ManifestError, Target
 from rbxsecrets_magic.secrets_as_code.plan import Plan
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES
@@ -61,7 +61,7 @@ def sync(
 
 def test_dry_run_shows_the_plan_and_writes_nothing(cloud: Any) -> None:
     result, shown, bars = sync(cloud, SyncOptions(env_file=".env", dry_run=True))
-    assert isinstance(result, Plan) and shown == [result]
+    assert isinstance(result, Plan) and [s.plan for s in shown] == [result]  # type: ignore[attr-defined]
     assert [c.action for c in result.changes] == ["create"] * 5
     assert cloud.fake.secret_ids(STAGING) == [] and bars == []
 
@@ -69,7 +69,8 @@ def test_dry_run_shows_the_plan_and_writes_nothing(cloud: Any) -> None:
 def test_sync_applies_with_a_progress_bar_then_nothing_to_do(cloud: Any) -> None:
     result, shown, bars = sync(cloud, SyncOptions(env_file=".env", environment="production"))
     assert isinstance(result, SyncReport) and result.ok
-    assert [type(s) for s in shown] == [Plan, ApplyReport]
+    assert [type(s) for s in shown] == [PlanView, ReportView]
+    assert shown[1].report is result.report  # type: ignore[attr-defined]
     assert bars[0].count == 3
     assert {k: v for k, (_d, v) in cloud.fake.snapshot()[PRODUCTION].items()} == VALUES
     again, _shown, bars = sync(cloud, SyncOptions(env_file=".env", environment="production"))
