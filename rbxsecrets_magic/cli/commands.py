@@ -25,15 +25,17 @@ from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
+    from ..operations.clients import ClientPool
     from ..operations.interaction import Interaction
     from ..operations.results import WriteReport, WriteRow
     from ..operations.writes import RestartRequest
     from ..secrets_as_code.apply import Outcome
-    from ..secrets_as_code.manifest import Manifest, Target
+    from ..secrets_as_code.manifest import Target
     from ..secrets_as_code.plan import Plan
     from ..secrets_as_code.state import StateStore
 
 from .console import EXIT_FAILED, EXIT_OK, PROG, Console, UsageFailure
+from .wording import NO_CREDENTIAL, target_problem
 
 
 @contextlib.contextmanager
@@ -43,7 +45,7 @@ def _planned(
     """Make the plan; yield it with its clients and state, closing the clients after."""
     from ..secrets_as_code.plan import make_plan
     from ..secrets_as_code.state import StateStore
-    from ..secrets_as_code.sync import close_clients, load_desired
+    from ..secrets_as_code.sync import load_desired
 
     _domain_option(args.domain)  # refused without being repeated, before anything is read
     desired = load_desired(
@@ -57,16 +59,14 @@ def _planned(
     state = StateStore()
     if state.problem:
         console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
-    clients = _open_clients(desired.targets, args)
-    try:
+    with _pool() as pool:
+        clients = _open_clients(desired.targets, args, pool)
         for target in desired.targets:
             console.err(f"Planning universe {target.label}...")
         plan = make_plan(desired, clients, state, prune=args.prune, protect=args.protect)
         for note in plan.notes:
             console.err(f"{PROG}: note: {note}")
         yield plan, clients, state
-    finally:
-        close_clients(clients)
 
 
 def _run_plan(args: argparse.Namespace, console: Console) -> int:
@@ -112,41 +112,48 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
 
 def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
     """The universes named by ``--universe`` (ids or environment names), else RBX_UNIVERSE_ID."""
-    from ..secrets_as_code.manifest import Manifest
+    from ..operations.targets import TargetError
+    from ..operations.targets import resolve_targets as resolve
     from ..secrets_as_code.sync import load_manifest_or_none
 
-    manifest: Manifest = load_manifest_or_none(args.manifest) or Manifest(path=None)
-    return manifest.targets(
-        args.universe, default=console.environ.get(ENV_UNIVERSE_ID), everywhere=False
-    )
-
-
-def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[int, SecretsClient]:
-    """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
-    from ..secrets_as_code.sync import open_clients
-    from ..settings import env_credential
-
-    if env_credential() is None:
-        raise UsageFailure(
-            "no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
-            "API key with the secret-store API system; it is never an option, "
-            "so it stays out of the shell history"
+    try:
+        return resolve(
+            args.universe,
+            manifest=lambda: load_manifest_or_none(args.manifest),
+            default=console.environ.get(ENV_UNIVERSE_ID),
         )
-    return open_clients(targets, base_url=args.base_url)
+    except TargetError as exc:
+        raise UsageFailure(target_problem(exc)) from None
+
+
+@contextlib.contextmanager
+def _pool() -> Iterator[ClientPool]:
+    """The command's client pool (one pacer per credential), closed at the end."""
+    from ..operations.clients import ClientPool
+
+    with ClientPool() as pool:
+        yield pool
+
+
+def _open_clients(
+    targets: Sequence[Target], args: argparse.Namespace, pool: ClientPool
+) -> dict[int, SecretsClient]:
+    """A client per target from ``pool``; a missing credential is said in CLI terms."""
+    from ..operations.clients import NoCredentialError
+
+    try:
+        return {t.universe_id: pool.client(t.universe_id, base_url=args.base_url) for t in targets}
+    except NoCredentialError:
+        raise UsageFailure(NO_CREDENTIAL) from None
 
 
 @contextlib.contextmanager
 def _clients_for(
     args: argparse.Namespace, console: Console
 ) -> Iterator[tuple[list[Target], dict[int, SecretsClient]]]:
-    from ..secrets_as_code.sync import close_clients
-
     targets = resolve_targets(args, console)
-    clients = _open_clients(targets, args)
-    try:
-        yield targets, clients
-    finally:
-        close_clients(clients)
+    with _pool() as pool:
+        yield targets, _open_clients(targets, args, pool)
 
 
 def _secret_id_argument(text: str) -> str:

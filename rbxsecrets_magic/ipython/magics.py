@@ -43,6 +43,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Integer, TraitError, Unicode, validate
 
+from ..operations.clients import ClientPool
 from ..settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -65,8 +66,6 @@ from .wording import (
 )
 
 if TYPE_CHECKING:
-    from ..opencloud.client import SecretsClient
-    from ..opencloud.pacing import Pacer
     from ..operations.results import WriteRow
     from ..render.tables import SecretList
     from ..values import SecretValue
@@ -126,9 +125,9 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         # so the key never reaches %config output or a config file.
         self._keys: dict[int | None, SecretValue] = {}
         self._given: list[str] = []
-        self._clients: dict[tuple[Any, ...], SecretsClient] = {}
-        # One pacer for every client: Roblox's rate limit is per API key owner, not universe.
-        self._pacer: Pacer | None = None
+        # Clients per universe and credential, one pacer per credential (the rate limit is per
+        # API key owner, not universe).
+        self._pool = ClientPool()
         # Secret ids per universe, from the last listing plus later sets and deletes.
         self.known_ids: dict[int, set[str]] = {}
         if getattr(shell, "Completer", None) is not None:

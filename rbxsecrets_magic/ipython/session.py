@@ -1,14 +1,14 @@
 """What a magics session holds: its universes, its credentials and one client pool each.
 
-Mixed into :class:`~rbxsecrets_magic.ipython.magics.RbxSecretsMagics`. Clients are cached per
-universe and configuration; all clients of one credential share one pacer, since Roblox's rate
-limit is per API key owner.
+Mixed into :class:`~rbxsecrets_magic.ipython.magics.RbxSecretsMagics`. Clients come from the
+operations layer's :class:`~rbxsecrets_magic.operations.clients.ClientPool` (per universe,
+configuration and credential; one pacer per credential, since Roblox's rate limit is per API
+key owner); universes from its :func:`~rbxsecrets_magic.operations.targets.resolve_targets`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -21,7 +21,6 @@ from ..errors import InvalidInputError
 from ..opencloud.validation import validate_domain, validate_secret_id
 from ..settings import (
     ENV_API_KEY,
-    ENV_BASE_URL,
     ENV_OAUTH_TOKEN,
     ENV_UNIVERSE_ID,
     env_credential,
@@ -29,16 +28,15 @@ from ..settings import (
 from .wording import (
     _KEY_SOURCES,
     _NO_KEY,
-    _NO_UNIVERSE,
-    _UNIVERSE_RULE,
     _ask,
     _fail,
     _passes,
+    target_problem,
 )
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
-    from ..opencloud.pacing import Pacer
+    from ..operations.clients import ClientPool
     from ..operations.interaction import Interaction, ProgressBar
     from ..values import SecretValue
 
@@ -55,8 +53,7 @@ class SessionMixin:
     manifest: str
     known_ids: dict[int, set[str]]
     _keys: dict[int | None, SecretValue]
-    _clients: dict[tuple[object, ...], SecretsClient]
-    _pacer: Pacer | None
+    _pool: ClientPool
     _given: list[str]
 
     def _key_in_use(self, universe: int | None) -> str:
@@ -113,67 +110,44 @@ class SessionMixin:
 
     def _universe(self, magic: str, given: str | None) -> int:
         """The universe to use, or a UsageError that says how to configure one."""
-        universe = self._universe_or_none(magic, given)
-        if universe is None:
-            raise _fail(magic, _NO_UNIVERSE)
-        return universe
+        return self._resolve(magic, given, one=True)[0]
 
     def _universes(self, magic: str, given: str | None) -> list[int]:
         """--universe as ids or environment names (comma list), else the configured one."""
-        if given is None:
-            return [self._universe(magic, None)]
-        return self._targets(magic, given)
+        return self._resolve(magic, given)
 
     def _targets(self, magic: str, given: str) -> list[int]:
-        """Resolve a --universe value; the manifest is read only for environment names."""
-        from ..secrets_as_code.manifest import split_tokens
+        """Resolve a --universe value that was given; the manifest is read only for names."""
+        return self._resolve(magic, given)
 
-        tokens = list(dict.fromkeys(split_tokens([given])))
-        if not tokens:
-            raise _fail(
-                magic,
-                f"--universe is empty; give a universe id or an environment name; see %{magic}?",
-            )
-        if all(t.isascii() and t.isdigit() for t in tokens):
-            return [self._checked_universe(magic, t, "--universe") for t in tokens]
-        from ..errors import InvalidInputError
-        from .sync_magic import manifest_for_magics, resolve_universe_option
+    def _resolve(self, magic: str, given: str | None, *, one: bool = False) -> list[int]:
+        """The operations layer's target rule, its refusals worded for ``magic``."""
+        from ..operations.targets import TargetError, resolve_targets
+        from .sync_magic import manifest_for_magics
 
+        default: int | str | None = self.universe_id
+        if default is None:
+            default = os.environ.get(ENV_UNIVERSE_ID)
         try:
-            manifest = manifest_for_magics(self.manifest)
-            if manifest is None:
-                raise _fail(
-                    magic,
-                    f"--universe {_UNIVERSE_RULE}; environment names need a "
-                    "manifest (rbxsecrets.toml here, or %config "
-                    "RbxSecretsMagics.manifest)",
-                )
-            return [t.universe_id for t in resolve_universe_option(given, manifest, None)]
-        except InvalidInputError as exc:  # a broken manifest or an unknown name
+            targets = resolve_targets(
+                [given] if given is not None else [],
+                manifest=lambda: manifest_for_magics(self.manifest),
+                default=default,
+                one=one,
+                labels=False,
+            )
+        except TargetError as exc:
+            raise _fail(magic, target_problem(magic, exc)) from None
+        except InvalidInputError as exc:  # a broken manifest
             raise _fail(magic, str(exc)) from None
+        return [t.universe_id for t in targets]
 
     def _universe_or_none(self, magic: str, given: str | None) -> int | None:
         """--universe (one), else the universe_id trait, else RBX_UNIVERSE_ID, else None."""
-        if given is not None:
-            found = self._targets(magic, given)
-            if len(found) > 1:
-                raise _fail(magic, f"--universe takes one universe here; see %{magic}?")
-            return found[0]
-        if self.universe_id is not None:
-            return int(self.universe_id)
-        if os.environ.get(ENV_UNIVERSE_ID, "").strip():
-            return self._checked_universe(magic, os.environ[ENV_UNIVERSE_ID], ENV_UNIVERSE_ID)
-        return None
-
-    @staticmethod
-    def _checked_universe(magic: str, text: str, source: str) -> int:
-        from ..errors import InvalidInputError
-        from ..opencloud.validation import validate_universe_id
-
-        try:
-            return validate_universe_id(text)
-        except InvalidInputError:
-            raise _fail(magic, f"{source} {_UNIVERSE_RULE}") from None
+        configured = self.universe_id is not None or os.environ.get(ENV_UNIVERSE_ID, "").strip()
+        if given is None and not configured:
+            return None
+        return self._universe(magic, given)
 
     def environment_names(self) -> list[str]:
         """The manifest's environment names, for completion; [] without a usable manifest."""
@@ -194,56 +168,36 @@ class SessionMixin:
             return None
 
     def _client(self, magic: str, universe: int) -> SecretsClient:
-        """A cached client for ``universe`` with the session key, else the environment's."""
+        """The pool's client for ``universe`` with the session key, else the environment's."""
+        from ..operations.clients import NoCredentialError
+
         key = self._keys.get(universe) or self._keys.get(None)
-        from_env = env_credential() if key is None else None
-        if key is not None:
-            credential = key.reveal()
-        elif from_env is not None:
-            credential = from_env.secret
-        else:
-            raise _fail(magic, _NO_KEY)
-        cache_key = (
-            universe,
-            self.base_url,
-            self.timeout,
-            self.max_retries,
-            os.environ.get(ENV_BASE_URL),
-            hashlib.sha256(credential.encode()).hexdigest(),
-        )
-        client = self._clients.get(cache_key)
-        if client is None:
-            client = self._new_client(universe, key)
-            # The configuration or key changed: the old client's session is of no more use.
-            for stale in [k for k in self._clients if k[0] == universe]:
-                self._clients.pop(stale).close()
-            self._clients[cache_key] = client
-        return client
+        try:
+            return self._pool.client(
+                universe,
+                api_key=key.reveal() if key is not None else None,
+                base_url=self.base_url or None,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        except NoCredentialError:
+            raise _fail(magic, _NO_KEY) from None
 
     def _forget_clients(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients.clear()
+        self._pool.close()
 
-    def _new_client(self, universe: int, key: SecretValue | None) -> SecretsClient:
+    def _new_client(self, universe: int, key: SecretValue) -> SecretsClient:
+        """A client of its own for ``key`` (closed by the caller), on the key's pacer."""
         from ..opencloud.client import SecretsClient
 
         return SecretsClient(
             universe,
-            api_key=key.reveal() if key is not None else None,
+            api_key=key.reveal(),
             base_url=self.base_url or None,
             timeout=self.timeout,
             max_retries=self.max_retries,
-            pacer=self._shared_pacer(),
+            pacer=self._pool.pacer(key.reveal()),
         )
-
-    def _shared_pacer(self) -> Pacer:
-        """The pacer every client of this session shares."""
-        if self._pacer is None:
-            from ..opencloud.pacing import Pacer
-
-            self._pacer = Pacer()
-        return self._pacer
 
     def _interaction(self) -> Interaction:
         """Ask with ``input`` (ipykernel's frontend prompt), say with print, tqdm for progress."""

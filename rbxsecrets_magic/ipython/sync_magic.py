@@ -1,4 +1,4 @@
-"""The notebook side of secrets as code: ``%rbx_secret_sync`` and manifest-aware ``--universe``.
+"""The notebook side of secrets as code: ``%rbx_secret_sync`` and the magics' manifest.
 
 The magics class stays thin: it parses the line and calls these functions with what only it
 knows (its clients, which carry a ``%rbx_secret_login`` key and one shared pacer; how to show
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..secrets_as_code.manifest import Manifest, Target, split_tokens
+from ..secrets_as_code.manifest import Manifest
 from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SyncOptions",
     "manifest_for_magics",
-    "resolve_universe_option",
     "run_sync",
 ]
 
@@ -52,30 +51,6 @@ def manifest_for_magics(
             'a file: set it to an existing file, or to "" for rbxsecrets.toml here'
         )
     return load_manifest_or_none(configured or None, cwd)
-
-
-def resolve_universe_option(
-    given: str | None,
-    manifest: Manifest | None,
-    default: int | None,
-) -> list[Target]:
-    """Targets for a magic's ``--universe``: ids or environment names, comma-separated.
-
-    ``None`` falls back to ``default`` (the configured universe); an empty result is for the
-    caller to report.
-
-    Raises
-    ------
-    ManifestError
-        For a token that is neither a universe id nor an environment of the manifest.
-    """
-    if given is None:
-        if default is None:
-            return []
-        env = manifest.environment_of(default) if manifest is not None else None
-        return [Target(default, env)]
-    resolver = manifest if manifest is not None else Manifest(path=None)
-    return resolver.targets(split_tokens([given]), everywhere=False)
 
 
 @dataclass(frozen=True)

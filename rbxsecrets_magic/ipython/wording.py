@@ -21,6 +21,7 @@ from ..settings import (
 
 if TYPE_CHECKING:
     from ..operations.results import WriteRow
+    from ..operations.targets import TargetError
     from ..secrets_as_code.manifest import Target
 
 _NO_UNIVERSE = (
@@ -38,6 +39,28 @@ _KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
+
+
+def target_problem(magic: str, exc: TargetError) -> str:
+    """The line for a ``--universe`` (or configured universe) that cannot be resolved."""
+    if exc.problem == "none":
+        return _NO_UNIVERSE
+    if exc.problem == "empty":
+        return f"--universe is empty; give a universe id or an environment name; see %{magic}?"
+    if exc.problem == "not_an_id":
+        return f"{ENV_UNIVERSE_ID if exc.source == 'default' else '--universe'} {_UNIVERSE_RULE}"
+    if exc.problem == "several":
+        return f"--universe takes one universe here; see %{magic}?"
+    if exc.manifest is None:
+        return (
+            f"--universe {_UNIVERSE_RULE}; environment names need a manifest (rbxsecrets.toml "
+            "here, or %config RbxSecretsMagics.manifest)"
+        )
+    names = ", ".join(exc.known) or "none"
+    return (
+        "--universe takes a universe id or an environment name, and one given is neither "
+        f"(environments in {exc.manifest}: {names})"
+    )
 
 
 def _one_line(text: str) -> str:

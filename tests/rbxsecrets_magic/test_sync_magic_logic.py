@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +12,11 @@ from rbxsecrets_magic import SecretsClient
 from rbxsecrets_magic.errors import DeclinedError
 from rbxsecrets_magic.ipython.sync_magic import (
     SyncOptions,
-    manifest_for_magics,
-    resolve_universe_option,
     run_sync,
 )
 from rbxsecrets_magic.operations.interaction import Interaction
 from rbxsecrets_magic.operations.sync import SyncReport
 from rbxsecrets_magic.render.sync_view import PlanView, ReportView
-from rbxsecrets_magic.secrets_as_code.manifest import Manifest, ManifestError, Target
 from rbxsecrets_magic.secrets_as_code.plan import Plan
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES
 
@@ -95,17 +91,3 @@ def test_the_configured_universe_is_the_default(cloud: Any) -> None:
     result, _shown, _bars = sync(cloud, SyncOptions(env_file=".env", dry_run=True), default=STAGING)
     assert isinstance(result, Plan)
     assert {c.universe for c in result.changes} == {STAGING}
-
-
-def test_universe_option_takes_names_and_comma_lists(tmp_path: Path, cloud: Any) -> None:
-    manifest = manifest_for_magics("")
-    assert manifest is not None
-    assert resolve_universe_option("staging, 99", manifest, None) == [
-        Target(STAGING, "staging"),
-        Target(99, None),
-    ]
-    assert resolve_universe_option(None, manifest, PRODUCTION) == [Target(PRODUCTION, "production")]
-    assert resolve_universe_option(None, None, None) == []
-    assert resolve_universe_option("5,6", None, None) == [Target(5), Target(6)]
-    with pytest.raises(ManifestError):
-        resolve_universe_option("staging", Manifest(path=None), None)
