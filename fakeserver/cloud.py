@@ -1,7 +1,7 @@
 """``FakeOpenCloud``: the one object a test holds, and the only place the front ends are built.
 
-It puts together the backend (:class:`~fakeserver.backend.SecretsBackend`, the state), the WSGI
-stack that serves it (the journal around the scripted faults around
+It puts together the backend (:class:`~fakeserver.backend.state.SecretsBackend`, the state),
+the WSGI stack that serves it (the journal around the scripted faults around
 :class:`~fakeserver.web.app.SecretsApp`), and the ways to reach that stack: over loopback HTTP
 (:meth:`FakeOpenCloud.serve`), through a ``requests`` session (:meth:`FakeOpenCloud.mount`),
 through httpx (:meth:`FakeOpenCloud.respx_route`) or as a WSGI callable
@@ -61,7 +61,7 @@ class FakeOpenCloud:
     Attributes
     ----------
     backend:
-        The :class:`~fakeserver.backend.SecretsBackend` holding the state; its operation
+        The :class:`~fakeserver.backend.state.SecretsBackend` holding the state; its operation
         methods answer without HTTP.
 
     Examples

@@ -1,7 +1,7 @@
 """The game servers of one universe over time: place versions, restarts and bleed-off.
 
 A :class:`Fleet` is plain state driven by a clock it is given: it never sleeps, starts no
-thread and takes no lock. :class:`fakeserver.backend.FakeOpenCloud` keeps one per universe
+thread and takes no lock. :class:`fakeserver.cloud.FakeOpenCloud` keeps one per universe
 under its lock, passes the fake's one clock (the one its rate limits and key grace periods
 read, which ``advance`` moves) and, whenever a server starts, the universe's current secrets.
 

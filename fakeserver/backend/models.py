@@ -5,7 +5,7 @@ Public records (:class:`Universe`, :class:`ApiKey`, :class:`OAuthToken`,
 backend operation is given and gives back (:class:`AuthHeaders`, :class:`Result`,
 :class:`Receipt`) is frozen too. The internal records (:class:`StoredSecret`,
 :class:`UniverseState`) are mutable and only ever touched by
-:class:`fakeserver.backend.SecretsBackend` while it holds its lock; they live here so the
+:class:`fakeserver.backend.state.SecretsBackend` while it holds its lock; they live here so the
 backend module holds orchestration only.
 """
 

@@ -29,7 +29,7 @@ Handler = Callable[[Request], tuple[int, "Result"]]
 
 
 class SecretsApp:
-    """The WSGI application serving a :class:`~fakeserver.backend.SecretsBackend`.
+    """The WSGI application serving a :class:`~fakeserver.backend.state.SecretsBackend`.
 
     Parameters
     ----------

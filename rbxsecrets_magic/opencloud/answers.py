@@ -268,7 +268,7 @@ def read_body(response: requests.Response, *, deadline: float | None = None) -> 
     A ``Content-Length`` over the cap is refused before reading anything; otherwise the body
     is read in chunks and dropped as soon as it passes the cap. ``deadline`` (a
     ``time.monotonic()`` value) is checked between chunks: the client's own connections also
-    enforce it within each read (:mod:`rbxsecrets_magic.connections`). Afterwards
+    enforce it within each read (:mod:`rbxsecrets_magic.opencloud.connections`). Afterwards
     ``response.content`` holds the body, as if it had not been streamed.
 
     Raises

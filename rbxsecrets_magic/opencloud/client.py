@@ -7,46 +7,38 @@ plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-o
 never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
 
-Input is validated before anything is sent (:mod:`rbxsecrets_magic.validation`); values are
-sealed with the universe's cached public key (:mod:`rbxsecrets_magic.crypto`); configuration
-(credentials, safe URLs, defaults) comes from :mod:`rbxsecrets_magic.settings`, and everything
-about HTTP (redirects, retries, pacing, which error an answer becomes) is in
-:mod:`rbxsecrets_magic.sending`.
+Input is validated before anything is sent (:mod:`rbxsecrets_magic.opencloud.validation`);
+values are sealed with the universe's cached public key (:mod:`rbxsecrets_magic.opencloud.crypto`);
+configuration (credentials, safe URLs, defaults) comes from :mod:`rbxsecrets_magic.settings`, and
+everything about HTTP (redirects, retries, pacing, which error an answer becomes) is in
+:mod:`rbxsecrets_magic.opencloud.sending`. What the answers hold (:class:`SecretInfo`,
+:class:`PublicKey`, :class:`SetResult`, and reading pages and keys) is
+:mod:`rbxsecrets_magic.opencloud.records`; the bulk fan-out of :meth:`~SecretsClient.set_many`
+is :mod:`rbxsecrets_magic.opencloud.bulk`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import requests
 
 from ..errors import (
-    AuthenticationError,
     BadRequestError,
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
-    RbxSecretsError,
-    WaitTooLongError,
 )
 from ..settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
-    MAX_CONCURRENCY,
     MAX_PAGE_SIZE,
     MAX_SECRETS,
     check_base_url,
@@ -54,7 +46,8 @@ from ..settings import (
     pick_credential,
 )
 from .crypto import seal
-from .pacing import Pacer
+from .pacing import Pacer, check_rate_limit
+from .records import PublicKey, SecretInfo, SetResult, page_from, public_key_from, secret_info
 from .sending import Call, Sender
 from .validation import (
     validate_bleed_off_minutes,
@@ -73,85 +66,6 @@ RESTART_RATE_LIMIT = (30, 60.0)
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class PublicKey:
-    """A universe's public key for sealing values.
-
-    Attributes
-    ----------
-    key_id:
-        The id to send back with every value sealed with this key.
-    key:
-        Standard base64 of the 32-byte X25519 public key (not a secret).
-    """
-
-    key_id: str
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
-class SecretInfo:
-    """What the API tells about a secret: everything but its value.
-
-    Attributes
-    ----------
-    id:
-        The secret's name.
-    domain:
-        Where in-game ``HttpService`` may send it (``"*"``, ``"*.example.com"``,
-        ``"api.example.com"``); ``None`` when private.
-    key_id:
-        Id of the public key the value was sealed with.
-    create_time, update_time:
-        Timezone-aware UTC timestamps, or ``None`` when the server did not send them.
-    """
-
-    id: str
-    domain: str | None
-    key_id: str | None
-    create_time: datetime | None
-    update_time: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class SetResult:
-    """The outcome of setting one secret.
-
-    Attributes
-    ----------
-    secret_id:
-        The secret's name, as given.
-    action:
-        ``"created"`` or ``"updated"`` when the server confirmed the write; ``"failed"``
-        when it did not: the write failed, or its outcome is unknown (see
-        :attr:`outcome_unknown`).
-    info:
-        The secret's metadata after the write (``None`` when it failed).
-    error:
-        Why it failed (``None`` when it did not).
-    """
-
-    secret_id: str
-    action: Literal["created", "updated", "failed"]
-    info: SecretInfo | None = None
-    error: RbxSecretsError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the server confirmed the write."""
-        return self.action != "failed"
-
-    @property
-    def outcome_unknown(self) -> bool:
-        """Whether the write, though not confirmed, may have happened or may still happen.
-
-        Its request was sent without an answer (or an attempt failed after it may have taken
-        effect): it may land later, so check the listing's update time before writing
-        another value to this secret. The error says so too.
-        """
-        return self.error is not None and self.error.outcome_unknown
-
-
 # What to check before writing again when a write's outcome is unknown (it may land late).
 _WRITE_ADVICE = (
     "Before writing another value, check the listing (the secret's update time) to see "
@@ -162,65 +76,6 @@ _RESTART_ADVICE = (
     "Check the game servers before restarting again: a second restart would disconnect the "
     "players of the servers the first one started."
 )
-
-
-def _parse_time(value: object) -> datetime | None:
-    """Parse an RFC 3339 timestamp (any fraction length, ``Z`` or offset) to aware UTC."""
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(
-        r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:?\d{2})?",
-        value.strip(),
-    )
-    if match is None:
-        return None
-    day, clock, fraction, zone = match.groups()
-    # datetime keeps microseconds; .NET writes up to seven fractional digits.
-    fraction = (fraction or "")[:7]
-    zone = "+00:00" if zone in (None, "Z", "z") else zone
-    try:
-        return datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}").astimezone(UTC)
-    except ValueError:
-        return None
-
-
-def _secret_info(item: object, *, secret_id: str = "", domain: str | None = None) -> SecretInfo:
-    """Build a :class:`SecretInfo` from a response item; both timestamp spellings work.
-
-    ``secret_id`` and ``domain`` fill in for a write whose response carried no item.
-    """
-    data: Mapping[str, Any] = item if isinstance(item, Mapping) else {}
-    found_id = data.get("id")
-    found_domain = data.get("domain", domain)
-    key_id = data.get("key_id")
-    return SecretInfo(
-        id=found_id if isinstance(found_id, str) and found_id else secret_id,
-        domain=found_domain if isinstance(found_domain, str) and found_domain else None,
-        key_id=str(key_id) if isinstance(key_id, (str, int)) and key_id != "" else None,
-        create_time=_parse_time(
-            data.get("create_time", data.get("created", data.get("createTime")))
-        ),
-        update_time=_parse_time(
-            data.get("update_time", data.get("updated", data.get("updateTime")))
-        ),
-    )
-
-
-def _check_rate_limit(rate_limit: object) -> None:
-    """Raise unless ``rate_limit`` is None or ``(requests >= 1, window_seconds > 0)``."""
-    if rate_limit is None:
-        return
-    if isinstance(rate_limit, tuple) and len(rate_limit) == 2:
-        limit, window = rate_limit
-        numbers = all(
-            isinstance(n, (int, float)) and not isinstance(n, bool) for n in (limit, window)
-        )
-        if numbers and limit >= 1 and 0 < window < float("inf"):
-            return
-    raise InvalidInputError(
-        "Invalid rate_limit: give (requests, window_seconds), such as (120, 60.0), "
-        "with at least 1 request per positive window; or None."
-    )
 
 
 def _names_key_id(detail: str | None) -> bool:
@@ -269,12 +124,13 @@ class SecretsClient:
         reported with ``outcome_unknown``, since a late copy landing after a newer write
         would undo that write. A refused connection to loopback is final at once.
     pacer:
-        A :class:`~rbxsecrets_magic.pacing.Pacer` to share with other clients. Roblox's rate
-        limit is per API key owner, not per universe: clients for several universes that use
-        one credential should share one pacer, e.g.
-        ``Pacer((120, 60.0))``, so that together they stay within it; they then share the
-        restart limit's bucket too (see :meth:`Pacer.sibling`). ``None``: a pacer of this
-        client's own, built from ``rate_limit``, ``clock`` and ``sleep``.
+        A :class:`~rbxsecrets_magic.opencloud.pacing.Pacer` to share with other clients.
+        Roblox's rate limit is per API key owner, not per universe: clients for several
+        universes that use one credential should share one pacer, e.g. ``Pacer((120, 60.0))``
+        (as :class:`~rbxsecrets_magic.operations.clients.ClientPool` does), so that together
+        they stay within it; they then share the restart limit's bucket too (see
+        :meth:`Pacer.sibling`). ``None``: a pacer of this client's own, built from
+        ``rate_limit``, ``clock`` and ``sleep``.
     clock, sleep:
         Monotonic time source and sleep function used for pacing and waits (for tests).
 
@@ -313,7 +169,7 @@ class SecretsClient:
             raise InvalidInputError("Invalid timeout: give a positive number of seconds.")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise InvalidInputError("Invalid max_retries: give a whole number, 0 or more.")
-        _check_rate_limit(rate_limit)
+        check_rate_limit(rate_limit)
         if pacer is not None and not isinstance(pacer, Pacer):
             raise InvalidInputError(
                 "Invalid pacer: give a rbxsecrets_magic.Pacer to share between clients, or None."
@@ -414,7 +270,10 @@ class SecretsClient:
             if cursor:
                 params["cursor"] = cursor
             call = Call("GET", self._path, doing, params=params)
-            items, next_cursor = self._page(call, self._request(call))
+            page = page_from(self._request(call))
+            if isinstance(page, str):
+                raise self._sender.unexpected(call, page)
+            items, next_cursor = page
             found.extend(items)
             if next_cursor is None:
                 return found
@@ -427,26 +286,6 @@ class SecretsClient:
             f"the listing did not end after {max_pages} pages of {page_size}, more than "
             f"{MAX_SECRETS} secrets can fill",
         )
-
-    def _page(self, call: Call, body: Any) -> tuple[builtins.list[SecretInfo], str | None]:
-        """The secrets and next cursor of one page of a listing, or an error for any other
-        shape (``{"secrets": 5}``, an item without an id, an HTML page)."""
-        if not isinstance(body, Mapping):
-            raise self._sender.unexpected(call, "a page of the listing is not a JSON object")
-        items = body.get("secrets")
-        if items is None:
-            items = []
-        if not isinstance(items, builtins.list):
-            raise self._sender.unexpected(call, "'secrets' is not a list")
-        if any(
-            not isinstance(item, Mapping) or not isinstance(item.get("id"), str) or not item["id"]
-            for item in items
-        ):
-            raise self._sender.unexpected(call, "an item of 'secrets' is not a secret with an id")
-        next_cursor = body.get("nextPageCursor")
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            raise self._sender.unexpected(call, "'nextPageCursor' is not a string")
-        return [_secret_info(item) for item in items], next_cursor or None
 
     def create(
         self, secret_id: str, value: str | bytes, *, domain: str | None = None
@@ -476,7 +315,7 @@ class SecretsClient:
         text = validate_value(value)
         domain = validate_domain(domain)
         body = self._create(secret_id, text, domain)
-        return _secret_info(body, secret_id=secret_id, domain=domain)
+        return secret_info(body, secret_id=secret_id, domain=domain)
 
     def update(
         self, secret_id: str, value: str | bytes | None = None, *, domain: str | None = None
@@ -507,7 +346,7 @@ class SecretsClient:
         if text is None and domain is None:
             raise InvalidInputError("Nothing to update: pass a new value, a domain, or both.")
         body = self._update(secret_id, text, domain)
-        return _secret_info(body, secret_id=secret_id, domain=domain)
+        return secret_info(body, secret_id=secret_id, domain=domain)
 
     def delete(self, secret_id: str) -> None:
         """Delete a secret.
@@ -646,7 +485,7 @@ class SecretsClient:
         domain = validate_domain(domain)
         return self._upsert(secret_id, text, domain, exists=exists)
 
-    def set_many(  # noqa: C901 - one fan-out whose steps share the fatal-error stop
+    def set_many(
         self,
         values: Mapping[str, str | bytes],
         *,
@@ -687,69 +526,16 @@ class SecretsClient:
         ApiError, TransportError
             If listing the secrets or fetching the public key fails.
         """
+        from .bulk import check_concurrency, set_many
+
         domain = validate_domain(domain)
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-            raise InvalidInputError(
-                f"Invalid concurrency: give a whole number from 1 to {MAX_CONCURRENCY}."
-            )
-        if not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise InvalidInputError(
-                f"Invalid concurrency {concurrency}: give 1 to {MAX_CONCURRENCY}."
-            )
-        order = list(values)
-        results: dict[str, SetResult] = {}
-
-        def record(result: SetResult) -> None:
-            results[result.secret_id] = result
-            if progress is not None:
-                progress(result)
-
-        todo: list[tuple[str, str]] = []
-        for secret_id, value in values.items():
-            try:
-                todo.append((validate_secret_id(secret_id), validate_value(value)))
-            except InvalidInputError as err:
-                record(SetResult(secret_id, "failed", error=err))
-        if not todo:
-            return [results[secret_id] for secret_id in order]
-
-        existing = {info.id for info in self.list()}
-        self._current_key()
-        fatal: list[RbxSecretsError] = []
-
-        def run(secret_id: str, text: str) -> SetResult:
-            if fatal:
-                return SetResult(secret_id, "failed", error=fatal[0])
-            try:
-                return self._upsert(secret_id, text, domain, exists=secret_id in existing)
-            except (
-                AuthenticationError,
-                PermissionDeniedError,
-                RateLimitedError,
-                WaitTooLongError,
-            ) as err:
-                fatal.append(err)
-                return SetResult(secret_id, "failed", error=err)
-            except RbxSecretsError as err:
-                return SetResult(secret_id, "failed", error=err)
-
-        if concurrency == 1 or len(todo) == 1:
-            for secret_id, text in todo:
-                record(run(secret_id, text))
-        else:
-            pool = ThreadPoolExecutor(
-                max_workers=min(concurrency, len(todo)), thread_name_prefix="rbxsecrets"
-            )
-            try:
-                futures: list[Future[SetResult]] = [
-                    pool.submit(run, secret_id, text) for secret_id, text in todo
-                ]
-                for future in as_completed(futures):
-                    record(future.result())
-            finally:
-                # On an error or Ctrl-C, unsent secrets are dropped, not sent in the background.
-                pool.shutdown(wait=True, cancel_futures=True)
-        return [results[secret_id] for secret_id in order]
+        return set_many(
+            self,
+            values,
+            domain=domain,
+            concurrency=check_concurrency(concurrency),
+            progress=progress,
+        )
 
     def _upsert(
         self, secret_id: str, text: str, domain: str | None, *, exists: bool | None
@@ -768,7 +554,7 @@ class SecretsClient:
                 except NotFoundError:
                     use_update = False
                     continue
-                info = _secret_info(body, secret_id=secret_id, domain=domain)
+                info = secret_info(body, secret_id=secret_id, domain=domain)
                 return SetResult(secret_id, "created" if ours else "updated", info)
             try:
                 body = self._create(secret_id, text, domain)
@@ -780,7 +566,7 @@ class SecretsClient:
                 ours = err.outcome_unknown and exists is False
                 use_update = True
                 continue
-            info = _secret_info(body, secret_id=secret_id, domain=domain)
+            info = secret_info(body, secret_id=secret_id, domain=domain)
             return SetResult(secret_id, "created", info)
         raise ConflictError(
             409,
@@ -888,18 +674,10 @@ class SecretsClient:
         """GET the public key (lock held by the caller)."""
         doing = f"getting the public key of universe {self.universe_id}"
         call = Call("GET", f"{self._path}/public-key", doing)
-        body = self._request(call)
-        data = body if isinstance(body, Mapping) else {}
-        key, key_id = data.get("secret"), data.get("key_id")
-        if not isinstance(key, str) or not isinstance(key_id, (str, int)) or key_id == "":
-            raise self._sender.unexpected(call, "the public key answer lacks secret or key_id")
-        try:
-            raw = base64.b64decode(key, validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != 32:
-            raise self._sender.unexpected(call, "the public key is not 32 bytes of base64")
-        return PublicKey(key_id=str(key_id), key=key)
+        found = public_key_from(self._request(call))
+        if isinstance(found, str):
+            raise self._sender.unexpected(call, found)
+        return found
 
     def _doing(self, verb: str, secret_id: str) -> str:
         """Describe an operation on one secret for messages."""

@@ -28,10 +28,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from ..errors import WaitTooLongError
+from ..errors import InvalidInputError, WaitTooLongError
 from ..settings import DEFAULT_RATE_LIMIT, MAX_SILENT_WAIT
 
-__all__ = ["Pacer", "RateLimit", "parse_rate_limit"]
+__all__ = ["Pacer", "RateLimit", "check_rate_limit", "parse_rate_limit"]
 
 logger = logging.getLogger(__name__)
 
@@ -304,3 +304,20 @@ class Pacer:
             self._not_before = max(self._not_before, now + seconds)
             self._refill(now)
             self._tokens = min(self._tokens, 0.0)
+
+
+def check_rate_limit(rate_limit: object) -> None:
+    """Raise unless ``rate_limit`` is None or ``(requests >= 1, window_seconds > 0)``."""
+    if rate_limit is None:
+        return
+    if isinstance(rate_limit, tuple) and len(rate_limit) == 2:
+        limit, window = rate_limit
+        numbers = all(
+            isinstance(n, (int, float)) and not isinstance(n, bool) for n in (limit, window)
+        )
+        if numbers and limit >= 1 and 0 < window < float("inf"):
+            return
+    raise InvalidInputError(
+        "Invalid rate_limit: give (requests, window_seconds), such as (120, 60.0), "
+        "with at least 1 request per positive window; or None."
+    )
