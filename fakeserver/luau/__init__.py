@@ -1,0 +1,15 @@
+"""Game code in a real Luau VM, bound to the fake's game servers (contract sections 9 and 11).
+
+:class:`LuauGame` runs a game's own server scripts, ModuleScripts resolved from its Rojo
+project, against one :class:`fakeserver.gameservers.GameServer`: ``HttpService:GetSecret``
+returns an opaque handle to the server's Python ``Secret``, every request passes the server's
+rules and goes to the test's responder, never to a network. Needs the ``luau`` extra (pluau).
+"""
+
+from __future__ import annotations
+
+from .game import LuauError, LuauGame, Responder
+from .http import Response
+from .vm import Limits
+
+__all__ = ["Limits", "LuauError", "LuauGame", "Responder", "Response"]

@@ -1,0 +1,482 @@
+"""The engine surface game code sees, bound to one VM: globals, instances, secrets, signals.
+
+A :class:`Runtime` owns one fresh VM (see :mod:`fakeserver.luau.vm`) and the Python objects
+behind every userdata Luau holds. Luau gets opaque handles only: a ``Secret`` handle's
+metatable offers ``AddPrefix``, ``AddSuffix`` and ``tostring``, each calling the Python
+:class:`fakeserver.gameservers.Secret`, and nothing in the VM ever holds a value. Members
+the fake does not emulate fail with one line naming them, as Roblox words a missing member
+(``X is not a valid member of HttpService "HttpService"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .kinds import ENUMS, Connection, EnumItem, Signal
+from .rojo import SCRIPT_CLASSES, Instance
+from .tasks import Scheduler
+from .values import ConversionError, lua_text, type_name
+from .vm import Limits, base_globals, new_vm, pluau_module
+
+if TYPE_CHECKING:
+    import pluau
+
+    from ..gameservers import GameServer, OutgoingRequest
+    from .http import Response
+
+__all__ = ["SERVICES", "Runtime"]
+
+#: What ``game:GetService`` gives; ``Players`` is always empty.
+SERVICES = (
+    "HttpService",
+    "Players",
+    "ReplicatedStorage",
+    "RunService",
+    "ServerScriptService",
+    "ServerStorage",
+)
+
+# Roblox services and globals scripts commonly touch that the fake does not emulate: using one
+# fails at once, naming it, instead of reading as nil and failing somewhere later.
+_OTHER_SERVICES = (
+    "DataStoreService",
+    "MemoryStoreService",
+    "MessagingService",
+    "MarketplaceService",
+    "TeleportService",
+    "Workspace",
+    "Lighting",
+    "TweenService",
+    "UserInputService",
+    "CollectionService",
+    "TextService",
+    "BadgeService",
+    "ReplicatedFirst",
+    "StarterGui",
+    "StarterPlayer",
+    "SoundService",
+    "Chat",
+    "TextChatService",
+)
+_OTHER_GLOBALS = (
+    "workspace",
+    "Workspace",
+    "Instance",
+    "Vector2",
+    "Vector3",
+    "CFrame",
+    "Color3",
+    "UDim",
+    "UDim2",
+    "BrickColor",
+    "Ray",
+    "Region3",
+    "TweenInfo",
+    "DateTime",
+    "Random",
+    "NumberRange",
+    "wait",
+    "spawn",
+    "delay",
+    "tick",
+    "time",
+    "elapsedTime",
+    "shared",
+    "plugin",
+    "settings",
+    "UserSettings",
+    "stats",
+    "loadstring",
+    "getfenv",
+    "setfenv",
+    "dofile",
+    "loadfile",
+    "load",
+)
+_LOCKED = "The metatable is locked"
+
+_PRELUDE = """
+local sink, lookup, store = ...
+local tostring, select, concat, pack = tostring, select, table.concat, table.pack
+
+local function format(...)
+    local parts = {}
+    for i = 1, select("#", ...) do
+        parts[i] = tostring((select(i, ...)))
+    end
+    return concat(parts, " ")
+end
+
+local function require(module)
+    local state, value = lookup(module)
+    if state == "done" then
+        return value
+    end
+    local results = pack(value())
+    if results.n ~= 1 then
+        store(module, false)
+        error("Module code did not return exactly one value", 2)
+    end
+    return store(module, true, results[1])
+end
+
+return function(...) sink("print", format(...)) end,
+    function(...) sink("warn", format(...)) end,
+    require
+"""
+
+Handler = Callable[[tuple[object, ...]], list[object]]
+
+
+class _EnumType:
+    """``Enum.HttpContentType`` and the like."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class _Enums:
+    """The ``Enum`` global."""
+
+    def __repr__(self) -> str:
+        return "Enums"
+
+
+class Runtime:
+    """One VM with the engine bound to ``server`` and the instance tree ``game``.
+
+    Parameters
+    ----------
+    server:
+        The game server whose secrets, rules and limits every request goes through.
+    game:
+        The DataModel (from a Rojo project, or :func:`fakeserver.luau.rojo.plain_tree`).
+    scheduler:
+        The ``task`` library's clock and queue.
+    output:
+        Called with ``("print" | "warn", line)`` for every line game code writes.
+    """
+
+    def __init__(
+        self,
+        server: GameServer,
+        game: Instance,
+        *,
+        scheduler: Scheduler,
+        output: Callable[[str, str], None],
+        limits: Limits,
+        studio: bool = False,
+        client: bool = False,
+        game_id: int = 0,
+    ) -> None:
+        """Create the VM and bind the globals (``game``, ``script`` per chunk, ``task``, ...)."""
+        self.pluau = pluau_module()
+        self.lua, self.time_limit = new_vm(limits)
+        self.limits = limits
+        self.server = server
+        self.game = game
+        self.scheduler = scheduler
+        self.studio = studio
+        self.client = client
+        self.game_id = game_id
+        self.close_handlers: list[pluau.Function] = []
+        self.signals: dict[str, Signal] = {
+            name: Signal(name)
+            for name in ("ServerRestartScheduled", "PlayerAdded", "PlayerRemoving")
+        }
+        self._output = output
+        #: Set by the game: answers one checked request (see ``fakeserver.luau.http``).
+        self.send: Callable[[OutgoingRequest], Response]
+        self._handles: dict[int, tuple[object, pluau.UserData]] = {}
+        self._methods: dict[tuple[str, str], pluau.Function] = {}
+        self._modules: dict[int, object] = {}
+        self._loading: set[int] = set()
+        self._metatables = {
+            kind: self._metatable(kind)
+            for kind in ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem")
+        }
+        self._metatables["Enum"] = self._metatable("Enum")
+        self._metatables["Enums"] = self._metatable("Enums")
+        self._secret_mt = self._secret_metatable()
+        for service in ("HttpService", "RunService", "Players"):
+            self.service(service)
+        self.base = self._globals()
+
+    # ----------------------------------------------------------------- handles
+
+    def wrap(self, obj: object) -> pluau.UserData:
+        """The one userdata standing for ``obj`` (an instance, signal, connection or enum)."""
+        held = self._handles.get(id(obj))
+        if held is None:
+            held = (obj, self.lua.create_userdata(obj, self._metatables[_kind(obj)]))
+            self._handles[id(obj)] = held
+        return held[1]
+
+    def wrap_secret(self, secret: object) -> pluau.UserData:
+        """A new opaque handle for a Python ``Secret`` (the value stays in Python)."""
+        return self.lua.create_userdata(secret, self._secret_mt)
+
+    def lua_list(self, items: list[object]) -> pluau.Table:
+        """A Luau array of ``items``."""
+        table = self.lua.create_table_with_capacity(len(items), 0)
+        for item in items:
+            table.raw_push(item)
+        return table
+
+    def error(self, message: str) -> BaseException:
+        """An error Luau sees with exactly ``message`` (``pcall`` returns it as is)."""
+        return self.pluau.RawError(message)
+
+    def unwrap(self, value: object, expected: type) -> object | None:
+        """The Python object behind a userdata if it is an ``expected``, else ``None``."""
+        if isinstance(value, self.pluau.UserData):
+            data = value.data()
+            if isinstance(data, expected):
+                return data
+        return None
+
+    def text(self, value: object, what: str) -> str:
+        """A Luau string argument as ``str``; anything else fails naming ``what``."""
+        try:
+            return lua_text(value)
+        except ConversionError as exc:
+            raise self.error(f"{what}: {exc}") from None
+
+    def function(self, handler: Handler) -> pluau.Function:
+        """A Luau function calling ``handler(args)``."""
+        return self.lua.create_function(lambda _lua, args: handler(tuple(args)))
+
+    def method(self, cls: type, name: str, handler: Callable[..., list[object]]) -> object:
+        """The Luau function for method ``name`` of ``cls`` objects, called with ``:``."""
+        key = (cls.__name__, name)
+        if key not in self._methods:
+
+            def call(args: tuple[object, ...]) -> list[object]:
+                target = self.unwrap(args[0], cls) if args else None
+                if target is None:
+                    raise self.error(f"Expected ':' not '.' calling member function {name}")
+                return handler(target, args[1:])
+
+            self._methods[key] = self.function(call)
+        return self._methods[key]
+
+    # ----------------------------------------------------------------- metatables
+
+    def _metatable(self, kind: str) -> pluau.Table:
+        mt = self.lua.create_table()
+        mt.raw_set("__type", kind)
+        mt.raw_set("__metatable", _LOCKED)
+        mt.raw_set("__index", self.function(self._index))
+        mt.raw_set("__newindex", self.function(self._newindex))
+        mt.raw_set("__tostring", self.function(lambda args: [_shown(_data(args[0]))]))
+        return mt
+
+    def _secret_metatable(self) -> pluau.Table:
+        from ..gameservers import GameServerError, Secret
+
+        def extend(secret: Secret, args: tuple[object, ...], prefix: bool) -> list[object]:
+            text = args[0] if args else None
+            if not isinstance(text, (str, self.pluau.String)):
+                raise self.error(f"Unable to cast {type_name(text)} to string")
+            try:
+                piece = lua_text(text)
+                new = secret.add_prefix(piece) if prefix else secret.add_suffix(piece)
+            except (GameServerError, ConversionError) as exc:
+                raise self.error(str(exc)) from None
+            return [self.wrap_secret(new)]
+
+        methods = {
+            "AddPrefix": lambda s, a: extend(s, a, True),
+            "AddSuffix": lambda s, a: extend(s, a, False),
+        }
+
+        def index(args: tuple[object, ...]) -> list[object]:
+            key = lua_text(args[1], strict=False) if len(args) > 1 else ""
+            if key in methods:
+                return [self.method(Secret, key, methods[key])]
+            raise self.error(f"{key} is not a valid member of Secret")
+
+        def refuse(what: str) -> Callable[[tuple[object, ...]], list[object]]:
+            def handler(args: tuple[object, ...]) -> list[object]:
+                raise self.error(f"a Secret cannot be {what}")
+
+            return handler
+
+        mt = self.lua.create_table()
+        mt.raw_set("__type", "Secret")
+        mt.raw_set("__metatable", _LOCKED)
+        mt.raw_set("__index", self.function(index))
+        mt.raw_set("__newindex", self.function(refuse("changed")))
+        mt.raw_set("__eq", self.function(refuse("compared")))
+        mt.raw_set("__concat", self.function(refuse("concatenated (use AddPrefix/AddSuffix)")))
+        mt.raw_set("__len", self.function(refuse("measured")))
+        mt.raw_set("__tostring", self.function(lambda args: [str(_data(args[0]))]))
+        return mt
+
+    def _index(self, args: tuple[object, ...]) -> list[object]:
+        obj = _data(args[0])
+        key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
+        from . import members
+
+        return [members.member(self, obj, key)]
+
+    def _newindex(self, args: tuple[object, ...]) -> list[object]:
+        obj = _data(args[0])
+        key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
+        raise self.error(f"{key} of {_shown(obj)} cannot be assigned to in the fake")
+
+    # ----------------------------------------------------------------- instances
+
+    def service(self, name: str) -> Instance:
+        """The DataModel's service ``name``, created on first use like ``GetService``."""
+        for child in self.game.children.values():
+            if child.class_name == name:
+                return child
+        if name in SERVICES:
+            return Instance(name, name, self.game)
+        if name in _OTHER_SERVICES:
+            raise self.error(
+                f"{name} is not emulated by the fake (GetService offers: {', '.join(SERVICES)})"
+            )
+        raise self.error(f"'{name}' is not a valid Service name")
+
+    # ----------------------------------------------------------------- globals and chunks
+
+    def _globals(self) -> pluau.Table:
+        base = base_globals(self.lua)
+        print_, warn, require = self.lua.load_chunk(_PRELUDE, name="=prelude", env=base)(
+            self.function(self._sink), self.function(self._lookup), self.function(self._store)
+        )
+        base.raw_set("print", print_)
+        base.raw_set("warn", warn)
+        base.raw_set("require", require)
+        base.raw_set("game", self.wrap(self.game))
+        base.raw_set("Enum", self.wrap(_ENUMS))
+        task = self.lua.create_table()
+        for name, handler in (
+            ("wait", self.scheduler.wait),
+            ("spawn", self.scheduler.spawn),
+            ("defer", self.scheduler.defer),
+            ("delay", self.scheduler.delay),
+            ("cancel", self.scheduler.cancel),
+        ):
+            task.raw_set(name, self.lua.create_function(handler))
+        task.readonly = True
+        base.raw_set("task", task)
+        missing = self.lua.create_table()
+        missing.raw_set("__index", self.function(self._missing_global))
+        base.set_metatable(missing)
+        base.readonly = True
+        return base
+
+    def _missing_global(self, args: tuple[object, ...]) -> list[object]:
+        key = lua_text(args[1], strict=False) if len(args) > 1 else ""
+        if key in _OTHER_GLOBALS:
+            raise self.error(f"{key} is not emulated by the fake's Luau sandbox")
+        return [None]
+
+    def env(self, script: Instance) -> pluau.Table:
+        """A script's own global table: ``script`` is set, reads fall through to the globals."""
+        env = self.lua.create_table()
+        env.raw_set("script", self.wrap(script))
+        mt = self.lua.create_table()
+        mt.raw_set("__index", self.base)
+        mt.raw_set("__metatable", _LOCKED)
+        env.set_metatable(mt)
+        return env
+
+    def load(self, source: str, chunk_name: str, script: Instance) -> pluau.Function:
+        """Compile ``source`` as ``script``; a syntax error raises ``RuntimeError`` from pluau."""
+        return self.lua.load_chunk(source, name=f"={chunk_name}", env=self.env(script))
+
+    def _sink(self, args: tuple[object, ...]) -> list[object]:
+        kind = lua_text(args[0])
+        self._output(kind, lua_text(args[1], strict=False))
+        return []
+
+    def _lookup(self, args: tuple[object, ...]) -> list[object]:
+        module = self.unwrap(args[0] if args else None, Instance)
+        if not isinstance(module, Instance) or module.class_name != "ModuleScript":
+            what = module.class_name if isinstance(module, Instance) else type_name(args[0])
+            raise self.error(f"require expects a ModuleScript, got {what}")
+        if id(module) in self._modules:
+            return ["done", self._modules[id(module)]]
+        if id(module) in self._loading:
+            raise self.error(f"Requested module was required recursively: {module.full_name()}")
+        self._loading.add(id(module))
+        return ["load", self.load(module.source(), _chunk_name(module), module)]
+
+    def _store(self, args: tuple[object, ...]) -> list[object]:
+        module = self.unwrap(args[0], Instance)
+        assert isinstance(module, Instance)
+        self._loading.discard(id(module))
+        if args[1]:
+            self._modules[id(module)] = args[2]
+            return [args[2]]
+        return []
+
+
+_ENUMS = _Enums()
+_ENUM_TYPES = {name: _EnumType(name) for name in ENUMS}
+
+
+def _data(value: object) -> object:
+    return value.data() if hasattr(value, "data") else value
+
+
+def _kind(obj: object) -> str:
+    if isinstance(obj, Instance):
+        return "Instance"
+    if isinstance(obj, Signal):
+        return "RBXScriptSignal"
+    if isinstance(obj, Connection):
+        return "RBXScriptConnection"
+    if isinstance(obj, EnumItem):
+        return "EnumItem"
+    if isinstance(obj, _EnumType):
+        return "Enum"
+    if isinstance(obj, _Enums):
+        return "Enums"
+    raise TypeError(f"no Luau handle for {type(obj).__name__}")
+
+
+def _shown(obj: object) -> str:
+    """What ``tostring`` shows: an instance's name, a signal's kind, an enum's path."""
+    if isinstance(obj, Instance):
+        return obj.name
+    if isinstance(obj, Signal):
+        return f"Signal {obj.name}"
+    if isinstance(obj, Connection):
+        return "Connection"
+    return repr(obj)
+
+
+def _chunk_name(script: Instance) -> str:
+    """How errors name a script: its file (relative to the working folder when under it)."""
+    if script.path is None:
+        return script.full_name()
+    from pathlib import Path
+
+    try:
+        return str(script.path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.path)
+
+
+def enum_type(name: str) -> _EnumType | None:
+    """The ``Enum.<name>`` type, if the fake has it."""
+    return _ENUM_TYPES.get(name)
+
+
+def is_script(instance: Instance) -> bool:
+    """Whether the instance carries source code."""
+    return instance.class_name in SCRIPT_CLASSES
+
+
+EnumTypeHandle = _EnumType
+EnumsHandle = _Enums
+chunk_name = _chunk_name

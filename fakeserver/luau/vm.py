@@ -1,0 +1,130 @@
+"""A fresh, sandboxed Luau VM with a memory limit and a time limit, on ``pluau``.
+
+Three things about pluau 0.1.2 are handled here, once:
+
+- ``pluau/__init__.py`` imports ``pluau/args.py``, whose one line is a ``type X = ...`` alias
+  (Python 3.12 syntax), so ``import pluau`` is a SyntaxError on 3.11. :func:`pluau_module`
+  puts an equivalent module in ``sys.modules`` first; the alias is only a type hint.
+- The time-limit interrupt firing inside a ``pcall`` loop crashes the process (SIGILL) when
+  no memory limit is set, so :func:`new_vm` always sets one before the interrupt.
+- ``Lua.sandbox(True)`` leaves ``loadstring``, ``getfenv``, ``setfenv`` and ``require``
+  reachable; game code never sees pluau's globals table, only :func:`base_globals`, which
+  copies the safe ones by name.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import types
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pluau
+
+__all__ = ["SAFE_GLOBALS", "Limits", "VmLimitExceeded", "base_globals", "new_vm", "pluau_module"]
+
+#: The Luau globals game code keeps (Roblox offers these too); everything else is left out.
+SAFE_GLOBALS = (
+    "_VERSION",
+    "assert",
+    "bit32",
+    "buffer",
+    "coroutine",
+    "debug",
+    "error",
+    "gcinfo",
+    "getmetatable",
+    "ipairs",
+    "math",
+    "newproxy",
+    "next",
+    "os",
+    "pairs",
+    "pcall",
+    "rawequal",
+    "rawget",
+    "rawlen",
+    "rawset",
+    "select",
+    "setmetatable",
+    "string",
+    "table",
+    "tonumber",
+    "tostring",
+    "type",
+    "typeof",
+    "unpack",
+    "utf8",
+    "vector",
+    "xpcall",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a run may use: VM memory in bytes, and wall-clock seconds per run."""
+
+    memory_bytes: int = 64 * 1024 * 1024
+    seconds: float = 5.0
+
+
+class VmLimitExceeded(Exception):
+    """Raised (through Luau) by the interrupt once a run is past its time limit."""
+
+
+def pluau_module() -> types.ModuleType:
+    """Import ``pluau`` on every supported Python (see the module docstring)."""
+    if "pluau" not in sys.modules and sys.version_info < (3, 12):
+        # pluau 0.1.2's args.py is `type Argument = ...`, which 3.11 cannot parse. Nothing
+        # at run time reads the alias, so a module holding a plain `object` stands in for it.
+        stand_in = types.ModuleType("pluau.args")
+        stand_in.Argument = object  # type: ignore[attr-defined]
+        sys.modules["pluau.args"] = stand_in
+    import pluau
+
+    return pluau
+
+
+class TimeLimit:
+    """The interrupt that ends a run past its deadline; re-armed by :meth:`start` per run."""
+
+    def __init__(self, seconds: float) -> None:
+        """Allow ``seconds`` of wall-clock time per run."""
+        self.seconds = seconds
+        self._deadline = float("inf")
+        self.exceeded = False
+
+    def start(self) -> None:
+        """Begin a run: the clock starts now."""
+        self._deadline = time.monotonic() + self.seconds
+        self.exceeded = False
+
+    def __call__(self, lua: pluau.Lua) -> object:
+        """Keep raising once past the deadline, so a ``pcall`` that catches it cannot loop on."""
+        if time.monotonic() > self._deadline:
+            self.exceeded = True
+            raise pluau_module().RawError(f"time limit of {self.seconds:g} s exceeded")
+        return pluau_module().VmState.Continue
+
+
+def new_vm(limits: Limits) -> tuple[pluau.Lua, TimeLimit]:
+    """A sandboxed VM with ``limits``; returns it and its (not yet started) time limit."""
+    pluau = pluau_module()
+    lua = pluau.Lua()
+    lua.sandbox(True)
+    # Before the interrupt: without a memory limit, an interrupt inside pcall is a SIGILL.
+    lua.set_memory_limit(limits.memory_bytes)
+    limit = TimeLimit(limits.seconds)
+    lua.set_interrupt(limit)
+    return lua, limit
+
+
+def base_globals(lua: pluau.Lua) -> pluau.Table:
+    """A new table of the :data:`SAFE_GLOBALS` only (no loadstring, getfenv, require, ...)."""
+    source = lua.globals()
+    table = lua.create_table()
+    for name in SAFE_GLOBALS:
+        table.raw_set(name, source.get(name))
+    return table
