@@ -17,6 +17,7 @@ from .vm import Limits
 if TYPE_CHECKING:
     from ..cloud import FakeOpenCloud
     from ..gameservers import GameServer, OutgoingRequest
+    from ..pytest_plugin import FakeOpenCloudHandle
 
 __all__ = ["LuauError", "LuauGame", "Responder"]
 
@@ -101,6 +102,8 @@ class LuauGame:
         if http_enabled is not None:
             server.http_enabled = http_enabled
         self.server = server
+        #: The fixture's fake (``luau_game``/``luau_game_factory`` set it), else ``None``.
+        self.cloud: FakeOpenCloudHandle | None = None
         self.requests: list[OutgoingRequest] = []
         self.output: list[str] = []
         self._responder: Responder | None = None
