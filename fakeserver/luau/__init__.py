@@ -1,7 +1,7 @@
 """Game code in a real Luau VM, bound to the fake's game servers (contract sections 9 and 11).
 
 :class:`LuauGame` runs a game's own server scripts, ModuleScripts resolved from its Rojo
-project, against one :class:`fakeserver.gameservers.GameServer`: ``HttpService:GetSecret``
+project, against one :class:`fakeserver.backend.gameservers.GameServer`: ``HttpService:GetSecret``
 returns an opaque handle to the server's Python ``Secret``, every request passes the server's
 rules and goes to the test's responder, never to a network. Needs the ``luau`` extra (pluau).
 """

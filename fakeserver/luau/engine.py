@@ -3,7 +3,7 @@
 A :class:`Runtime` owns one fresh VM (see :mod:`fakeserver.luau.vm`) and the Python objects
 behind every userdata Luau holds. Luau gets opaque handles only: a ``Secret`` handle's
 metatable offers ``AddPrefix``, ``AddSuffix`` and ``tostring``, each calling the Python
-:class:`fakeserver.gameservers.Secret`, and nothing in the VM ever holds a value. Members
+:class:`fakeserver.backend.gameservers.Secret`, and nothing in the VM ever holds a value. Members
 the fake does not emulate fail with one line naming them, as Roblox words a missing member
 (``X is not a valid member of HttpService "HttpService"``).
 """
@@ -22,7 +22,7 @@ from .vm import Limits, base_globals, new_vm, pluau_module
 if TYPE_CHECKING:
     import pluau
 
-    from ..gameservers import GameServer, OutgoingRequest
+    from ..backend.gameservers import GameServer, OutgoingRequest
     from .http import Response
 
 __all__ = ["SERVICES", "Runtime"]
@@ -276,7 +276,7 @@ class Runtime:
         return mt
 
     def _secret_metatable(self) -> pluau.Table:
-        from ..gameservers import GameServerError, Secret
+        from ..backend.gameservers import GameServerError, Secret
 
         def extend(secret: Secret, args: tuple[object, ...], prefix: bool) -> list[object]:
             text = args[0] if args else None

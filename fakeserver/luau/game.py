@@ -16,7 +16,7 @@ from .vm import Limits
 
 if TYPE_CHECKING:
     from ..cloud import FakeOpenCloud
-    from ..gameservers import GameServer, OutgoingRequest
+    from ..backend.gameservers import GameServer, OutgoingRequest
     from ..pytest_plugin import FakeOpenCloudHandle
 
 __all__ = ["LuauError", "LuauGame", "Responder"]

@@ -2,8 +2,8 @@
 
 Every rule of the contract's sections 9 and 11 (the domain rule, the body ban, private
 secrets, HTTP disabled, Open Cloud, blocked ports, per-server limits) is checked by
-:meth:`fakeserver.gameservers.GameServer.http_request`; this module only turns Luau arguments
-into its arguments and its :class:`~fakeserver.gameservers.GameServerError` into the Luau error
+:meth:`fakeserver.backend.gameservers.GameServer.http_request`; this module only turns Luau arguments
+into its arguments and its :class:`~fakeserver.backend.gameservers.GameServerError` into the Luau error
 ``pcall`` sees. A request that passes goes to the test's responder, never to a network.
 """
 
@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from ..gameservers import NOT_FOUND_MESSAGE, GameServerError, Secret
+from ..backend.gameservers import NOT_FOUND_MESSAGE, GameServerError, Secret
 from .kinds import CONTENT_TYPES, EnumItem
 from .values import ConversionError, lua_text, to_luau, to_python, type_name
 

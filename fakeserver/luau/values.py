@@ -1,7 +1,7 @@
 """Luau values as Python values and back, for results, JSON and the engine's arguments.
 
 A Luau table becomes a ``list`` when its keys are exactly ``1..n`` and a ``dict`` otherwise
-(the empty table is ``{}``); a ``Secret`` stays a :class:`fakeserver.gameservers.Secret`, an
+(the empty table is ``{}``); a ``Secret`` stays a :class:`fakeserver.backend.gameservers.Secret`, an
 instance stays a :class:`fakeserver.luau.rojo.Instance`. Functions, threads and buffers have no
 Python form and raise :class:`ConversionError`, naming the type only.
 """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver.gameservers import OutgoingRequest
+from fakeserver.backend.gameservers import OutgoingRequest
 from fakeserver.luau import LuauError, LuauGame, Response
 from fakeserver.pytest_plugin import FakeOpenCloudHandle
 
