@@ -314,7 +314,7 @@ class Runtime:
         mt.raw_set("__eq", self.function(refuse("compared")))
         mt.raw_set("__concat", self.function(refuse("concatenated (use AddPrefix/AddSuffix)")))
         mt.raw_set("__len", self.function(refuse("measured")))
-        mt.raw_set("__tostring", self.function(lambda args: [str(_data(args[0]))]))
+        mt.raw_set("__tostring", self.function(lambda args: [_data(args[0]).shown]))
         return mt
 
     def _index(self, args: tuple[object, ...]) -> list[object]:

@@ -15,8 +15,8 @@ from .values import ConversionError, PyValue, to_python
 from .vm import Limits
 
 if TYPE_CHECKING:
-    from ..cloud import FakeOpenCloud
     from ..backend.gameservers import GameServer, OutgoingRequest
+    from ..cloud import FakeOpenCloud
     from ..pytest_plugin import FakeOpenCloudHandle
 
 __all__ = ["LuauError", "LuauGame", "Responder"]

@@ -2,9 +2,10 @@
 
 Every rule of the contract's sections 9 and 11 (the domain rule, the body ban, private
 secrets, HTTP disabled, Open Cloud, blocked ports, per-server limits) is checked by
-:meth:`fakeserver.backend.gameservers.GameServer.http_request`; this module only turns Luau arguments
-into its arguments and its :class:`~fakeserver.backend.gameservers.GameServerError` into the Luau error
-``pcall`` sees. A request that passes goes to the test's responder, never to a network.
+:meth:`fakeserver.backend.gameservers.GameServer.http_request`; this module only turns Luau
+arguments into its arguments and its
+:class:`~fakeserver.backend.gameservers.GameServerError` into the Luau error ``pcall`` sees.
+A request that passes goes to the test's responder, never to a network.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _send(
 ) -> Response:
     """Check the request on the game server, record it and get the test's answer."""
     try:
-        request = rt.server.http_request(url, headers, body, method=method)  # type: ignore[arg-type]
+        request = rt.server.http_request(url, headers, body, method=method)  # type: ignore[arg-type]  # a Secret body is refused there
     except (GameServerError, TypeError) as exc:
         raise rt.error(str(exc)) from None
     try:

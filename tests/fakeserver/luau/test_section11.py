@@ -73,7 +73,8 @@ def test_requests_carry_the_filled_in_values(game: LuauGame) -> None:
             Authorization = Http:GetSecret("API_KEY"):AddPrefix("Bearer "):AddSuffix(";v=2"),
         })
         Http:PostAsync("https://apis.roblox.com/cloud/v2/universes/1/x", "{}",
-            Enum.HttpContentType.ApplicationJson, false, { ["x-api-key"] = Http:GetSecret("OC_KEY") })
+            Enum.HttpContentType.ApplicationJson, false,
+            { ["x-api-key"] = Http:GetSecret("OC_KEY") })
         """
     )
     webhook, me, cloud = game.requests
@@ -115,7 +116,8 @@ def test_without_a_responder_a_request_fails_like_a_network_error(
     luau_game: LuauGame,
 ) -> None:
     result = luau_game.run(
-        'return pcall(function() return game:GetService("HttpService"):GetAsync("https://example.org/") end)'
+        'local Http = game:GetService("HttpService")\n'
+        'return pcall(function() return Http:GetAsync("https://example.org/") end)'
     )
     assert result == (False, "HttpError: ConnectFail")
     assert [r.url for r in luau_game.requests] == ["https://example.org/"]
@@ -141,19 +143,22 @@ def test_http_disabled(luau_game: LuauGame) -> None:
 
 
 def test_a_client_script_cannot_read_secrets(
-    fake_open_cloud: FakeOpenCloudHandle, luau_game_factory  # type: ignore[no-untyped-def]
+    fake_open_cloud: FakeOpenCloudHandle,
+    luau_game_factory,  # type: ignore[no-untyped-def]
 ) -> None:
     _put(fake_open_cloud)
     client: LuauGame = luau_game_factory(client=True)
     assert client.run(
         'local RunService = game:GetService("RunService")\n'
-        'local ok, err = pcall(function() return game:GetService("HttpService"):GetSecret("ANY") end)\n'
+        'local Http = game:GetService("HttpService")\n'
+        "local ok, err = pcall(function() return Http:GetSecret('ANY') end)\n"
         "return RunService:IsClient(), RunService:IsServer(), ok, err"
     ) == (True, False, False, "Can't find secret with given key")
 
 
 def test_studio_answers_from_local_secrets_only(
-    fake_open_cloud: FakeOpenCloudHandle, luau_game_factory  # type: ignore[no-untyped-def]
+    fake_open_cloud: FakeOpenCloudHandle,
+    luau_game_factory,  # type: ignore[no-untyped-def]
 ) -> None:
     _put(fake_open_cloud)
     studio: LuauGame = luau_game_factory(
@@ -164,7 +169,8 @@ def test_studio_answers_from_local_secrets_only(
         """
         local Http = game:GetService("HttpService")
         local ok, err = pcall(Http.GetSecret, Http, "WEBHOOK")  -- on the server, not local
-        Http:GetAsync("https://api.example.com/", false, { Authorization = Http:GetSecret("API_KEY") })
+        local key = Http:GetSecret("API_KEY")
+        Http:GetAsync("https://api.example.com/", false, { Authorization = key })
         return game:GetService("RunService"):IsStudio(), ok, err
         """
     )
@@ -192,7 +198,8 @@ def test_per_server_limit_on_open_cloud(game: LuauGame) -> None:
         local Http = game:GetService("HttpService")
         local key = Http:GetSecret("OC_KEY")
         for i = 1, 2500 do
-            Http:GetAsync("https://apis.roblox.com/cloud/v2/universes/1", false, { ["x-api-key"] = key })
+            Http:GetAsync("https://apis.roblox.com/cloud/v2/universes/1", false,
+                { ["x-api-key"] = key })
         end
         local ok, err = pcall(Http.GetAsync, Http, "https://apis.roblox.com/cloud/v2/universes/1",
             false, { ["x-api-key"] = key })
