@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..backend.gameservers import Secret
 from .kinds import ENUMS, Connection, EnumItem, Signal
 from .rojo import SCRIPT_CLASSES, Instance
 from .tasks import Scheduler
 from .values import ConversionError, lua_text, type_name
-from .vm import Limits, base_globals, new_vm, pluau_module
+from .vm import SAFE_GLOBALS, Limits, new_vm, pluau_module
 
 if TYPE_CHECKING:
     import pluau
@@ -96,9 +97,17 @@ _OTHER_GLOBALS = (
 )
 _LOCKED = "The metatable is locked"
 
+# The globals game code sees, built inside Luau in one call (each FFI call costs more than
+# the Luau it replaces). Written in Luau so that print/warn format with Luau's own tostring,
+# and require runs a module as Luau code: its errors keep their file and line, it may yield.
 _PRELUDE = """
-local sink, lookup, store = ...
-local tostring, select, concat, pack = tostring, select, table.concat, table.pack
+local G, names, sink, lookup, store, missing, task, index, newindex, show = ...
+local tostring, select, concat, pack = G.tostring, G.select, G.table.concat, G.table.pack
+
+local base = {}
+for name in G.string.gmatch(names, "%S+") do
+    base[name] = G[name]
+end
 
 local function format(...)
     local parts = {}
@@ -108,7 +117,10 @@ local function format(...)
     return concat(parts, " ")
 end
 
-local function require(module)
+function base.print(...) sink("print", format(...)) end
+function base.warn(...) sink("warn", format(...)) end
+
+function base.require(module)
     local state, value = lookup(module)
     if state == "done" then
         return value
@@ -116,15 +128,46 @@ local function require(module)
     local results = pack(value())
     if results.n ~= 1 then
         store(module, false)
-        error("Module code did not return exactly one value", 2)
+        G.error("Module code did not return exactly one value", 2)
     end
     return store(module, true, results[1])
 end
 
-return function(...) sink("print", format(...)) end,
-    function(...) sink("warn", format(...)) end,
-    require
+-- Every engine object is an opaque userdata: one metatable per kind, all calling Python.
+local LOCKED = "The metatable is locked"
+local metatables = {}
+for kind in G.string.gmatch(KINDS, "%S+") do
+    metatables[kind] = G.table.freeze({
+        __type = kind, __index = index, __newindex = newindex, __tostring = show,
+        __metatable = LOCKED,
+    })
+end
+-- A Secret answers only AddPrefix/AddSuffix (through index) and tostring; everything else
+-- fails right here, in Luau, without the value ever leaving Python.
+local function refuse(what)
+    return function() G.error("a Secret cannot be " .. what, 0) end
+end
+metatables.Secret = G.table.freeze({
+    __type = "Secret", __index = index, __tostring = show, __metatable = LOCKED,
+    __newindex = refuse("changed"), __eq = refuse("compared"), __len = refuse("measured"),
+    __concat = refuse("concatenated (use AddPrefix/AddSuffix)"),
+})
+
+base.task = G.table.freeze(task)
+G.table.freeze(G.setmetatable(base, { __index = missing }))
+return base, metatables
 """
+_KINDS = ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem", "Enum", "Enums")
+_PRELUDE = _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
+_PRELUDE_BYTECODE: list[bytes] = []  # compiled on first use, shared by every VM
+
+
+def _prelude_bytecode() -> bytes:
+    if not _PRELUDE_BYTECODE:
+        compiler = pluau_module().Compiler(1, 1, 0, 0)
+        _PRELUDE_BYTECODE.append(bytes(compiler.compile(_PRELUDE)))
+    return _PRELUDE_BYTECODE[0]
+
 
 Handler = Callable[[tuple[object, ...]], list[object]]
 
@@ -195,16 +238,16 @@ class Runtime:
         self._methods: dict[tuple[str, str], pluau.Function] = {}
         self._modules: dict[int, object] = {}
         self._loading: set[int] = set()
-        self._metatables = {
-            kind: self._metatable(kind)
-            for kind in ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem")
-        }
-        self._metatables["Enum"] = self._metatable("Enum")
-        self._metatables["Enums"] = self._metatable("Enums")
-        self._secret_mt = self._secret_metatable()
+        self._metatables: dict[str, pluau.Table] = {}  # by kind; the prelude makes them
         for service in ("HttpService", "RunService", "Players"):
             self.service(service)
         self.base = self._globals()
+        self.time_limit.install(self.lua)
+
+    def release(self) -> None:
+        """Drop every handle into the VM, so that it closes (the game is done with it)."""
+        self.lua.remove_interrupt()
+        self.__dict__.clear()
 
     # ----------------------------------------------------------------- handles
 
@@ -218,7 +261,7 @@ class Runtime:
 
     def wrap_secret(self, secret: object) -> pluau.UserData:
         """A new opaque handle for a Python ``Secret`` (the value stays in Python)."""
-        return self.lua.create_userdata(secret, self._secret_mt)
+        return self.lua.create_userdata(secret, self._metatables["Secret"])
 
     def lua_list(self, items: list[object]) -> pluau.Table:
         """A Luau array of ``items``."""
@@ -266,63 +309,15 @@ class Runtime:
 
     # ----------------------------------------------------------------- metatables
 
-    def _metatable(self, kind: str) -> pluau.Table:
-        mt = self.lua.create_table()
-        mt.raw_set("__type", kind)
-        mt.raw_set("__metatable", _LOCKED)
-        mt.raw_set("__index", self.function(self._index))
-        mt.raw_set("__newindex", self.function(self._newindex))
-        mt.raw_set("__tostring", self.function(lambda args: [_shown(_data(args[0]))]))
-        return mt
-
-    def _secret_metatable(self) -> pluau.Table:
-        from ..backend.gameservers import GameServerError, Secret
-
-        def extend(secret: Secret, args: tuple[object, ...], prefix: bool) -> list[object]:
-            text = args[0] if args else None
-            if not isinstance(text, (str, self.pluau.String)):
-                raise self.error(f"Unable to cast {type_name(text)} to string")
-            try:
-                piece = lua_text(text)
-                new = secret.add_prefix(piece) if prefix else secret.add_suffix(piece)
-            except (GameServerError, ConversionError) as exc:
-                raise self.error(str(exc)) from None
-            return [self.wrap_secret(new)]
-
-        methods = {
-            "AddPrefix": lambda s, a: extend(s, a, True),
-            "AddSuffix": lambda s, a: extend(s, a, False),
-        }
-
-        def index(args: tuple[object, ...]) -> list[object]:
-            key = lua_text(args[1], strict=False) if len(args) > 1 else ""
-            if key in methods:
-                return [self.method(Secret, key, methods[key])]
-            raise self.error(f"{key} is not a valid member of Secret")
-
-        def refuse(what: str) -> Callable[[tuple[object, ...]], list[object]]:
-            def handler(args: tuple[object, ...]) -> list[object]:
-                raise self.error(f"a Secret cannot be {what}")
-
-            return handler
-
-        mt = self.lua.create_table()
-        mt.raw_set("__type", "Secret")
-        mt.raw_set("__metatable", _LOCKED)
-        mt.raw_set("__index", self.function(index))
-        mt.raw_set("__newindex", self.function(refuse("changed")))
-        mt.raw_set("__eq", self.function(refuse("compared")))
-        mt.raw_set("__concat", self.function(refuse("concatenated (use AddPrefix/AddSuffix)")))
-        mt.raw_set("__len", self.function(refuse("measured")))
-        mt.raw_set("__tostring", self.function(lambda args: [_data(args[0]).shown]))
-        return mt
-
     def _index(self, args: tuple[object, ...]) -> list[object]:
         obj = _data(args[0])
         key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
         from . import members
 
         return [members.member(self, obj, key)]
+
+    def _tostring(self, args: tuple[object, ...]) -> list[object]:
+        return [_shown(_data(args[0]))]
 
     def _newindex(self, args: tuple[object, ...]) -> list[object]:
         obj = _data(args[0])
@@ -347,15 +342,6 @@ class Runtime:
     # ----------------------------------------------------------------- globals and chunks
 
     def _globals(self) -> pluau.Table:
-        base = base_globals(self.lua)
-        print_, warn, require = self.lua.load_chunk(_PRELUDE, name="=prelude", env=base)(
-            self.function(self._sink), self.function(self._lookup), self.function(self._store)
-        )
-        base.raw_set("print", print_)
-        base.raw_set("warn", warn)
-        base.raw_set("require", require)
-        base.raw_set("game", self.wrap(self.game))
-        base.raw_set("Enum", self.wrap(_ENUMS))
         task = self.lua.create_table()
         for name, handler in (
             ("wait", self.scheduler.wait),
@@ -365,11 +351,25 @@ class Runtime:
             ("cancel", self.scheduler.cancel),
         ):
             task.raw_set(name, self.lua.create_function(handler))
-        task.readonly = True
-        base.raw_set("task", task)
-        missing = self.lua.create_table()
-        missing.raw_set("__index", self.function(self._missing_global))
-        base.set_metatable(missing)
+        build = self.lua.load_chunk(_prelude_bytecode(), name="=prelude", is_binary_chunk=True)
+        base, metatables = build(
+            self.lua.globals(),
+            " ".join(SAFE_GLOBALS),
+            self.function(self._sink),
+            self.function(self._lookup),
+            self.function(self._store),
+            self.function(self._missing_global),
+            task,
+            self.function(self._index),
+            self.function(self._newindex),
+            self.function(self._tostring),
+        )
+        for kind, metatable in metatables:
+            self._metatables[lua_text(kind)] = metatable
+        # Set after the freeze, raw: game and Enum are handles made with those metatables.
+        base.readonly = False
+        base.raw_set("game", self.wrap(self.game))
+        base.raw_set("Enum", self.wrap(_ENUMS))
         base.readonly = True
         return base
 
@@ -445,7 +445,9 @@ def _kind(obj: object) -> str:
 
 
 def _shown(obj: object) -> str:
-    """What ``tostring`` shows: an instance's name, a signal's kind, an enum's path."""
+    """What ``tostring`` shows: a secret's pieces, an instance's name, a signal's kind, ..."""
+    if isinstance(obj, Secret):
+        return obj.shown
     if isinstance(obj, Instance):
         return obj.name
     if isinstance(obj, Signal):

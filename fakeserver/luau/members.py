@@ -7,15 +7,13 @@ as Roblox looks them up), a signal, a connection or an enum.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from ..backend.gameservers import GameServerError, Secret
 from . import http
 from .engine import EnumsHandle, EnumTypeHandle, Runtime, enum_type
 from .kinds import ENUMS, Connection, EnumItem, Signal
 from .rojo import Instance
-
-if TYPE_CHECKING:
-    pass
+from .values import ConversionError, lua_text, type_name
 
 __all__ = ["member"]
 
@@ -33,6 +31,10 @@ def member(rt: Runtime, obj: object, key: str) -> object:
     """``obj.key`` as Luau sees it; raises Roblox's "not a valid member" error otherwise."""
     if isinstance(obj, Instance):
         return _instance_member(rt, obj, key)
+    if isinstance(obj, Secret):
+        if key in ("AddPrefix", "AddSuffix"):
+            return rt.method(Secret, key, lambda s, a: _extend(rt, s, a, key == "AddPrefix"))
+        raise rt.error(f"{key} is not a valid member of Secret")
     if isinstance(obj, Signal):
         if key in ("Connect", "Once"):
             return rt.method(Signal, key, lambda s, a: _connect(rt, s, a, once=key == "Once"))
@@ -56,6 +58,19 @@ def member(rt: Runtime, obj: object, key: str) -> object:
             raise rt.error(f"{key} is not a valid member of Enum (not emulated by the fake)")
         return rt.wrap(found)
     raise rt.error(f"{key} is not a valid member")
+
+
+def _extend(rt: Runtime, secret: Secret, args: tuple[object, ...], prefix: bool) -> list[object]:
+    """``Secret:AddPrefix(text)`` / ``AddSuffix``: a new handle; the rule is the Secret's own."""
+    text = args[0] if args else None
+    if not isinstance(text, (str, rt.pluau.String)):
+        raise rt.error(f"Unable to cast {type_name(text)} to string")
+    try:
+        piece = lua_text(text)
+        extended = secret.add_prefix(piece) if prefix else secret.add_suffix(piece)
+    except (GameServerError, ConversionError) as exc:
+        raise rt.error(str(exc)) from None
+    return [rt.wrap_secret(extended)]
 
 
 def _enum_item_member(rt: Runtime, item: EnumItem, key: str) -> object:

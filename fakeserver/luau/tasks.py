@@ -41,6 +41,11 @@ class Scheduler:
         self._order = itertools.count()
         self._cancelled: set[int] = set()
 
+    def clear(self) -> None:
+        """Forget every waiting thread (the game is closing)."""
+        self._queue.clear()
+        self._cancelled.clear()
+
     def pending(self) -> int:
         """How many threads are waiting to be resumed."""
         return len(self._queue)

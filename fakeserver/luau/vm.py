@@ -6,10 +6,11 @@ Three things about pluau 0.1.2 are handled here, once:
   (Python 3.12 syntax), so ``import pluau`` is a SyntaxError on 3.11. :func:`pluau_module`
   puts an equivalent module in ``sys.modules`` first; the alias is only a type hint.
 - The time-limit interrupt firing inside a ``pcall`` loop crashes the process (SIGILL) when
-  no memory limit is set, so :func:`new_vm` always sets one before the interrupt.
+  no memory limit is set, so :func:`new_vm` always sets one, and :meth:`TimeLimit.install`
+  refuses a VM without one.
 - ``Lua.sandbox(True)`` leaves ``loadstring``, ``getfenv``, ``setfenv`` and ``require``
-  reachable; game code never sees pluau's globals table, only :func:`base_globals`, which
-  copies the safe ones by name.
+  reachable; game code never sees pluau's globals table, only a table of the
+  :data:`SAFE_GLOBALS`, copied by name (``fakeserver.luau.engine`` builds it).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pluau
 
-__all__ = ["SAFE_GLOBALS", "Limits", "VmLimitExceeded", "base_globals", "new_vm", "pluau_module"]
+__all__ = ["SAFE_GLOBALS", "Limits", "TimeLimit", "new_vm", "pluau_module"]
 
 #: The Luau globals game code keeps (Roblox offers these too); everything else is left out.
 SAFE_GLOBALS = (
@@ -70,10 +71,6 @@ class Limits:
     seconds: float = 5.0
 
 
-class VmLimitExceeded(Exception):
-    """Raised (through Luau) by the interrupt once a run is past its time limit."""
-
-
 def pluau_module() -> types.ModuleType:
     """Import ``pluau`` on every supported Python (see the module docstring)."""
     if "pluau" not in sys.modules and sys.version_info < (3, 12):
@@ -88,13 +85,28 @@ def pluau_module() -> types.ModuleType:
 
 
 class TimeLimit:
-    """The interrupt that ends a run past its deadline; re-armed by :meth:`start` per run."""
+    """The interrupt that ends a run past its deadline; re-armed by :meth:`start` per run.
+
+    Luau calls it at function calls and loop iterations, so it does as little as it can.
+    """
 
     def __init__(self, seconds: float) -> None:
         """Allow ``seconds`` of wall-clock time per run."""
+        pluau = pluau_module()
         self.seconds = seconds
-        self._deadline = float("inf")
         self.exceeded = False
+        self._deadline = float("inf")
+        self._continue = pluau.VmState.Continue
+        self._error = pluau.RawError
+
+    def install(self, lua: pluau.Lua) -> None:
+        """Make this the VM's interrupt (after the engine is set up: the interrupt is a Python
+        call at every Luau loop and call, and the engine's own set-up needs no limit)."""
+        # pluau crashes the process (SIGILL) when the interrupt fires inside pcall while no
+        # memory limit is set: never install one without the other.
+        if lua.memory_limit() <= 0:
+            raise RuntimeError("a VM gets a memory limit before its time limit")
+        lua.set_interrupt(self)
 
     def start(self) -> None:
         """Begin a run: the clock starts now."""
@@ -105,26 +117,15 @@ class TimeLimit:
         """Keep raising once past the deadline, so a ``pcall`` that catches it cannot loop on."""
         if time.monotonic() > self._deadline:
             self.exceeded = True
-            raise pluau_module().RawError(f"time limit of {self.seconds:g} s exceeded")
-        return pluau_module().VmState.Continue
+            raise self._error(f"time limit of {self.seconds:g} s exceeded")
+        return self._continue
 
 
 def new_vm(limits: Limits) -> tuple[pluau.Lua, TimeLimit]:
-    """A sandboxed VM with ``limits``; returns it and its (not yet started) time limit."""
+    """A sandboxed VM with its memory limit set, and its time limit (to :meth:`~TimeLimit.install`
+    once the engine is bound, then :meth:`~TimeLimit.start` for each run)."""
     pluau = pluau_module()
     lua = pluau.Lua()
     lua.sandbox(True)
-    # Before the interrupt: without a memory limit, an interrupt inside pcall is a SIGILL.
     lua.set_memory_limit(limits.memory_bytes)
-    limit = TimeLimit(limits.seconds)
-    lua.set_interrupt(limit)
-    return lua, limit
-
-
-def base_globals(lua: pluau.Lua) -> pluau.Table:
-    """A new table of the :data:`SAFE_GLOBALS` only (no loadstring, getfenv, require, ...)."""
-    source = lua.globals()
-    table = lua.create_table()
-    for name in SAFE_GLOBALS:
-        table.raw_set(name, source.get(name))
-    return table
+    return lua, TimeLimit(limits.seconds)
