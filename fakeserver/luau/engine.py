@@ -18,7 +18,7 @@ from .kinds import ENUMS, Connection, EnumItem, Signal
 from .rojo import SCRIPT_CLASSES, Instance
 from .tasks import Scheduler
 from .values import ConversionError, lua_text, type_name
-from .vm import SAFE_GLOBALS, Limits, new_vm, pluau_module
+from .vm import SAFE_GLOBALS, Limits, bytecode, new_vm, pluau_module
 
 if TYPE_CHECKING:
     import pluau
@@ -159,14 +159,6 @@ return base, metatables
 """
 _KINDS = ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem", "Enum", "Enums")
 _PRELUDE = _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
-_PRELUDE_BYTECODE: list[bytes] = []  # compiled on first use, shared by every VM
-
-
-def _prelude_bytecode() -> bytes:
-    if not _PRELUDE_BYTECODE:
-        compiler = pluau_module().Compiler(1, 1, 0, 0)
-        _PRELUDE_BYTECODE.append(bytes(compiler.compile(_PRELUDE)))
-    return _PRELUDE_BYTECODE[0]
 
 
 Handler = Callable[[tuple[object, ...]], list[object]]
@@ -241,6 +233,9 @@ class Runtime:
         self._metatables: dict[str, pluau.Table] = {}  # by kind; the prelude makes them
         for service in ("HttpService", "RunService", "Players"):
             self.service(service)
+        from .members import member  # members builds on this module
+
+        self._member = member
         self.base = self._globals()
         self.time_limit.install(self.lua)
 
@@ -312,9 +307,7 @@ class Runtime:
     def _index(self, args: tuple[object, ...]) -> list[object]:
         obj = _data(args[0])
         key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
-        from . import members
-
-        return [members.member(self, obj, key)]
+        return [self._member(self, obj, key)]
 
     def _tostring(self, args: tuple[object, ...]) -> list[object]:
         return [_shown(_data(args[0]))]
@@ -351,7 +344,9 @@ class Runtime:
             ("cancel", self.scheduler.cancel),
         ):
             task.raw_set(name, self.lua.create_function(handler))
-        build = self.lua.load_chunk(_prelude_bytecode(), name="=prelude", is_binary_chunk=True)
+        prelude = bytecode(_PRELUDE)
+        assert prelude is not None
+        build = self.lua.load_chunk(prelude, name="=prelude", is_binary_chunk=True)
         base, metatables = build(
             self.lua.globals(),
             " ".join(SAFE_GLOBALS),
@@ -391,7 +386,12 @@ class Runtime:
 
     def load(self, source: str, chunk_name: str, script: Instance) -> pluau.Function:
         """Compile ``source`` as ``script``; a syntax error raises ``RuntimeError`` from pluau."""
-        return self.lua.load_chunk(source, name=f"={chunk_name}", env=self.env(script))
+        compiled = bytecode(source)
+        if compiled is None:  # pluau's own compile error names the chunk
+            return self.lua.load_chunk(source, name=f"={chunk_name}", env=self.env(script))
+        return self.lua.load_chunk(
+            compiled, name=f"={chunk_name}", env=self.env(script), is_binary_chunk=True
+        )
 
     def _sink(self, args: tuple[object, ...]) -> list[object]:
         kind = lua_text(args[0])

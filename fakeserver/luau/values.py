@@ -9,14 +9,12 @@ Python form and raise :class:`ConversionError`, naming the type only.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from .vm import pluau_module
 
-if TYPE_CHECKING:
-    import pluau
-
 __all__ = ["ConversionError", "PyValue", "lua_text", "to_luau", "to_python", "type_name"]
+
+pluau = pluau_module()
 
 _MAX_DEPTH = 100
 
@@ -31,7 +29,6 @@ class ConversionError(Exception):
 
 def type_name(value: object) -> str:
     """The Luau ``typeof`` of a value pluau handed to Python."""
-    pluau = pluau_module()
     if value is None:
         return "nil"
     if isinstance(value, bool):
@@ -57,7 +54,6 @@ def lua_text(value: object, *, strict: bool = True) -> str:
     ConversionError
         If ``value`` is not a string, or (``strict``) not valid UTF-8.
     """
-    pluau = pluau_module()
     if isinstance(value, str):
         return value
     if not isinstance(value, pluau.String):
@@ -78,7 +74,6 @@ def to_python(value: object, *, json: bool = False, _depth: int = 0) -> PyValue:
         For functions, threads, buffers, tables nested deeper than 100 (or cyclic), and with
         ``json`` for userdata (a ``Secret`` included), non-finite numbers and non-string keys.
     """
-    pluau = pluau_module()
     if _depth > _MAX_DEPTH:
         raise ConversionError("a table is nested too deeply (or contains itself)")
     if value is None or isinstance(value, (bool, int, str)):

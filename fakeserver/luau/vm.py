@@ -15,6 +15,7 @@ Three things about pluau 0.1.2 are handled here, once:
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 import types
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pluau
 
-__all__ = ["SAFE_GLOBALS", "Limits", "TimeLimit", "new_vm", "pluau_module"]
+__all__ = ["SAFE_GLOBALS", "Limits", "TimeLimit", "bytecode", "new_vm", "pluau_module"]
 
 #: The Luau globals game code keeps (Roblox offers these too); everything else is left out.
 SAFE_GLOBALS = (
@@ -129,3 +130,18 @@ def new_vm(limits: Limits) -> tuple[pluau.Lua, TimeLimit]:
     lua.sandbox(True)
     lua.set_memory_limit(limits.memory_bytes)
     return lua, TimeLimit(limits.seconds)
+
+
+@functools.lru_cache(maxsize=512)
+def bytecode(source: str) -> bytes | None:
+    """``source`` compiled once per process (``None`` for a syntax error, which the caller
+    reports by loading the source itself, to get Luau's message with the chunk's name).
+
+    Every test of a game loads the same scripts into a fresh VM: compiling is most of that
+    cost (about 60 us for a small module, 6 us to load its bytecode).
+    """
+    compiler = pluau_module().Compiler(1, 1, 0, 0)  # Luau's defaults: -O1, line info
+    try:
+        return bytes(compiler.compile(source))
+    except RuntimeError:
+        return None
