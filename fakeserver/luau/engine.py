@@ -458,15 +458,8 @@ def _shown(obj: object) -> str:
 
 
 def _chunk_name(script: Instance) -> str:
-    """How errors name a script: its file (relative to the working folder when under it)."""
-    if script.path is None:
-        return script.full_name()
-    from pathlib import Path
-
-    try:
-        return str(script.path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(script.path)
+    """How errors name a script: its file relative to the project, else its instance path."""
+    return script.shown_path if script.shown_path is not None else script.full_name()
 
 
 def enum_type(name: str) -> _EnumType | None:

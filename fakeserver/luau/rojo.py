@@ -68,6 +68,8 @@ class Instance:
         self.name = name
         self.class_name = class_name
         self.path = path
+        #: How errors name the script's file: relative to the project's folder.
+        self.shown_path = str(path) if path is not None else None
         self.parent: Instance | None = None
         self.children: dict[str, Instance] = {}
         if parent is not None:
@@ -191,25 +193,34 @@ class _Loader:
             if kind is None:
                 raise self.fail(where, f'"$path" {path.name!r} is not a .luau or .lua script')
             instance.class_name, instance.path = kind[1], path
+            instance.shown_path = self.shown(path)
             return
-        init = _init_script(path)
-        if init is not None:
-            instance.class_name, instance.path = init[1], init[0]
+        self.use_init(instance, path)
         for entry in sorted(path.iterdir()):
             self.add_entry(instance, entry)
+
+    def shown(self, path: Path) -> str:
+        return (
+            path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
+        )
+
+    def use_init(self, instance: Instance, folder: Path) -> None:
+        """Give ``instance`` the class and source of the folder's init script, if any."""
+        init = _init_script(folder)
+        if init is not None:
+            instance.class_name, instance.path = init[1], init[0]
+            instance.shown_path = self.shown(init[0])
 
     def add_entry(self, parent: Instance, entry: Path) -> None:
         if entry.is_dir():
             child = Instance(entry.name, "Folder", parent)
-            init = _init_script(entry)
-            if init is not None:
-                child.class_name, child.path = init[1], init[0]
+            self.use_init(child, entry)
             for sub in sorted(entry.iterdir()):
                 self.add_entry(child, sub)
             return
         kind = _script_kind(entry.name)
         if kind is not None and kind[0] != "init":
-            Instance(kind[0], kind[1], parent, entry)
+            Instance(kind[0], kind[1], parent, entry).shown_path = self.shown(entry)
 
 
 def _script_kind(file_name: str) -> tuple[str, str] | None:
