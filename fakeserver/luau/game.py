@@ -179,6 +179,7 @@ class LuauGame:
             One line naming the script, the line and the problem.
         """
         __tracebackhide__ = True
+        self._check_open()
         parent = self._runtime.service("ServerScriptService")
         script = Instance(name, "LocalScript" if self._runtime.client else "Script")
         script.parent = parent  # not a child: other scripts cannot find an ad-hoc script
@@ -187,6 +188,7 @@ class LuauGame:
     def run_file(self, path: str | Path) -> PyValue:
         """Run the file at ``path`` as a server Script (the project's instance when it is one)."""
         __tracebackhide__ = True
+        self._check_open()
         file = Path(path)
         for instance in self._game.descendants():
             if instance.path is not None and instance.path.resolve() == file.resolve():
@@ -202,6 +204,7 @@ class LuauGame:
     def run_instance(self, path: str) -> PyValue:
         """Run the project's Script at instance path ``path`` (``"ServerScriptService.Main"``)."""
         __tracebackhide__ = True
+        self._check_open()
         instance = self._game.find(path)
         if instance is None:
             raise LuauError(f"{path}: no such instance in the project")

@@ -40,6 +40,8 @@ class Scheduler:
         self._queue: list[tuple[float, int, pluau.Thread, tuple[object, ...]]] = []
         self._order = itertools.count()
         self._cancelled: set[int] = set()
+        #: The first error of a thread resumed from inside Luau (task.spawn): raised by the run.
+        self.failure: ScriptError | None = None
 
     def clear(self) -> None:
         """Forget every waiting thread (the game is closing)."""
@@ -55,9 +57,17 @@ class Scheduler:
     def resume(self, thread: pluau.Thread, *args: object) -> list[object]:
         """Resume ``thread``; a Luau error in it raises :class:`ScriptError`."""
         try:
-            return list(thread.resume(*args))
+            results = list(thread.resume(*args))
         except RuntimeError as exc:
             raise ScriptError(str(exc)) from None
+        self.raise_failure()
+        return results
+
+    def raise_failure(self) -> None:
+        """Raise the error a spawned thread hit, if any."""
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
 
     def run_until_done(self, main: pluau.Thread, first: list[object]) -> list[object]:
         """Resume waiting threads, moving the clock, until ``main`` finishes; return its results.
@@ -118,7 +128,12 @@ class Scheduler:
     def spawn(self, lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:
         """``task.spawn(f, ...)``: run ``f`` (or resume a thread) now, until it yields."""
         thread = self._thread(lua, args, "task.spawn")
-        self.resume(thread, *args[1:])
+        try:
+            list(thread.resume(*args[1:]))
+        except RuntimeError as exc:
+            # The spawned thread failed, not its caller: the run raises it once control is
+            # back in Python (on Roblox it would only be printed; a test must fail).
+            self.failure = self.failure or ScriptError(str(exc))
         return [thread]
 
     def defer(self, lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:
