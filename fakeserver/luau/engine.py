@@ -267,7 +267,8 @@ class Runtime:
 
     def error(self, message: str) -> BaseException:
         """An error Luau sees with exactly ``message`` (``pcall`` returns it as is)."""
-        return self.pluau.RawError(message)
+        error: BaseException = self.pluau.RawError(message)
+        return error
 
     def unwrap(self, value: object, expected: type) -> object | None:
         """The Python object behind a userdata if it is an ``expected``, else ``None``."""

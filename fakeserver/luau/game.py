@@ -295,10 +295,10 @@ class LuauGame:
         rt.time_limit.start()
 
         def schedule(handler: object, values: tuple[object, ...]) -> None:
-            thread = rt.lua.create_thread(handler)  # type: ignore[arg-type]
+            thread = rt.lua.create_thread(handler)
             self._scheduler.park(thread, 0.0, values)
 
-        rt.signals[signal].fire(schedule, *args)  # type: ignore[arg-type]
+        rt.signals[signal].fire(schedule, *args)
         try:
             self._scheduler.run_due()
         except ScriptError as exc:

@@ -173,7 +173,8 @@ def _post_async(rt: Runtime, inst: Instance, args: tuple[object, ...]) -> list[o
         raise rt.error("PostAsync: the content type must be an Enum.HttpContentType")
     headers = _headers(rt, args[4] if len(args) > 4 else None)
     if not any(name.lower() == "content-type" for name in headers):
-        headers["Content-Type"] = CONTENT_TYPES[kind.name if kind else "ApplicationJson"]
+        chosen = kind.name if isinstance(kind, EnumItem) else "ApplicationJson"
+        headers["Content-Type"] = CONTENT_TYPES[chosen]
     response = _send(rt, url, "POST", headers, body)
     _raise_for_status(rt, response)
     return [response.body]

@@ -7,6 +7,7 @@ as Roblox looks them up), a signal, a connection or an enum.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from ..backend.gameservers import GameServerError, Secret
 from . import http
@@ -29,35 +30,44 @@ _IS_A = {
 
 def member(rt: Runtime, obj: object, key: str) -> object:
     """``obj.key`` as Luau sees it; raises Roblox's "not a valid member" error otherwise."""
-    if isinstance(obj, Instance):
-        return _instance_member(rt, obj, key)
-    if isinstance(obj, Secret):
-        if key in ("AddPrefix", "AddSuffix"):
-            return rt.method(Secret, key, lambda s, a: _extend(rt, s, a, key == "AddPrefix"))
-        raise rt.error(f"{key} is not a valid member of Secret")
-    if isinstance(obj, Signal):
-        if key in ("Connect", "Once"):
-            return rt.method(Signal, key, lambda s, a: _connect(rt, s, a, once=key == "Once"))
-        raise rt.error(f"{key} is not a valid member of RBXScriptSignal")
-    if isinstance(obj, Connection):
-        if key == "Connected":
-            return obj.connected
-        if key == "Disconnect":
-            return rt.method(Connection, key, lambda c, a: c.disconnect() or [])
-        raise rt.error(f"{key} is not a valid member of RBXScriptConnection")
-    if isinstance(obj, EnumItem):
-        return _enum_item_member(rt, obj, key)
-    if isinstance(obj, EnumTypeHandle):
-        item = ENUMS[obj.name].get(key)
-        if item is None:
-            raise rt.error(f'{key} is not a valid member of "Enum.{obj.name}"')
-        return rt.wrap(item)
-    if isinstance(obj, EnumsHandle):
-        found = enum_type(key)
-        if found is None:
-            raise rt.error(f"{key} is not a valid member of Enum (not emulated by the fake)")
-        return rt.wrap(found)
-    raise rt.error(f"{key} is not a valid member")
+    lookup = _BY_TYPE.get(type(obj))
+    if lookup is None:
+        raise rt.error(f"{key} is not a valid member")
+    return lookup(rt, obj, key)
+
+
+def _secret_member(rt: Runtime, secret: Secret, key: str) -> object:
+    if key in ("AddPrefix", "AddSuffix"):
+        return rt.method(Secret, key, lambda s, a: _extend(rt, s, a, key == "AddPrefix"))
+    raise rt.error(f"{key} is not a valid member of Secret")
+
+
+def _signal_member(rt: Runtime, signal: Signal, key: str) -> object:
+    if key in ("Connect", "Once"):
+        return rt.method(Signal, key, lambda s, a: _connect(rt, s, a, once=key == "Once"))
+    raise rt.error(f"{key} is not a valid member of RBXScriptSignal")
+
+
+def _connection_member(rt: Runtime, connection: Connection, key: str) -> object:
+    if key == "Connected":
+        return connection.connected
+    if key == "Disconnect":
+        return rt.method(Connection, key, lambda c, a: c.disconnect() or [])
+    raise rt.error(f"{key} is not a valid member of RBXScriptConnection")
+
+
+def _enum_type_member(rt: Runtime, enum: EnumTypeHandle, key: str) -> object:
+    item = ENUMS[enum.name].get(key)
+    if item is None:
+        raise rt.error(f'{key} is not a valid member of "Enum.{enum.name}"')
+    return rt.wrap(item)
+
+
+def _enums_member(rt: Runtime, enums: EnumsHandle, key: str) -> object:
+    found = enum_type(key)
+    if found is None:
+        raise rt.error(f"{key} is not a valid member of Enum (not emulated by the fake)")
+    return rt.wrap(found)
 
 
 def _extend(rt: Runtime, secret: Secret, args: tuple[object, ...], prefix: bool) -> list[object]:
@@ -192,4 +202,14 @@ _METHODS: dict[tuple[str, str], Method] = {
     ("RunService", "IsRunning"): _constant(lambda rt: True),
     ("Players", "GetPlayers"): _constant(lambda rt: rt.lua_list([])),
     **{("HttpService", name): method for name, method in http.METHODS.items()},
+}
+
+_BY_TYPE: dict[type, Callable[[Runtime, Any, str], object]] = {
+    Instance: _instance_member,
+    Secret: _secret_member,
+    Signal: _signal_member,
+    Connection: _connection_member,
+    EnumItem: _enum_item_member,
+    EnumTypeHandle: _enum_type_member,
+    EnumsHandle: _enums_member,
 }

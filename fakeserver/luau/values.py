@@ -9,12 +9,16 @@ Python form and raise :class:`ConversionError`, naming the type only.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from .vm import pluau_module
 
+if TYPE_CHECKING:
+    import pluau
+
 __all__ = ["ConversionError", "PyValue", "lua_text", "to_luau", "to_python", "type_name"]
 
-pluau = pluau_module()
+_pluau = pluau_module()
 
 _MAX_DEPTH = 100
 
@@ -35,13 +39,13 @@ def type_name(value: object) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    if isinstance(value, (str, pluau.String)):
+    if isinstance(value, (str, _pluau.String)):
         return "string"
-    if isinstance(value, pluau.Table):
+    if isinstance(value, _pluau.Table):
         return "table"
-    if isinstance(value, pluau.Function):
+    if isinstance(value, _pluau.Function):
         return "function"
-    if isinstance(value, pluau.UserData):
+    if isinstance(value, _pluau.UserData):
         return type(value.data()).__name__
     return type(value).__name__.lower()
 
@@ -56,7 +60,7 @@ def lua_text(value: object, *, strict: bool = True) -> str:
     """
     if isinstance(value, str):
         return value
-    if not isinstance(value, pluau.String):
+    if not isinstance(value, _pluau.String):
         raise ConversionError(f"expected a string, got {type_name(value)}")
     raw = bytes(value.as_bytes())
     try:
@@ -82,11 +86,11 @@ def to_python(value: object, *, json: bool = False, _depth: int = 0) -> PyValue:
         if json and not math.isfinite(value):
             raise ConversionError("JSON has no NaN or infinity")
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if isinstance(value, pluau.String):
+    if isinstance(value, _pluau.String):
         return lua_text(value, strict=False)
-    if isinstance(value, pluau.Table):
+    if isinstance(value, _pluau.Table):
         return _table(value, json=json, depth=_depth)
-    if isinstance(value, pluau.UserData) and not json:
+    if isinstance(value, _pluau.UserData) and not json:
         return value.data()
     raise ConversionError(f"a {type_name(value)} value cannot be converted")
 

