@@ -9,7 +9,7 @@ rules and goes to the test's responder, never to a network. Needs the ``luau`` e
 from __future__ import annotations
 
 from .game import LuauError, LuauGame, Responder
-from .http import Response
+from .kinds import Response
 from .vm import Limits
 
 __all__ = ["Limits", "LuauError", "LuauGame", "Responder", "Response"]

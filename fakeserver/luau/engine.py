@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pluau
 
     from ..backend.gameservers import GameServer, OutgoingRequest
-    from .http import Response
+    from .kinds import Response
 
 __all__ = ["SERVICES", "Runtime"]
 
@@ -192,6 +192,9 @@ class Runtime:
         The DataModel (from a Rojo project, or :func:`fakeserver.luau.rojo.plain_tree`).
     scheduler:
         The ``task`` library's clock and queue.
+    member:
+        Answers ``obj.key`` for a handle (``fakeserver.luau.members.member``; passed in, since
+        the members build on this module).
     output:
         Called with ``("print" | "warn", line)`` for every line game code writes.
     """
@@ -202,6 +205,7 @@ class Runtime:
         game: Instance,
         *,
         scheduler: Scheduler,
+        member: Callable[[Runtime, object, str], object],
         output: Callable[[str, str], None],
         limits: Limits,
         studio: bool = False,
@@ -233,8 +237,6 @@ class Runtime:
         self._metatables: dict[str, pluau.Table] = {}  # by kind; the prelude makes them
         for service in ("HttpService", "RunService", "Players"):
             self.service(service)
-        from .members import member  # members builds on this module
-
         self._member = member
         self.base = self._globals()
         self.time_limit.install(self.lua)

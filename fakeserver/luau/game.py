@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .engine import Runtime, chunk_name
-from .http import NetworkError, Response
+from .kinds import NetworkError, Response
+from .members import member
 from .rojo import Instance, ProjectError, load_project, plain_tree
 from .tasks import Scheduler, ScriptError
 from .values import ConversionError, PyValue, to_python
@@ -17,7 +18,6 @@ from .vm import Limits
 if TYPE_CHECKING:
     from ..backend.gameservers import GameServer, OutgoingRequest
     from ..cloud import FakeOpenCloud
-    from ..pytest_plugin import FakeOpenCloudHandle
 
 __all__ = ["LuauError", "LuauGame", "Responder"]
 
@@ -102,8 +102,9 @@ class LuauGame:
         if http_enabled is not None:
             server.http_enabled = http_enabled
         self.server = server
-        #: The fixture's fake (``luau_game``/``luau_game_factory`` set it), else ``None``.
-        self.cloud: FakeOpenCloudHandle | None = None
+        #: The fixture's ``FakeOpenCloudHandle`` (``luau_game`` and ``luau_game_factory`` set it;
+        #: typed loosely, since the plugin builds on this module), else ``None``.
+        self.cloud: Any = None
         self.requests: list[OutgoingRequest] = []
         self.output: list[str] = []
         self._responder: Responder | None = None
@@ -118,6 +119,7 @@ class LuauGame:
             server,
             self._game,
             scheduler=self._scheduler,
+            member=member,
             output=self._write,
             limits=limits or Limits(),
             studio=studio,

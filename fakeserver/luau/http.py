@@ -13,35 +13,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..backend.gameservers import NOT_FOUND_MESSAGE, GameServerError, Secret
-from .kinds import CONTENT_TYPES, EnumItem
+from .kinds import CONTENT_TYPES, EnumItem, NetworkError, Response
 from .values import ConversionError, lua_text, to_luau, to_python, type_name
 
 if TYPE_CHECKING:
     from .engine import Runtime
     from .rojo import Instance
 
-__all__ = ["METHODS", "NetworkError", "Response"]
+__all__ = ["METHODS"]
 
 _OPTIONS = ("Url", "Method", "Headers", "Body", "Compress", "Timeout")
-
-
-@dataclass(frozen=True)
-class Response:
-    """What a test answers to a request: status, headers and body."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-
-
-class NetworkError(Exception):
-    """No responder: the request fails as if the host could not be reached."""
 
 
 def _part(rt: Runtime, value: object, what: str) -> str | Secret:

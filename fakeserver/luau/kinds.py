@@ -1,4 +1,5 @@
-"""The engine's Luau userdata kinds besides instances: signals, connections and enums.
+"""The engine's Luau userdata kinds besides instances (signals, connections, enums), and the
+test's answer to a request.
 
 Each is a Python object behind an opaque userdata; Luau reaches only the members listed
 here, and anything else fails with a one-line "X is not a valid member of ..." error.
@@ -7,12 +8,22 @@ here, and anything else fails with a one-line "X is not a valid member of ..." e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pluau
 
-__all__ = ["CONTENT_TYPES", "ENUMS", "Connection", "EnumItem", "Scheduling", "Signal"]
+__all__ = [
+    "CONTENT_TYPES",
+    "ENUMS",
+    "Connection",
+    "EnumItem",
+    "NetworkError",
+    "Response",
+    "Scheduling",
+    "Signal",
+]
 
 #: How a signal hands a handler and its arguments to the scheduler.
 Scheduling = Callable[["pluau.Function", tuple[object, ...]], None]
@@ -119,3 +130,16 @@ CONTENT_TYPES = {
     "TextPlain": "text/plain",
     "TextXml": "text/xml",
 }
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a test answers to a request: status, headers and body."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+
+
+class NetworkError(Exception):
+    """No responder: the request fails as if the host could not be reached."""

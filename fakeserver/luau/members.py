@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend.gameservers import GameServerError, Secret
-from . import http
 from .engine import EnumsHandle, EnumTypeHandle, Runtime, enum_type
+from .http import METHODS as HTTP_METHODS
 from .kinds import ENUMS, Connection, EnumItem, Signal
 from .rojo import Instance
 from .values import ConversionError, lua_text, type_name
@@ -201,7 +201,7 @@ _METHODS: dict[tuple[str, str], Method] = {
     ("RunService", "IsClient"): _constant(lambda rt: rt.client),
     ("RunService", "IsRunning"): _constant(lambda rt: True),
     ("Players", "GetPlayers"): _constant(lambda rt: rt.lua_list([])),
-    **{("HttpService", name): method for name, method in http.METHODS.items()},
+    **{("HttpService", name): method for name, method in HTTP_METHODS.items()},
 }
 
 _BY_TYPE: dict[type, Callable[[Runtime, Any, str], object]] = {
