@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..backend.gameservers import Secret
-from .kinds import ENUMS, Connection, EnumItem, Signal
-from .rojo import SCRIPT_CLASSES, Instance
+from .kinds import ENUM_ROOT, Connection, EnumItem, Enums, EnumType, Signal
+from .rojo import Instance
 from .tasks import Scheduler
 from .values import ConversionError, lua_text, type_name
 from .vm import SAFE_GLOBALS, Limits, bytecode, new_vm, pluau_module
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..backend.gameservers import GameServer, OutgoingRequest
     from .kinds import Response
 
-__all__ = ["SERVICES", "Runtime"]
+__all__ = ["SERVICES", "Runtime", "chunk_name"]
 
 #: What ``game:GetService`` gives; ``Players`` is always empty.
 SERVICES = (
@@ -162,23 +162,6 @@ _PRELUDE = _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
 
 
 Handler = Callable[[tuple[object, ...]], list[object]]
-
-
-class _EnumType:
-    """``Enum.HttpContentType`` and the like."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-class _Enums:
-    """The ``Enum`` global."""
-
-    def __repr__(self) -> str:
-        return "Enums"
 
 
 class Runtime:
@@ -367,7 +350,7 @@ class Runtime:
         # Set after the freeze, raw: game and Enum are handles made with those metatables.
         base.readonly = False
         base.raw_set("game", self.wrap(self.game))
-        base.raw_set("Enum", self.wrap(_ENUMS))
+        base.raw_set("Enum", self.wrap(ENUM_ROOT))
         base.readonly = True
         return base
 
@@ -411,7 +394,7 @@ class Runtime:
         if id(module) in self._loading:
             raise self.error(f"Requested module was required recursively: {module.full_name()}")
         self._loading.add(id(module))
-        return ["load", self.load(module.source(), _chunk_name(module), module)]
+        return ["load", self.load(module.source(), chunk_name(module), module)]
 
     def _store(self, args: tuple[object, ...]) -> list[object]:
         module = self.unwrap(args[0], Instance)
@@ -421,10 +404,6 @@ class Runtime:
             self._modules[id(module)] = args[2]
             return [args[2]]
         return []
-
-
-_ENUMS = _Enums()
-_ENUM_TYPES = {name: _EnumType(name) for name in ENUMS}
 
 
 def _data(value: object) -> object:
@@ -440,9 +419,9 @@ def _kind(obj: object) -> str:
         return "RBXScriptConnection"
     if isinstance(obj, EnumItem):
         return "EnumItem"
-    if isinstance(obj, _EnumType):
+    if isinstance(obj, EnumType):
         return "Enum"
-    if isinstance(obj, _Enums):
+    if isinstance(obj, Enums):
         return "Enums"
     raise TypeError(f"no Luau handle for {type(obj).__name__}")
 
@@ -460,21 +439,6 @@ def _shown(obj: object) -> str:
     return repr(obj)
 
 
-def _chunk_name(script: Instance) -> str:
+def chunk_name(script: Instance) -> str:
     """How errors name a script: its file relative to the project, else its instance path."""
     return script.shown_path if script.shown_path is not None else script.full_name()
-
-
-def enum_type(name: str) -> _EnumType | None:
-    """The ``Enum.<name>`` type, if the fake has it."""
-    return _ENUM_TYPES.get(name)
-
-
-def is_script(instance: Instance) -> bool:
-    """Whether the instance carries source code."""
-    return instance.class_name in SCRIPT_CLASSES
-
-
-EnumTypeHandle = _EnumType
-EnumsHandle = _Enums
-chunk_name = _chunk_name

@@ -251,7 +251,7 @@ class LuauGame:
         self._check_open()
         self._runtime.time_limit.start()
         try:
-            self._scheduler.run_due(self._scheduler_now() + seconds)
+            self._scheduler.run_due(self._scheduler.now() + seconds)
         except ScriptError as exc:
             raise LuauError(self._one_line(str(exc), "game code")) from None
         self._reraise_handler_error()
@@ -306,9 +306,6 @@ class LuauGame:
         except ScriptError as exc:
             raise LuauError(self._one_line(str(exc), "game code")) from None
         self._reraise_handler_error()
-
-    def _scheduler_now(self) -> float:
-        return self._scheduler._clock()
 
     def _check_open(self) -> None:
         __tracebackhide__ = True

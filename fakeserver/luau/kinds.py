@@ -17,8 +17,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CONTENT_TYPES",
     "ENUMS",
+    "ENUM_ROOT",
+    "ENUM_TYPES",
     "Connection",
     "EnumItem",
+    "EnumType",
+    "Enums",
     "NetworkError",
     "Response",
     "Scheduling",
@@ -121,6 +125,31 @@ ENUMS: dict[str, dict[str, EnumItem]] = {
         "OutOfMemory",
     ),
 }
+
+
+class EnumType:
+    """``Enum.HttpContentType`` and the like: the items of one enum."""
+
+    def __init__(self, name: str) -> None:
+        """The enum ``Enum.<name>`` (one of :data:`ENUMS`)."""
+        self.name = name
+
+    def __repr__(self) -> str:
+        """The enum's name, as ``tostring`` shows it."""
+        return self.name
+
+
+class Enums:
+    """The ``Enum`` global: the enums the fake has, by name."""
+
+    def __repr__(self) -> str:
+        """``Enums``, as ``tostring(Enum)`` shows it in Roblox."""
+        return "Enums"
+
+
+#: The one ``Enum`` global, and each enum type it offers.
+ENUM_ROOT = Enums()
+ENUM_TYPES = {name: EnumType(name) for name in ENUMS}
 
 #: The content type each ``Enum.HttpContentType`` sends.
 CONTENT_TYPES = {

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend.gameservers import GameServerError, Secret
-from .engine import EnumsHandle, EnumTypeHandle, Runtime, enum_type
+from .engine import Runtime
 from .http import METHODS as HTTP_METHODS
-from .kinds import ENUMS, Connection, EnumItem, Signal
+from .kinds import ENUM_TYPES, ENUMS, Connection, EnumItem, Enums, EnumType, Signal
 from .rojo import Instance
 from .values import ConversionError, lua_text, type_name
 
@@ -56,15 +56,15 @@ def _connection_member(rt: Runtime, connection: Connection, key: str) -> object:
     raise rt.error(f"{key} is not a valid member of RBXScriptConnection")
 
 
-def _enum_type_member(rt: Runtime, enum: EnumTypeHandle, key: str) -> object:
+def _enum_type_member(rt: Runtime, enum: EnumType, key: str) -> object:
     item = ENUMS[enum.name].get(key)
     if item is None:
         raise rt.error(f'{key} is not a valid member of "Enum.{enum.name}"')
     return rt.wrap(item)
 
 
-def _enums_member(rt: Runtime, enums: EnumsHandle, key: str) -> object:
-    found = enum_type(key)
+def _enums_member(rt: Runtime, enums: Enums, key: str) -> object:
+    found = ENUM_TYPES.get(key)
     if found is None:
         raise rt.error(f"{key} is not a valid member of Enum (not emulated by the fake)")
     return rt.wrap(found)
@@ -89,7 +89,7 @@ def _enum_item_member(rt: Runtime, item: EnumItem, key: str) -> object:
     if key == "Value":
         return item.value
     if key == "EnumType":
-        return rt.wrap(enum_type(item.enum_type))
+        return rt.wrap(ENUM_TYPES[item.enum_type])
     raise rt.error(f"{key} is not a valid member of EnumItem")
 
 
@@ -210,6 +210,6 @@ _BY_TYPE: dict[type, Callable[[Runtime, Any, str], object]] = {
     Signal: _signal_member,
     Connection: _connection_member,
     EnumItem: _enum_item_member,
-    EnumTypeHandle: _enum_type_member,
-    EnumsHandle: _enums_member,
+    EnumType: _enum_type_member,
+    Enums: _enums_member,
 }

@@ -43,6 +43,10 @@ class Scheduler:
         #: The first error of a thread resumed from inside Luau (task.spawn): raised by the run.
         self.failure: ScriptError | None = None
 
+    def now(self) -> float:
+        """The clock's time now."""
+        return self._clock()
+
     def clear(self) -> None:
         """Forget every waiting thread (the game is closing)."""
         self._queue.clear()
