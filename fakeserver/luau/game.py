@@ -281,8 +281,18 @@ class LuauGame:
             raise LuauError(self._one_line(str(exc), "game code")) from None
         self._reraise_handler_error()
 
+    def __enter__(self) -> LuauGame:
+        """``with LuauGame(...) as game:`` closes the game at the end of the block."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the game."""
+        self.close()
+
     def close(self) -> None:
-        """Release the VM (the fixture does this); the game cannot run code afterwards."""
+        """Release the VM (the fixtures do this; otherwise call it, or use ``with``): the VM
+        and the Python objects it calls hold each other, so only this frees them. The game
+        cannot run code afterwards."""
         if not self._closed:
             self._closed = True
             # The VM holds Python callbacks that hold the runtime, which holds the VM: a cycle

@@ -164,3 +164,14 @@ def test_luau_game_factory_games_are_separate(
     assert one.server.id != two.server.id
     one.run("x = 1")
     assert two.run("return x") is None
+
+
+def test_a_game_outside_pytest_closes_with_with() -> None:
+    from fakeserver import FakeOpenCloud
+
+    fake = FakeOpenCloud()
+    universe = fake.add_universe().universe_id
+    with LuauGame(fake.start_server(universe), fake=fake) as game:
+        assert game.run("return game:GetService('RunService'):IsServer()") is True
+    with pytest.raises(RuntimeError, match="closed"):
+        game.run("return 1")
