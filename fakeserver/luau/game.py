@@ -24,6 +24,8 @@ __all__ = ["LuauError", "LuauGame", "Responder"]
 #: A test's answer to every request game code sends.
 Responder = Callable[["OutgoingRequest"], "Response | tuple[int, Mapping[str, str], str]"]
 
+#: How long before a server's shut-down its BindToClose handlers run, in advance().
+_BEFORE_CLOSING = 0.001
 _POSITION = re.compile(r"^[^\s:][^:\n]*:\d+: ")
 _FRAME = re.compile(r"^\s*([^\[\s][^:\n]*:\d+):")
 
@@ -129,6 +131,7 @@ class LuauGame:
         self._runtime.send = self._send
         self._closed = False
         self._exhausted = False
+        self._shut_down = False
 
     def __repr__(self) -> str:
         """The server and counts; never a value."""
@@ -246,12 +249,21 @@ class LuauGame:
         return self._results(results, name)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock ``seconds`` forward, running every task that falls due on the way."""
+        """Move the clock ``seconds`` forward, running every task that falls due on the way.
+
+        When the server's shut-down (after a restart's bleed-off) falls inside, the
+        ``BindToClose`` handlers run just before it, while the server may still send.
+        """
         __tracebackhide__ = True
         self._check_open()
         self._runtime.time_limit.start()
+        target = self._scheduler.now() + seconds
+        closes = self.server.closes_at
         try:
-            self._scheduler.run_due(self._scheduler.now() + seconds)
+            if closes is not None and not self._shut_down and closes <= target:
+                self._scheduler.run_due(max(self._scheduler.now(), closes - _BEFORE_CLOSING))
+                self._run_close_handlers()
+            self._scheduler.run_due(target)
         except ScriptError as exc:
             raise LuauError(self._one_line(str(exc), "game code")) from None
         self._reraise_handler_error()
@@ -268,18 +280,24 @@ class LuauGame:
         self._fire("ServerRestartScheduled", restart_time, reason, to_luau(rt.lua, attributes))
 
     def shut_down(self) -> None:
-        """Run the ``game:BindToClose`` handlers, as a server that closes does."""
+        """Run the ``game:BindToClose`` handlers (once), as a server that closes does."""
         __tracebackhide__ = True
         self._check_open()
-        rt = self._runtime
-        rt.time_limit.start()
+        self._runtime.time_limit.start()
         try:
-            for handler in list(rt.close_handlers):
-                thread = rt.lua.create_thread(handler)
-                self._scheduler.run_until_done(thread, self._scheduler.resume(thread))
+            self._run_close_handlers()
         except ScriptError as exc:
             raise LuauError(self._one_line(str(exc), "game code")) from None
         self._reraise_handler_error()
+
+    def _run_close_handlers(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
+        rt = self._runtime
+        for handler in list(rt.close_handlers):
+            thread = rt.lua.create_thread(handler)
+            self._scheduler.run_until_done(thread, self._scheduler.resume(thread))
 
     def __enter__(self) -> LuauGame:
         """``with LuauGame(...) as game:`` closes the game at the end of the block."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 
 from fakeserver.luau import LuauError, LuauGame
 from fakeserver.pytest_plugin import FakeOpenCloudHandle
@@ -175,3 +176,41 @@ def test_a_game_outside_pytest_closes_with_with() -> None:
         assert game.run("return game:GetService('RunService'):IsServer()") is True
     with pytest.raises(RuntimeError, match="closed"):
         game.run("return 1")
+
+
+def test_bind_to_close_runs_before_a_restart_closes_the_server(
+    fake_open_cloud: FakeOpenCloudHandle,
+    luau_game_factory,  # type: ignore[no-untyped-def]
+) -> None:
+    fake = fake_open_cloud.fake
+    fake.put_secret(
+        fake_open_cloud.universe_id, "HOOK", "https://hooks.example.com/t0k", domain="*"
+    )
+    game: LuauGame = luau_game_factory()
+    game.respond_with(204)
+    game.run(
+        """
+        local Http = game:GetService("HttpService")
+        game:BindToClose(function()
+            Http:PostAsync(Http:GetSecret("HOOK"), "{}")
+            print("said goodbye")
+        end)
+        """
+    )
+    # A restart with a 10-minute bleed-off, as Roblox's :restartServers takes it.
+    answer = requests.post(
+        f"{fake_open_cloud.url}/cloud/v2/universes/{fake_open_cloud.universe_id}:restartServers",
+        json={"closeAllVersions": True, "bleedOffServers": True, "bleedOffDurationMinutes": 10},
+        headers=fake_open_cloud.headers,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert game.server.state == "draining"
+    game.advance(9 * 60)
+    assert game.output == []
+    game.advance(2 * 60)
+    assert game.output == ["said goodbye"]
+    assert [r.url for r in game.requests] == ["https://hooks.example.com/t0k"]
+    assert game.server.state == "closed"
+    game.shut_down()  # once only
+    assert game.output == ["said goodbye"]
