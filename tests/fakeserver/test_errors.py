@@ -24,6 +24,11 @@ from fakeserver.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from fakeserver.luau.game import LuauError
+from fakeserver.luau.kinds import NetworkError
+from fakeserver.luau.rojo import ProjectError
+from fakeserver.luau.tasks import ScriptError
+from fakeserver.luau.values import ConversionError
 from fakeserver.transports.wsgi import AppTimeout
 
 
@@ -67,6 +72,11 @@ _SAMPLES: list[BaseException] = [
     GameServerError("Can't find secret with given key"),
     UnsealError("does not open"),
     AppTimeout("no answer within 1.0 s"),
+    LuauError("src/shared/Http.luau:3: attempt to index nil with 'x'"),
+    ScriptError("runtime error: Http:3: boom"),
+    ProjectError("default.project.json: not a JSON project file"),
+    ConversionError("a function value cannot be converted"),
+    NetworkError(),
 ]
 
 
