@@ -45,6 +45,7 @@ class _Clock:
         return self.now
 
     def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
         self.now += seconds
 
 

@@ -156,6 +156,7 @@ class _Loader:
         self.root = file.parent
 
     def fail(self, where: str, problem: str) -> ProjectError:
+        """The one-line error for ``problem`` at node ``where`` of the project file."""
         return ProjectError(f"{self.file}: {where}: {problem}")
 
     def fill(self, instance: Instance, node: dict[str, object], where: str) -> None:
@@ -175,6 +176,7 @@ class _Loader:
     def node_instance(
         self, name: str, node: dict[str, object], parent: Instance, where: str
     ) -> Instance:
+        """The instance a tree node names: its ``$className``, a service's, or a Folder."""
         class_name = node.get("$className")
         if class_name is not None and not isinstance(class_name, str):
             raise self.fail(f"{where}.{name}", '"$className" must be a string')
@@ -200,6 +202,7 @@ class _Loader:
             self.add_entry(instance, entry)
 
     def shown(self, path: Path) -> str:
+        """How errors name a file: relative to the project's folder when it is inside."""
         return (
             path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else str(path)
         )
@@ -212,6 +215,7 @@ class _Loader:
             instance.shown_path = self.shown(init[0])
 
     def add_entry(self, parent: Instance, entry: Path) -> None:
+        """Add a file (a script) or a folder (and what it holds) found under a ``$path``."""
         if entry.is_dir():
             child = Instance(entry.name, "Folder", parent)
             self.use_init(child, entry)

@@ -172,3 +172,13 @@ def test_a_bad_project_file_is_one_line(tmp_path: Path, text: str, message: str)
 def test_a_missing_project_file_through_luau_game(tmp_path: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(LuauError, match=r"default\.project\.json: cannot read the project file"):
         luau_game_factory(project=tmp_path)
+
+
+def test_running_what_is_not_there_is_one_line(project: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+    game: LuauGame = luau_game_factory(project=project)
+    with pytest.raises(LuauError, match=r"^ServerScriptService\.Nope: no such instance"):
+        game.run_instance("ServerScriptService.Nope")
+    with pytest.raises(LuauError, match=r"^ReplicatedStorage\.Shared: a Folder, not a Script"):
+        game.run_instance("ReplicatedStorage.Shared")
+    with pytest.raises(LuauError, match=r"nowhere\.luau: cannot read the script"):
+        game.run_file(project / "nowhere.luau")
