@@ -50,6 +50,8 @@ __all__ = [
 
 MARKER = "fake_open_cloud"
 LUAU_MARKER = "luau_game"
+#: LuauGame's options, accepted by the luau_game marker and by the fake_open_cloud marker.
+LUAU_GAME_OPTIONS = ("project", "studio", "local_secrets", "client", "http_enabled", "limits")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -193,7 +195,10 @@ def fake_open_cloud(
             f"@pytest.mark.{MARKER}(rate_limit=(120, 60.0))"
         )
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    return fake_open_cloud_factory(**kwargs)
+    # The game's options may ride on this marker too; they are the luau_game fixture's.
+    return fake_open_cloud_factory(
+        **{k: v for k, v in kwargs.items() if k not in LUAU_GAME_OPTIONS}
+    )
 
 
 LuauGameFactory = Callable[..., "LuauGame"]
@@ -230,13 +235,19 @@ def luau_game_factory(fake_open_cloud: FakeOpenCloudHandle) -> Iterator[LuauGame
 def luau_game(request: pytest.FixtureRequest, luau_game_factory: LuauGameFactory) -> LuauGame:
     """Game code on a fresh fake: one universe, one game server started now, a Luau VM.
 
-    Configure the VM with ``@pytest.mark.luau_game(project=..., studio=..., ...)`` and the fake
-    with ``@pytest.mark.fake_open_cloud(...)``; see the module docstring.
+    Configure the fake with ``@pytest.mark.fake_open_cloud(...)`` and the game with
+    ``project=``, ``studio=``, ... (``LuauGame``'s options) on that marker or on
+    ``@pytest.mark.luau_game(...)``, which wins where both name one.
     """
+    options: dict[str, Any] = {}
+    cloud_marker = request.node.get_closest_marker(MARKER)
+    if cloud_marker is not None:
+        options.update((k, v) for k, v in cloud_marker.kwargs.items() if k in LUAU_GAME_OPTIONS)
     marker = request.node.get_closest_marker(LUAU_MARKER)
     if marker is not None and marker.args:
         raise TypeError(
             f"the {LUAU_MARKER} marker takes keyword arguments only, e.g. "
             f'@pytest.mark.{LUAU_MARKER}(project="path/to/game")'
         )
-    return luau_game_factory(**(dict(marker.kwargs) if marker is not None else {}))
+    options.update(marker.kwargs if marker is not None else {})
+    return luau_game_factory(**options)

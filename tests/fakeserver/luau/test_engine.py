@@ -214,3 +214,17 @@ def test_bind_to_close_runs_before_a_restart_closes_the_server(
     assert game.server.state == "closed"
     game.shut_down()  # once only
     assert game.output == ["said goodbye"]
+
+
+@pytest.mark.fake_open_cloud(universes=[4_300_000_002], http_enabled=False)
+def test_the_fake_open_cloud_marker_carries_game_options(luau_game: LuauGame) -> None:
+    assert luau_game.run("return game.GameId, game:GetService('HttpService').HttpEnabled") == (
+        4_300_000_002,
+        False,
+    )
+
+
+@pytest.mark.fake_open_cloud(http_enabled=False)
+@pytest.mark.luau_game(http_enabled=True)
+def test_the_luau_game_marker_wins(luau_game: LuauGame) -> None:
+    assert luau_game.run("return game:GetService('HttpService').HttpEnabled") is True
