@@ -211,6 +211,8 @@ class Runtime:
             for name in ("ServerRestartScheduled", "PlayerAdded", "PlayerRemoving")
         }
         self._output = output
+        #: A Python exception raised inside a callback: a bug of the fake, for the game to raise.
+        self.bug: Exception | None = None
         #: Set by the game: answers one checked request (see ``fakeserver.luau.http``).
         self.send: Callable[[OutgoingRequest], Response]
         self._handles: dict[int, tuple[object, pluau.UserData]] = {}
@@ -272,7 +274,21 @@ class Runtime:
 
     def function(self, handler: Handler) -> pluau.Function:
         """A Luau function calling ``handler(args)``."""
-        return self.lua.create_function(lambda _lua, args: handler(tuple(args)))
+        return self.callback(lambda _lua, args: handler(tuple(args)))
+
+    def callback(self, handler: Callable[[pluau.Lua, tuple[object, ...]], list[object]]) -> object:
+        """A Luau function calling ``handler(lua, args)``; a Python exception in it (a bug in
+        the fake, not in game code) is kept in :attr:`bug` for the run to raise with its
+        traceback, and Luau sees a one-line error."""
+
+        def call(lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:
+            try:
+                return handler(lua, args)
+            except Exception as exc:  # noqa: BLE001  kept whole, raised again by the game
+                self.bug = self.bug or exc
+                raise self.error("internal error in the fake (its traceback follows)") from None
+
+        return self.lua.create_function(call)
 
     def method(self, cls: type, name: str, handler: Callable[..., list[object]]) -> object:
         """The Luau function for method ``name`` of ``cls`` objects, called with ``:``."""
@@ -329,7 +345,7 @@ class Runtime:
             ("delay", self.scheduler.delay),
             ("cancel", self.scheduler.cancel),
         ):
-            task.raw_set(name, self.lua.create_function(handler))
+            task.raw_set(name, self.callback(handler))
         prelude = bytecode(_PRELUDE)
         assert prelude is not None
         build = self.lua.load_chunk(prelude, name="=prelude", is_binary_chunk=True)

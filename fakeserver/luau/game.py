@@ -245,7 +245,7 @@ class LuauGame:
         except (RuntimeError, ScriptError) as exc:
             if thread is not None:
                 thread.close()  # its stack (and whatever filled the memory) can then be freed
-            raise LuauError(self._one_line(str(exc), name)) from None
+            raise self._failure(str(exc), name) from None
         self._reraise_handler_error()
         return self._results(results, name)
 
@@ -266,7 +266,7 @@ class LuauGame:
                 self._run_close_handlers()
             self._scheduler.run_due(target)
         except ScriptError as exc:
-            raise LuauError(self._one_line(str(exc), "game code")) from None
+            raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
     def fire_restart_scheduled(self, restart_time: float, attributes: PyValue = None) -> None:
@@ -288,7 +288,7 @@ class LuauGame:
         try:
             self._run_close_handlers()
         except ScriptError as exc:
-            raise LuauError(self._one_line(str(exc), "game code")) from None
+            raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
     def _run_close_handlers(self) -> None:
@@ -333,7 +333,7 @@ class LuauGame:
         try:
             self._scheduler.run_due()
         except ScriptError as exc:
-            raise LuauError(self._one_line(str(exc), "game code")) from None
+            raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
     def _check_open(self) -> None:
@@ -345,10 +345,19 @@ class LuauGame:
                 "this game's VM ran out of memory in an earlier run; start a new LuauGame"
             )
 
+    def _failure(self, message: str, script: str) -> LuauError:
+        """The error a failed run raises: the responder's or the fake's own exception when
+        there is one (raised here, with its traceback), else the one-line ``LuauError``."""
+        __tracebackhide__ = True
+        self._reraise_handler_error()
+        return LuauError(self._one_line(message, script))
+
     def _reraise_handler_error(self) -> None:
+        """Raise what the test's responder, or the fake itself, raised during the run."""
         error, self._handler_error = self._handler_error, None
-        if error is not None:
-            raise error
+        bug, self._runtime.bug = self._runtime.bug, None
+        if error is not None or bug is not None:
+            raise error or bug  # type: ignore[misc]
 
     def _results(self, results: list[object], name: str) -> PyValue:
         try:

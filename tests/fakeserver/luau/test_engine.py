@@ -228,3 +228,22 @@ def test_the_fake_open_cloud_marker_carries_game_options(luau_game: LuauGame) ->
 @pytest.mark.luau_game(http_enabled=True)
 def test_the_luau_game_marker_wins(luau_game: LuauGame) -> None:
     assert luau_game.run("return game:GetService('HttpService').HttpEnabled") is True
+
+
+def test_a_bug_in_the_fake_keeps_its_python_traceback(
+    luau_game: LuauGame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakeserver.luau import http
+
+    def broken(rt: object, inst: object, args: tuple[object, ...]) -> list[object]:
+        raise ZeroDivisionError("a bug in the fake")
+
+    monkeypatch.setitem(http.METHODS, "UrlEncode", broken)
+    from fakeserver.luau import members
+
+    monkeypatch.setitem(members._METHODS, ("HttpService", "UrlEncode"), broken)
+    with pytest.raises(ZeroDivisionError, match="a bug in the fake"):
+        luau_game.run("return game:GetService('HttpService'):UrlEncode('x')")
+    # Even when game code catches the error Luau saw.
+    with pytest.raises(ZeroDivisionError):
+        luau_game.run("return pcall(function() game:GetService('HttpService'):UrlEncode('x') end)")
