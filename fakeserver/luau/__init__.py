@@ -8,8 +8,17 @@ rules and goes to the test's responder, never to a network. Needs the ``luau`` e
 
 from __future__ import annotations
 
-from .game import LuauError, LuauGame, Responder
+from ..errors import LuauError, LuauValueError, RojoProjectError
+from .game import LuauGame, Responder
 from .kinds import Response
 from .vm import Limits
 
-__all__ = ["Limits", "LuauError", "LuauGame", "Responder", "Response"]
+__all__ = [
+    "Limits",
+    "LuauError",
+    "LuauGame",
+    "LuauValueError",
+    "Responder",
+    "Response",
+    "RojoProjectError",
+]

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..backend.gameservers import Secret
+from ..errors import LuauValueError
 from .kinds import ENUM_ROOT, Connection, EnumItem, Enums, EnumType, Signal
 from .rojo import Instance
 from .tasks import Scheduler
-from .values import ConversionError, lua_text, type_name
+from .values import lua_text, type_name
 from .vm import SAFE_GLOBALS, Limits, bytecode, new_vm, pluau_module
 
 if TYPE_CHECKING:
@@ -214,7 +215,7 @@ class Runtime:
         #: A Python exception raised inside a callback: a bug of the fake, for the game to raise.
         self.bug: Exception | None = None
         #: Set by the game: answers one checked request (see ``fakeserver.luau.http``).
-        self.send: Callable[[OutgoingRequest], Response]
+        self.send: Callable[[OutgoingRequest], Response | None]
         self._handles: dict[int, tuple[object, pluau.UserData]] = {}
         self._methods: dict[tuple[str, str], pluau.Function] = {}
         self._modules: dict[int, object] = {}
@@ -269,7 +270,7 @@ class Runtime:
         """A Luau string argument as ``str``; anything else fails naming ``what``."""
         try:
             return lua_text(value)
-        except ConversionError as exc:
+        except LuauValueError as exc:
             raise self.error(f"{what}: {exc}") from None
 
     def function(self, handler: Handler) -> pluau.Function:

@@ -7,19 +7,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import LuauError, LuauValueError
 from .engine import Runtime, chunk_name
-from .kinds import NetworkError, Response
+from .kinds import Response
 from .members import member
-from .rojo import Instance, ProjectError, load_project, plain_tree
-from .tasks import Scheduler, ScriptError
-from .values import ConversionError, PyValue, to_python
+from .rojo import Instance, load_project, plain_tree
+from .tasks import Scheduler
+from .values import PyValue, to_python
 from .vm import Limits
 
 if TYPE_CHECKING:
     from ..backend.gameservers import GameServer, OutgoingRequest
     from ..cloud import FakeOpenCloud
 
-__all__ = ["LuauError", "LuauGame", "Responder"]
+__all__ = ["LuauGame", "Responder"]
 
 #: A test's answer to every request game code sends.
 Responder = Callable[["OutgoingRequest"], "Response | tuple[int, Mapping[str, str], str]"]
@@ -28,11 +29,6 @@ Responder = Callable[["OutgoingRequest"], "Response | tuple[int, Mapping[str, st
 _BEFORE_CLOSING = 0.001
 _POSITION = re.compile(r"^[^\s:][^:\n]*:\d+: ")
 _FRAME = re.compile(r"^\s*([^\[\s][^:\n]*:\d+):")
-
-
-class LuauError(Exception):
-    """Game code failed: a syntax or runtime error, a missing module, a bad project, or a
-    time or memory limit. ``str()`` is one line naming the file, the line and the problem."""
 
 
 class _Clock:
@@ -95,11 +91,9 @@ class LuauGame:
         game_id: int = 0,
         limits: Limits | None = None,
     ) -> None:
-        """Load the project (``LuauError`` for a bad one) and create the VM."""
-        try:
-            self._game: Instance = load_project(project) if project is not None else plain_tree()
-        except ProjectError as exc:
-            raise LuauError(str(exc)) from None
+        """Load the project (``RojoProjectError`` for a bad one) and create the VM."""
+        # A bad project raises RojoProjectError, a LuauError.
+        self._game: Instance = load_project(project) if project is not None else plain_tree()
         if studio:
             server = server.with_local_secrets(local_secrets or {})
         if http_enabled is not None:
@@ -156,10 +150,11 @@ class LuauGame:
         response = Response(status, dict(headers or {}), body)
         self.respond(lambda request: response)
 
-    def _send(self, request: OutgoingRequest) -> Response:
+    def _send(self, request: OutgoingRequest) -> Response | None:
+        """The test's answer to ``request`` (``None`` without a responder)."""
         self.requests.append(request)
         if self._responder is None:
-            raise NetworkError
+            return None
         try:
             answer = self._responder(request)
         except Exception as exc:  # noqa: BLE001  re-raised by the run, with its traceback
@@ -242,7 +237,7 @@ class LuauGame:
             function = rt.load(source, name, script)
             thread = rt.lua.create_thread(function)
             results = self._scheduler.run_until_done(thread, self._scheduler.resume(thread))
-        except (RuntimeError, ScriptError) as exc:
+        except RuntimeError as exc:
             if thread is not None:
                 thread.close()  # its stack (and whatever filled the memory) can then be freed
             raise self._failure(str(exc), name) from None
@@ -265,7 +260,7 @@ class LuauGame:
                 self._scheduler.run_due(max(self._scheduler.now(), closes - _BEFORE_CLOSING))
                 self._run_close_handlers()
             self._scheduler.run_due(target)
-        except ScriptError as exc:
+        except RuntimeError as exc:
             raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
@@ -287,7 +282,7 @@ class LuauGame:
         self._runtime.time_limit.start()
         try:
             self._run_close_handlers()
-        except ScriptError as exc:
+        except RuntimeError as exc:
             raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
@@ -332,7 +327,7 @@ class LuauGame:
         rt.signals[signal].fire(schedule, *args)
         try:
             self._scheduler.run_due()
-        except ScriptError as exc:
+        except RuntimeError as exc:
             raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
@@ -362,7 +357,7 @@ class LuauGame:
     def _results(self, results: list[object], name: str) -> PyValue:
         try:
             values = [to_python(value) for value in results]
-        except ConversionError as exc:
+        except LuauValueError as exc:
             raise LuauError(
                 f"{name}: the script returned a value Python cannot hold: {exc}"
             ) from None

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..backend.gameservers import NOT_FOUND_MESSAGE, GameServerError, Secret
-from .kinds import CONTENT_TYPES, EnumItem, NetworkError, Response
-from .values import ConversionError, lua_text, to_luau, to_python, type_name
+from ..errors import LuauValueError
+from .kinds import CONTENT_TYPES, EnumItem, Response
+from .values import lua_text, to_luau, to_python, type_name
 
 if TYPE_CHECKING:
     from .engine import Runtime
@@ -75,10 +76,10 @@ def _send(
         request = rt.server.http_request(url, headers, body, method=method)  # type: ignore[arg-type]  # a Secret body is refused there
     except (GameServerError, TypeError) as exc:
         raise rt.error(str(exc)) from None
-    try:
-        return rt.send(request)
-    except NetworkError:
-        raise rt.error("HttpError: ConnectFail") from None
+    response = rt.send(request)
+    if response is None:  # no responder: as if the host could not be reached
+        raise rt.error("HttpError: ConnectFail")
+    return response
 
 
 def _reason(status: int) -> str:
@@ -170,7 +171,7 @@ def _json_encode(rt: Runtime, inst: Instance, args: tuple[object, ...]) -> list[
     try:
         value = to_python(args[0] if args else None, json=True)
         return [json.dumps(value, separators=(",", ":"), ensure_ascii=False)]
-    except ConversionError as exc:
+    except LuauValueError as exc:
         raise rt.error(f"Can't convert to JSON: {exc}") from None
 
 

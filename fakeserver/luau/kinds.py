@@ -23,7 +23,6 @@ __all__ = [
     "EnumItem",
     "EnumType",
     "Enums",
-    "NetworkError",
     "Response",
     "Scheduling",
     "Signal",
@@ -168,7 +167,3 @@ class Response:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
-
-
-class NetworkError(Exception):
-    """No responder: the request fails as if the host could not be reached."""

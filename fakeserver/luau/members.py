@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..backend.gameservers import GameServerError, Secret
+from ..errors import LuauValueError
 from .engine import Runtime
 from .http import METHODS as HTTP_METHODS
 from .kinds import ENUM_TYPES, ENUMS, Connection, EnumItem, Enums, EnumType, Signal
 from .rojo import Instance
-from .values import ConversionError, lua_text, type_name
+from .values import lua_text, type_name
 
 __all__ = ["member"]
 
@@ -78,7 +79,7 @@ def _extend(rt: Runtime, secret: Secret, args: tuple[object, ...], prefix: bool)
     try:
         piece = lua_text(text)
         extended = secret.add_prefix(piece) if prefix else secret.add_suffix(piece)
-    except (GameServerError, ConversionError) as exc:
+    except (GameServerError, LuauValueError) as exc:
         raise rt.error(str(exc)) from None
     return [rt.wrap_secret(extended)]
 

@@ -14,7 +14,8 @@ Rojo's conventions, as its project format and ``src/snapshot_middleware/`` defin
 
 ``$properties``, ``$attributes`` and ``$ignoreUnknownInstances`` do not matter to game code
 run here and are ignored. A project file that is not JSON, has no ``tree``, or maps a path that
-does not exist raises :class:`ProjectError`, one line naming the file and the problem.
+does not exist raises :class:`~fakeserver.errors.RojoProjectError`, one line naming the file
+and the problem.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["SCRIPT_CLASSES", "Instance", "ProjectError", "load_project", "plain_tree"]
+from ..errors import RojoProjectError
+
+__all__ = ["SCRIPT_CLASSES", "Instance", "load_project", "plain_tree"]
 
 #: The classes whose instances carry source code.
 SCRIPT_CLASSES = ("Script", "LocalScript", "ModuleScript")
@@ -52,10 +55,6 @@ _SUFFIXES = (
     (".luau", "ModuleScript"),
     (".lua", "ModuleScript"),
 )
-
-
-class ProjectError(Exception):
-    """A Rojo project that cannot be read; the message is one line naming the file."""
 
 
 class Instance:
@@ -127,7 +126,7 @@ def load_project(project: str | Path) -> Instance:
 
     Raises
     ------
-    ProjectError
+    RojoProjectError
         For a missing, unreadable or malformed project file, or a ``$path`` that does not exist.
     """
     file = Path(project)
@@ -136,13 +135,13 @@ def load_project(project: str | Path) -> Instance:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ProjectError(f"{file}: cannot read the project file ({exc.strerror})") from None
+        raise RojoProjectError(f"{file}: cannot read the project file ({exc.strerror})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         problem = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise ProjectError(f"{file}{where}: not a JSON project file ({problem})") from None
+        raise RojoProjectError(f"{file}{where}: not a JSON project file ({problem})") from None
     if not isinstance(data, dict) or not isinstance(data.get("tree"), dict):
-        raise ProjectError(f'{file}: a Rojo project is a JSON object with a "tree" object')
+        raise RojoProjectError(f'{file}: a Rojo project is a JSON object with a "tree" object')
     game = Instance(str(data.get("name", "Game")), "DataModel")
     _Loader(file).fill(game, data["tree"], "tree")
     return game
@@ -155,9 +154,9 @@ class _Loader:
         self.file = file
         self.root = file.parent
 
-    def fail(self, where: str, problem: str) -> ProjectError:
+    def fail(self, where: str, problem: str) -> RojoProjectError:
         """The one-line error for ``problem`` at node ``where`` of the project file."""
-        return ProjectError(f"{self.file}: {where}: {problem}")
+        return RojoProjectError(f"{self.file}: {where}: {problem}")
 
     def fill(self, instance: Instance, node: dict[str, object], where: str) -> None:
         """Add a project node's ``$path`` contents and child nodes to ``instance``."""

@@ -6,8 +6,9 @@ thread is parked, :meth:`Scheduler.run_until_done` moves the clock forward (the 
 ``task.spawn`` runs a function at once, ``task.defer`` after the current thread yields,
 ``task.delay`` after ``n`` seconds, ``task.cancel`` forgets a thread.
 
-An error no ``pcall`` catches, in any thread, ends the run with :class:`ScriptError` (on
-Roblox it would only print; in a test it must fail).
+An error no ``pcall`` catches, in any thread, ends the run with pluau's ``RuntimeError`` (its
+message and Luau's stack traceback), which the game turns into one line (on Roblox it would
+only print; in a test it must fail).
 """
 
 from __future__ import annotations
@@ -23,11 +24,7 @@ from .vm import pluau_module as _pluau
 if TYPE_CHECKING:
     import pluau
 
-__all__ = ["ScriptError", "Scheduler"]
-
-
-class ScriptError(Exception):
-    """A Luau error nothing caught: ``str()`` is pluau's message, with its stack traceback."""
+__all__ = ["Scheduler"]
 
 
 class Scheduler:
@@ -41,7 +38,7 @@ class Scheduler:
         self._order = itertools.count()
         self._cancelled: set[int] = set()
         #: The first error of a thread resumed from inside Luau (task.spawn): raised by the run.
-        self.failure: ScriptError | None = None
+        self.failure: RuntimeError | None = None
 
     def now(self) -> float:
         """The clock's time now."""
@@ -59,11 +56,8 @@ class Scheduler:
     # ----------------------------------------------------------------- driving
 
     def resume(self, thread: pluau.Thread, *args: object) -> list[object]:
-        """Resume ``thread``; a Luau error in it raises :class:`ScriptError`."""
-        try:
-            results = list(thread.resume(*args))
-        except RuntimeError as exc:
-            raise ScriptError(str(exc)) from None
+        """Resume ``thread``; a Luau error in it raises ``RuntimeError``."""
+        results = list(thread.resume(*args))  # a Luau error: pluau's RuntimeError
         self.raise_failure()
         return results
 
@@ -78,13 +72,13 @@ class Scheduler:
 
         Raises
         ------
-        ScriptError
+        RuntimeError
             If a thread fails, or ``main`` is parked with nothing left that could wake it.
         """
         results = first
         while not _finished(main):
             if not self._queue:
-                raise ScriptError(
+                raise RuntimeError(
                     "runtime error: the script yielded and nothing will resume it "
                     "(coroutine.yield outside a coroutine, or a signal that never fires)"
                 )
@@ -137,7 +131,7 @@ class Scheduler:
         except RuntimeError as exc:
             # The spawned thread failed, not its caller: the run raises it once control is
             # back in Python (on Roblox it would only be printed; a test must fail).
-            self.failure = self.failure or ScriptError(str(exc))
+            self.failure = self.failure or exc
         return [thread]
 
     def defer(self, lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:

@@ -3,7 +3,7 @@
 A Luau table becomes a ``list`` when its keys are exactly ``1..n`` and a ``dict`` otherwise
 (the empty table is ``{}``); a ``Secret`` stays a :class:`fakeserver.backend.gameservers.Secret`, an
 instance stays a :class:`fakeserver.luau.rojo.Instance`. Functions, threads and buffers have no
-Python form and raise :class:`ConversionError`, naming the type only.
+Python form and raise :class:`~fakeserver.errors.LuauValueError`, naming the type only.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ..errors import LuauValueError
 from .vm import pluau_module
 
 if TYPE_CHECKING:
     import pluau
 
-__all__ = ["ConversionError", "PyValue", "lua_text", "to_luau", "to_python", "type_name"]
+__all__ = ["PyValue", "lua_text", "to_luau", "to_python", "type_name"]
 
 _pluau = pluau_module()
 
@@ -25,10 +26,6 @@ _MAX_DEPTH = 100
 #: What a Luau value becomes in Python: None, bool, int, float, str, list, dict, or the Python
 #: object behind a userdata (a Secret, an Instance). Too many kinds for a useful union.
 PyValue = object
-
-
-class ConversionError(Exception):
-    """A Luau value with no Python (or JSON) form; the message names its type, never a value."""
 
 
 def type_name(value: object) -> str:
@@ -55,18 +52,18 @@ def lua_text(value: object, *, strict: bool = True) -> str:
 
     Raises
     ------
-    ConversionError
+    LuauValueError
         If ``value`` is not a string, or (``strict``) not valid UTF-8.
     """
     if isinstance(value, str):
         return value
     if not isinstance(value, _pluau.String):
-        raise ConversionError(f"expected a string, got {type_name(value)}")
+        raise LuauValueError(f"expected a string, got {type_name(value)}")
     raw = bytes(value.as_bytes())
     try:
         return raw.decode("utf-8", errors="strict" if strict else "replace")
     except UnicodeDecodeError:
-        raise ConversionError("the string is not valid UTF-8") from None
+        raise LuauValueError("the string is not valid UTF-8") from None
 
 
 def to_python(value: object, *, json: bool = False, _depth: int = 0) -> PyValue:
@@ -74,17 +71,17 @@ def to_python(value: object, *, json: bool = False, _depth: int = 0) -> PyValue:
 
     Raises
     ------
-    ConversionError
+    LuauValueError
         For functions, threads, buffers, tables nested deeper than 100 (or cyclic), and with
         ``json`` for userdata (a ``Secret`` included), non-finite numbers and non-string keys.
     """
     if _depth > _MAX_DEPTH:
-        raise ConversionError("a table is nested too deeply (or contains itself)")
+        raise LuauValueError("a table is nested too deeply (or contains itself)")
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         if json and not math.isfinite(value):
-            raise ConversionError("JSON has no NaN or infinity")
+            raise LuauValueError("JSON has no NaN or infinity")
         return int(value) if value.is_integer() and abs(value) < 2**53 else value
     if isinstance(value, _pluau.String):
         return lua_text(value, strict=False)
@@ -92,7 +89,7 @@ def to_python(value: object, *, json: bool = False, _depth: int = 0) -> PyValue:
         return _table(value, json=json, depth=_depth)
     if isinstance(value, _pluau.UserData) and not json:
         return value.data()
-    raise ConversionError(f"a {type_name(value)} value cannot be converted")
+    raise LuauValueError(f"a {type_name(value)} value cannot be converted")
 
 
 def _table(table: pluau.Table, *, json: bool, depth: int) -> list[PyValue] | dict[object, PyValue]:
@@ -104,7 +101,7 @@ def _table(table: pluau.Table, *, json: bool, depth: int) -> list[PyValue] | dic
     if keys and sorted(keys, key=_sort_key) == list(range(1, len(keys) + 1)):
         return [v for _, v in sorted(items, key=lambda kv: _sort_key(kv[0]))]
     if json and not all(isinstance(k, str) for k in keys):
-        raise ConversionError("a table mixes array and string keys, which JSON cannot hold")
+        raise LuauValueError("a table mixes array and string keys, which JSON cannot hold")
     return dict(items)
 
 
@@ -115,7 +112,7 @@ def _sort_key(key: object) -> float:
 def to_luau(lua: pluau.Lua, value: object, *, _depth: int = 0) -> object:
     """Convert a Python value (from JSON, or the engine) into one pluau can pass to Luau."""
     if _depth > _MAX_DEPTH:
-        raise ConversionError("a value is nested too deeply")
+        raise LuauValueError("a value is nested too deeply")
     if isinstance(value, dict):
         table = lua.create_table_with_capacity(0, len(value))
         for key, item in value.items():

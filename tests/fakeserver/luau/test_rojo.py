@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fakeserver.luau import LuauError, LuauGame
-from fakeserver.luau.rojo import ProjectError, load_project
+from fakeserver.luau import LuauError, LuauGame, RojoProjectError
+from fakeserver.luau.rojo import load_project
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -164,7 +164,7 @@ def test_a_module_runs_once_and_a_cycle_is_an_error(tmp_path: Path, luau_game_fa
 def test_a_bad_project_file_is_one_line(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
     (tmp_path / "default.project.json").write_text(text, encoding="utf-8")
-    with pytest.raises(ProjectError, match=message) as caught:
+    with pytest.raises(RojoProjectError, match=message) as caught:
         load_project(tmp_path)
     assert "\n" not in str(caught.value)
 
