@@ -274,8 +274,8 @@ class Runtime:
             raise self.error(f"{what}: {exc}") from None
 
     def function(self, handler: Handler) -> pluau.Function:
-        """A Luau function calling ``handler(args)``."""
-        return self.callback(lambda _lua, args: handler(tuple(args)))
+        """A Luau function calling ``handler(args)``; see :meth:`callback` for its errors."""
+        return self.callback(lambda _lua, args: handler(args))
 
     def callback(self, handler: Callable[[pluau.Lua, tuple[object, ...]], list[object]]) -> object:
         """A Luau function calling ``handler(lua, args)``; a Python exception in it (a bug in
@@ -285,6 +285,18 @@ class Runtime:
         def call(lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:
             try:
                 return handler(lua, args)
+            except Exception as exc:  # noqa: BLE001  kept whole, raised again by the game
+                self.bug = self.bug or exc
+                raise self.error("internal error in the fake (its traceback follows)") from None
+
+        return self.lua.create_function(call)
+
+    def _metamethod(self, handler: Handler) -> object:
+        """Like :meth:`function`, one frame shorter: metamethods run at every member access."""
+
+        def call(lua: pluau.Lua, args: tuple[object, ...]) -> list[object]:
+            try:
+                return handler(args)
             except Exception as exc:  # noqa: BLE001  kept whole, raised again by the game
                 self.bug = self.bug or exc
                 raise self.error("internal error in the fake (its traceback follows)") from None
@@ -302,18 +314,18 @@ class Runtime:
                     raise self.error(f"Expected ':' not '.' calling member function {name}")
                 return handler(target, args[1:])
 
-            self._methods[key] = self.function(call)
+            self._methods[key] = self._metamethod(call)
         return self._methods[key]
 
     # ----------------------------------------------------------------- metatables
 
     def _index(self, args: tuple[object, ...]) -> list[object]:
-        obj = _data(args[0])
+        # The first argument of a metamethod is always one of our handles.
         key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
-        return [self._member(self, obj, key)]
+        return [self._member(self, args[0].data(), key)]  # type: ignore[attr-defined]
 
     def _tostring(self, args: tuple[object, ...]) -> list[object]:
-        return [_shown(_data(args[0]))]
+        return [_shown(args[0].data())]  # type: ignore[attr-defined]
 
     def _newindex(self, args: tuple[object, ...]) -> list[object]:
         obj = _data(args[0])
@@ -358,9 +370,9 @@ class Runtime:
             self.function(self._store),
             self.function(self._missing_global),
             task,
-            self.function(self._index),
-            self.function(self._newindex),
-            self.function(self._tostring),
+            self._metamethod(self._index),
+            self._metamethod(self._newindex),
+            self._metamethod(self._tostring),
         )
         for kind, metatable in metatables:
             self._metatables[lua_text(kind)] = metatable

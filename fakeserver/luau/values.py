@@ -59,7 +59,7 @@ def lua_text(value: object, *, strict: bool = True) -> str:
         return value
     if not isinstance(value, _pluau.String):
         raise LuauValueError(f"expected a string, got {type_name(value)}")
-    raw = bytes(value.as_bytes())
+    raw: bytes = value.as_bytes()
     try:
         return raw.decode("utf-8", errors="strict" if strict else "replace")
     except UnicodeDecodeError:
