@@ -96,7 +96,6 @@ _OTHER_GLOBALS = (
     "loadfile",
     "load",
 )
-_LOCKED = "The metatable is locked"
 
 # The globals game code sees, built inside Luau in one call (each FFI call costs more than
 # the Luau it replaces). Written in Luau so that print/warn format with Luau's own tostring,
@@ -156,7 +155,14 @@ metatables.Secret = G.table.freeze({
 
 base.task = G.table.freeze(task)
 G.table.freeze(G.setmetatable(base, { __index = missing }))
-return base, metatables
+
+-- A script's own globals: its `script`, and reads that fall through to the shared ones.
+local scriptmeta = G.table.freeze({ __index = base, __metatable = LOCKED })
+local function newenv(script)
+    return G.setmetatable({ script = script }, scriptmeta)
+end
+
+return base, metatables, newenv
 """
 _KINDS = ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem", "Enum", "Enums")
 _PRELUDE = _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
@@ -362,7 +368,7 @@ class Runtime:
         prelude = bytecode(_PRELUDE)
         assert prelude is not None
         build = self.lua.load_chunk(prelude, name="=prelude", is_binary_chunk=True)
-        base, metatables = build(
+        base, metatables, self._newenv = build(
             self.lua.globals(),
             " ".join(SAFE_GLOBALS),
             self.function(self._sink),
@@ -391,12 +397,7 @@ class Runtime:
 
     def env(self, script: Instance) -> pluau.Table:
         """A script's own global table: ``script`` is set, reads fall through to the globals."""
-        env = self.lua.create_table()
-        env.raw_set("script", self.wrap(script))
-        mt = self.lua.create_table()
-        mt.raw_set("__index", self.base)
-        mt.raw_set("__metatable", _LOCKED)
-        env.set_metatable(mt)
+        (env,) = self._newenv(self.wrap(script))
         return env
 
     def load(self, source: str, chunk_name: str, script: Instance) -> pluau.Function:
