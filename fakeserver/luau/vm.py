@@ -33,6 +33,7 @@ SAFE_GLOBALS = (
     "assert",
     "bit32",
     "buffer",
+    "collectgarbage",  # the sandbox lets it answer "count" only, as Roblox's does
     "coroutine",
     "debug",
     "error",
