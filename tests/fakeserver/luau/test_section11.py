@@ -22,6 +22,7 @@ SECRETS = {
     "ANY": ("any-V4LUE", "*"),
     "PRIVATE": ("pr1vate-V4LUE", None),
     "OC_KEY": ("oc-V4LUE", "apis.roblox.com"),
+    "IDN": ("idn-V4LUE", "xn--fa-hia.de"),
 }
 
 
