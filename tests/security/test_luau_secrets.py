@@ -12,7 +12,7 @@ import traceback
 import pytest
 
 from fakeserver.luau import Limits, LuauError, LuauGame
-from fakeserver.pytest_plugin import FakeOpenCloudHandle
+from fakeserver.pytest_plugin import FakeOpenCloudHandle, LuauGameFactory
 
 VALUE = "S3CRET-v4lue-9f8e7d"
 URL_VALUE = "https://hooks.example.com/T0KEN-a1b2c3"
@@ -65,7 +65,7 @@ return seen
 
 
 @pytest.fixture
-def game(fake_open_cloud: FakeOpenCloudHandle, luau_game_factory) -> LuauGame:  # type: ignore[no-untyped-def]
+def game(fake_open_cloud: FakeOpenCloudHandle, luau_game_factory: LuauGameFactory) -> LuauGame:
     uid = fake_open_cloud.universe_id
     fake_open_cloud.fake.put_secret(uid, "TOKEN", VALUE, domain="*.example.com")
     fake_open_cloud.fake.put_secret(uid, "HOOK", URL_VALUE, domain="hooks.example.com")

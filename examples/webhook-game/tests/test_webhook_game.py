@@ -18,7 +18,7 @@ import pytest
 
 from fakeserver.backend.gameservers import OutgoingRequest
 from fakeserver.luau import LuauError, LuauGame, Response
-from fakeserver.pytest_plugin import FakeOpenCloudHandle
+from fakeserver.pytest_plugin import FakeOpenCloudHandle, LuauGameFactory
 
 GAME = Path(__file__).resolve().parents[1]
 STAGING = 4_200_000_001  # rbxsecrets.toml: [environments] staging
@@ -66,8 +66,8 @@ def services(request: OutgoingRequest) -> Response:
 
 def test_the_server_script_posts_and_charges_with_the_applied_secrets(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
+    tmp_path: Path,
 ) -> None:
     apply(fake_open_cloud, tmp_path, VALUES)
     game: LuauGame = luau_game_factory(project=GAME)  # started after apply: sees both secrets
@@ -92,8 +92,8 @@ def test_the_server_script_posts_and_charges_with_the_applied_secrets(
 
 def test_a_failed_discord_post_is_a_warning_not_a_crash(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
+    tmp_path: Path,
 ) -> None:
     apply(fake_open_cloud, tmp_path, VALUES)
     game: LuauGame = luau_game_factory(project=GAME)
@@ -104,8 +104,8 @@ def test_a_failed_discord_post_is_a_warning_not_a_crash(
 
 def test_bind_to_close_posts_when_the_server_shuts_down(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
+    tmp_path: Path,
 ) -> None:
     apply(fake_open_cloud, tmp_path, VALUES)
     game: LuauGame = luau_game_factory(project=GAME)
@@ -126,8 +126,8 @@ def test_a_missing_secret_fails_the_script_on_one_line(luau_game: LuauGame) -> N
 
 def test_a_server_keeps_its_secrets_until_it_restarts(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
+    tmp_path: Path,
 ) -> None:
     apply(fake_open_cloud, tmp_path, VALUES)
     before: LuauGame = luau_game_factory(project=GAME)

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from fakeserver.luau import LuauError, LuauGame
-from fakeserver.pytest_plugin import FakeOpenCloudHandle
+from fakeserver.pytest_plugin import FakeOpenCloudHandle, LuauGameFactory
 
 
 def test_task_wait_moves_the_fakes_clock_not_the_wall_clock(luau_game: LuauGame) -> None:
@@ -158,7 +158,7 @@ def test_output_formats_like_roblox(luau_game: LuauGame) -> None:
 
 def test_luau_game_factory_games_are_separate(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
 ) -> None:
     one: LuauGame = luau_game_factory()
     two: LuauGame = luau_game_factory()
@@ -180,7 +180,7 @@ def test_a_game_outside_pytest_closes_with_with() -> None:
 
 def test_bind_to_close_runs_before_a_restart_closes_the_server(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
 ) -> None:
     fake = fake_open_cloud.fake
     fake.put_secret(

@@ -10,6 +10,7 @@ import pytest
 
 from fakeserver.luau import LuauError, LuauGame, RojoProjectError
 from fakeserver.luau.rojo import load_project
+from fakeserver.pytest_plugin import LuauGameFactory
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
@@ -76,7 +77,9 @@ def test_the_tree_follows_rojo_conventions(project: Path) -> None:
     }
 
 
-def test_scripts_reach_modules_through_instance_paths(project: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_scripts_reach_modules_through_instance_paths(
+    project: Path, luau_game_factory: LuauGameFactory
+) -> None:
     game: LuauGame = luau_game_factory(project=project)
     assert game.run_instance("ServerScriptService.Main") == "payments:util"
     assert game.run_instance("ServerScriptService.Legacy") == "legacy"
@@ -89,7 +92,9 @@ def test_scripts_reach_modules_through_instance_paths(project: Path, luau_game_f
     assert game.run_file(project / "src/server/Main.server.luau") == "payments:util"
 
 
-def test_a_local_script_runs_only_as_a_client(project: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_local_script_runs_only_as_a_client(
+    project: Path, luau_game_factory: LuauGameFactory
+) -> None:
     server_side: LuauGame = luau_game_factory(project=project)
     with pytest.raises(LuauError, match=r"^ServerScriptService.Ui: a LocalScript, not a Script"):
         server_side.run_instance("ServerScriptService.Ui")
@@ -107,9 +112,9 @@ def test_a_local_script_runs_only_as_a_client(project: Path, luau_game_factory) 
 )
 def test_a_missing_module_is_one_line(
     tmp_path: Path,
-    luau_game_factory,
+    luau_game_factory: LuauGameFactory,
     source: str,
-    message: str,  # type: ignore[no-untyped-def]
+    message: str,
 ) -> None:
     root = _write(tmp_path, {**FILES, "src/shared/Uses.server.luau": source})
     game: LuauGame = luau_game_factory(project=root)
@@ -119,21 +124,25 @@ def test_a_missing_module_is_one_line(
     assert message in str(caught.value)
 
 
-def test_an_error_in_a_module_names_the_module_file(tmp_path: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_in_a_module_names_the_module_file(
+    tmp_path: Path, luau_game_factory: LuauGameFactory
+) -> None:
     root = _write(tmp_path, {**FILES, "src/shared/Http.luau": "local x = nil\nreturn x.y"})
     game: LuauGame = luau_game_factory(project=root)
     with pytest.raises(LuauError, match=r"src/shared/Http\.luau:2: attempt to index nil with 'y'$"):
         game.run("return require(game.ReplicatedStorage.Shared.Http)")
 
 
-def test_a_module_must_return_one_value(tmp_path: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_module_must_return_one_value(tmp_path: Path, luau_game_factory: LuauGameFactory) -> None:
     root = _write(tmp_path, {**FILES, "src/shared/Http.luau": "local x = 1"})
     game: LuauGame = luau_game_factory(project=root)
     with pytest.raises(LuauError, match="script:1: Module code did not return exactly one value"):
         game.run("return require(game.ReplicatedStorage.Shared.Http)")
 
 
-def test_a_module_runs_once_and_a_cycle_is_an_error(tmp_path: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_module_runs_once_and_a_cycle_is_an_error(
+    tmp_path: Path, luau_game_factory: LuauGameFactory
+) -> None:
     root = _write(
         tmp_path,
         {
@@ -169,12 +178,16 @@ def test_a_bad_project_file_is_one_line(tmp_path: Path, text: str, message: str)
     assert "\n" not in str(caught.value)
 
 
-def test_a_missing_project_file_through_luau_game(tmp_path: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_project_file_through_luau_game(
+    tmp_path: Path, luau_game_factory: LuauGameFactory
+) -> None:
     with pytest.raises(LuauError, match=r"default\.project\.json: cannot read the project file"):
         luau_game_factory(project=tmp_path)
 
 
-def test_running_what_is_not_there_is_one_line(project: Path, luau_game_factory) -> None:  # type: ignore[no-untyped-def]
+def test_running_what_is_not_there_is_one_line(
+    project: Path, luau_game_factory: LuauGameFactory
+) -> None:
     game: LuauGame = luau_game_factory(project=project)
     with pytest.raises(LuauError, match=r"^ServerScriptService\.Nope: no such instance"):
         game.run_instance("ServerScriptService.Nope")

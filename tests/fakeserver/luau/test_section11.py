@@ -11,7 +11,7 @@ import pytest
 
 from fakeserver.backend.gameservers import OutgoingRequest
 from fakeserver.luau import LuauError, LuauGame, Response
-from fakeserver.pytest_plugin import FakeOpenCloudHandle
+from fakeserver.pytest_plugin import FakeOpenCloudHandle, LuauGameFactory
 
 SPEC = Path(__file__).with_name("section11.spec.luau")
 CASES = re.findall(r'^test\("([^"]+)"', SPEC.read_text(encoding="utf-8"), re.MULTILINE)
@@ -32,7 +32,7 @@ def _put(cloud: FakeOpenCloudHandle) -> None:
 
 
 @pytest.fixture
-def game(fake_open_cloud: FakeOpenCloudHandle, luau_game_factory) -> LuauGame:  # type: ignore[no-untyped-def]
+def game(fake_open_cloud: FakeOpenCloudHandle, luau_game_factory: LuauGameFactory) -> LuauGame:
     """A game server started after the secrets were set, answering 200 "ok"."""
     _put(fake_open_cloud)
     started: LuauGame = luau_game_factory()
@@ -145,7 +145,7 @@ def test_http_disabled(luau_game: LuauGame) -> None:
 
 def test_a_client_script_cannot_read_secrets(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
 ) -> None:
     _put(fake_open_cloud)
     client: LuauGame = luau_game_factory(client=True)
@@ -159,7 +159,7 @@ def test_a_client_script_cannot_read_secrets(
 
 def test_studio_answers_from_local_secrets_only(
     fake_open_cloud: FakeOpenCloudHandle,
-    luau_game_factory,  # type: ignore[no-untyped-def]
+    luau_game_factory: LuauGameFactory,
 ) -> None:
     _put(fake_open_cloud)
     studio: LuauGame = luau_game_factory(
