@@ -139,3 +139,11 @@ def test_pluau_imports_in_a_fresh_interpreter() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.splitlines()[0] == "2"
+
+
+def test_a_time_limit_needs_a_memory_limit_first() -> None:
+    # pluau crashes the process (SIGILL) when the interrupt fires inside pcall without one.
+    from fakeserver.luau.vm import TimeLimit, pluau_module
+
+    with pytest.raises(RuntimeError, match="memory limit before its time limit"):
+        TimeLimit(1.0).install(pluau_module().Lua())
