@@ -134,11 +134,30 @@ function base.require(module)
 end
 
 -- Every engine object is an opaque userdata: one metatable per kind, all calling Python.
+-- What never changes (a method, a child instance, a signal) is remembered per object after
+-- the first look-up, so a loop does not cross into Python for it again.
 local LOCKED = "The metatable is locked"
+local known = G.setmetatable({}, { __mode = "k" })
+local function lookup_member(self, key)
+    local members = known[self]
+    local value = members and members[key]
+    if value ~= nil then
+        return value
+    end
+    local found, keep = index(self, key)
+    if keep then
+        if members == nil then
+            members = {}
+            known[self] = members
+        end
+        members[key] = found
+    end
+    return found
+end
 local metatables = {}
 for kind in G.string.gmatch(KINDS, "%S+") do
     metatables[kind] = G.table.freeze({
-        __type = kind, __index = index, __newindex = newindex, __tostring = show,
+        __type = kind, __index = lookup_member, __newindex = newindex, __tostring = show,
         __metatable = LOCKED,
     })
 end
@@ -148,7 +167,7 @@ local function refuse(what)
     return function() G.error("a Secret cannot be " .. what, 0) end
 end
 metatables.Secret = G.table.freeze({
-    __type = "Secret", __index = index, __tostring = show, __metatable = LOCKED,
+    __type = "Secret", __index = lookup_member, __tostring = show, __metatable = LOCKED,
     __newindex = refuse("changed"), __eq = refuse("compared"), __len = refuse("measured"),
     __concat = refuse("concatenated (use AddPrefix/AddSuffix)"),
 })
@@ -328,7 +347,9 @@ class Runtime:
     def _index(self, args: tuple[object, ...]) -> list[object]:
         # The first argument of a metamethod is always one of our handles.
         key = lua_text(args[1], strict=False) if len(args) > 1 else "nil"
-        return [self._member(self, args[0].data(), key)]  # type: ignore[attr-defined]
+        found = self._member(self, args[0].data(), key)  # type: ignore[attr-defined]
+        # Functions and handles (methods, children, signals) never change: Luau keeps them.
+        return [found, isinstance(found, (self.pluau.Function, self.pluau.UserData))]
 
     def _tostring(self, args: tuple[object, ...]) -> list[object]:
         return [_shown(args[0].data())]  # type: ignore[attr-defined]

@@ -145,5 +145,6 @@ def test_a_time_limit_needs_a_memory_limit_first() -> None:
     # pluau crashes the process (SIGILL) when the interrupt fires inside pcall without one.
     from fakeserver.luau.vm import TimeLimit, pluau_module
 
+    lua = pluau_module().Lua()
     with pytest.raises(RuntimeError, match="memory limit before its time limit"):
-        TimeLimit(1.0).install(pluau_module().Lua())
+        TimeLimit(1.0).install(lua)
