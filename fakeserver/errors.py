@@ -49,6 +49,7 @@ __all__ = [
     "LuauError",
     "LuauValueError",
     "MethodNotAllowed",
+    "NetworkBlockedError",
     "NotFound",
     "RojoProjectError",
     "TooManyRequests",
@@ -275,6 +276,14 @@ class RojoProjectError(LuauError):
 
 class LuauValueError(LuauError):
     """A Luau value with no Python (or JSON) form; the message names its type, never a value."""
+
+
+class NetworkBlockedError(_Picklable):
+    """A test reached for a host beyond loopback (see :mod:`fakeserver.network_guard`).
+
+    Not an ``OSError`` on purpose: HTTP clients retry ``OSError``s and wrap them in their own
+    connection errors, and the point is one clear line, at once.
+    """
 
 
 def raise_collected(errors: Sequence[Exception], what: str) -> None:

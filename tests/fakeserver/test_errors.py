@@ -22,6 +22,7 @@ from fakeserver.errors import (
     LuauError,
     LuauValueError,
     MethodNotAllowed,
+    NetworkBlockedError,
     NotFound,
     RojoProjectError,
     TooManyRequests,
@@ -75,6 +76,7 @@ _SAMPLES: list[BaseException] = [
     LuauError("src/shared/Http.luau:3: attempt to index nil with 'x'"),
     RojoProjectError("default.project.json: not a JSON project file"),
     LuauValueError("a function value cannot be converted"),
+    NetworkBlockedError("blocked network access to apis.roblox.com:443"),
 ]
 
 
