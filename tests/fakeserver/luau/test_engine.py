@@ -247,3 +247,13 @@ def test_a_bug_in_the_fake_keeps_its_python_traceback(
     # Even when game code catches the error Luau saw.
     with pytest.raises(ZeroDivisionError):
         luau_game.run("return pcall(function() game:GetService('HttpService'):UrlEncode('x') end)")
+
+
+def test_luau_game_runs_under_the_plugins_network_guard(luau_game: LuauGame) -> None:
+    import socket
+
+    from fakeserver.errors import NetworkBlockedError
+
+    with pytest.raises(NetworkBlockedError):
+        socket.create_connection(("example.com", 443), timeout=1)
+    assert luau_game.cloud is not None
