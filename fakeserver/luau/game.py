@@ -72,10 +72,21 @@ class LuauGame:
 
     Examples
     --------
-    >>> game = LuauGame(fake.start_server(universe_id))          # doctest: +SKIP
-    >>> game.respond_with(204)                                    # doctest: +SKIP
-    >>> game.run('return game:GetService("HttpService").HttpEnabled')  # doctest: +SKIP
-    True
+    >>> from fakeserver import FakeOpenCloud
+    >>> fake = FakeOpenCloud()
+    >>> universe = fake.add_universe().universe_id
+    >>> _ = fake.put_secret(universe, "API_KEY", "k3y", domain="api.example.com")
+    >>> with LuauGame(fake.start_server(universe), fake=fake) as game:
+    ...     game.respond_with(200, body="ok")
+    ...     game.run(
+    ...         'local Http = game:GetService("HttpService")\\n'
+    ...         'local key = Http:GetSecret("API_KEY"):AddPrefix("Bearer ")\\n'
+    ...         'print(key)\\n'
+    ...         'return Http:GetAsync("https://api.example.com/", false, {Authorization = key})'
+    ...     )
+    ...     game.requests[0].headers, game.output
+    'ok'
+    ({'Authorization': 'Bearer k3y'}, ['Bearer Secret(API_KEY)'])
     """
 
     def __init__(

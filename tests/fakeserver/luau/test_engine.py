@@ -257,3 +257,11 @@ def test_luau_game_runs_under_the_plugins_network_guard(luau_game: LuauGame) -> 
     with pytest.raises(NetworkBlockedError):
         socket.create_connection(("example.com", 443), timeout=1)
     assert luau_game.cloud is not None
+
+
+def test_the_docstring_example_works() -> None:
+    import doctest
+
+    from fakeserver.luau import game
+
+    assert doctest.testmod(game).failed == 0
