@@ -4,8 +4,10 @@ A :class:`GameServer` holds a snapshot of its universe's secrets taken when it s
 Roblox's do ("updated secrets are not pushed to currently running game servers"). A script on
 it reads a secret with :meth:`GameServer.get_secret`, which returns an opaque :class:`Secret`
 like the Luau datatype, and sends it with :meth:`GameServer.http_request`, which enforces the
-contract's section 9 and returns the :class:`OutgoingRequest` the server would send, values
-filled in, for a test to assert on.
+contract's sections 9 and 11 (the domain rule, no secret in a body, HTTP disabled, blocked
+ports, Open Cloud's rules, requests per minute) and returns the :class:`OutgoingRequest` the
+server would send, values filled in, for a test to assert on. These rules live here once:
+``fakeserver.luau``'s ``HttpService`` is a binding that calls them.
 
 The domain rule (``*`` any host; ``api.example.com`` exactly that host; ``*.example.com``
 hosts under it at any depth, not ``example.com`` itself; private secrets nowhere; hosts compared
@@ -32,9 +34,10 @@ from ..errors import GameServerError
 
 __all__ = [
     "NOT_FOUND_MESSAGE",
+    "OPEN_CLOUD_HOST",
+    "REQUESTS_PER_MINUTE",
     "GameServer",
     "GameServerError",
-    "OPEN_CLOUD_HOST",
     "OutgoingRequest",
     "Secret",
     "SecretSnapshot",
