@@ -260,8 +260,19 @@ def test_luau_game_runs_under_the_plugins_network_guard(luau_game: LuauGame) -> 
 
 
 def test_the_docstring_example_works() -> None:
+    import builtins
     import doctest
 
     from fakeserver.luau import game
 
-    assert doctest.testmod(game).failed == 0
+    # doctest shows results through sys.displayhook, which sets builtins._ for good; an
+    # IPython shell later in the session (tests/test_readme.py) would read that stale `_`.
+    missing = object()
+    saved = getattr(builtins, "_", missing)
+    try:
+        assert doctest.testmod(game).failed == 0
+    finally:
+        if saved is missing:
+            vars(builtins).pop("_", None)
+        else:
+            builtins._ = saved  # type: ignore[attr-defined]
