@@ -3,6 +3,7 @@
     RbxSecretsError                 anything this package raises on purpose
      ├── InvalidInputError          rejected before any request: bad id, value, domain, URL...
      ├── ValueSourceError           a value could not be read: prompt, env var, file, variable
+     │    └── UnsetVariableError       the environment variable to read is not set
      ├── ApiError                   the server answered with an error status (.status,
      │    │                         .detail, .outcome_unknown, .server)
      │    ├── BadRequestError          400  the request broke a rule of the API
@@ -40,6 +41,9 @@ standard library.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Literal
+
 __all__ = [
     "ApiError",
     "AuthenticationError",
@@ -55,6 +59,8 @@ __all__ = [
     "ServerError",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnsetVariableError",
+    "ValueSource",
     "ValueSourceError",
     "WaitTooLongError",
 ]
@@ -108,6 +114,11 @@ class InvalidInputError(RbxSecretsError, ValueError):
     """An argument broke a rule before any request was sent; the message names the rule."""
 
 
+#: Where a value comes from: an environment variable, a file, a variable of the session, a
+#: ``.env`` file. Front ends name each with their own option.
+ValueSource = Literal["env", "file", "var", "env_file"]
+
+
 class ValueSourceError(RbxSecretsError, ValueError):
     """A value could not be read; the message says what to do and never contains the value.
 
@@ -119,10 +130,38 @@ class ValueSourceError(RbxSecretsError, ValueError):
         history. ``None`` when the lookup itself worked.
     """
 
-    def __init__(self, message: str, *, typed: str | None = None) -> None:
-        """Store the message and what the user typed, if it may be a value."""
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        typed: str | None = None,
+        source: ValueSource | None = None,
+        sources: tuple[ValueSource, ...] = (),
+    ) -> None:
+        """Store the message and what the user typed, if it may be a value.
+
+        ``message`` may hold ``{given}`` where a front end names how ``source`` was given (``"
+        given to --from-file"``), and ``{sources}`` where it names ``sources``; ``str()``
+        leaves them out, so the layers below name no option.
+        """
+        self.template = message
+        self.source: ValueSource | None = source
+        self.sources = sources
+        super().__init__(self.worded("", {}))
         self.typed = typed
+
+    def worded(self, given: str, names: Mapping[ValueSource, str]) -> str:
+        """The message with ``given`` for ``{given}`` and ``sources`` in ``names``' words."""
+        listed = ", ".join(names.get(s, s) for s in self.sources)
+        return self.template.replace("{given}", given).replace("{sources}", listed)
+
+
+class UnsetVariableError(ValueSourceError):
+    """The environment variable a value was to come from is not set in this process.
+
+    Each front end adds how to set it where it runs (before starting IPython/Jupyter, not with
+    ``%env``, which keeps the value in the history).
+    """
 
 
 def _capitalized(text: str) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInputError, ValueSourceError
+from .errors import InvalidInputError, UnsetVariableError, ValueSource, ValueSourceError
 from .opencloud.validation import MAX_VALUE_CHARS, validate_secret_id, validate_value
 
 __all__ = [
@@ -112,14 +112,15 @@ def _from_env(var: str, environ: Mapping[str, str]) -> SecretValue:
     value = environ.get(var)
     if value is None:
         named = f" {var}" if is_env_var_name(var) else ""
-        raise ValueSourceError(
-            f"the environment variable{named} given to --from-env is not set in this process; "
-            "export it before starting IPython/Jupyter (not with %env NAME=value, which keeps "
-            "the value in the history), or use another source",
+        # Not set in this process: each front end says how to set it (the magics: before
+        # starting IPython/Jupyter, not with %env, which keeps the value in the history).
+        raise UnsetVariableError(
+            f"the environment variable{named}{{given}} is not set in this process",
             typed=None if named else var,
+            source="env",
         )
     if not value:
-        raise ValueSourceError("the environment variable given to --from-env is empty")
+        raise ValueSourceError("the environment variable{given} is empty", source="env")
     return SecretValue(value)
 
 
@@ -132,7 +133,7 @@ def _strip_one_newline(text: str) -> str:
     return text
 
 
-def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
+def _read_regular_file(path: str, source: ValueSource, limit: int) -> bytes | None:
     """The regular file at ``path`` if it holds at most ``limit`` bytes, else None.
 
     Anything but a regular file is refused. Nothing is read of a file whose size is over the
@@ -145,16 +146,20 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
     try:
         kind = file.stat().st_mode
     except FileNotFoundError:
-        raise ValueSourceError(f"the file given to {option} does not exist", typed=path) from None
+        raise ValueSourceError(
+            "the file{given} does not exist", typed=path, source=source
+        ) from None
     except OSError as exc:
         raise ValueSourceError(
-            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+            "the file{given} cannot be read (" + (exc.strerror or type(exc).__name__) + ")",
+            source=source,
         ) from None
     if stat.S_ISDIR(kind):
-        raise ValueSourceError(f"the path given to {option} is a directory, not a file")
+        raise ValueSourceError("the path{given} is a directory, not a file", source=source)
     not_regular = ValueSourceError(
-        f"the path given to {option} is not a regular file (a FIFO, a device or a socket "
-        "would block or never end); copy the content to a file first"
+        "the path{given} is not a regular file (a FIFO, a device or a socket "
+        "would block or never end); copy the content to a file first",
+        source=source,
     )
     if not stat.S_ISREG(kind):
         raise not_regular
@@ -162,7 +167,8 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise ValueSourceError(
-            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+            "the file{given} cannot be read (" + (exc.strerror or type(exc).__name__) + ")",
+            source=source,
         ) from None
     try:
         status = os.fstat(fd)
@@ -180,7 +186,8 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
             left -= len(chunk)
     except OSError as exc:
         raise ValueSourceError(
-            f"the file given to {option} cannot be read ({exc.strerror or type(exc).__name__})"
+            "the file{given} cannot be read (" + (exc.strerror or type(exc).__name__) + ")",
+            source=source,
         ) from None
     finally:
         os.close(fd)
@@ -189,29 +196,31 @@ def _read_regular_file(path: str, option: str, limit: int) -> bytes | None:
 
 
 def _from_file(path: str) -> SecretValue:
-    data = _read_regular_file(path, "--from-file", MAX_VALUE_FILE_BYTES)
+    data = _read_regular_file(path, "file", MAX_VALUE_FILE_BYTES)
     if data is None:
         raise ValueSourceError(
-            "the file given to --from-file is longer than any valid value (1,024 characters); "
-            "nothing was read past that"
+            "the file{given} is longer than any valid value (1,024 characters); "
+            "nothing was read past that",
+            source="file",
         )
     try:
         # utf-8-sig: a byte order mark that some Windows tools write is not part of the value.
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueSourceError("the file given to --from-file is not UTF-8 text") from None
+        raise ValueSourceError("the file{given} is not UTF-8 text", source="file") from None
     value = _strip_one_newline(text)
     if not value:
-        raise ValueSourceError("the file given to --from-file is empty")
+        raise ValueSourceError("the file{given} is empty", source="file")
     return SecretValue(value)
 
 
 def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
     if name not in namespace:
         raise ValueSourceError(
-            "the variable given to --from-var is not defined in this session "
+            "the variable{given} is not defined in this session "
             "(give the name of a variable, not the value)",
             typed=name,
+            source="var",
         )
     value = namespace[name]
     if isinstance(value, SecretValue):
@@ -221,16 +230,16 @@ def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
             raise ValueSourceError(
-                "the variable given to --from-var holds bytes that are not UTF-8"
+                "the variable{given} holds bytes that are not UTF-8", source="var"
             ) from None
     if not isinstance(value, str):
         kind = type(value).__name__
         article = "an" if kind[:1].lower() in "aeiou" else "a"
         raise ValueSourceError(
-            f"the variable given to --from-var holds {article} {kind}, not a str"
+            f"the variable{{given}} holds {article} {kind}, not a str", source="var"
         )
     if not value:
-        raise ValueSourceError("the variable given to --from-var is an empty string")
+        raise ValueSourceError("the variable{given} is an empty string", source="var")
     return SecretValue(value)
 
 
@@ -264,17 +273,14 @@ def read_value(
         The source is missing, empty, unreadable or ambiguous, or none is given and nothing
         can ask.
     """
-    given = [
-        opt
-        for opt, arg in (
-            ("--from-env", from_env),
-            ("--from-file", from_file),
-            ("--from-var", from_var),
-        )
-        if arg is not None
-    ]
+    sources: tuple[tuple[ValueSource, str | None], ...] = (
+        ("env", from_env),
+        ("file", from_file),
+        ("var", from_var),
+    )
+    given = tuple(source for source, arg in sources if arg is not None)
     if len(given) > 1:
-        raise ValueSourceError(f"give only one of {', '.join(given)}")
+        raise ValueSourceError("give only one of {sources}", sources=given)
     if from_env is not None:
         return _from_env(from_env, os.environ if environ is None else environ)
     if from_file is not None:
@@ -339,17 +345,18 @@ def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[s
     # Imported here: loading the extension must not import python-dotenv.
     from dotenv.parser import parse_stream
 
-    data = _read_regular_file(path, "--env-file", MAX_ENV_FILE_BYTES)
+    data = _read_regular_file(path, "env_file", MAX_ENV_FILE_BYTES)
     if data is None:
         raise ValueSourceError(
-            f"the file given to --env-file is larger than {MAX_ENV_FILE_BYTES >> 20} MiB, more "
-            f"than {MAX_ENV_FILE_ENTRIES} entries of the longest valid form take; nothing was set"
+            f"the file{{given}} is larger than {MAX_ENV_FILE_BYTES >> 20} MiB, more "
+            f"than {MAX_ENV_FILE_ENTRIES} entries of the longest valid form take; nothing was set",
+            source="env_file",
         )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueSourceError(
-            "the file given to --env-file cannot be read as UTF-8 text"
+            "the file{given} cannot be read as UTF-8 text", source="env_file"
         ) from None
     del data
     problems: list[str] = []
@@ -370,12 +377,13 @@ def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[s
         entries += 1
         if entries > MAX_ENV_FILE_ENTRIES:
             raise ValueSourceError(
-                f"the file given to --env-file has more than {MAX_ENV_FILE_ENTRIES} entries, "
-                "more than a universe can hold; nothing was set"
+                f"the file{{given}} has more than {MAX_ENV_FILE_ENTRIES} entries, "
+                "more than a universe can hold; nothing was set",
+                source="env_file",
             )
         _take_entry(number, binding.key, binding.value, values, invalid, problems)
     if not entries and not problems:
-        raise ValueSourceError("the file given to --env-file has no KEY=value entries")
+        raise ValueSourceError("the file{given} has no KEY=value entries", source="env_file")
     if problems:
         shown = "; ".join(problems[:5]) + ("; ..." if len(problems) > 5 else "")
         raise ValueSourceError(

@@ -60,6 +60,7 @@ from .commands import (
     _run_set,
 )
 from .console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Console, UsageFailure
+from .wording import value_problem
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -498,7 +499,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             f"{exc.target.label}; nothing was deleted; add --missing-ok to skip missing names"
         )
         return EXIT_USAGE
-    except (UsageFailure, InvalidInputError, ValueSourceError) as exc:
+    except ValueSourceError as exc:
+        console.err(f"{PROG}: error: {_one_line(value_problem(exc))}")
+        return EXIT_USAGE
+    except (UsageFailure, InvalidInputError) as exc:
         console.err(f"{PROG}: error: {_one_line(str(exc))}")
         return EXIT_USAGE
     except NotConfirmedError as exc:

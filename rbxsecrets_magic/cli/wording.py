@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import UnsetVariableError
 from ..secrets_as_code.manifest import DEFAULT_MANIFEST
 from ..settings import ENV_API_KEY, ENV_OAUTH_TOKEN, ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
+    from ..errors import ValueSource, ValueSourceError
     from ..operations.targets import TargetError
 
-__all__ = ["NO_CREDENTIAL", "target_problem"]
+__all__ = ["NO_CREDENTIAL", "target_problem", "value_problem"]
+
+#: Each value source in rbx-secrets' option names.
+_SOURCE_NAMES: dict[ValueSource, str] = {
+    "env": "--from-env",
+    "file": "--from-file",
+    "env_file": "--env-file",
+}
 
 NO_CREDENTIAL = (
     f"no credential: set {ENV_API_KEY} (or {ENV_OAUTH_TOKEN}) to an Open Cloud "
@@ -23,6 +32,14 @@ NO_CREDENTIAL = (
     "so it stays out of the shell history"
 )
 _ID_RULE = "a universe id is a positive whole number (the experience's Universe ID)"
+
+
+def value_problem(exc: ValueSourceError) -> str:
+    """A value source's refusal in rbx-secrets' option names."""
+    name = _SOURCE_NAMES.get(exc.source) if exc.source is not None else None
+    text = exc.worded(f" given to {name}" if name else "", _SOURCE_NAMES)
+    unset = isinstance(exc, UnsetVariableError)
+    return f"{text}; export it first, or use --from-file PATH or --stdin" if unset else text
 
 
 def target_problem(exc: TargetError) -> str:

@@ -24,6 +24,7 @@ from .wording import (
     _fail,
     _passes,
     _plain_url,
+    value_problem,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class ReadingMixin:
             message = str(exc).removeprefix(f"%{magic}: ")
             _scrub(exc)
         except ValueSourceError as exc:
-            message = str(exc)
+            message = value_problem(exc)
             _scrub(exc)
         except RbxSecretsError as exc:
             message = _explain(exc, magic)

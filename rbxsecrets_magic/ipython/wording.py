@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
 
-from ..errors import InvalidInputError, NotConfirmedError, RbxSecretsError
+from ..errors import (
+    InvalidInputError,
+    NotConfirmedError,
+    RbxSecretsError,
+    UnsetVariableError,
+    ValueSource,
+    ValueSourceError,
+)
 from ..settings import (
     ENV_API_KEY,
     ENV_BASE_URL,
@@ -39,6 +46,26 @@ _KEY_SOURCES = ("--from-env VAR", "--from-file PATH")
 _UNIVERSE_RULE = (
     "must be a universe id, a positive whole number (the experience's Universe ID in Creator Hub)"
 )
+
+
+#: Each value source in the magics' option names.
+_SOURCE_NAMES: dict[ValueSource, str] = {
+    "env": "--from-env",
+    "file": "--from-file",
+    "var": "--from-var",
+    "env_file": "--env-file",
+}
+_SET_ENV_VAR = (
+    "export it before starting IPython/Jupyter (not with %env NAME=value, which keeps the value "
+    "in the history), or use another source"
+)
+
+
+def value_problem(exc: ValueSourceError) -> str:
+    """A value source's refusal in the magics' terms: their option names, IPython's advice."""
+    given = f" given to {_SOURCE_NAMES[exc.source]}" if exc.source is not None else ""
+    text = exc.worded(given, _SOURCE_NAMES)
+    return f"{text}; {_SET_ENV_VAR}" if isinstance(exc, UnsetVariableError) else text
 
 
 def target_problem(magic: str, exc: TargetError) -> str:

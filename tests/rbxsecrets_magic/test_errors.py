@@ -24,6 +24,7 @@ from rbxsecrets_magic.errors import (
     ServerError,
     TransportError,
     UnexpectedAnswerError,
+    UnsetVariableError,
     ValueSourceError,
     WaitTooLongError,
 )
@@ -142,7 +143,8 @@ def _every_error_class() -> set[type[BaseException]]:
 _SAMPLES: list[RbxSecretsError] = [
     RbxSecretsError("something went wrong"),
     InvalidInputError("Invalid secret id: it is empty."),
-    ValueSourceError("the file given to --from-file does not exist", typed="~/token"),
+    ValueSourceError("the file{given} does not exist", typed="~/token", source="file"),
+    UnsetVariableError("the environment variable X{given} is not set", source="env"),
     TransportError("Deleting secret 'a' failed: no answer.", outcome_unknown=True, hint="h."),
     ApiError(302, "redirect to https://x.example, not followed", doing="listing", hint="h."),
     BadRequestError(400, "domain is invalid", doing="creating secret 'a'", outcome_unknown=True),
@@ -188,8 +190,23 @@ def test_every_error_survives_a_pickle_round_trip_with_every_field(error: RbxSec
         "hint",
         "server",
         "wait",
+        "source",
+        "template",
     ):
         assert getattr(again, name, None) == getattr(error, name, None)
+
+
+def test_a_value_source_error_names_no_option_until_a_front_end_words_it() -> None:
+    err = ValueSourceError("give only one of {sources}", sources=("env", "file"))
+    assert str(err) == "give only one of env, file"
+    assert err.worded("", {"env": "--from-env", "file": "--from-file"}) == (
+        "give only one of --from-env, --from-file"
+    )
+    missing = ValueSourceError("the file{given} does not exist", source="file")
+    assert str(missing) == "the file does not exist"
+    assert missing.worded(" given to --from-file", {}) == (
+        "the file given to --from-file does not exist"
+    )
 
 
 def test_errors_validation_and_settings_import_only_the_standard_library() -> None:

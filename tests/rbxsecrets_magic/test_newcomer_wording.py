@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from rbxsecrets_magic.cli.app import Console, main
-from rbxsecrets_magic.errors import InvalidInputError, ValueSourceError
+from rbxsecrets_magic.errors import InvalidInputError, UnsetVariableError
 from rbxsecrets_magic.opencloud.domains import url_host
 from rbxsecrets_magic.values import read_value
 from tests.rbxsecrets_magic.sync_helpers import STAGING, rbx
@@ -66,10 +66,16 @@ def test_a_url_without_a_scheme_says_to_add_one() -> None:
 
 
 def test_an_unset_from_env_variable_does_not_suggest_env_magic() -> None:
-    with pytest.raises(ValueSourceError) as info:
+    from rbxsecrets_magic.ipython.wording import value_problem
+
+    with pytest.raises(UnsetVariableError) as info:
         read_value(from_env="API_TOKEN", environ={})
-    assert "export it before starting IPython/Jupyter" in str(info.value)
-    assert "not with %env NAME=value" in str(info.value)
+    # The core says what is wrong and names no option; the magics word it with theirs.
+    assert "--from-env" not in str(info.value) and "%env" not in str(info.value)
+    worded = value_problem(info.value)
+    assert worded.startswith("the environment variable API_TOKEN given to --from-env is not set")
+    assert "export it before starting IPython/Jupyter" in worded
+    assert "not with %env NAME=value" in worded
 
 
 def test_cli_from_env_unset_says_what_to_do(cloud: Any) -> None:

@@ -115,3 +115,27 @@ def test_the_magics_pace_each_login_key_on_its_own(shell: MagicShell, cloud: Any
     magics._keys[PRODUCTION] = SecretValue("k" * 40)
     keyed = magics._client("rbx_secret_list", PRODUCTION)
     assert keyed._sender.pacer is not env._sender.pacer
+
+
+# ------------------------------------------------------------------------- value sources
+
+
+def test_the_magics_name_their_value_options(cloud_shell: MagicShell, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-file"
+    message = cloud_shell.usage_error(f"%rbx_secret_set X --from-file {missing}")
+    assert "The file given to --from-file does not exist" in message
+    message = cloud_shell.usage_error(f"%rbx_secret_set --env-file {missing}")
+    assert "The file given to --env-file does not exist" in message
+    message = cloud_shell.usage_error("%rbx_secret_set X --from-env RBX_NOT_SET_ANYWHERE")
+    assert "given to --from-env is not set in this process" in message
+    assert "not with %env NAME=value" in message
+
+
+def test_the_cli_names_its_value_options(cloud: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-file"
+    result = rbx("set", "X", "--from-file", str(missing), "--universe", "staging")
+    assert result.code == 2
+    assert "the file given to --from-file does not exist" in result.err
+    result = rbx("plan", "--env-file", str(missing))
+    assert result.code == 2 and "the file given to --env-file does not exist" in result.err
+    assert "%env" not in result.err
