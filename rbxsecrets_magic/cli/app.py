@@ -60,7 +60,7 @@ from .commands import (
     _run_set,
 )
 from .console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Console, UsageFailure
-from .wording import value_problem
+from .wording import restart_option_problem, value_problem
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -488,6 +488,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    from ..operations.rollout import RestartOptionError
     from ..operations.writes import MissingSecretsError
 
     try:
@@ -501,6 +502,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_USAGE
     except ValueSourceError as exc:
         console.err(f"{PROG}: error: {_one_line(value_problem(exc))}")
+        return EXIT_USAGE
+    except RestartOptionError as exc:
+        console.err(f"{PROG}: error: {restart_option_problem(exc)}")
         return EXIT_USAGE
     except (UsageFailure, InvalidInputError) as exc:
         console.err(f"{PROG}: error: {_one_line(str(exc))}")

@@ -15,9 +15,10 @@ from ..settings import ENV_API_KEY, ENV_OAUTH_TOKEN, ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from ..errors import ValueSource, ValueSourceError
+    from ..operations.rollout import RestartOptionError
     from ..operations.targets import TargetError
 
-__all__ = ["NO_CREDENTIAL", "target_problem", "value_problem"]
+__all__ = ["NO_CREDENTIAL", "restart_option_problem", "target_problem", "value_problem"]
 
 #: Each value source in rbx-secrets' option names.
 _SOURCE_NAMES: dict[ValueSource, str] = {
@@ -32,6 +33,23 @@ NO_CREDENTIAL = (
     "so it stays out of the shell history"
 )
 _ID_RULE = "a universe id is a positive whole number (the experience's Universe ID)"
+
+
+_RESTART_OPTION_WORDS = {
+    "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
+    "separated by commas",
+    "places_one_universe": "--places names places of one universe; give a single --universe "
+    "with it",
+    "bleed_off": "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to "
+    "shut servers down at once)",
+    "bleed_off_zero": "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or leave it out "
+    "to shut servers down at once",
+}
+
+
+def restart_option_problem(exc: RestartOptionError) -> str:
+    """A restart option's refusal in this front end's option names."""
+    return _RESTART_OPTION_WORDS[exc.problem]
 
 
 def value_problem(exc: ValueSourceError) -> str:

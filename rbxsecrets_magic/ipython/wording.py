@@ -28,6 +28,7 @@ from ..settings import (
 
 if TYPE_CHECKING:
     from ..operations.results import WriteRow
+    from ..operations.rollout import RestartOptionError
     from ..operations.targets import TargetError
     from ..secrets_as_code.manifest import Target
 
@@ -66,6 +67,23 @@ def value_problem(exc: ValueSourceError) -> str:
     given = f" given to {_SOURCE_NAMES[exc.source]}" if exc.source is not None else ""
     text = exc.worded(given, _SOURCE_NAMES)
     return f"{text}; {_SET_ENV_VAR}" if isinstance(exc, UnsetVariableError) else text
+
+
+_RESTART_OPTION_WORDS = {
+    "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
+    "separated by commas",
+    "places_one_universe": "--places names places of one universe; give a single --universe "
+    "with it",
+    "bleed_off": "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to "
+    "shut servers down at once)",
+    "bleed_off_zero": "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or leave it out "
+    "to shut servers down at once",
+}
+
+
+def restart_option_problem(exc: RestartOptionError) -> str:
+    """A restart option's refusal in this front end's option names."""
+    return _RESTART_OPTION_WORDS[exc.problem]
 
 
 def target_problem(magic: str, exc: TargetError) -> str:
@@ -188,11 +206,14 @@ def _ask(question: str) -> bool | None:
 def _explain(exc: RbxSecretsError, magic: str) -> str:
     """The client's one-line message plus what to do in IPython terms."""
     from ..errors import AuthenticationError, NotConfirmedError, TransportError
+    from ..operations.rollout import RestartOptionError
     from ..operations.writes import MissingSecretsError
 
     message = str(exc)
     if isinstance(exc, NotConfirmedError):
         return _not_confirmed(exc, magic)
+    if isinstance(exc, RestartOptionError):
+        return restart_option_problem(exc)
     if isinstance(exc, MissingSecretsError):
         return f"{message}; add --missing-ok to skip missing names"
     if isinstance(exc, AuthenticationError) and magic == "rbx_secret_login":

@@ -41,6 +41,8 @@ __all__ = [
     "check_places_fit",
     "confirm_restart",
     "describe_restart",
+    "RestartOptionError",
+    "RestartProblem",
     "parse_bleed_off",
     "parse_place_ids",
     "restart_targets_after_writes",
@@ -51,14 +53,28 @@ __all__ = [
 
 RestartResult = Literal["done", "failed", "unknown"]
 
-_PLACES_RULE = (
-    "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
-    "separated by commas"
-)
-_BLEED_OFF_RULE = (
-    "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to shut servers "
-    "down at once)"
-)
+#: ``places``: not place ids separated by commas; ``places_one_universe``: place ids with
+#: several universes; ``bleed_off``: not whole minutes from 1 to 60; ``bleed_off_zero``: 0.
+RestartProblem = Literal["places", "places_one_universe", "bleed_off", "bleed_off_zero"]
+
+_FACTS: dict[RestartProblem, str] = {
+    "places": "place ids are positive whole numbers (the place's ID in Creator Hub), "
+    "separated by commas",
+    "places_one_universe": "place ids name places of one universe",
+    "bleed_off": "a bleed-off is whole minutes from 1 to 60, Roblox's limit",
+    "bleed_off_zero": "a bleed-off of 0 minutes is none",
+}
+
+
+class RestartOptionError(InvalidInputError):
+    """A restart option cannot be used; ``problem`` says which and why, front ends word it.
+
+    The text given is never repeated: it may be a value typed in the wrong place.
+    """
+
+    def __init__(self, problem: RestartProblem) -> None:
+        self.problem: RestartProblem = problem
+        super().__init__(_FACTS[problem])
 
 
 @dataclass(frozen=True)
@@ -120,7 +136,7 @@ def parse_place_ids(given: str | Sequence[str] | None) -> tuple[int, ...] | None
 
     Raises
     ------
-    InvalidInputError
+    RestartOptionError
         For anything but positive whole numbers. The message does not repeat what was typed.
     """
     if given is None:
@@ -130,11 +146,11 @@ def parse_place_ids(given: str | Sequence[str] | None) -> tuple[int, ...] | None
         return None
     pieces = [piece.strip() for item in items for piece in item.split(",")]
     if not pieces or any(not (p.isascii() and p.isdigit()) for p in pieces):
-        raise InvalidInputError(_PLACES_RULE)
+        raise RestartOptionError("places")
     try:
         return validate_place_ids(pieces)
     except InvalidInputError:
-        raise InvalidInputError(_PLACES_RULE) from None
+        raise RestartOptionError("places") from None
 
 
 def parse_bleed_off(given: str | int | None) -> int | None:
@@ -142,7 +158,7 @@ def parse_bleed_off(given: str | int | None) -> int | None:
 
     Raises
     ------
-    InvalidInputError
+    RestartOptionError
         For 0, a number outside 1-60 or anything but a whole number.
     """
     if given is None:
@@ -150,17 +166,14 @@ def parse_bleed_off(given: str | int | None) -> int | None:
     if isinstance(given, str):
         text = given.strip()
         if not (text.isascii() and text.isdigit()):
-            raise InvalidInputError(_BLEED_OFF_RULE)
+            raise RestartOptionError("bleed_off")
         given = int(text)
     if given == 0:
-        raise InvalidInputError(
-            "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or "
-            "leave it out to shut servers down at once"
-        )
+        raise RestartOptionError("bleed_off_zero")
     try:
         return validate_bleed_off_minutes(given)
     except InvalidInputError:
-        raise InvalidInputError(_BLEED_OFF_RULE) from None
+        raise RestartOptionError("bleed_off") from None
 
 
 def check_places_fit(options: RestartOptions, targets: Sequence[RestartTarget]) -> None:
@@ -168,13 +181,11 @@ def check_places_fit(options: RestartOptions, targets: Sequence[RestartTarget]) 
 
     Raises
     ------
-    InvalidInputError
+    RestartOptionError
         When place ids are given for more than one universe.
     """
     if options.place_ids is not None and len(targets) > 1:
-        raise InvalidInputError(
-            "--places names places of one universe; give a single --universe with it"
-        )
+        raise RestartOptionError("places_one_universe")
 
 
 def describe_restart(target: RestartTarget, options: RestartOptions) -> str:

@@ -10,9 +10,12 @@ from typing import Any
 
 import pytest
 
+from rbxsecrets_magic.cli.wording import restart_option_problem as cli_words
 from rbxsecrets_magic.errors import DeclinedError, InvalidInputError, ServerError, TransportError
+from rbxsecrets_magic.ipython.wording import restart_option_problem as magic_words
 from rbxsecrets_magic.operations.interaction import Interaction
 from rbxsecrets_magic.operations.rollout import (
+    RestartOptionError,
     RestartOptions,
     RestartTarget,
     confirm_restart,
@@ -72,13 +75,19 @@ def test_place_ids_parse(given: Any, expected: Any) -> None:
 
 @pytest.mark.parametrize("given", ["", "a", "5,,6", "-5", "0", "5.0", "٣", "99999999999999999999"])
 def test_bad_place_ids_are_refused_without_repeating_them(given: str) -> None:
-    with pytest.raises(InvalidInputError) as info:
+    with pytest.raises(RestartOptionError) as info:
         parse_place_ids(given)
-    # One fixed sentence, whatever was typed: nothing typed is repeated.
+    # One fixed fact, whatever was typed: nothing typed is repeated, no option is named.
+    assert info.value.problem == "places"
     assert str(info.value) == (
+        "place ids are positive whole numbers (the place's ID in Creator Hub), separated by commas"
+    )
+    # Each front end words it with its option (tests/rbxsecrets_magic/test_rollout_*.py).
+    sentence = (
         "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
         "separated by commas"
     )
+    assert magic_words(info.value) == cli_words(info.value) == sentence
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, None), ("1", 1), ("60", 60), (" 7 ", 7)])
@@ -87,20 +96,22 @@ def test_bleed_off_parses(given: Any, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("given", "words"),
+    ("given", "problem", "words"),
     [
-        ("0", "--bleed-off 0 is not a bleed-off"),
-        ("61", "1 to 60"),
-        ("-1", "1 to 60"),
-        ("ten", "1 to 60"),
-        ("1.5", "1 to 60"),
-        (0, "not a bleed-off"),
+        ("0", "bleed_off_zero", "--bleed-off 0 is not a bleed-off"),
+        ("61", "bleed_off", "1 to 60"),
+        ("-1", "bleed_off", "1 to 60"),
+        ("ten", "bleed_off", "1 to 60"),
+        ("1.5", "bleed_off", "1 to 60"),
+        (0, "bleed_off_zero", "not a bleed-off"),
     ],
 )
-def test_bad_bleed_off_is_one_line(given: Any, words: str) -> None:
-    with pytest.raises(InvalidInputError) as info:
+def test_bad_bleed_off_is_one_line(given: Any, problem: str, words: str) -> None:
+    with pytest.raises(RestartOptionError) as info:
         parse_bleed_off(given)
-    assert words in str(info.value) and "\n" not in str(info.value)
+    assert info.value.problem == problem and "--" not in str(info.value)
+    for worded in (magic_words(info.value), cli_words(info.value)):
+        assert words in worded and "\n" not in worded
 
 
 def test_yes_answers_without_asking() -> None:
