@@ -278,10 +278,11 @@ def _prompt_hidden(prompt: str) -> str:
 
 
 def _run_list(args: argparse.Namespace, console: Console) -> int:
+    from ..operations.listing import list_secrets
     from ..render.list_view import list_rows, render_list
 
     with _clients_for(args, console) as (targets, clients):
-        rows = list_rows(targets, clients)
+        rows = list_rows(list_secrets(targets, clients.__getitem__))
     console.out(json.dumps({"secrets": rows}) if args.json else render_list(targets, rows))
     return EXIT_OK
 

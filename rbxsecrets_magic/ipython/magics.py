@@ -389,13 +389,13 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
     def _list_one(self, magic: str, universe: int) -> SecretList:
         """List one universe and fetch its key, which tells which secrets are stale."""
+        from ..operations.listing import list_secrets
         from ..render.tables import SecretList
+        from ..secrets_as_code.manifest import Target
 
-        client = self._client(magic, universe)
-        secrets = client.list()
-        current = client.public_key().key_id
-        self.known_ids[universe] = {info.id for info in secrets}
-        return SecretList(universe, secrets, current)
+        found = list_secrets([Target(universe)], lambda u: self._client(magic, u))[0]
+        self.known_ids[universe] = {info.id for info in found.secrets}
+        return SecretList(universe, list(found.secrets), found.current_key_id)
 
     @line_magic
     @magic_arguments()

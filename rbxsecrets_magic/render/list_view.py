@@ -1,7 +1,8 @@
 """Listing secrets with a ``stale`` flag: sealed with a key that is no longer the universe's.
 
-:func:`list_rows` lists each universe and fetches its public key (two requests), and returns the
-rows of ``rbx-secrets list --json``; :func:`render_list` shows them as aligned text.
+:func:`list_rows` turns the operations layer's listings
+(:func:`~rbxsecrets_magic.operations.listing.list_secrets`) into the rows of
+``rbx-secrets list --json``; :func:`render_list` shows them as aligned text.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..opencloud.client import SecretsClient
+    from ..operations.listing import Listing
     from ..secrets_as_code.manifest import Target
 
-from ..opencloud.crypto import is_stale
 from .tables import text_table
 
 __all__ = ["list_rows", "render_list"]
@@ -24,34 +24,21 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def list_rows(
-    targets: Sequence[Target], clients: Mapping[int, SecretsClient]
-) -> list[dict[str, object]]:
-    """``{"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}`` rows.
-
-    Raises
-    ------
-    ApiError, TransportError
-        When a listing or a key fetch fails.
-    """
-    rows: list[dict[str, object]] = []
-    for target in targets:
-        client = clients[target.universe_id]
-        secrets = client.list()
-        current = client.public_key().key_id
-        for info in secrets:
-            rows.append(
-                {
-                    "universe": target.universe_id,
-                    "id": info.id,
-                    "domain": info.domain,
-                    "key_id": info.key_id,
-                    "stale": is_stale(info.key_id, current),
-                    "create_time": _iso(info.create_time),
-                    "update_time": _iso(info.update_time),
-                }
-            )
-    return rows
+def list_rows(listings: Sequence[Listing]) -> list[dict[str, object]]:
+    """``{"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}`` rows."""
+    return [
+        {
+            "universe": listing.target.universe_id,
+            "id": info.id,
+            "domain": info.domain,
+            "key_id": info.key_id,
+            "stale": listing.stale(info),
+            "create_time": _iso(info.create_time),
+            "update_time": _iso(info.update_time),
+        }
+        for listing in listings
+        for info in listing.secrets
+    ]
 
 
 def render_list(targets: Sequence[Target], rows: Sequence[Mapping[str, object]]) -> str:

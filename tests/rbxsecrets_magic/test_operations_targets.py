@@ -139,3 +139,25 @@ def test_the_cli_names_its_value_options(cloud: Any, tmp_path: Path) -> None:
     result = rbx("plan", "--env-file", str(missing))
     assert result.code == 2 and "the file given to --env-file does not exist" in result.err
     assert "%env" not in result.err
+
+
+# ------------------------------------------------------------------------- listing
+
+
+def test_a_listing_marks_secrets_sealed_with_an_old_key(cloud: Any) -> None:
+    from rbxsecrets_magic.operations.listing import list_secrets
+
+    cloud.fake.put_secret(STAGING, "OLD", "x")
+    cloud.fake.rotate_key(STAGING)
+    cloud.fake.put_secret(STAGING, "NEW", "x")
+    with ClientPool() as pool:
+        targets = [Target(STAGING, "staging"), Target(PRODUCTION, "production")]
+        staging, production = list_secrets(targets, pool.client)
+    assert staging.target == targets[0] and production.secrets == ()
+    assert {info.id: staging.stale(info) for info in staging.secrets} == {"OLD": True, "NEW": False}
+    # Both front ends show the same rule.
+    assert "stale" in next(
+        line
+        for line in rbx("list", "--universe", "staging").out.splitlines()
+        if line.lstrip().startswith("OLD")
+    )
