@@ -466,9 +466,16 @@ def _option_guess(argv: Sequence[str], parser: argparse.ArgumentParser, known: s
 
 
 def _explicit_argument(word: str) -> tuple[str, ...]:
-    """What follows ``=`` in ``--option=TEXT``, which argparse quotes alone."""
+    """The parts of an option word argparse may quote alone.
+
+    What follows ``=`` in ``--option=TEXT``; and any tail of a short-option word, because
+    argparse reads ``-hTEXT`` (or ``-hhTEXT``) as ``-h`` given ``TEXT``.
+    """
     name, equals, text = word.partition("=")
-    return (text, equals + text) if word.startswith("-") and equals else ()
+    parts = (text, equals + text) if word.startswith("-") and equals else ()
+    if word.startswith("-") and not word.startswith("--"):
+        parts += tuple(word[i:] for i in range(2, len(word)))
+    return parts
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
