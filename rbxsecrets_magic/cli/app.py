@@ -439,8 +439,8 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
     if any(re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", message) for f in forms):
         if "invalid choice" in message:
             return (
-                f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
-                f"(see {PROG} --help)"
+                f"unknown command{_command_guess(argv)}; the commands are "
+                f"{', '.join(c.name for c in COMMANDS)} (see {PROG} --help)"
             )
         return (
             f"invalid arguments, not repeated here in case one is a secret value; values "
@@ -448,6 +448,13 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
             f"(see {PROG} --help)"
         )
     return message
+
+
+def _command_guess(argv: Sequence[str]) -> str:
+    """``; did you mean plan?`` for a mistyped command: names only a real command."""
+    typed = next((word for word in argv if not word.startswith("-")), "")
+    guess = difflib.get_close_matches(typed, [c.name for c in COMMANDS], n=1)
+    return f"; did you mean {guess[0]}?" if guess else ""
 
 
 def _option_guess(argv: Sequence[str], parser: argparse.ArgumentParser, known: set[str]) -> str:
