@@ -244,8 +244,16 @@ def _read_set_value(
             "no value: stdin is not a terminal to prompt on; use --from-env VAR, "
             "--from-file PATH or --stdin"
         )
-    where = ", ".join(t.label for t in targets)
-    return _prompt_hidden(f"Value for {name} (universe {where}): ")
+    return _prompt_hidden(f"Value for {name} ({_universes_phrase(targets)}): ")
+
+
+def _universes_phrase(targets: Sequence[Target]) -> str:
+    """``universe 1234567, staging`` or ``universes 1234567, staging; 7654321, production``."""
+    each = [
+        f"{t.universe_id}, {t.environment}" if t.environment else str(t.universe_id)
+        for t in targets
+    ]
+    return f"universe{'s' if len(each) > 1 else ''} {'; '.join(each)}"
 
 
 def _prompt_hidden(prompt: str) -> str:

@@ -80,7 +80,7 @@ def test_set_prompts_without_echo_on_a_terminal(
     monkeypatch.setattr(getpass, "getpass", fake_getpass)
     result = rbx("set", "TYPED", "--universe", "staging", stdin=Terminal())
     assert result.code == 0, result.err
-    assert asked == [f"Value for TYPED (universe {STAGING} (staging)): "]
+    assert asked == [f"Value for TYPED (universe {STAGING}, staging): "]
     assert cloud.plaintext("TYPED", STAGING) == "typed-value"
 
 
