@@ -479,7 +479,7 @@ def _explicit_argument(word: str) -> tuple[str, ...]:
     argparse reads ``-hTEXT`` (or ``-hhTEXT``) as ``-h`` given ``TEXT``.
     """
     name, equals, text = word.partition("=")
-    parts = (text, equals + text) if word.startswith("-") and equals else ()
+    parts: tuple[str, ...] = (text, equals + text) if word.startswith("-") and equals else ()
     if word.startswith("-") and not word.startswith("--"):
         parts += tuple(word[i:] for i in range(2, len(word)))
     return parts

@@ -225,6 +225,8 @@ def _read_set_value(
     if args.from_file is not None:
         return read_value(from_file=args.from_file).reveal()
     if args.stdin:
+        if console.stdin is None:
+            raise UsageFailure("--stdin was given but stdin is closed; pipe the value in")
         if console.interactive():
             raise UsageFailure(
                 "--stdin reads a pipe, and stdin is a terminal that would show "

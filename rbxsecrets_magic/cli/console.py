@@ -26,7 +26,8 @@ class Console:
 
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    # None when the process started with stdin closed (``<&-``): Python sets sys.stdin so.
+    stdin: IO[str] | None = field(default_factory=lambda: sys.stdin)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     def out(self, text: str) -> None:
@@ -39,14 +40,25 @@ class Console:
 
     def interactive(self) -> bool:
         """Whether a person can answer a question on stdin."""
+        if self.stdin is None:
+            return False
         try:
             return self.stdin.isatty()
         except (AttributeError, ValueError):
             return False
 
     def confirm(self, question: str) -> bool:
-        """Ask ``question`` on stderr and read yes/no from stdin."""
+        """Ask ``question`` on stderr and read yes/no from stdin; Ctrl-C or end of input is no.
+
+        Every question comes before the first write, so an interrupted answer is a plain no.
+        """
         self.stderr.write(f"{question} [y/N] ")
         self.stderr.flush()
-        answer = self.stdin.readline()
+        if self.stdin is None:
+            return False
+        try:
+            answer = self.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            self.stderr.write("\n")
+            return False
         return answer.strip().lower() in ("y", "yes")

@@ -7,11 +7,19 @@ A mistyped command gets a guess; prompts, notes and error rows read once and pla
 from __future__ import annotations
 
 import getpass
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rbxsecrets_magic.cli.app import Console, main
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, Terminal, rbx
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_mistyped_command_gets_a_guess() -> None:
@@ -36,3 +44,44 @@ def test_the_prompt_names_universes_without_nested_parentheses(
     assert run.code == 0, run.err
     assert asked == [f"Value for TYPED (universes {STAGING}, staging; {PRODUCTION}, production): "]
     assert cloud.plaintext("TYPED", PRODUCTION) == "typed-value"
+
+
+class _CtrlC(Terminal):
+    """A terminal at which the user presses Ctrl-C."""
+
+    def readline(self, size: int | None = -1) -> str:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_at_the_deletion_prompt_says_nothing_was_changed(cloud: Any) -> None:
+    cloud.fake.put_secret(STAGING, "OLD_ONE", "v")
+    run = rbx("apply", "--environment", "staging", "--prune", stdin=_CtrlC())
+    assert run.code == 1
+    assert "deletion not confirmed; nothing was changed" in run.err
+    assert "in flight" not in run.err
+    assert cloud.fake.secret_ids(STAGING) == ["OLD_ONE"]
+
+
+def test_set_stdin_with_stdin_closed_is_one_usage_line(cloud: Any) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["set", "X", "--stdin", "--universe", "staging"],
+        Console(stdout=out, stderr=err, stdin=None),
+    )
+    assert code == 2
+    assert err.getvalue() == (
+        "rbx-secrets: error: --stdin was given but stdin is closed; pipe the value in\n"
+    )
+
+
+def test_set_stdin_closed_in_a_real_process(cloud: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rbxsecrets_magic", "set", "X", "--stdin", "--universe", "staging"],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.close(0),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "stdin is closed" in done.stderr
