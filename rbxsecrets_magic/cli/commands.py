@@ -41,7 +41,7 @@ def _planned(
     args: argparse.Namespace, console: Console
 ) -> Iterator[tuple[Plan, dict[int, SecretsClient], StateStore]]:
     """Make the plan; yield it with its clients and state, closing the clients after."""
-    from ..secrets_as_code.plan import make_plan
+    from ..operations.sync import plan as make_plan
     from ..secrets_as_code.state import StateStore
     from ..secrets_as_code.sync import close_clients, load_desired
 
@@ -55,8 +55,6 @@ def _planned(
         environ=console.environ,
     )
     state = StateStore()
-    if state.problem:
-        console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
     clients = _open_clients(desired.targets, args)
     try:
         for target in desired.targets:

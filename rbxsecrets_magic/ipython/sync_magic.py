@@ -156,6 +156,8 @@ def run_sync(
     clients = {t.universe_id: client_for(t.universe_id) for t in desired.targets}
     state = StateStore()
     planned = plan(desired, clients, state, prune=options.prune, protect=options.protect)
+    for note in planned.notes:
+        interaction.say(f"note: {note}")
     show(planned)
     if options.dry_run or (not planned.pending and options.restart is None):
         return planned

@@ -62,10 +62,20 @@ def plan(
     prune: bool = False,
     protect: Sequence[str] = (),
 ) -> Plan:
-    """List each target once, fetch its key once, and classify every secret (no writes)."""
+    """List each target once, fetch its key once, and classify every secret (no writes).
+
+    A state that cannot be used is one of the plan's notes (it names its own path), for every
+    front end to say.
+    """
+    from dataclasses import replace
+
     from ..secrets_as_code.plan import make_plan
 
-    return make_plan(desired, clients, state, prune=prune, protect=protect)
+    made = make_plan(desired, clients, state, prune=prune, protect=protect)
+    if state.problem:
+        note = f"{state.problem}; values cannot be verified"
+        made = replace(made, notes=(note, *made.notes))
+    return made
 
 
 def _universes_changed(planned: Plan) -> list[Target]:

@@ -20,7 +20,6 @@ in here without touching the rules.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -142,11 +141,14 @@ def _finish(
     return WriteReport(rows, outcomes, notes)
 
 
-def _quiet(action: Callable[[], object]) -> None:
+def _quiet(action: Callable[[], object], say: Callable[[str], None] | None = None) -> None:
     # The state file is a convenience for the next plan; failing to write it is not a failure
-    # of the write it describes.
-    with contextlib.suppress(OSError):
+    # of the write it describes, but it is said (a StateError names the path and the reason).
+    try:
         action()
+    except OSError as exc:
+        if say is not None:
+            say(f"note: not recorded in the state: {str(exc) or type(exc).__name__}")
 
 
 def _set_in(
@@ -157,6 +159,7 @@ def _set_in(
     domain: str | None,
     exists: bool | None,
     state: StateStore | None,
+    say: Callable[[str], None] | None = None,
 ) -> WriteRow:
     """Set ``name`` in one universe, record it in the state, and say how it went."""
     universe = target.universe_id
@@ -165,7 +168,7 @@ def _set_in(
     except RbxSecretsError as error:
         unknown = error.outcome_unknown
         if unknown and state is not None:
-            _quiet(lambda: state.forget(client.base_url, universe, name))
+            _quiet(lambda: state.forget(client.base_url, universe, name), say)
         return WriteRow(
             target,
             name,
@@ -186,7 +189,8 @@ def _set_in(
                 domain=info.domain,
                 key_id=info.key_id,
                 update_time=info.update_time,
-            )
+            ),
+            say,
         )
     return WriteRow(target, name, result.action, "done", info=info, length=len(value))
 
@@ -241,7 +245,7 @@ def set_secret(
     for target in targets:
         hint = exists(target.universe_id) if exists is not None else None
         client = clients[target.universe_id]
-        row = _set_in(client, target, name, value, domain, hint, state)
+        row = _set_in(client, target, name, value, domain, hint, state, interaction.say)
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -293,7 +297,7 @@ def delete_secrets(
     for target in targets:
         client = client_for(target.universe_id)
         for name in names:
-            row = _delete_in(client, target, name, state)
+            row = _delete_in(client, target, name, state, interaction.say)
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -301,7 +305,11 @@ def delete_secrets(
 
 
 def _delete_in(
-    client: SecretsClient, target: Target, name: str, state: StateStore | None
+    client: SecretsClient,
+    target: Target,
+    name: str,
+    state: StateStore | None,
+    say: Callable[[str], None] | None = None,
 ) -> WriteRow:
     try:
         client.delete(name)
@@ -312,7 +320,7 @@ def _delete_in(
         error = " ".join(str(exc).split())
         return WriteRow(target, name, "delete", "unknown" if unknown else "failed", error, exc)
     if state is not None:
-        _quiet(lambda: state.forget(client.base_url, target.universe_id, name))
+        _quiet(lambda: state.forget(client.base_url, target.universe_id, name), say)
     return WriteRow(target, name, "delete", "done")
 
 

@@ -6,20 +6,36 @@ A mistyped command gets a guess; prompts, notes and error rows read once and pla
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rbxsecrets_magic.cli.app import Console, main
-from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, Terminal, rbx
+from tests.rbxsecrets_magic.sync_helpers import (
+    PRODUCTION,
+    STAGING,
+    VALUES,
+    Terminal,
+    rbx,
+    write_env,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(name, value)
+        yield
 
 
 def test_a_mistyped_command_gets_a_guess() -> None:
@@ -85,3 +101,35 @@ def test_set_stdin_closed_in_a_real_process(cloud: Any) -> None:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert "stdin is closed" in done.stderr
+
+
+def test_the_state_note_names_its_path_once(cloud: Any, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "applied.json").write_text("{not json", encoding="utf-8")
+    run = rbx("plan", "--environment", "staging", "--env-file", ".env")
+    assert run.code == 0, run.err
+    notes = [line for line in run.err.splitlines() if "values cannot be verified" in line]
+    assert len(notes) == 1, run.err
+    assert notes[0].count(str(state)) == 1, notes[0]
+
+
+def test_set_says_when_the_state_cannot_be_saved(cloud: Any, tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the state folder goes", encoding="utf-8")
+    cloud.fake.put_secret(STAGING, "X", "old")
+    with _env("X_VALUE", "new-value"):
+        run = rbx("set", "X", "--from-env", "X_VALUE", "--universe", "staging")
+    assert run.code == 0, run.err
+    assert cloud.plaintext("X", STAGING) == "new-value"
+    notes = [line for line in run.err.splitlines() if "not recorded in the state" in line]
+    assert len(notes) == 1 and str(tmp_path / "state") in notes[0], run.err
+
+
+def test_an_error_row_says_its_message_once(cloud: Any, tmp_path: Path) -> None:
+    write_env(tmp_path, {k: v for k, v in VALUES.items() if k != "ANALYTICS_KEY"})
+    run = rbx("apply", "--environment", "staging", "--env-file", ".env")
+    assert run.code == 1
+    report = run.out.splitlines()
+    rows = [line for line in report if "ANALYTICS_KEY" in line]
+    assert len(rows) == 1, run.out
+    assert rows[0].count("is not set in") == 1, rows[0]

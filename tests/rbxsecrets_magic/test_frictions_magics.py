@@ -1,0 +1,22 @@
+"""Frictions a new user met (issue 18 D), through the magics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.rbxsecrets_magic.test_magics_sync import sync_shell  # noqa: F401 (a fixture)
+
+if TYPE_CHECKING:
+    from tests.rbxsecrets_magic.support import MagicShell
+
+
+def test_sync_says_when_the_state_cannot_be_used(sync_shell: MagicShell, tmp_path: Path) -> None:  # noqa: F811
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "applied.json").write_text("{not json", encoding="utf-8")
+    sync_shell.ok("%rbx_secret_sync --env-file .env --environment staging --dry-run")
+    lines = sync_shell.last_output.splitlines()
+    notes = [line for line in lines if "values cannot be verified" in line]
+    assert len(notes) == 1, sync_shell.last_output
+    assert str(state) in notes[0]
