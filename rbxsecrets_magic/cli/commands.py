@@ -425,6 +425,7 @@ def _run_check(args: argparse.Namespace, console: Console) -> int:
                     "checks": [
                         {
                             "universe": t.universe_id,
+                            "environment": t.environment,
                             "id": name,
                             "exists": c.domain is not None,
                             "host": c.host,

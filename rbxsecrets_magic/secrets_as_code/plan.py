@@ -109,6 +109,7 @@ class Change:
         """The row as in ``rbx-secrets plan --json``."""
         return {
             "universe": self.universe,
+            "environment": self.environment,
             "id": self.id,
             "action": self.action,
             "reason": self.reason,
@@ -182,7 +183,7 @@ class Plan:
         return text + "."
 
     def to_json(self) -> dict[str, object]:
-        """``{"changes": [{"universe", "id", "action", "reason"}, ...]}``."""
+        """``{"changes": [{"universe", "environment", "id", "action", "reason"}, ...]}``."""
         return {"changes": [c.to_json() for c in self.changes]}
 
     def __repr__(self) -> str:

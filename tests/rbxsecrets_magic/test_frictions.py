@@ -133,3 +133,22 @@ def test_an_error_row_says_its_message_once(cloud: Any, tmp_path: Path) -> None:
     rows = [line for line in report if "ANALYTICS_KEY" in line]
     assert len(rows) == 1, run.out
     assert rows[0].count("is not set in") == 1, rows[0]
+
+
+def test_json_rows_name_the_environment(cloud: Any) -> None:
+    plan = rbx("plan", "--env-file", ".env", "--json")
+    assert {(r["universe"], r["environment"]) for r in plan.json["changes"]} == {
+        (STAGING, "staging"),
+        (PRODUCTION, "production"),
+    }
+    apply = rbx("apply", "--env-file", ".env", "--environment", "staging", "--json")
+    assert {r["environment"] for r in apply.json["changes"]} == {"staging"}
+    listed = rbx("list", "--universe", "staging", "--json")
+    assert {r["environment"] for r in listed.json["secrets"]} == {"staging"}
+    with _env("V", "a-value"):
+        done = rbx("set", "X", "--from-env", "V", "--universe", f"staging,{PRODUCTION}", "--json")
+    assert [r["environment"] for r in done.json["results"]] == ["staging", "production"]
+    gone = rbx("delete", "X", "--universe", str(STAGING), "--yes", "--json")
+    assert [r["environment"] for r in gone.json["results"]] == ["staging"]
+    check = rbx("check", "X", "https://a.example.com/", "--universe", "production", "--json")
+    assert [r["environment"] for r in check.json["checks"]] == ["production"]

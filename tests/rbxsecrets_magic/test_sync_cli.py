@@ -133,7 +133,7 @@ def test_list_json_shape_and_stale(cloud: Any) -> None:
     assert result.code == 0
     rows = result.json["secrets"]
     assert [set(r) for r in rows] == [
-        {"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}
+        {"universe", "environment", "id", "domain", "key_id", "stale", "create_time", "update_time"}
     ] * 2
     by_id = {r["id"]: r for r in rows}
     assert by_id["OLD"]["stale"] is True and by_id["OLD"]["domain"] == "x.com"
