@@ -74,9 +74,9 @@ def _existing_path(text: str) -> bool:
 
 def _plain_url(text: str) -> bool:
     """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
-    from ..opencloud.domains import url_host
+    from ..operations.preflight import is_plain_url
 
-    return not any(c in text for c in "?#@") and _passes(url_host, text)
+    return is_plain_url(text)
 
 
 def _quoted(names: list[str]) -> str:

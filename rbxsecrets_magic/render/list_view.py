@@ -27,7 +27,10 @@ def _iso(moment: datetime | None) -> str | None:
 def list_rows(
     targets: Sequence[Target], clients: Mapping[int, SecretsClient]
 ) -> list[dict[str, object]]:
-    """``{"universe", "environment", "id", "domain", "key_id", "stale", "create_time", "update_time"}`` rows.
+    """The rows of a listing, one per secret and universe.
+
+    Each is ``{"universe", "environment", "id", "domain", "key_id", "stale", "create_time",
+    "update_time"}``.
 
     Raises
     ------

@@ -152,3 +152,22 @@ def test_json_rows_name_the_environment(cloud: Any) -> None:
     assert [r["environment"] for r in gone.json["results"]] == ["staging"]
     check = rbx("check", "X", "https://a.example.com/", "--universe", "production", "--json")
     assert [r["environment"] for r in check.json["checks"]] == ["production"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.stripe.com/v1?key=abc",
+        "https://api.stripe.com/v1#abc",
+        "https://user:abc@api.stripe.com/v1",
+    ],
+)
+def test_check_refuses_a_url_with_a_token_as_the_magic_does(cloud: Any, url: str) -> None:
+    cloud.fake.put_secret(STAGING, "PAY", "v", domain="*.stripe.com")
+    cloud.fake.clear_journal()
+    run = rbx("check", "PAY", url, "--universe", "staging")
+    assert run.code == 2, run.out + run.err
+    assert "only its host matters" in run.err
+    assert "abc" not in run.out + run.err
+    assert list(cloud.fake.journal) == []  # refused before any request
+    assert rbx("check", "PAY", "https://api.stripe.com/v1", "--universe", "staging").code == 0
