@@ -4,7 +4,7 @@
 
     rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
                        [--prune] [--protect GLOB]... [--domain D] [--json]
-    rbx-secrets apply  (the same options) [--yes] [--restart [--bleed-off MINUTES]]
+    rbx-secrets apply  (the same options) [--yes] [--atomic] [--restart [--bleed-off MINUTES]]
     rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
                        [--universe U]... [--restart [--bleed-off MINUTES] [--yes]]
     rbx-secrets list   [--universe U]... [--json]
@@ -187,6 +187,11 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
 
 def _configure_apply(parser: argparse.ArgumentParser) -> None:
     add_plan_options(parser)
+    parser.add_argument(
+        "--atomic",
+        action="store_true",
+        help="All or nothing: if any secret has an error (no usable value), write nothing.",
+    )
     parser.add_argument(
         "--yes",
         action="store_true",

@@ -97,6 +97,7 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
             clients,
             state,
             yes=args.yes,
+            atomic=args.atomic,
             restart=restart,
             interaction=_interaction(console),
             on_outcome=progress,

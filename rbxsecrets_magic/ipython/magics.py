@@ -465,6 +465,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--prune")
     @option("--protect")
     @option("--dry-run", help="Only show the plan.")
+    @option("--atomic")
     @option("--yes", help="Delete (and with --restart, restart) without asking.")
     @option("--restart")
     @option("--bleed-off")
@@ -512,6 +513,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             prune=args.prune,
             protect=tuple(args.protect),
             dry_run=args.dry_run,
+            atomic=args.atomic,
             yes=args.yes,
             restart=restart,
         )

@@ -89,6 +89,11 @@ OPTIONS: dict[str, Option] = {
         Option("--env-file", Kind.PATH, "Set every entry of a .env file instead.", "PATH"),
         Option("--dry-run", Kind.FLAG, "Only show what would change."),
         Option(
+            "--atomic",
+            Kind.FLAG,
+            "All or nothing: if any secret has an error (no usable value), write nothing.",
+        ),
+        Option(
             "--restart",
             Kind.FLAG,
             "After the writes succeed, restart the game servers of each universe written, "

@@ -89,6 +89,7 @@ class SyncOptions:
     prune: bool = False
     protect: Sequence[str] = ()
     dry_run: bool = False
+    atomic: bool = False
     yes: bool = False
     restart: RestartRequest | None = None
 
@@ -166,6 +167,7 @@ def run_sync(
         clients,
         state,
         yes=options.yes,
+        atomic=options.atomic,
         restart=options.restart,
         interaction=interaction,
     )

@@ -89,11 +89,17 @@ def apply(
     state: StateStore,
     *,
     yes: bool = False,
+    atomic: bool = False,
     restart: RestartRequest | None = None,
     interaction: Interaction | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> SyncReport:
     """Confirm, write what the plan does not show as unchanged, then restart.
+
+    Without ``atomic``, the rows that can be written are, and each error row fails alone.
+    With it, every value was already read and checked while planning, so one error row means
+    nothing is asked, written or restarted; a write refused by the server once writing began
+    still fails its own row only (what was written stays written, and is reported).
 
     Raises
     ------
@@ -103,6 +109,8 @@ def apply(
     from ..secrets_as_code.apply import apply_plan
 
     interaction = interaction or Interaction()
+    if atomic and planned.errors:
+        return _refused_whole(planned, interaction)
     if planned.deletions:
         question = f"{planned.deletion_question()} [y/N] "
         confirm(question, action="delete", yes=yes, interaction=interaction)
@@ -122,6 +130,26 @@ def apply(
         restart, sync_results(report), labels, clients.__getitem__, interaction
     )
     return SyncReport(planned, report, outcomes, notes)
+
+
+def _refused_whole(planned: Plan, interaction: Interaction) -> SyncReport:
+    """The report of an atomic apply that wrote nothing: every error row, every row not sent."""
+    from ..secrets_as_code.apply import ApplyReport, Outcome
+
+    count = len(planned.errors)
+    why = (
+        f"not written: {count} secret{'s' if count != 1 else ''} had errors and "
+        "--atomic writes all or nothing"
+    )
+    outcomes = [
+        Outcome(c, "failed", c.reason)
+        if c.action == "error"
+        else Outcome(c, "skipped", why if c.writes else None)
+        for c in planned.changes
+    ]
+    note = f"{why}; nothing was changed"
+    interaction.say(note)
+    return SyncReport(planned, ApplyReport(planned, outcomes), notes=[note])
 
 
 def sync_results(report: ApplyReport) -> list[tuple[int, str]]:

@@ -171,3 +171,22 @@ def test_check_refuses_a_url_with_a_token_as_the_magic_does(cloud: Any, url: str
     assert "abc" not in run.out + run.err
     assert list(cloud.fake.journal) == []  # refused before any request
     assert rbx("check", "PAY", "https://api.stripe.com/v1", "--universe", "staging").code == 0
+
+
+def test_apply_atomic_writes_nothing_when_a_row_has_an_error(cloud: Any, tmp_path: Path) -> None:
+    write_env(tmp_path, {k: v for k, v in VALUES.items() if k != "ANALYTICS_KEY"})
+    run = rbx("apply", "--env-file", ".env", "--atomic", "--json")
+    assert run.code == 1
+    assert cloud.fake.secret_ids(STAGING) == [] and cloud.fake.secret_ids(PRODUCTION) == []
+    assert [e.method for e in cloud.fake.journal if e.method != "GET"] == []
+    results = {(r["environment"], r["id"]): r["result"] for r in run.json["changes"]}
+    assert results[("staging", "ANALYTICS_KEY")] == "failed"
+    assert results[("production", "STRIPE_KEY")] == "skipped"
+    assert "--atomic writes all or nothing; nothing was changed" in run.err
+    partial = rbx("apply", "--env-file", ".env")  # without --atomic: what can be written is
+    assert partial.code == 1
+    assert cloud.plaintext("STRIPE_KEY", PRODUCTION) == VALUES["STRIPE_KEY"]
+    write_env(tmp_path, VALUES)
+    whole = rbx("apply", "--env-file", ".env", "--atomic")
+    assert whole.code == 0, whole.err
+    assert cloud.plaintext("ANALYTICS_KEY", STAGING) == VALUES["ANALYTICS_KEY"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES, write_env
 from tests.rbxsecrets_magic.test_magics_sync import sync_shell  # noqa: F401 (a fixture)
 
 if TYPE_CHECKING:
@@ -20,3 +21,18 @@ def test_sync_says_when_the_state_cannot_be_used(sync_shell: MagicShell, tmp_pat
     notes = [line for line in lines if "values cannot be verified" in line]
     assert len(notes) == 1, sync_shell.last_output
     assert str(state) in notes[0]
+
+
+def test_sync_atomic_writes_nothing_when_a_row_has_an_error(
+    sync_shell: MagicShell,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    cloud = sync_shell.cloud  # type: ignore[attr-defined]
+    write_env(tmp_path, {k: v for k, v in VALUES.items() if k != "ANALYTICS_KEY"})
+    message = sync_shell.usage_error("%rbx_secret_sync --env-file .env --atomic")
+    assert "failed" in message
+    assert "--atomic writes all or nothing; nothing was changed" in sync_shell.last_output
+    assert cloud.fake.secret_ids(STAGING) == [] and cloud.fake.secret_ids(PRODUCTION) == []
+    write_env(tmp_path, VALUES)
+    sync_shell.ok("%rbx_secret_sync --env-file .env --atomic")
+    assert cloud.plaintext("ANALYTICS_KEY", PRODUCTION) == VALUES["ANALYTICS_KEY"]
