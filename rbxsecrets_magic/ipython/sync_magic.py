@@ -153,6 +153,7 @@ def run_sync(
         universes=[options.universe] if options.universe else [],
         environments=[options.environment] if options.environment else [],
         environ=env,
+        default_named="the configured universe (RbxSecretsMagics.universe_id or RBX_UNIVERSE_ID)",
     )
     clients = {t.universe_id: client_for(t.universe_id) for t in desired.targets}
     state = StateStore()

@@ -16,7 +16,7 @@ from ..errors import InvalidInputError
 from ..opencloud.validation import validate_value
 from ..settings import ENV_UNIVERSE_ID
 from ..values import SecretValue, read_env_file
-from .manifest import Manifest, SecretSpec, Target, env_file_manifest
+from .manifest import Manifest, SecretSpec, Target, env_file_manifest, split_tokens
 
 __all__ = ["DesiredState", "desired_state"]
 
@@ -57,8 +57,12 @@ def desired_state(
     environments: Sequence[str] = (),
     domain: str | None = None,
     environ: Mapping[str, str] | None = None,
+    default_named: str = ENV_UNIVERSE_ID,
 ) -> DesiredState:
     """Build the desired state from a manifest (or an ``.env`` file alone) and the targets.
+
+    A default universe (``RBX_UNIVERSE_ID``) narrows a manifest run to itself, never
+    silently: a note names the environments it left out and how to include them.
 
     Parameters
     ----------
@@ -73,6 +77,8 @@ def desired_state(
         ``--domain``, only without a manifest.
     environ:
         The process environment (values and ``RBX_UNIVERSE_ID``); ``os.environ`` by default.
+    default_named:
+        How the note names where the default universe came from.
 
     Raises
     ------
@@ -105,7 +111,10 @@ def desired_state(
                 f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
                 f".env file not in {manifest.name}: {', '.join(extra)}"
             )
-    targets = manifest.targets(universes, environments, default=env.get(ENV_UNIVERSE_ID))
+    default = env.get(ENV_UNIVERSE_ID)
+    targets = manifest.targets(universes, environments, default=default)
+    if default and not split_tokens(universes) and not split_tokens(environments):
+        notes += _left_out(manifest, targets, default_named)
     secrets = {t.universe_id: tuple(manifest.secrets_for(t)) for t in targets}
     needed = dict.fromkeys(spec.id for specs in secrets.values() for spec in specs)
     values: dict[str, SecretValue] = {}
@@ -120,6 +129,19 @@ def desired_state(
         else:
             problems[name] = problem
     return DesiredState(manifest, tuple(targets), secrets, values, problems, tuple(notes))
+
+
+def _left_out(manifest: Manifest, targets: Sequence[Target], default_named: str) -> list[str]:
+    """The note for a run the default universe narrowed: what it left out, how to include it."""
+    chosen = {t.universe_id for t in targets}
+    left = [f"{name} ({u})" for name, u in manifest.environments.items() if u not in chosen]
+    if not left:
+        return []
+    every = ",".join(manifest.environments)
+    return [
+        f"{default_named} narrows this run to universe {', '.join(t.label for t in targets)}; "
+        f"left out: {', '.join(left)}; to include them, give --environment {every}"
+    ]
 
 
 def _value_of(

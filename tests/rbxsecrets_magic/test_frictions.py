@@ -190,3 +190,23 @@ def test_apply_atomic_writes_nothing_when_a_row_has_an_error(cloud: Any, tmp_pat
     whole = rbx("apply", "--env-file", ".env", "--atomic")
     assert whole.code == 0, whole.err
     assert cloud.plaintext("ANALYTICS_KEY", STAGING) == VALUES["ANALYTICS_KEY"]
+
+
+def test_an_exported_universe_never_narrows_a_manifest_run_silently(
+    cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RBX_UNIVERSE_ID", str(STAGING))
+    for command in ("plan", "apply"):
+        run = rbx(command, "--env-file", ".env")
+        assert run.code == 0, run.err
+        assert (
+            f"rbx-secrets: note: RBX_UNIVERSE_ID narrows this run to universe {STAGING} "
+            f"(staging); left out: production ({PRODUCTION}); to include them, give "
+            "--environment staging,production"
+        ) in run.err.splitlines()
+    assert cloud.fake.secret_ids(PRODUCTION) == []  # narrowed, as said
+    named = rbx("plan", "--env-file", ".env", "--environment", "staging")
+    assert "narrows" not in named.err  # chosen on the command line: nothing left out silently
+    every = rbx("apply", "--env-file", ".env", "--environment", "staging,production")
+    assert every.code == 0 and "narrows" not in every.err
+    assert cloud.plaintext("STRIPE_KEY", PRODUCTION) == VALUES["STRIPE_KEY"]

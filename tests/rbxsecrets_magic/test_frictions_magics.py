@@ -36,3 +36,15 @@ def test_sync_atomic_writes_nothing_when_a_row_has_an_error(
     write_env(tmp_path, VALUES)
     sync_shell.ok("%rbx_secret_sync --env-file .env --atomic")
     assert cloud.plaintext("ANALYTICS_KEY", PRODUCTION) == VALUES["ANALYTICS_KEY"]
+
+
+def test_sync_says_which_environments_the_configured_universe_left_out(
+    sync_shell: MagicShell,  # noqa: F811
+) -> None:
+    sync_shell.ok(f"%config RbxSecretsMagics.universe_id = {STAGING}")
+    sync_shell.ok("%rbx_secret_sync --env-file .env --dry-run")
+    assert (
+        "note: the configured universe (RbxSecretsMagics.universe_id or RBX_UNIVERSE_ID) "
+        f"narrows this run to universe {STAGING} (staging); left out: production "
+        f"({PRODUCTION}); to include them, give --environment staging,production"
+    ) in sync_shell.last_output
