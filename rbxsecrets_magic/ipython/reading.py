@@ -19,10 +19,10 @@ from ..errors import RbxSecretsError, ValueSourceError
 from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
 from .wording import (
     _SOURCE_OPTIONS,
-    _existing_path,
     _explain,
     _fail,
     _passes,
+    _path_like,
     _plain_url,
 )
 
@@ -71,6 +71,8 @@ class ReadingMixin:
             _scrub(exc)
         except ValueSourceError as exc:
             message = str(exc)
+            if exc.typed is not None and _path_like(exc.typed):
+                message += f": {exc.typed}"  # a path, not a value: named
             _scrub(exc)
         except RbxSecretsError as exc:
             message = _explain(exc, magic)
@@ -146,7 +148,7 @@ class ReadingMixin:
             Kind.DOMAIN: lambda t: _passes(validate_domain, t),
             Kind.ENV_VAR: lambda t: t in os.environ or is_env_var_name(t),
             Kind.VARIABLE: lambda t: t.isidentifier() and t in namespace,
-            Kind.PATH: _existing_path,
+            Kind.PATH: _path_like,
             # A pattern of secret ids: the characters of an id and glob's own.
             Kind.GLOB: lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
             Kind.PLACES: lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,

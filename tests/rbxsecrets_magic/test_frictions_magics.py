@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES, write_env
 from tests.rbxsecrets_magic.test_magics_sync import sync_shell  # noqa: F401 (a fixture)
 
@@ -48,3 +50,27 @@ def test_sync_says_which_environments_the_configured_universe_left_out(
         f"narrows this run to universe {STAGING} (staging); left out: production "
         f"({PRODUCTION}); to include them, give --environment staging,production"
     ) in sync_shell.last_output
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "%rbx_secret_set --env-file missing.env",
+        "%rbx_secret_set --env-file ./config/.env.local",
+        "%rbx_secret_set api_token --from-file ~/.secrets/api_token.txt",
+    ],
+)
+def test_a_missing_path_is_named_and_kept_in_history(cloud_shell: MagicShell, line: str) -> None:
+    path = line.rsplit(" ", 1)[-1]
+    message = cloud_shell.usage_error(line)
+    assert message.endswith(f"does not exist: {path}") or f"does not exist: {path}" in message
+    assert "redacted" not in message and "not repeated" not in message
+    assert f"--{line.split(' --', 1)[1]}" in cloud_shell.ip.user_ns["In"][-1]
+    assert path in cloud_shell.history_text()
+
+
+def test_a_word_that_may_be_a_value_is_still_masked(cloud_shell: MagicShell) -> None:
+    typed = "Hunter2-typed-as-the-source"
+    message = cloud_shell.usage_error(f"%rbx_secret_set --env-file {typed}")
+    assert typed not in message
+    cloud_shell.assert_nowhere(typed)
