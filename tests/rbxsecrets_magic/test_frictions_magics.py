@@ -74,3 +74,22 @@ def test_a_word_that_may_be_a_value_is_still_masked(cloud_shell: MagicShell) -> 
     message = cloud_shell.usage_error(f"%rbx_secret_set --env-file {typed}")
     assert typed not in message
     cloud_shell.assert_nowhere(typed)
+
+
+def test_ctrl_c_at_the_sync_deletion_prompt_says_nothing_was_changed(
+    sync_shell: MagicShell,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    cloud = sync_shell.cloud  # type: ignore[attr-defined]
+    cloud.fake.put_secret(STAGING, "OLD", "x")
+
+    def ctrl_c(_prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builtins, "input", ctrl_c)
+    message = sync_shell.usage_error("%rbx_secret_sync --env-file .env --universe staging --prune")
+    assert "not confirmed" in message and "nothing was changed" in message
+    assert "may have been made" not in message
+    assert cloud.fake.secret_ids(STAGING) == ["OLD"]
