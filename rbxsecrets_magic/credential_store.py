@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from . import system_keyring
 from .errors import KeyringUnavailableError
@@ -62,7 +63,9 @@ def login_account(base_url: str) -> str:
     InvalidInputError
         ``base_url`` is not one credentials may be sent to.
     """
-    return check_base_url(base_url)
+    checked = urlsplit(check_base_url(base_url))
+    # Host names are case-insensitive: one login per server, however its URL is typed.
+    return urlunsplit((checked.scheme, checked.netloc.lower(), checked.path, "", ""))
 
 
 def _with_login_advice(exc: KeyringUnavailableError) -> KeyringUnavailableError:

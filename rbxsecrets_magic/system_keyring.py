@@ -32,7 +32,13 @@ def _backend() -> _Backend:
         raise KeyringUnavailableError(
             "the keyring library is not installed (pip install 'rbxsecrets-magic[keyring]')"
         ) from None
-    found = keyring.get_keyring()
+    problem = None
+    try:
+        found = keyring.get_keyring()
+    except Exception as exc:  # a backend's detection failed (D-Bus vanished, say)
+        problem = f"the system keyring could not be opened ({type(exc).__name__})"
+    if problem is not None:
+        raise KeyringUnavailableError(problem)
     empty_chain = isinstance(found, chainer.ChainerBackend) and not found.backends
     if isinstance(found, fail.Keyring) or empty_chain or _is_null(found):
         raise KeyringUnavailableError(
