@@ -27,6 +27,14 @@ from traitlets.config import Config
 from rbxsecrets_magic.settings import ENV_VARS
 from tests.rbxsecrets_magic.support import MagicShell, Prompt
 from tests.rbxsecrets_magic.sync_helpers import MANIFEST, PRODUCTION, STAGING, VALUES, write_env
+from tests.rbxsecrets_magic.value_sources.fixtures import (  # noqa: F401 - fixtures, registered
+    _aws_server,
+    _secret_service,
+    aws_sm,
+    no_keyring,
+    secret_service,
+    sops,
+)
 
 # CI must give the same verdict on every run: derandomized examples, no example database
 # carried between runs. Locally, Hypothesis explores new examples each time.

@@ -12,6 +12,8 @@ Needs the ``aws`` extra (``boto3``).
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -38,6 +40,27 @@ class _SecretsManagerClient(Protocol):
     def get_secret_value(self, *, SecretId: str) -> Mapping[str, object]: ...  # noqa: N803
 
 
+class _NoResponseBodies(logging.Filter):
+    """Drops botocore's DEBUG record of a response body while this module reads a secret.
+
+    With DEBUG logging on (``logging.basicConfig(level=logging.DEBUG)``), botocore logs every
+    response body, which for ``GetSecretValue`` is the secret. The caller's own use of boto3
+    is left alone: only the calls made here, on this thread, are filtered.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reading = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        busy = getattr(self.reading, "active", False)
+        return not (busy and str(record.msg).startswith("Response body"))
+
+
+_FILTER = _NoResponseBodies()
+_FILTERED_LOGGER = "botocore.parsers"
+
+
 class _Secret:
     """A fetched secret string; its repr shows only its length."""
 
@@ -48,6 +71,10 @@ class _Secret:
 
     def __repr__(self) -> str:
         return f"<AWS secret string: {len(self.text)} characters>"
+
+    def wipe(self) -> None:
+        """Drop the secret string (see ResolutionContext.close)."""
+        self.text = ""
 
 
 def resolve(reference: Reference, context: ResolutionContext) -> str:
@@ -102,6 +129,10 @@ def _fetch(secret_id: str, context: ResolutionContext, fail: _Fail) -> _Secret:
     client = context.once(("aws-sm", "client"), lambda: _client(fail))
     region = client.meta.region_name
     problem = None
+    logger = logging.getLogger(_FILTERED_LOGGER)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    _FILTER.reading.active = True
     try:
         answer = client.get_secret_value(SecretId=secret_id)
     except ClientError as exc:
@@ -113,6 +144,8 @@ def _fetch(secret_id: str, context: ResolutionContext, fail: _Fail) -> _Secret:
         )
     except BotoCoreError as exc:
         problem = f"AWS Secrets Manager could not be reached in {region} ({type(exc).__name__})"
+    finally:
+        _FILTER.reading.active = False
     if problem is not None:
         raise fail(problem)
     found = answer.get("SecretString")

@@ -28,7 +28,13 @@ from ..validation import MAX_VALUE_CHARS, validate_value
 from ..values import SecretValue
 from .reference import Reference, parse_reference
 
-__all__ = ["BUILTIN_SCHEMES", "ENTRY_POINT_GROUP", "ResolutionContext", "ValueResolver"]
+__all__ = [
+    "BUILTIN_SCHEMES",
+    "ENTRY_POINT_GROUP",
+    "ResolutionContext",
+    "ValueResolver",
+    "wipe_in_place",
+]
 
 #: The entry-point group through which another package adds a scheme.
 ENTRY_POINT_GROUP = "rbxsecrets_magic.value_sources"
@@ -104,6 +110,27 @@ class ResolutionContext:
     def __repr__(self) -> str:
         """Where relative paths start; never anything resolved."""
         return f"ResolutionContext(base_dir={str(self.base_dir)!r})"
+
+    def __enter__(self) -> ResolutionContext:
+        """Use the context for one run; :meth:`close` at its end."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """End the run: :meth:`close`."""
+        self.close()
+
+    def close(self) -> None:
+        """Forget everything fetched, and wipe what can be wiped in place.
+
+        A decrypted file or a fetched secret is emptied where it lies, so that a traceback
+        kept after a failed run (``sys.last_traceback``, ``%debug``) that still reaches it
+        finds nothing. Values already handed out as :class:`SecretValue` stay usable.
+        """
+        with self._lock:
+            cached = list(self._cache.values())
+            self._cache.clear()
+        for found in cached:
+            wipe_in_place(found)
 
     # ------------------------------------------------------------------------------ resolving
 
@@ -273,6 +300,21 @@ def _checked(value: object, ref: Reference) -> SecretValue:
     if problem is not None:
         raise ValueReferenceError(ref.text, problem, scheme=ref.scheme)
     return SecretValue(value)
+
+
+def wipe_in_place(found: object) -> None:
+    """Empty ``found`` where it lies: its ``wipe()``, or dicts and lists, nested ones too."""
+    wipe = getattr(found, "wipe", None)
+    if callable(wipe):
+        wipe()
+    elif isinstance(found, dict):
+        for value in found.values():
+            wipe_in_place(value)
+        found.clear()
+    elif isinstance(found, list):
+        for value in found:
+            wipe_in_place(value)
+        found.clear()
 
 
 def _fresh(error: ValueReferenceError) -> ValueReferenceError:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..errors import SopsError
-from .context import ResolutionContext
+from .context import ResolutionContext, wipe_in_place
 from .reference import Reference
 
 __all__ = ["ENV_SOPS", "MAX_SOPS_FILE_BYTES", "SOPS_TIMEOUT", "find_sops", "resolve"]
@@ -52,11 +52,15 @@ class _Document:
 
     __slots__ = ("data",)
 
-    def __init__(self, data: Mapping[str, object]) -> None:
+    def __init__(self, data: dict[str, object]) -> None:
         self.data = data
 
     def __repr__(self) -> str:
         return f"<decrypted sops file: {len(self.data)} keys>"
+
+    def wipe(self) -> None:
+        """Empty the entries in place (see ResolutionContext.close)."""
+        wipe_in_place(self.data)
 
 
 def find_sops(environ: Mapping[str, str] | None = None) -> str | None:

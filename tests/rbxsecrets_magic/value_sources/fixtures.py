@@ -1,5 +1,7 @@
 """Fixtures for the value-source tests, on real parts (see ``real_parts.py``).
 
+Registered for the whole suite by ``tests/conftest.py`` (the security tests use them too).
+
 ``sops``: an age key and the sops program, with ``SOPS_AGE_KEY_FILE`` set and
 ``RBX_SECRETS_SOPS`` pointing at the counting wrapper. ``aws_sm``: moto's server (one per
 session, emptied for each test) with the AWS environment pointing at it and fake credentials, so
