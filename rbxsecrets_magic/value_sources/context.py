@@ -24,7 +24,7 @@ from ..errors import (
     ValueReferenceError,
     ValueTooLongError,
 )
-from ..validation import MAX_VALUE_CHARS, validate_value
+from ..opencloud.validation import MAX_VALUE_CHARS, validate_value
 from ..values import SecretValue
 from .reference import Reference, parse_reference
 

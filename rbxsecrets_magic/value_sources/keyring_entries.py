@@ -21,7 +21,7 @@ def resolve(reference: Reference, context: ResolutionContext) -> str:
     KeyringEntryError
         No such entry, or no usable keyring here.
     """
-    from .. import system_keyring
+    from ..credentials import system_keyring
 
     service, slash, username = reference.body.partition("/")
 

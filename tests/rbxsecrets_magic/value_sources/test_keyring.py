@@ -10,7 +10,8 @@ from pathlib import Path
 import keyring
 import pytest
 
-from rbxsecrets_magic import credential_store, system_keyring
+from rbxsecrets_magic.credentials import store as credential_store
+from rbxsecrets_magic.credentials import system_keyring
 from rbxsecrets_magic.errors import KeyringEntryError, KeyringUnavailableError
 from rbxsecrets_magic.settings import Credential
 from rbxsecrets_magic.value_sources import ResolutionContext
@@ -93,7 +94,7 @@ def test_without_a_keyring_logins_say_so_and_suggest_the_environment(no_keyring:
 def test_no_keyring_is_detected_in_a_fresh_process_without_d_bus(tmp_path: Path) -> None:
     # What a container or CI gets: keyring's own detection, no stand-in backend.
     code = (
-        "from rbxsecrets_magic import credential_store\n"
+        "from rbxsecrets_magic.credentials import store as credential_store\n"
         "try:\n"
         "    credential_store.load_login('https://apis.roblox.com')\n"
         "except Exception as exc:\n"
