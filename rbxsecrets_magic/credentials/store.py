@@ -18,8 +18,11 @@ and, for logins, suggests the environment variable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,9 +32,11 @@ from . import system_keyring
 
 __all__ = [
     "CREDENTIAL_ORDER",
+    "ENV_KEY_STORE",
     "SERVICE",
     "delete_login",
     "fingerprint_key_account",
+    "keyring_fingerprint_key",
     "load_fingerprint_key",
     "load_login",
     "login_account",
@@ -41,6 +46,8 @@ __all__ = [
 
 #: The keyring service every entry of this package is stored under.
 SERVICE = "rbxsecrets-magic"
+#: ``file`` keeps the state's fingerprint key in the state folder even where a keyring exists.
+ENV_KEY_STORE = "RBX_SECRETS_KEY_STORE"
 #: Where a credential is looked for, first to last (what ``rbx-secrets whoami`` explains).
 CREDENTIAL_ORDER = (
     "the session's login (%rbx_secret_login)",
@@ -166,3 +173,59 @@ def save_fingerprint_key(state_dir: str | os.PathLike[str], key: bytes) -> None:
     if len(key) != 32:
         raise ValueError("a fingerprint key is 32 bytes")
     system_keyring.set_password(SERVICE, fingerprint_key_account(state_dir), key.hex())
+
+
+def keyring_fingerprint_key(
+    state_dir: str | os.PathLike[str],
+    *,
+    create: bool,
+    has_file: bool,
+    environ: Mapping[str, str] | None = None,
+) -> bytes | None:
+    """The state folder's fingerprint key from the keyring, where one exists and is used.
+
+    The seam of :func:`rbxsecrets_magic.secrets_as_code.state.load_fingerprint_key`, called
+    before the key file is looked at. A key kept for ``state_dir`` is returned. Without one,
+    and when ``create`` is true and the folder has no key file (``has_file``; a folder that
+    has one keeps using it), a new random key is made and kept in the keyring, under a lock in
+    the folder so that two first runs agree on one key. None means "use the key file": no
+    keyring here, ``$RBX_SECRETS_KEY_STORE`` is ``file``, or nothing kept and nothing to make.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(ENV_KEY_STORE, "").strip().lower() == "file":
+        return None
+    try:
+        key = load_fingerprint_key(state_dir)
+        if key is not None or not create or has_file:
+            return key
+        with _folder_lock(Path(state_dir)):
+            # Another run may have made the key while this one waited for the lock.
+            key = load_fingerprint_key(state_dir)
+            if key is None:
+                key = secrets.token_bytes(32)
+                save_fingerprint_key(state_dir, key)
+                # What the keyring holds now is the key: read back, never assumed.
+                key = load_fingerprint_key(state_dir)
+        return key
+    except KeyringUnavailableError:
+        return None
+
+
+@contextlib.contextmanager
+def _folder_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock on ``directory/keyring-key.lock`` (the folder exists, 0700)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(directory / "keyring-key.lock", flags, 0o600)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no lock; the key read back is the one used.
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

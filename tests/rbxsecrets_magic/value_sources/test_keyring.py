@@ -119,3 +119,48 @@ def test_the_fingerprint_key_is_kept_per_state_folder(
     assert item["username"] == f"fingerprint-key {(tmp_path / 'state').resolve()}"
     with pytest.raises(ValueError, match="32 bytes"):
         credential_store.save_fingerprint_key(tmp_path / "state", b"short")
+
+
+def test_a_new_state_folder_keeps_its_fingerprint_key_in_the_keyring(
+    secret_service: SecretService, tmp_path: Path
+) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o700)
+    seam = credential_store.keyring_fingerprint_key
+    assert seam(folder, create=False, has_file=False) is None
+    key = seam(folder, create=True, has_file=False)
+    assert key is not None and len(key) == 32
+    assert seam(folder, create=False, has_file=False) == key
+    assert credential_store.load_fingerprint_key(folder) == key
+    assert sorted(p.name for p in folder.iterdir()) == ["keyring-key.lock"]  # no key file
+    # Opting out, or a folder that already has a key file, uses the file.
+    assert (
+        seam(folder, create=True, has_file=False, environ={"RBX_SECRETS_KEY_STORE": "file"}) is None
+    )
+    other = tmp_path / "old-state"
+    other.mkdir(mode=0o700)
+    assert seam(other, create=True, has_file=True) is None
+    assert credential_store.load_fingerprint_key(other) is None
+
+
+def test_first_runs_at_once_agree_on_one_key(secret_service: SecretService, tmp_path: Path) -> None:
+    folder = tmp_path / "state"
+    folder.mkdir(mode=0o700)
+    code = (
+        "import sys\n"
+        "from rbxsecrets_magic.credentials import store\n"
+        "print(store.keyring_fingerprint_key(sys.argv[1], create=True, has_file=False).hex())\n"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    keys = {run.communicate(timeout=60)[0].strip() for run in runs}
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert len(secret_service.items()) == 1
+
+
+def test_without_a_keyring_the_state_uses_its_file(no_keyring: None, tmp_path: Path) -> None:
+    assert credential_store.keyring_fingerprint_key(tmp_path, create=True, has_file=False) is None
