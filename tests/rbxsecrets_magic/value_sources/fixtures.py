@@ -22,6 +22,7 @@ from tests.rbxsecrets_magic.value_sources.real_parts import (
     AwsSecretsManager,
     SecretService,
     Sops,
+    require_module,
     reset_keyring_library,
 )
 
@@ -41,7 +42,7 @@ def sops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sops:
 
 @pytest.fixture(scope="session")
 def _aws_server() -> Iterator[AwsSecretsManager]:
-    pytest.importorskip("moto", reason="moto is not installed (the test extra has it)")
+    require_module("moto", "moto[server], in the test extra")
     server = AwsSecretsManager()
     yield server
     server.stop()

@@ -45,6 +45,17 @@ def require(program: str, package: str) -> str:
     pytest.skip(reason)
 
 
+def require_module(name: str, package: str) -> None:
+    """Import ``name``; skip (locally) or fail (in CI) when it is not installed."""
+    try:
+        __import__(name)
+    except ImportError:
+        reason = f"the Python module {name} is not installed ({package})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this test must run)")
+        pytest.skip(reason)
+
+
 def _beside_python(program: str) -> str | None:
     beside = Path(sys.executable).parent / program
     return str(beside) if beside.is_file() else None
