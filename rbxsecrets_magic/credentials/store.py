@@ -34,6 +34,7 @@ __all__ = [
     "CREDENTIAL_ORDER",
     "ENV_KEY_STORE",
     "SERVICE",
+    "check_keyring",
     "delete_login",
     "fingerprint_key_account",
     "keyring_fingerprint_key",
@@ -73,6 +74,20 @@ def login_account(base_url: str) -> str:
     checked = urlsplit(check_base_url(base_url))
     # Host names are case-insensitive: one login per server, however its URL is typed.
     return urlunsplit((checked.scheme, checked.netloc.lower(), checked.path, "", ""))
+
+
+def check_keyring() -> str:
+    """The keyring's name (``SecretService``), before a key is asked for that it could not keep.
+
+    Raises
+    ------
+    KeyringUnavailableError
+        No keyring here; the message suggests the environment variable.
+    """
+    try:
+        return system_keyring.backend_name()
+    except KeyringUnavailableError as exc:
+        raise _with_login_advice(exc) from None
 
 
 def _with_login_advice(exc: KeyringUnavailableError) -> KeyringUnavailableError:
