@@ -198,3 +198,17 @@ def test_the_context_repr_shows_nothing_resolved() -> None:
     context.resolve("env:K")
     assert VALUE not in repr(context)
     assert repr(context) == "ResolutionContext(base_dir='/tmp')"
+
+
+def test_importing_value_sources_loads_no_backend_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, rbxsecrets_magic.value_sources, rbxsecrets_magic.credentials.chain\n"
+        "import rbxsecrets_magic.secrets_as_code.desired\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'keyring', 'secretstorage', 'requests')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
