@@ -50,7 +50,7 @@ _LAZY = {
     "FakeOpenCloud": "cloud",
     "FakeServer": "transports.server",
     "GameServer": "backend.gameservers",
-    "GameServerError": "backend.gameservers",
+    "GameServerError": "errors",
     "Secret": "backend.gameservers",
     "JournalEntry": "backend.models",
     "OAuthToken": "backend.models",
@@ -58,10 +58,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .backend.gameservers import GameServer, GameServerError, Secret
+    from .backend.gameservers import GameServer, Secret
     from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .cloud import FakeOpenCloud
-    from .errors import DropConnection
+    from .errors import DropConnection, GameServerError
     from .transports.server import FakeServer
 
 
