@@ -36,6 +36,10 @@ from tests.rbxsecrets_magic.value_sources.fixtures import (  # noqa: F401 - fixt
     sops,
 )
 
+# The state's fingerprint key goes to the system keyring where one exists: never a developer's
+# real keyring from a test. The secret_service fixture lifts this for its own daemon.
+os.environ.setdefault("RBX_SECRETS_KEY_STORE", "file")
+
 # CI must give the same verdict on every run: derandomized examples, no example database
 # carried between runs. Locally, Hypothesis explores new examples each time.
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)

@@ -199,8 +199,8 @@ def keyring_fingerprint_key(
 ) -> bytes | None:
     """The state folder's fingerprint key from the keyring, where one exists and is used.
 
-    The seam of :func:`rbxsecrets_magic.secrets_as_code.state.load_fingerprint_key`, called
-    before the key file is looked at. A key kept for ``state_dir`` is returned. Without one,
+    Called by :func:`rbxsecrets_magic.secrets_as_code.fingerprint_key.load_fingerprint_key`
+    before it looks at the key file. A key kept for ``state_dir`` is returned. Without one,
     and when ``create`` is true and the folder has no key file (``has_file``; a folder that
     has one keeps using it), a new random key is made and kept in the keyring, under a lock in
     the folder so that two first runs agree on one key. None means "use the key file": no

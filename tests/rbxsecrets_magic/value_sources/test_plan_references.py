@@ -8,12 +8,14 @@ the same sops file for staging. What the fake decrypted is checked through its o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
 
+from rbxsecrets_magic.credentials import store as credential_store
 from rbxsecrets_magic.secrets_as_code.apply import apply_plan
 from rbxsecrets_magic.secrets_as_code.desired import desired_state
 from rbxsecrets_magic.secrets_as_code.manifest import load_manifest
@@ -99,6 +101,11 @@ def test_apply_replan_and_a_changed_aws_value(
     assert snapshot[PRODUCTION]["ANALYTICS_KEY"] == (None, PROD_ANALYTICS)
     # One sops call for the file and one AWS call for the secret id, in a run of five rows.
     assert len(sops.calls()) == 1 and aws_sm.calls("GetSecretValue") == 1
+    # The state folder holds fingerprints, and its key is in the keyring, not beside them.
+    state_dir = Path(os.environ["RBX_SECRETS_STATE_DIR"])
+    assert (state_dir / "applied.json").exists()
+    assert not (state_dir / "fingerprint.key").exists()
+    assert credential_store.load_fingerprint_key(state_dir) is not None
 
     again = _run(apply=False)
     assert set(_rows(again).values()) == {"unchanged"}
