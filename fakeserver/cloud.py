@@ -282,7 +282,8 @@ class FakeOpenCloud:
 
         ``place_id`` defaults to the universe's start place (``Universe.start_place_id``).
         The server keeps this snapshot until it closes: changing a secret does not reach it,
-        as on Roblox. Raises ``KeyError`` for an unknown universe.
+        as on Roblox. Raises ``KeyError`` for an unknown universe, ``ValueError`` when it
+        already runs ``fakeserver.backend.fleet.MAX_GAME_SERVERS`` (100) servers.
 
         Examples
         --------

@@ -28,8 +28,11 @@ from dataclasses import dataclass
 
 from .gameservers import GameServer, SecretSnapshot
 
-__all__ = ["Fleet", "Replacement"]
+__all__ = ["MAX_GAME_SERVERS", "Fleet", "Replacement"]
 
+#: The most game servers a universe runs at once (draining ones included), as the fake caps
+#: secrets, connections and journal entries: each holds a copy of the universe's secrets.
+MAX_GAME_SERVERS = 100
 _SECONDS_PER_MINUTE = 60.0
 
 
@@ -88,9 +91,16 @@ class Fleet:
         """Start a server of ``place_id`` (default: the start place) on its latest version.
 
         ``secrets`` is the universe's ``{name: (value, domain)}`` now; the server keeps a
-        copy, so later changes to the store do not reach it.
+        copy, so later changes to the store do not reach it. Raises ``ValueError`` when the
+        universe already runs :data:`MAX_GAME_SERVERS` servers (restarts replace servers one
+        for one and are not capped).
         """
         place = self.start_place_id if place_id is None else _place(place_id)
+        if len(self.servers()) >= MAX_GAME_SERVERS:
+            raise ValueError(
+                f"universe already runs the maximum of {MAX_GAME_SERVERS} game servers; "
+                "fake.reset() (or a fresh fake) starts over"
+            )
         version = self._versions.setdefault(place, 1)
         server = GameServer(
             server_id=str(uuid.uuid4()),

@@ -451,7 +451,10 @@ class SecretsBackend:
             with self._lock:
                 state = self._live(call)
                 call.sequence = next(self._sequence)
-                server = state.fleet.start_server(state.server_secrets(), place)
+                try:
+                    server = state.fleet.start_server(state.server_secrets(), place)
+                except ValueError as full:  # the cap (MAX_GAME_SERVERS): the place is valid
+                    raise BadRequest(str(full)) from None
                 described = server.describe()
         return Result(described, call.receipt())
 
