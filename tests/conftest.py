@@ -36,9 +36,10 @@ from tests.rbxsecrets_magic.value_sources.fixtures import (  # noqa: F401 - fixt
     sops,
 )
 
-# The state's fingerprint key goes to the system keyring where one exists: never a developer's
-# real keyring from a test. The secret_service fixture lifts this for its own daemon.
-os.environ.setdefault("RBX_SECRETS_KEY_STORE", "file")
+# No test reaches a developer's real system keyring (logins, the state's fingerprint key): the
+# keyring library's own "no keyring" backend, unless a test's secret_service fixture (a private
+# gnome-keyring) or no_keyring fixture (keyring's own detection, without D-Bus) says otherwise.
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 # CI must give the same verdict on every run: derandomized examples, no example database
 # carried between runs. Locally, Hypothesis explores new examples each time.

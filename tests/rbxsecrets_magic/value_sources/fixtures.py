@@ -82,7 +82,6 @@ def secret_service(_secret_service: SecretService) -> Iterator[SecretService]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBUS_SESSION_BUS_ADDRESS", _secret_service.address)
         patch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
-        patch.delenv("RBX_SECRETS_KEY_STORE", raising=False)  # the state may use this keyring
         for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME"):
             patch.setenv(var, _secret_service.env[var])
         _secret_service.clear()
