@@ -16,6 +16,7 @@ from rbxsecrets_magic.errors import (
     ConflictError,
     DeclinedError,
     InvalidInputError,
+    NotConfirmedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -175,6 +176,7 @@ _SAMPLES: list[RbxSecretsError] = [
     errors.KeyringEntryError("keyring:svc/u", "no entry", service="svc", username="u"),
     errors.ValueTooLongError("env:LONG", scheme="env", length=2000, limit=1024),
     errors.KeyringUnavailableError("no system keyring", advice="set RBX_API_KEY instead"),
+    NotConfirmedError("delete", could_ask=False),
 ]
 
 
