@@ -136,9 +136,13 @@ def desired_state(
             )
     targets = manifest.targets(universes, environments, default=env.get(ENV_UNIVERSE_ID))
     secrets = {t.universe_id: tuple(manifest.secrets_for(t)) for t in targets}
-    resolved, unresolved, needed = _resolve_references(
-        manifest, targets, secrets, references or {}, env
-    )
+    if references is None:
+        references = {
+            spec.id: spec.value_from
+            for spec in manifest.secrets.values()
+            if spec.value_from is not None
+        }
+    resolved, unresolved, needed = _resolve_references(manifest, targets, secrets, references, env)
     values: dict[str, SecretValue] = {}
     problems: dict[str, str] = {}
     for name in needed:
