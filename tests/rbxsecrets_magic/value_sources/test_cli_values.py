@@ -224,3 +224,61 @@ from = "testvault:stripe"
     assert rbx("apply", "--json").code == 0
     assert cloud.fake.snapshot()[PRODUCTION]["STRIPE_KEY"][1] == "sk_from_the_plugin_0123"
     assert set(_actions(rbx("plan", "--json")).values()) == {"unchanged"}
+
+
+def test_login_at_the_prompt_and_with_an_oauth_token(
+    cloud: Any, secret_service: SecretService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    from tests.rbxsecrets_magic.sync_helpers import Terminal
+
+    prompts: list[str] = []
+
+    def typed(prompt: str = "", stream: Any = None) -> str:
+        prompts.append(prompt)
+        return cloud.api_key
+
+    monkeypatch.setattr(getpass, "getpass", typed)
+    login = rbx("login", "--universe", "staging", stdin=Terminal())
+    assert login.code == 0, login.err
+    assert prompts == ["Open Cloud API key: "]
+    assert login.out.startswith(f"API key accepted for universe {STAGING} (staging); kept")
+    token = cloud.fake.add_oauth_token().token
+    oauth = rbx("login", "--oauth", "--stdin", stdin=io.StringIO(token))
+    assert oauth.code == 0, oauth.err
+    assert oauth.out.startswith("OAuth token accepted for universe")
+    monkeypatch.delenv("RBX_API_KEY")
+    assert rbx("whoami").out.strip() == (
+        f"Using the OAuth token from the system keyring for {cloud.url}."
+    )
+
+
+def test_a_login_outlives_its_process(cloud: Any, secret_service: SecretService) -> None:
+    """``rbx-secrets login`` in one process, ``apply`` in the next, with no RBX_API_KEY."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "RBX_API_KEY"}
+    command = [sys.executable, "-m", "rbxsecrets_magic"]
+    login = subprocess.run(
+        [*command, "login", "--stdin"],
+        input=cloud.api_key,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert login.returncode == 0, login.stderr
+    applied = subprocess.run(
+        [*command, "apply", "--env-file", ".env"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert cloud.fake.snapshot()[PRODUCTION]["STRIPE_KEY"][1] == "sk_test_51HxYz"
+    assert cloud.api_key not in login.stdout + login.stderr + applied.stdout + applied.stderr
