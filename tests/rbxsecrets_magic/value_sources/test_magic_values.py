@@ -1,6 +1,9 @@
-"""The magics: ``%rbx_secret_set NAME --from REF`` and ``%rbx_secret_login --save``."""
+"""The magics: ``--from REF``, ``%rbx_secret_login --save``, ``%rbx_secret_sync`` with from."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +82,46 @@ def test_without_any_credential_the_magics_say_what_to_do(
     monkeypatch.delenv("RBX_API_KEY")
     message = cloud_shell.usage_error("%rbx_secret_list")
     assert "%rbx_secret_login" in message and "RBX_API_KEY" in message
+
+
+def test_sync_resolves_the_manifests_references(
+    shell: MagicShell,
+    fake_open_cloud_factory: Any,
+    sops: Sops,
+    aws_sm: AwsSecretsManager,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING
+
+    cloud = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
+    monkeypatch.delenv("RBX_UNIVERSE_ID")
+    monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+    sops.encrypt("hooks.enc.env", f"WEBHOOK={WEBHOOK}\n").rename(tmp_path / "hooks.enc.env")
+    aws_sm.put("prod/stripe", {"key": STRIPE})
+    (tmp_path / "rbxsecrets.toml").write_text(
+        f"""
+[environments]
+staging = {STAGING}
+production = {PRODUCTION}
+
+[secrets.WEBHOOK]
+from = "sops:hooks.enc.env#WEBHOOK"
+
+[secrets.STRIPE_KEY]
+environments = ["production"]
+from.production = "aws-sm:prod/stripe#key"
+""",
+        encoding="utf-8",
+    )
+    shell.ok(f"%config RbxSecretsMagics.base_url = {cloud.url!r}")
+    shell.ok("%config RbxSecretsMagics.progress = False")
+    shell.ok("%rbx_secret_sync")
+    assert "Applied: 3 done, 0 failed, 0 unknown" in shell.last_output
+    snapshot = cloud.fake.snapshot()
+    assert snapshot[STAGING] == {"WEBHOOK": (None, WEBHOOK)}
+    assert snapshot[PRODUCTION] == {"WEBHOOK": (None, WEBHOOK), "STRIPE_KEY": (None, STRIPE)}
+    shell.ok("%rbx_secret_sync --dry-run")
+    assert "3 unchanged" in shell.last_output
+    shell.assert_nowhere(WEBHOOK, STRIPE)
