@@ -61,14 +61,12 @@ class CredentialSearch:
 
     def no_credential_message(self, login_hint: str = "run rbx-secrets login") -> str:
         """The one line for a run with no credential: what to do, and why no keyring."""
-        keyring = (
-            f" (the keyring was not asked: {self.keyring_problem})"
-            if (self.keyring_problem)
-            else ""
-        )
+        keyring = ""
+        if self.keyring_problem:
+            keyring = f" The keyring was not asked: {self.keyring_problem}."
         return (
             f"No credential: {login_hint}, or set {ENV_API_KEY} (or {ENV_OAUTH_TOKEN}) to an "
-            f"Open Cloud API key with the secret-store API system{keyring}."
+            f"Open Cloud API key with the secret-store API system.{keyring}"
         )
 
 

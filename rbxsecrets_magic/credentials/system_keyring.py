@@ -42,8 +42,8 @@ def _backend() -> _Backend:
     empty_chain = isinstance(found, chainer.ChainerBackend) and not found.backends
     if isinstance(found, fail.Keyring) or empty_chain or _is_null(found):
         raise KeyringUnavailableError(
-            "no system keyring is available here (no Secret Service, Keychain or Credential "
-            "Locker: a container, CI or a session without D-Bus?)"
+            "no system keyring is available here: no Secret Service, Keychain or Credential "
+            "Locker (a container, CI, or a session without D-Bus?)"
         )
     return found
 

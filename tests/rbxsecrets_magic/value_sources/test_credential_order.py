@@ -48,7 +48,7 @@ def test_without_a_keyring_the_message_says_it_was_not_asked(no_keyring: None) -
     search = find_credential(URL, environ={})
     assert search.found is None
     message = search.no_credential_message()
-    assert "the keyring was not asked: no system keyring is available here" in message
+    assert "The keyring was not asked: no system keyring is available here" in message
     assert "\n" not in message
 
 
