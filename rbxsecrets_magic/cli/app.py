@@ -60,6 +60,15 @@ from .commands import (
     _run_set,
 )
 from .console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Console, UsageFailure
+from .logins import (
+    LOGIN_EPILOG,
+    configure_login,
+    configure_logout,
+    configure_whoami,
+    run_login,
+    run_logout,
+    run_whoami,
+)
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -231,6 +240,13 @@ def _configure_set(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="Read the value from a pipe (one final newline dropped).",
     )
+    source.add_argument(
+        "--from",
+        dest="from_ref",
+        metavar="REF",
+        help="Take the value from where it is kept: sops:FILE#KEY, aws-sm:ID[#KEY], "
+        "keyring:SERVICE/USER, env:VAR, file:PATH, or a plugin's scheme.",
+    )
     add_target_options(parser)
     add_json_option(parser)
     add_restart_options(parser, yes=True)
@@ -279,6 +295,11 @@ def _configure_restart(parser: argparse.ArgumentParser) -> None:
     add_json_option(parser)
 
 
+def _configure_login(parser: argparse.ArgumentParser) -> None:
+    configure_login(parser)
+    add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
+
+
 def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="Secret id.")
     parser.add_argument("url", metavar="URL", help="The URL the game calls (http or https).")
@@ -289,9 +310,10 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------- entry point
 
 _VALUES_FROM = """\
-Values come from --env-file, else from environment variables named like the secrets (how
-CI passes them); never from the command line. Without a manifest, every entry of the
---env-file is a secret."""
+Values come from the manifest's from references (sops:FILE#KEY, aws-sm:ID#KEY,
+keyring:SERVICE/USER, ...), else from --env-file, else from
+environment variables named like the secrets (how CI passes them); never from the
+command line. Without a manifest, every entry of the --env-file is a secret."""
 
 _PLAN_EPILOG = f"""\
 {_VALUES_FROM}
@@ -341,13 +363,15 @@ getting started:
   1. Write rbxsecrets.toml, which names each environment's universe and each secret's
      domain, never a value (see the README's "Secrets as code"); or use a .env file alone
      and put the universe id in RBX_UNIVERSE_ID (or give --universe ID).
-  2. Put an Open Cloud API key with the secret-store API system in RBX_API_KEY (from a
-     CI secret or a password manager, not typed on a command line).
+  2. rbx-secrets login keeps an Open Cloud API key with the secret-store API system in
+     the system keyring; in CI, put it in RBX_API_KEY (from a CI secret, never typed on
+     a command line).
   3. rbx-secrets plan --env-file .env      see what would change
   4. rbx-secrets apply --env-file .env     make it so
 
 environment:
-  RBX_API_KEY, RBX_OAUTH_TOKEN  the credential (never an option: shell history)
+  RBX_API_KEY, RBX_OAUTH_TOKEN  the credential (never an option: shell history); after the
+                                session's login, before the keyring (rbx-secrets login)
   RBX_UNIVERSE_ID               the universe when --universe is not given
   RBX_OPEN_CLOUD_URL            the Open Cloud base URL (default https://apis.roblox.com)
   RBX_SECRETS_STATE_DIR         where fingerprints of applied values are kept
@@ -392,6 +416,25 @@ COMMANDS: list[Command] = [
         _configure_check,
         _run_check,
     ),
+    Command(
+        "login",
+        "Check an API key and keep it in the system keyring.",
+        _configure_login,
+        run_login,
+        LOGIN_EPILOG,
+    ),
+    Command(
+        "logout",
+        "Remove the credential kept in the system keyring.",
+        configure_logout,
+        run_logout,
+    ),
+    Command(
+        "whoami",
+        "Say which credential is used, and where it comes from (never the key).",
+        configure_whoami,
+        run_whoami,
+    ),
 ]
 
 
@@ -402,7 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
         description=(
             "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
-            "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."
+            "RBX_API_KEY or RBX_OAUTH_TOKEN, else the system keyring (rbx-secrets login), never "
+            "from an option."
         ),
         epilog=_MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -119,16 +119,15 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
 
 def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[int, SecretsClient]:
     """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
+    from ..credentials.chain import find_credential
     from ..secrets_as_code.sync import open_clients
-    from ..settings import env_credential
+    from ..settings import check_base_url, chosen_base_url
 
-    if env_credential() is None:
-        raise UsageFailure(
-            "no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
-            "API key with the secret-store API system; it is never an option, "
-            "so it stays out of the shell history"
-        )
-    return open_clients(targets, base_url=args.base_url)
+    # RBX_API_KEY, then RBX_OAUTH_TOKEN, then the keyring (rbx-secrets login).
+    search = find_credential(check_base_url(chosen_base_url(args.base_url)))
+    if search.found is None:
+        raise UsageFailure(search.no_credential_message())
+    return open_clients(targets, base_url=args.base_url, credential=search.found.credential)
 
 
 @contextlib.contextmanager
@@ -166,6 +165,7 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
 
     name = _secret_id_argument(args.name)
     domain = _domain_option(args.domain)
+    _check_reference(args.from_ref)
     restart = _restart_request(args)
     with _clients_for(args, console) as (targets, clients):
 
@@ -193,6 +193,14 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
     return _finish_writes(report, args.json, console)
 
 
+def _check_reference(given: str | None) -> None:
+    """Refuse, before any request, a ``--from`` that is no reference (without repeating it)."""
+    if given is not None:
+        from ..value_sources import parse_reference
+
+        parse_reference(given)
+
+
 def _domain_option(given: str | None) -> str | None:
     """``--domain`` checked; a refusal names the rule broken, never the text given.
 
@@ -213,6 +221,11 @@ def _read_set_value(
     """The value from --from-env, --from-file, --stdin, or a prompt that hides input."""
     from ..values import read_value
 
+    if args.from_ref is not None:
+        from ..value_sources import ResolutionContext
+
+        with ResolutionContext(environ=console.environ) as run:
+            return run.resolve(args.from_ref).reveal()
     if args.from_env is not None:
         value = console.environ.get(args.from_env)
         if not value:

@@ -78,6 +78,18 @@ from .session import SessionMixin
 from .writes import WritesMixin
 
 
+def _value_sources(magic: str, args: argparse.Namespace) -> list[str | None]:
+    """The value options given, at most one; a ``--from`` checked to be a reference."""
+    sources = [args.from_env, args.from_file, args.from_var, args.from_ref]
+    if sum(s is not None for s in sources) > 1:
+        raise _fail(magic, "give only one of --from-env, --from-file, --from-var and --from")
+    if args.from_ref is not None:
+        from ..value_sources import parse_reference
+
+        parse_reference(args.from_ref)  # before any request; never repeats a non-reference
+    return sources
+
+
 @magics_class
 class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     """Magics that set, delete and list the secrets of a Roblox experience (universe).
@@ -172,6 +184,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--from-env")
     @option("--from-file")
     @option("--from-var")
+    @option("--from")
     @option("--confirm")
     @option("--env-file")
     @option("--dry-run", help="With --env-file: only show what would be created or updated.")
@@ -185,7 +198,8 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         Says whether the secret was created or updated, in which universe, and the value's
         length; never the value. Running game servers pick up a new value when they restart.
         In a headless kernel (nbclient, papermill) there is no prompt: use --from-env,
-        --from-file or --from-var. With --restart, once the value is set in every universe,
+        --from-file, --from-var, or --from REF for where the value is kept (sops, AWS Secrets
+        Manager, the keyring, a plugin). With --restart, once the value is set in every universe,
         their game servers restart (after saying how and asking; --yes answers) so they load it.
 
         With --env-file PATH, sets every entry of a .env file (python-dotenv rules), with a
@@ -204,6 +218,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             In [3]: %rbx_secret_set api_token --from-env API_TOKEN
             In [4]: %rbx_secret_set api_token --from-file ~/.secrets/api_token
             In [5]: %rbx_secret_set api_token --from-var token --universe 1234567
+            In [6]: %rbx_secret_set stripe_key --from sops:secrets.enc.env#STRIPE_KEY
             In [6]: %rbx_secret_set --env-file .env --dry-run
             In [7]: %rbx_secret_set --env-file .env --domain '*.example.com'
             In [8]: %rbx_secret_set api_token --from-env API_TOKEN --restart --bleed-off 10
@@ -223,9 +238,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             return self._set_env_file(args)
         if args.dry_run:
             raise _fail(magic, "--dry-run works only with --env-file")
-        sources = [args.from_env, args.from_file, args.from_var]
-        if sum(s is not None for s in sources) > 1:
-            raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
+        sources = _value_sources(magic, args)
         if args.name is None:
             raise _fail(
                 magic,
@@ -252,6 +265,13 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
         def value() -> SecretValue:
             # The plaintext lives only in the operation's frames; on failure, _run empties them.
+            if args.from_ref is not None:
+                from ..value_sources import ResolutionContext
+
+                with ResolutionContext() as run:
+                    resolved = run.resolve(args.from_ref)
+                self._given.append(resolved.reveal())
+                return resolved
             given = read_value(
                 prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
                 from_env=args.from_env,
@@ -406,6 +426,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         help="Use this key only for universe U (and check "
         "it there); an id or environment name of the manifest, or a comma list.",
     )
+    @option("--save")
     def rbx_secret_login(self, line: str) -> None:
         """Enter an Open Cloud API key in a masked prompt, for this session only.
 
@@ -425,6 +446,11 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
             In [2]: %rbx_secret_login --universe 1234567
             In [3]: %rbx_secret_login --from-env MY_OPEN_CLOUD_KEY
+            In [4]: %rbx_secret_login --save
+
+        With --save, the key is also kept in the system keyring for the base URL (once a
+        universe accepted it), for later sessions and rbx-secrets. The credential used is the
+        session's login, then RBX_API_KEY, then RBX_OAUTH_TOKEN, then the system keyring.
         """
         self._run(self.rbx_secret_login, line, self._login)
 

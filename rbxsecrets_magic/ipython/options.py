@@ -34,6 +34,7 @@ class Kind(enum.Enum):
     GLOB = "glob"  # a pattern of secret ids
     PLACES = "places"  # place ids, a comma list
     MINUTES = "minutes"
+    REFERENCE = "reference"  # a value reference: sops:FILE#KEY, aws-sm:ID#KEY, keyring:S/U...
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,20 @@ OPTIONS: dict[str, Option] = {
             Kind.VARIABLE,
             "Take the value from variable NAME of this session.",
             "NAME",
+        ),
+        Option(
+            "--from",
+            Kind.REFERENCE,
+            "Take the value from where it is kept: sops:FILE#KEY, aws-sm:ID[#KEY], "
+            "keyring:SERVICE/USER, env:VAR, file:PATH, or a plugin's scheme.",
+            "REF",
+            {"dest": "from_ref"},
+        ),
+        Option(
+            "--save",
+            Kind.FLAG,
+            "Also keep the key in the system keyring for the base URL, for later sessions "
+            "and rbx-secrets (rbx-secrets logout removes it).",
         ),
         Option("--confirm", Kind.FLAG, "Ask for the value twice."),
         Option("--env-file", Kind.PATH, "Set every entry of a .env file instead.", "PATH"),

@@ -153,6 +153,7 @@ class ReadingMixin:
             Kind.GLOB: lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
             Kind.PLACES: lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
             Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
+            Kind.REFERENCE: _is_reference,
         }
 
         def never(_text: str) -> bool:
@@ -251,3 +252,15 @@ def _holds(value: object, secrets: Sequence[str], keep: object, depth: int = 0) 
     else:
         items = list(getattr(value, "__dict__", {}).values())
     return any(_holds(item, secrets, keep, depth + 1) for item in items)
+
+
+def _is_reference(text: str) -> bool:
+    """Whether ``text`` is a value reference (kept in the history; anything else is not)."""
+    from ..errors import NotAReferenceError
+    from ..value_sources import parse_reference
+
+    try:
+        parse_reference(text)
+    except NotAReferenceError:
+        return False
+    return True

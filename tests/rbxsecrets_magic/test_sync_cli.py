@@ -211,6 +211,9 @@ def test_every_command_has_help_and_the_documented_options() -> None:
         "delete",
         "restart",
         "check",
+        "login",
+        "logout",
+        "whoami",
     ]
     sub = next(a for a in parser._actions if a.dest == "command")
     options = {
@@ -229,7 +232,11 @@ def test_every_command_has_help_and_the_documented_options() -> None:
     }
     assert plan_options <= options["plan"]
     assert plan_options | {"--yes"} <= options["apply"]
-    assert {"--domain", "--from-env", "--from-file", "--stdin", "--universe"} <= options["set"]
+    assert {"--domain", "--from-env", "--from-file", "--stdin", "--from", "--universe"} <= options[
+        "set"
+    ]
+    assert {"--stdin", "--oauth", "--universe", "--manifest", "--base-url"} <= options["login"]
+    assert {"--base-url"} <= options["logout"] and {"--base-url"} <= options["whoami"]
     assert {"--universe", "--json"} <= options["list"]
     assert {"--missing-ok", "--yes", "--universe"} <= options["delete"]
     restart = {"--restart", "--bleed-off"}
