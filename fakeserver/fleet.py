@@ -17,7 +17,12 @@ It follows the contract's section 9 and Roblox's description of ``:restartServer
   version and with the secrets as they are now, replaces it at once, as players who leave or
   are moved land on a fresh server;
 - a server already draining is not replaced twice; a later restart can only bring its
-  deadline forward.
+  deadline forward;
+- a server's players (``players=`` when a test starts it) move to its replacement when it
+  closes, as they would rejoin the experience.
+
+Server Management's launches (:mod:`fakeserver.restarts`) select servers by place and version
+and go through :meth:`Fleet.close_where`, the same step as ``:restartServers``.
 """
 
 from __future__ import annotations
@@ -25,12 +30,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from .gameservers import GameServer, SecretSnapshot
 
 __all__ = ["Fleet", "Replacement"]
 
 _SECONDS_PER_MINUTE = 60.0
+
+#: Picks the servers a restart targets.
+Selector: TypeAlias = Callable[[GameServer], bool]
 
 
 @dataclass(frozen=True)
@@ -84,13 +93,23 @@ class Fleet:
 
     # ----------------------------------------------------------------- servers
 
-    def start_server(self, secrets: SecretSnapshot, place_id: int | None = None) -> GameServer:
-        """Start a server of ``place_id`` (default: the start place) on its latest version.
+    def start_server(
+        self, secrets: SecretSnapshot, place_id: int | None = None, players: int = 0
+    ) -> GameServer:
+        """Start a server of ``place_id`` (default: the start place) on its latest version,
+        with ``players`` players.
 
         ``secrets`` is the universe's ``{name: (value, domain)}`` now; the server keeps a
         copy, so later changes to the store do not reach it.
+
+        Raises
+        ------
+        ValueError
+            If the place id is not a positive integer or ``players`` a whole number >= 0.
         """
         place = self.start_place_id if place_id is None else _place(place_id)
+        if isinstance(players, bool) or not isinstance(players, int) or players < 0:
+            raise ValueError("players is a whole number, 0 or more")
         version = self._versions.setdefault(place, 1)
         server = GameServer(
             server_id=str(uuid.uuid4()),
@@ -98,6 +117,7 @@ class Fleet:
             place_version=version,
             secrets=secrets,
             clock=self._clock,
+            players=players,
         )
         self._servers.append(server)
         return server
@@ -105,9 +125,17 @@ class Fleet:
     def servers(self, place_id: int | None = None) -> list[GameServer]:
         """The servers still running (draining ones included), oldest first.
 
-        Servers whose deadline has passed on the clock are dropped for good.
+        Servers whose deadline has passed on the clock are dropped for good, their players
+        handed to the servers that replaced them.
         """
-        self._servers = [server for server in self._servers if server.running]
+        running: list[GameServer] = []
+        for server in self._servers:
+            if server.running:
+                running.append(server)
+            elif server.replaced_by is not None and server.replaced_by.running:
+                server.replaced_by.players += server.players
+                server.players = 0
+        self._servers = running
         if place_id is None:
             return list(self._servers)
         return [server for server in self._servers if server.place_id == place_id]
@@ -150,22 +178,40 @@ class Fleet:
         deadline = self._clock()
         if bleed_off_minutes is not None:
             deadline += bleed_off_minutes * _SECONDS_PER_MINUTE
-        replaced: list[Replacement] = []
-        for server in self.servers():
+
+        def targeted(server: GameServer) -> bool:
             if places is not None and server.place_id not in places:
-                continue
-            if not close_all_versions and server.place_version >= self.place_version(
-                server.place_id
-            ):
+                return False
+            return close_all_versions or server.place_version < self.place_version(server.place_id)
+
+        draining = {id(server) for server in self.servers() if not server.accepting_players}
+        return [
+            Replacement(server, server.replaced_by)
+            for server in self.close_where(secrets, targeted, deadline)
+            if server.replaced_by is not None and id(server) not in draining
+        ]
+
+    def close_where(
+        self, secrets: SecretSnapshot, select: Selector, deadline: float
+    ) -> list[GameServer]:
+        """Close every running server ``select`` picks at ``deadline``; return them.
+
+        Each stops taking players now; each not draining already is replaced at once by a
+        server of its place on the latest version with ``secrets`` (its ``replaced_by``). A
+        server already draining keeps its replacement, and its deadline only moves forward.
+        """
+        chosen: list[GameServer] = []
+        for server in self.servers():
+            if not select(server):
                 continue
             already_draining = not server.accepting_players
             server.shut_down_at(deadline)
             if not already_draining:
-                new = self.start_server(secrets, server.place_id)
-                replaced.append(Replacement(server, new))
-        # Servers closed "now" are gone from the list at once.
+                server.replaced_by = self.start_server(secrets, server.place_id)
+            chosen.append(server)
+        # Servers closed "now" are gone from the list at once (their players moved on).
         self.servers()
-        return replaced
+        return chosen
 
 
 def _place(place_id: int) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "GameServer",
     "GameServerError",
     "OutgoingRequest",
+    "RestartScheduled",
     "Secret",
     "SecretSnapshot",
     "domain_allows",
@@ -258,6 +260,33 @@ class OutgoingRequest:
         return f"OutgoingRequest(host={host}, headers={sorted(self.headers)}, {size})"
 
 
+# --------------------------------------------------------------------------- restart notice
+
+
+@dataclass(frozen=True)
+class RestartScheduled:
+    """What ``DataModel.ServerRestartScheduled`` hands a game server when a restart is launched.
+
+    Attributes
+    ----------
+    restart_time:
+        When the server will shut down, as Unix time in seconds (the end of the bleed-off on
+        the fake's clock, or the launch itself without one).
+    source:
+        Why: ``"DeveloperUpdate"`` (``Enum.CloseReason.DeveloperUpdate``) for a restart
+        launched through Server Management.
+    attributes:
+        The JSON object the launch carried (``{}`` when it carried none).
+    """
+
+    restart_time: float
+    source: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+RestartListener = Callable[[RestartScheduled], None]
+
+
 # --------------------------------------------------------------------------- GameServer
 
 
@@ -270,6 +299,14 @@ class GameServer:
         The server's job id (a GUID string, like ``game.JobId``).
     place_id, place_version:
         The place it runs, and the version of that place it started on.
+    players:
+        How many players it has (set by the test: ``start_server(..., players=N)``, or by
+        assigning it). Forecasts and restart statuses count them; when the server closes
+        after a restart, they move to the server that replaced it.
+    restart_scheduled:
+        The last :class:`RestartScheduled` notice it received (``None`` before any): the
+        Python side of Luau's ``game.ServerRestartScheduled``. To be called back instead,
+        :meth:`on_restart_scheduled`.
     started_at:
         When it started, on the fake's clock.
     closes_at:
@@ -284,11 +321,16 @@ class GameServer:
         place_version: int,
         secrets: SecretSnapshot,
         clock: Callable[[], float],
+        players: int = 0,
     ) -> None:
         """Start with a private copy of ``secrets`` (``{name: (value, domain)}``)."""
         self.id = server_id
         self.place_id = place_id
         self.place_version = place_version
+        self.players = players
+        self.restart_scheduled: RestartScheduled | None = None
+        self.replaced_by: GameServer | None = None
+        self._listeners: list[RestartListener] = []
         self._clock = clock
         self.started_at = clock()
         self.closes_at: float | None = None
@@ -301,7 +343,8 @@ class GameServer:
         """Ids, version, secret count and state; never a value."""
         return (
             f"GameServer(id={self.id!r}, place_id={self.place_id}, "
-            f"place_version={self.place_version}, secrets={len(self._secrets)}, {self.state})"
+            f"place_version={self.place_version}, players={self.players}, "
+            f"secrets={len(self._secrets)}, {self.state})"
         )
 
     # ----------------------------------------------------------------- lifecycle
@@ -333,15 +376,51 @@ class GameServer:
             self.closes_at = deadline
 
     def describe(self) -> dict[str, Any]:
-        """The server as the ``/_fake/`` routes show it: ids, version, state, secret names."""
+        """The server as the ``/_fake/`` routes show it: ids, version, state, players, the
+        restart notice it received, secret names."""
+        notice = self.restart_scheduled
         return {
             "id": self.id,
             "placeId": self.place_id,
             "placeVersion": self.place_version,
             "state": self.state,
             "acceptingPlayers": self.accepting_players,
+            "players": self.players,
+            "restartScheduled": None
+            if notice is None
+            else {
+                "restartTime": notice.restart_time,
+                "source": notice.source,
+                "attributes": dict(notice.attributes),
+            },
             "secretNames": self.secret_names(),
         }
+
+    # ----------------------------------------------------------------- restart notices
+
+    def on_restart_scheduled(self, listener: RestartListener) -> Callable[[], None]:
+        """Call ``listener(notice)`` for each restart scheduled from now on, like
+        ``game.ServerRestartScheduled:Connect``; return a function that disconnects it.
+
+        Listeners run in the thread that launched the restart, after the fake released its
+        lock, so they may call the fake.
+        """
+        self._listeners.append(listener)
+
+        def disconnect() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return disconnect
+
+    def notify_restart_scheduled(self, notice: RestartScheduled) -> None:
+        """Receive ``notice``: remember it in :attr:`restart_scheduled`, call the listeners.
+
+        Called by the backend for every server a launch targeted.
+        """
+        self.restart_scheduled = notice
+        for listener in list(self._listeners):
+            listener(notice)
 
     # ----------------------------------------------------------------- HttpService
 
