@@ -3,7 +3,10 @@
 :class:`SecretsBackend` is the state and the lock, with one public method per API operation
 (:meth:`~SecretsBackend.get_public_key`, :meth:`~SecretsBackend.list_secrets`,
 :meth:`~SecretsBackend.create_secret`, :meth:`~SecretsBackend.update_secret`,
-:meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, and the
+:meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, Server
+Management's :meth:`~SecretsBackend.forecast_restart`,
+:meth:`~SecretsBackend.launch_restart` and :meth:`~SecretsBackend.list_restarts` (their rules
+in :mod:`fakeserver.launch_rules`, their state in :mod:`fakeserver.restarts`), and the
 ``/_fake/`` oracle's :meth:`~SecretsBackend.get_plaintext`,
 :meth:`~SecretsBackend.create_game_server`, :meth:`~SecretsBackend.list_game_servers` and
 :meth:`~SecretsBackend.resolve_game_request`),
@@ -47,10 +50,12 @@ from .errors import (
 from .fleet import Fleet
 from .gameservers import GameServer, GameServerError, resolve_json
 from .keys import KeyPair, UnsealError, new_key_id
+from .launch_rules import parse_launch_body
 from .models import (
     FAKE_OPERATIONS,
     NEEDS,
     READ_SCOPE,
+    SERVER_MANAGEMENT_OPERATIONS,
     WRITE_SCOPE,
     ApiKey,
     AuthHeaders,
@@ -66,6 +71,7 @@ from .models import (
 )
 from .ratelimit import TokenBucket, checked_rate_limit
 from .restart_rules import parse_restart_body
+from .restarts import RestartBook, UnknownPlaceError
 from .rules import (
     INT64_MAX,
     MAX_SECRETS,
@@ -95,12 +101,20 @@ _second_prefix: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
 #: Restarting servers has a rate limit of its own: 30 per minute per key owner (reference).
 RESTART_RATE = (30, 60.0)
+#: Server Management's rate limit: 100 per minute per key owner, one bucket for its operations.
+SERVER_MANAGEMENT_RATE = (100, 60.0)
 _FIRST_UNIVERSE_ID = 4_000_000_001
 _FIRST_PLACE_ID = 9_000_000_001
 _PERMISSION = {
     "read": "read permission on the secrets store",
     "write": "write permission on the secrets store",
+    "universe_read": "read permission on the universe API system (scope universe:read)",
     "universe_write": "write permission on the universe API system (scope universe:write)",
+}
+#: Operations with a rate-limit bucket of their own: the bucket's name and its rate.
+_OWN_BUCKETS = {
+    "restart_servers": ("restart_servers", RESTART_RATE),
+    **dict.fromkeys(SERVER_MANAGEMENT_OPERATIONS, ("server_management", SERVER_MANAGEMENT_RATE)),
 }
 
 
@@ -183,6 +197,8 @@ class SecretsBackend:
         self.key_grace_seconds = float(key_grace_seconds)
         self._clock_source = clock
         self._clock_offset = 0.0
+        # Turns the fake's clock into Unix time for Server Management's timestamps.
+        self._wall_offset = time.time() - clock()
         self._lock = threading.Lock()
         self._universes: dict[int, UniverseState] = {}
         self._api_keys: dict[str, ApiKey] = {}
@@ -259,7 +275,8 @@ class SecretsBackend:
                 raise ValueError(f"universe {universe_id} already exists")
             fleet = Fleet(self._next_place_id, self.clock)
             self._next_place_id += 1
-            state = UniverseState(universe_id, KeyPair(new_key_id()), fleet)
+            restarts = RestartBook(universe_id, self._wall_offset)
+            state = UniverseState(universe_id, KeyPair(new_key_id()), fleet, restarts)
             self._universes[universe_id] = state
             return state.public()
 
@@ -272,6 +289,7 @@ class SecretsBackend:
         key: str | None = None,
         owner: str | None = None,
         universe_write: bool = True,
+        universe_read: bool = True,
     ) -> ApiKey:
         """Add an API key with ``read``/``write`` on the secrets store.
 
@@ -280,6 +298,9 @@ class SecretsBackend:
         universe_write:
             Whether the key also carries the universe API system's write permission, which
             restarting servers needs (Roblox keys have it only when it was added to them).
+        universe_read:
+            Whether it carries the universe API system's read permission, which forecasting
+            and watching restarts (Server Management) need.
         universe_ids:
             Limit the key to these universes; ``None`` = every universe.
         key:
@@ -300,7 +321,14 @@ class SecretsBackend:
             "API key",
             "apikey",
             lambda cid: ApiKey(
-                secret, cid, bool(read), bool(write), ids, owner or cid, bool(universe_write)
+                secret,
+                cid,
+                bool(read),
+                bool(write),
+                ids,
+                owner or cid,
+                bool(universe_write),
+                bool(universe_read),
             ),
         )
 
@@ -315,7 +343,8 @@ class SecretsBackend:
         """Add an OAuth 2.0 access token with ``scopes``.
 
         ``universe.secret:read``/``universe.secret:write`` (the default) reach the secrets
-        store; restarting servers needs ``universe:write``, which the default leaves out.
+        store; restarting servers needs ``universe:write``, and forecasting and watching
+        restarts ``universe:read``, which the default leaves out.
 
         Raises
         ------
@@ -471,13 +500,16 @@ class SecretsBackend:
 
     # ----------------------------------------------------------------- game servers
 
-    def start_server(self, universe_id: int, place_id: int | None = None) -> GameServer:
-        """Start a game server of ``place_id`` (default: the start place) with the universe's
-        secrets as they are now. Raises ``KeyError`` for an unknown universe, ``ValueError``
-        for a place id that is not a positive integer."""
+    def start_server(
+        self, universe_id: int, place_id: int | None = None, players: int = 0
+    ) -> GameServer:
+        """Start a game server of ``place_id`` (default: the start place) with ``players``
+        players and the universe's secrets as they are now. Raises ``KeyError`` for an
+        unknown universe, ``ValueError`` for a place id that is not a positive integer or a
+        negative player count."""
         with self._lock:
             state = self._universes[universe_id]
-            return state.fleet.start_server(state.server_secrets(), place_id)
+            return state.fleet.start_server(state.server_secrets(), place_id, players)
 
     def servers(self, universe_id: int) -> list[GameServer]:
         """The universe's running game servers (draining ones included), oldest first."""
@@ -581,25 +613,71 @@ class SecretsBackend:
                 )
         return Result({}, call.receipt())
 
-    def create_game_server(
-        self, *, auth: AuthHeaders, universe_id: str, body: BodyReader
-    ) -> Result:
-        """The oracle: start a game server (body ``{}`` or ``{"placeId": N}``); describe it."""
-        call = self._authorize("create_game_server", auth, universe_id)
+    def forecast_restart(self, *, auth: AuthHeaders, universe_id: str) -> Result:
+        """Server Management's forecast: players and servers a restart would hit, per place."""
+        call = self._authorize("forecast_restart", auth, universe_id)
+        with call, self._lock:
+            state = self._live(call)
+            call.sequence = next(self._sequence)
+            body = state.restarts.forecast(state.fleet)
+        return Result(body, call.receipt())
+
+    def launch_restart(self, *, auth: AuthHeaders, universe_id: str, body: BodyReader) -> Result:
+        """Server Management's launch: ``{"id", "playersImpacted", "instancesImpacted"}``.
+
+        The targeted servers drain (or close at once) and are replaced by servers with the
+        secrets as they are now; each receives ``ServerRestartScheduled`` once the lock is
+        released, so a listener may call the fake.
+        """
+        call = self._authorize("launch_restart", auth, universe_id)
         with call:
-            fields = body()
-            unknown = sorted(set(fields) - {"placeId"})
-            if unknown:
-                raise BadRequest("unknown field in request body; allowed: placeId")
-            place = fields.get("placeId")
-            if place is not None and (
-                isinstance(place, bool) or not isinstance(place, int) or not 0 < place <= INT64_MAX
-            ):
-                raise BadRequest("'placeId' must be a positive 64-bit integer")
+            order = parse_launch_body(body())
             with self._lock:
                 state = self._live(call)
                 call.sequence = next(self._sequence)
-                server = state.fleet.start_server(state.server_secrets(), place)
+                try:
+                    answer, notices = state.restarts.launch(
+                        state.fleet, state.server_secrets(), order, self.clock()
+                    )
+                except UnknownPlaceError as exc:
+                    unknown = str(exc)
+                else:
+                    unknown = ""
+            if unknown:
+                raise BadRequest(unknown)
+        for server, notice in notices:
+            server.notify_restart_scheduled(notice)
+        return Result(answer, call.receipt())
+
+    def list_restarts(self, *, auth: AuthHeaders, universe_id: str) -> Result:
+        """Server Management's status: every kept restart, each place's state one tick on."""
+        call = self._authorize("list_restarts", auth, universe_id)
+        with call, self._lock:
+            state = self._live(call)
+            call.sequence = next(self._sequence)
+            body = state.restarts.statuses(self.clock())
+        return Result(body, call.receipt())
+
+    def create_game_server(
+        self, *, auth: AuthHeaders, universe_id: str, body: BodyReader
+    ) -> Result:
+        """The oracle: start a game server (body ``{}``, or with ``"placeId": N`` and
+        ``"players": N``); describe it."""
+        call = self._authorize("create_game_server", auth, universe_id)
+        with call:
+            fields = body()
+            unknown = sorted(set(fields) - {"placeId", "players"})
+            if unknown:
+                raise BadRequest("unknown field in request body; allowed: placeId, players")
+            place, players = fields.get("placeId"), fields.get("players")
+            if place is not None and not _whole(place, 1, INT64_MAX):
+                raise BadRequest("'placeId' must be a positive 64-bit integer")
+            if players is not None and not _whole(players, 0, _MAX_PLAYERS):
+                raise BadRequest(f"'players' must be a whole number from 0 to {_MAX_PLAYERS}")
+            with self._lock:
+                state = self._live(call)
+                call.sequence = next(self._sequence)
+                server = state.fleet.start_server(state.server_secrets(), place, players or 0)
                 described = server.describe()
         return Result(described, call.receipt())
 
@@ -689,13 +767,15 @@ class SecretsBackend:
         """Spend one token of the credential owner's bucket for ``operation`` (under the lock).
 
         The secrets store's operations share one bucket at the configured rate; restarting
-        servers has its own at :data:`RESTART_RATE`, as Roblox documents.
+        servers has its own at :data:`RESTART_RATE`, and Server Management's operations one
+        at :data:`SERVER_MANAGEMENT_RATE`, as Roblox documents.
         """
         assert self._rate is not None
         owner = bucket_key(credential)
         limit, window = self._rate
-        if operation == "restart_servers":
-            owner, (limit, window) = f"{owner} restart_servers", RESTART_RATE
+        own = _OWN_BUCKETS.get(operation)
+        if own is not None:
+            owner, (limit, window) = f"{owner} {own[0]}", own[1]
         bucket = self._buckets.get(owner)
         if bucket is None:
             bucket = TokenBucket(limit, window, self.clock)
@@ -836,6 +916,14 @@ class SecretsBackend:
                 record.domain = domain
             record.update_time = _timestamp()
             return record.item(secret_id)
+
+
+_MAX_PLAYERS = 1_000_000
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    """Whether a decoded JSON value is an integer (not a boolean) from ``low`` to ``high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _stale_key(universe_id: int, current: str) -> BadRequest:

@@ -19,8 +19,9 @@ silent (marked * in the contract):
 - ``attributes`` must be a JSON object whose compact UTF-8 serialization (no spaces, non-ASCII
   kept as UTF-8) is at most 500 bytes.
 
-:func:`parse_launch_body` raises :class:`~fakeserver.errors.BadRequest`, which the app renders
-as a ProblemDetails answer (with an integer ``status`` on Server Management's paths).
+:func:`parse_launch_body` returns a :class:`~fakeserver.restarts.LaunchRequest`, or raises
+:class:`~fakeserver.errors.BadRequest`, which the app renders as a ProblemDetails answer (with
+an integer ``status`` on Server Management's paths).
 """
 
 from __future__ import annotations
@@ -28,17 +29,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from .errors import BadRequest
+from .restarts import LaunchRequest, PlaceFilter
 
 __all__ = [
     "ATTRIBUTES_MAX_BYTES",
     "BLEED_OFF_MINUTES",
     "LAUNCH_FIELDS",
-    "LaunchRequest",
-    "PlaceFilter",
     "attributes_size",
     "parse_launch_body",
 ]
@@ -59,53 +58,6 @@ _MAX_VERSIONS = 1000
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 _PLACE_KEY = re.compile(r"[1-9][0-9]{0,18}")
 _DURATION_RULE = "'bleedOffDurationMinutes' must be an integer from 1 to 240, or null"
-
-
-@dataclass(frozen=True)
-class PlaceFilter:
-    """Which versions of one place a launch restarts.
-
-    Attributes
-    ----------
-    versions:
-        Restart only servers on these versions; ``None`` for no such limit.
-    exclude_current_version:
-        Restart every version but the place's latest published one.
-    """
-
-    versions: frozenset[int] | None = None
-    exclude_current_version: bool = False
-
-    def selects(self, version: int, latest: int) -> bool:
-        """Whether a server on ``version`` of a place whose latest is ``latest`` restarts."""
-        if self.versions is not None:
-            return version in self.versions
-        return not (self.exclude_current_version and version >= latest)
-
-    def describe(self) -> dict[str, Any]:
-        """The filter as Roblox's ``PlaceFilter`` object, as a status answer shows it."""
-        if self.versions is not None:
-            return {"versions": sorted(self.versions), "excludeCurrentVersion": None}
-        return {"versions": None, "excludeCurrentVersion": self.exclude_current_version}
-
-
-@dataclass(frozen=True)
-class LaunchRequest:
-    """A valid launch request.
-
-    Attributes
-    ----------
-    bleed_off_minutes:
-        Minutes targeted servers keep running, taking no new players; ``None`` = close now.
-    places:
-        The places to restart, each with its filter; ``None`` for every place.
-    attributes:
-        The JSON object handed to game servers with ``ServerRestartScheduled``, or ``None``.
-    """
-
-    bleed_off_minutes: int | None = None
-    places: Mapping[int, PlaceFilter] | None = None
-    attributes: Mapping[str, Any] | None = None
 
 
 def attributes_size(attributes: object) -> int:

@@ -28,18 +28,26 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadRequest
 from .gameservers import RestartScheduled
-from .launch_rules import LaunchRequest, PlaceFilter
 
 if TYPE_CHECKING:
     from .fleet import Fleet
     from .gameservers import GameServer, SecretSnapshot
 
-__all__ = ["MAX_KEPT_RESTARTS", "PlaceRestart", "Restart", "RestartBook", "rfc3339"]
+__all__ = [
+    "MAX_KEPT_RESTARTS",
+    "LaunchRequest",
+    "PlaceFilter",
+    "PlaceRestart",
+    "Restart",
+    "RestartBook",
+    "UnknownPlaceError",
+    "rfc3339",
+]
 
 #: How many restarts a universe's book keeps for the status answer (oldest dropped first).
 MAX_KEPT_RESTARTS = 100
@@ -47,7 +55,60 @@ MAX_KEPT_RESTARTS = 100
 SOURCE = "DeveloperUpdate"
 
 _SECONDS_PER_MINUTE = 60.0
+
+
+@dataclass(frozen=True)
+class PlaceFilter:
+    """Which versions of one place a launch restarts.
+
+    Attributes
+    ----------
+    versions:
+        Restart only servers on these versions; ``None`` for no such limit.
+    exclude_current_version:
+        Restart every version but the place's latest published one.
+    """
+
+    versions: frozenset[int] | None = None
+    exclude_current_version: bool = False
+
+    def selects(self, version: int, latest: int) -> bool:
+        """Whether a server on ``version`` of a place whose latest is ``latest`` restarts."""
+        if self.versions is not None:
+            return version in self.versions
+        return not (self.exclude_current_version and version >= latest)
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as Roblox's ``PlaceFilter`` object, as a status answer shows it."""
+        if self.versions is not None:
+            return {"versions": sorted(self.versions), "excludeCurrentVersion": None}
+        return {"versions": None, "excludeCurrentVersion": self.exclude_current_version}
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """A valid launch request.
+
+    Attributes
+    ----------
+    bleed_off_minutes:
+        Minutes targeted servers keep running, taking no new players; ``None`` = close now.
+    places:
+        The places to restart, each with its filter; ``None`` for every place.
+    attributes:
+        The JSON object handed to game servers with ``ServerRestartScheduled``, or ``None``.
+    """
+
+    bleed_off_minutes: int | None = None
+    places: Mapping[int, PlaceFilter] | None = None
+    attributes: Mapping[str, Any] | None = None
+
+
 _EVERY_VERSION = PlaceFilter()
+
+
+class UnknownPlaceError(Exception):
+    """A launch named a place the universe does not have (the backend answers 400)."""
 
 
 def rfc3339(unix_seconds: float) -> str:
@@ -228,8 +289,8 @@ class RestartBook:
 
         Raises
         ------
-        BadRequest
-            If ``order`` names a place the universe does not have.
+        UnknownPlaceError
+            If ``order`` names a place the universe does not have; nothing changed.
         """
         known = fleet.place_ids()
         if order.places is None:
@@ -237,7 +298,7 @@ class RestartBook:
         else:
             unknown = sorted(set(order.places) - set(known))
             if unknown:
-                raise BadRequest(
+                raise UnknownPlaceError(
                     f"place {unknown[0]} is not a place of universe {self.universe_id}"
                 )
             filters = dict(order.places)

@@ -49,6 +49,9 @@ def test_exports_are_pinned():
         "update_secret",
         "delete_secret",
         "restart_servers",
+        "forecast_restart",
+        "launch_restart",
+        "list_restarts",
     )
     with pytest.raises(AttributeError):
         fakeserver.NoSuchThing  # noqa: B018

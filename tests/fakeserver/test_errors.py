@@ -24,6 +24,7 @@ from fakeserver.errors import (
 from fakeserver.gameservers import GameServerError
 from fakeserver.keys import UnsealError
 from fakeserver.models import Receipt
+from fakeserver.restarts import UnknownPlaceError
 from fakeserver.wsgi import AppTimeout
 
 
@@ -66,6 +67,7 @@ _SAMPLES: list[BaseException] = [
     DropConnection("create_secret"),
     GameServerError("Can't find secret with given key"),
     UnsealError("does not open"),
+    UnknownPlaceError("place 5 is not a place of universe 1"),
     AppTimeout("no answer within 1.0 s"),
 ]
 
