@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 from fakeserver import FakeOpenCloud
-from rbxsecrets_magic.apply import apply_plan
-from rbxsecrets_magic.client import SecretsClient
-from rbxsecrets_magic.plan import make_plan
-from rbxsecrets_magic.state import StateStore
-from rbxsecrets_magic.sync import close_clients, load_desired, open_clients
+from rbxsecrets_magic.opencloud.client import SecretsClient
+from rbxsecrets_magic.secrets_as_code.apply import apply_plan
+from rbxsecrets_magic.secrets_as_code.plan import make_plan
+from rbxsecrets_magic.secrets_as_code.state import StateStore
+from rbxsecrets_magic.secrets_as_code.sync import close_clients, load_desired, open_clients
 
 UNIVERSES = (4_200_000_001, 4_200_000_002)
 

@@ -44,25 +44,25 @@ __all__ = [
 # fakeserver.pytest_plugin (and so this package) in every session of every project that
 # installs it, and the backend pulls in PyNaCl.
 _LAZY = {
-    "OPERATIONS": "models",
-    "ApiKey": "models",
+    "OPERATIONS": "backend.models",
+    "ApiKey": "backend.models",
     "DropConnection": "errors",
     "FakeOpenCloud": "cloud",
-    "FakeServer": "server",
-    "GameServer": "gameservers",
-    "GameServerError": "gameservers",
-    "Secret": "gameservers",
-    "JournalEntry": "models",
-    "OAuthToken": "models",
-    "Universe": "models",
+    "FakeServer": "transports.server",
+    "GameServer": "backend.gameservers",
+    "GameServerError": "backend.gameservers",
+    "Secret": "backend.gameservers",
+    "JournalEntry": "backend.models",
+    "OAuthToken": "backend.models",
+    "Universe": "backend.models",
 }
 
 if TYPE_CHECKING:
+    from .backend.gameservers import GameServer, GameServerError, Secret
+    from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .cloud import FakeOpenCloud
     from .errors import DropConnection
-    from .gameservers import GameServer, GameServerError, Secret
-    from .models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
-    from .server import FakeServer
+    from .transports.server import FakeServer
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 
-from .ratelimit import checked_rate_limit
+from .backend.ratelimit import checked_rate_limit
 
 __all__ = ["main"]
 

@@ -2,7 +2,7 @@
 
 It puts together the backend (:class:`~fakeserver.backend.SecretsBackend`, the state), the WSGI
 stack that serves it (the journal around the scripted faults around
-:class:`~fakeserver.app.SecretsApp`), and the ways to reach that stack: over loopback HTTP
+:class:`~fakeserver.web.app.SecretsApp`), and the ways to reach that stack: over loopback HTTP
 (:meth:`FakeOpenCloud.serve`), through a ``requests`` session (:meth:`FakeOpenCloud.mount`),
 through httpx (:meth:`FakeOpenCloud.respx_route`) or as a WSGI callable
 (:attr:`FakeOpenCloud.app`). Setup and oracle methods are the backend's, offered here so a
@@ -16,20 +16,20 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from .app import SecretsApp
-from .backend import SecretsBackend
-from .faults import FaultLayer, FaultScript
-from .gameservers import GameServer
-from .journal import Journal, JournalLayer, Listener
-from .models import READ_SCOPE, WRITE_SCOPE, ApiKey, JournalEntry, OAuthToken, Universe
-from .routes import Router
-from .server import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, FakeServer, RequestLogger
+from .backend.gameservers import GameServer
+from .backend.models import READ_SCOPE, WRITE_SCOPE, ApiKey, JournalEntry, OAuthToken, Universe
+from .backend.state import SecretsBackend
+from .transports.server import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, FakeServer, RequestLogger
+from .web.app import SecretsApp
+from .web.faults import FaultLayer, FaultScript
+from .web.journal import Journal, JournalLayer, Listener
+from .web.routes import Router
 
 if TYPE_CHECKING:
     import requests
     import respx
 
-    from .wsgi import WSGIApp
+    from .transports.wsgi import WSGIApp
 
 __all__ = ["FakeOpenCloud"]
 
@@ -132,7 +132,7 @@ class FakeOpenCloud:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> FakeServer:
-        """Serve this fake over loopback HTTP/1.1; see :class:`fakeserver.server.FakeServer`."""
+        """Serve this fake over loopback HTTP/1.1; see :class:`~.transports.server.FakeServer`."""
         return FakeServer(
             self,
             host,
@@ -144,7 +144,7 @@ class FakeOpenCloud:
 
     def mount(self, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> None:
         """Route a ``requests.Session``'s traffic for ``base_url`` to this fake, in process."""
-        from .requests_adapter import mount
+        from .transports.requests_adapter import mount
 
         mount(self, session, base_url)
 
@@ -152,7 +152,7 @@ class FakeOpenCloud:
         self, base_url: str = DEFAULT_BASE_URL
     ) -> AbstractContextManager[respx.MockRouter]:
         """A context manager sending httpx traffic for ``base_url`` to this fake (respx)."""
-        from .httpx_route import respx_route
+        from .transports.httpx_route import respx_route
 
         return respx_route(self, base_url)
 

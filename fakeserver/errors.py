@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Receipt
+    from .backend.models import Receipt
 
 __all__ = [
     "ApiProblem",

@@ -46,12 +46,12 @@ __all__ = [
 
 # Where each lazily exported name lives; see __getattr__.
 _LAZY = {
-    "Pacer": "pacing",
-    "PublicKey": "client",
-    "SecretInfo": "client",
-    "SecretsClient": "client",
-    "SetResult": "client",
-    "seal": "crypto",
+    "Pacer": "opencloud.pacing",
+    "PublicKey": "opencloud.client",
+    "SecretInfo": "opencloud.client",
+    "SecretsClient": "opencloud.client",
+    "SetResult": "opencloud.client",
+    "seal": "opencloud.crypto",
     **{
         name: "errors"
         for name in (
@@ -73,8 +73,6 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .client import PublicKey, SecretInfo, SecretsClient, SetResult
-    from .crypto import seal
     from .errors import (
         ApiError,
         AuthenticationError,
@@ -90,7 +88,9 @@ if TYPE_CHECKING:
         UnexpectedAnswerError,
         WaitTooLongError,
     )
-    from .pacing import Pacer
+    from .opencloud.client import PublicKey, SecretInfo, SecretsClient, SetResult
+    from .opencloud.crypto import seal
+    from .opencloud.pacing import Pacer
 
 
 def __getattr__(name: str) -> Any:
@@ -105,6 +105,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the ``%rbx_secret_*`` magics with ``ipython`` (called by ``%load_ext``)."""
-    from .magics import RbxSecretsMagics
+    from .ipython.magics import RbxSecretsMagics
 
     ipython.register_magics(RbxSecretsMagics)

@@ -24,7 +24,7 @@
 
 ``InvalidInputError`` and ``ValueSourceError`` are also ``ValueError`` subclasses. ``ApiError``
 itself covers any other status, including a refused redirect (3xx). Which answer becomes which
-error, with which hint, is decided in one place: :mod:`rbxsecrets_magic.answers`.
+error, with which hint, is decided in one place: :mod:`rbxsecrets_magic.opencloud.answers`.
 
 Every message is one line a user can act on and includes the server's own ``detail`` when the
 answer carried one. Messages name the server that answered: "Roblox" for Roblox's API, "the
@@ -32,7 +32,7 @@ server at http://127.0.0.1:8080" for anything else (the fake, a proxy). No messa
 or exception argument ever contains a secret's value, a ciphertext or a credential: messages
 are built from fixed text, ids, status codes and the server's detail, and the client scrubs
 every known secret, in every form a server might echo it, from that detail before it gets here
-(:mod:`rbxsecrets_magic.scrubbing`). Importing this module imports nothing outside the
+(:mod:`rbxsecrets_magic.opencloud.scrubbing`). Importing this module imports nothing outside the
 standard library.
 """
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInputError, ValueSourceError
-from .validation import MAX_VALUE_CHARS, validate_secret_id, validate_value
+from .opencloud.validation import MAX_VALUE_CHARS, validate_secret_id, validate_value
 
 __all__ = [
     "MAX_ENV_FILE_BYTES",

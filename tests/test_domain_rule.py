@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from fakeserver.gameservers import GameServer, GameServerError, Secret
-from rbxsecrets_magic.domains import check_domain
+from fakeserver import GameServer, GameServerError, Secret
 from rbxsecrets_magic.errors import InvalidInputError
+from rbxsecrets_magic.opencloud.domains import check_domain
 
 TABLE = json.loads((Path(__file__).parent / "data" / "domain_cases.json").read_text("utf-8"))
 CASES: list[dict[str, Any]] = TABLE["cases"]

@@ -993,7 +993,7 @@ def test_non_ascii_paths_read_back_as_utf8_in_instance_and_journal(env):
 
 
 def test_status_lines_have_the_standard_phrase_or_a_generic_one():
-    from fakeserver.messages import json_answer
+    from fakeserver.web.messages import json_answer
 
     assert json_answer(404, {}).status == "404 Not Found"
     assert json_answer(599, {}).status == "599 Error"  # an injected status HTTP does not name

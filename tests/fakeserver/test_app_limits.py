@@ -207,7 +207,7 @@ def test_429_fault_carries_retry_after():
 
 
 def test_latency_fault_sleeps_outside_the_lock_then_proceeds(monkeypatch):
-    import fakeserver.faults as faults_module
+    import fakeserver.web.faults as faults_module
 
     fake, uid, client = full_setup()
     slept: list[float] = []

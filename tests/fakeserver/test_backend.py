@@ -10,6 +10,8 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 
 import fakeserver
 from fakeserver import FakeOpenCloud
+from fakeserver.backend.keys import SEAL_OVERHEAD, KeyPair, UnsealError, new_key_id
+from fakeserver.backend.ratelimit import TokenBucket, format_seconds
 from fakeserver.errors import (
     ApiProblem,
     BadRequest,
@@ -22,8 +24,6 @@ from fakeserver.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from fakeserver.keys import SEAL_OVERHEAD, KeyPair, UnsealError, new_key_id
-from fakeserver.ratelimit import TokenBucket, format_seconds
 from tests.fakeserver.support import FakeClock, WsgiClient, full_setup, seal
 
 
@@ -58,7 +58,7 @@ def test_exports_are_pinned():
 
 
 def test_fake_server_is_exported_lazily():
-    from fakeserver.server import FakeServer
+    from fakeserver.transports.server import FakeServer
 
     assert fakeserver.FakeServer is FakeServer
 
@@ -276,7 +276,7 @@ def test_reprs_never_show_values_or_keys():
 
 
 def test_timestamps_are_rfc3339_utc_milliseconds(monkeypatch):
-    from fakeserver import backend
+    from fakeserver.backend import state as backend
 
     clock = iter([1795766877.4729, 1795766877.9991, 1795766878.0])
     monkeypatch.setattr(backend.time, "time", lambda: next(clock))

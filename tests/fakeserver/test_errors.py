@@ -9,6 +9,10 @@ import pkgutil
 import pytest
 
 import fakeserver
+from fakeserver.backend.gameservers import GameServerError
+from fakeserver.backend.keys import UnsealError
+from fakeserver.backend.models import Receipt
+from fakeserver.backend.restarts import UnknownPlaceError
 from fakeserver.errors import (
     ApiProblem,
     BadRequest,
@@ -21,17 +25,13 @@ from fakeserver.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from fakeserver.gameservers import GameServerError
-from fakeserver.keys import UnsealError
-from fakeserver.models import Receipt
-from fakeserver.restarts import UnknownPlaceError
-from fakeserver.wsgi import AppTimeout
+from fakeserver.transports.wsgi import AppTimeout
 
 
 def _defined_exceptions() -> set[type[BaseException]]:
-    """Every exception class defined in a fakeserver module, found by walking the package."""
+    """Every exception class defined in a fakeserver module, found by walking the package tree."""
     found: set[type[BaseException]] = set()
-    for info in pkgutil.iter_modules(fakeserver.__path__, "fakeserver."):
+    for info in pkgutil.walk_packages(fakeserver.__path__, "fakeserver."):
         if info.name == "fakeserver.__main__":
             continue
         module = importlib.import_module(info.name)

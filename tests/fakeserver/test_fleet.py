@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fakeserver.fleet import Fleet, Replacement
-from fakeserver.gameservers import GameServerError
+from fakeserver.backend.fleet import Fleet, Replacement
+from fakeserver.backend.gameservers import GameServerError
 
 START = 101
 OTHER = 202

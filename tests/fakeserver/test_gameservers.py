@@ -13,7 +13,7 @@ import traceback
 
 import pytest
 
-from fakeserver.gameservers import (
+from fakeserver.backend.gameservers import (
     NOT_FOUND_MESSAGE,
     GameServer,
     GameServerError,

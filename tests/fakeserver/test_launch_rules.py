@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from fakeserver.errors import BadRequest
-from fakeserver.launch_rules import ATTRIBUTES_MAX_BYTES, attributes_size, parse_launch_body
-from fakeserver.restarts import LaunchRequest, PlaceFilter
+from fakeserver.backend.launch_rules import ATTRIBUTES_MAX_BYTES, attributes_size, parse_launch_body
+from fakeserver.backend.restarts import LaunchRequest, PlaceFilter
 
 
 @pytest.mark.parametrize(

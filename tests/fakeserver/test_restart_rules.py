@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from fakeserver.backend.restart_rules import RESTART_FIELDS, RestartRequest, parse_restart_body
 from fakeserver.errors import BadRequest
-from fakeserver.restart_rules import RESTART_FIELDS, RestartRequest, parse_restart_body
 
 REFERENCE = Path(__file__).parent / "data" / "universes-restart-servers.v2.json"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from fakeserver.fleet import Fleet
-from fakeserver.gameservers import RestartScheduled
-from fakeserver.restarts import (
+from fakeserver.backend.fleet import Fleet
+from fakeserver.backend.gameservers import RestartScheduled
+from fakeserver.backend.restarts import (
     MAX_KEPT_RESTARTS,
     LaunchRequest,
     PlaceFilter,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fakeserver import rules
+from fakeserver.backend import rules
 from fakeserver.errors import BadRequest
 
 

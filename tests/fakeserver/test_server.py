@@ -15,8 +15,8 @@ from nacl.public import PublicKey, SealedBox
 
 from fakeserver import FakeOpenCloud
 from fakeserver.errors import DropConnection
-from fakeserver.server import FakeServer
-from fakeserver.wsgi import build_environ
+from fakeserver.transports.server import FakeServer
+from fakeserver.transports.wsgi import build_environ
 
 StartResponse = Callable[..., Any]
 

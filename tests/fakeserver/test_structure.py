@@ -1,4 +1,9 @@
-"""How the fake's modules connect: no import circle, one way in, the app calls only public names.
+"""How the fake's modules connect: three layers, no import circle, one way in.
+
+The layers are folders: ``fakeserver/backend/`` (state and rules), ``fakeserver/web/`` (the WSGI
+app and its middleware) and ``fakeserver/transports/`` (the loopback server and the in-process
+transports); ``fakeserver/errors.py`` (the exception tree every layer raises or handles) sits
+under all three, and the top-level modules (``cloud``, ``cli``, ``pytest_plugin``) assemble them.
 
 The graph is read from the ``import`` statements themselves (with :mod:`ast`), including imports
 inside functions and under ``TYPE_CHECKING``, so a circle hidden in a lazy import is caught too.
@@ -8,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 import tomllib
 from pathlib import Path
 
@@ -19,27 +25,32 @@ PACKAGE = Path(fakeserver.__file__).resolve().parent
 PYPROJECT = PACKAGE.parent / "pyproject.toml"
 # The ways in from outside: the WSGI app, the loopback server, the in-process transports.
 FRONT_ENDS = {
-    "fakeserver.app",
-    "fakeserver.server",
-    "fakeserver.requests_adapter",
-    "fakeserver.httpx_route",
+    "fakeserver.web.app",
+    "fakeserver.transports.server",
+    "fakeserver.transports.requests_adapter",
+    "fakeserver.transports.httpx_route",
 }
-# Modules that build the front ends or the command line around the backend.
-ABOVE_THE_BACKEND = FRONT_ENDS | {
-    "fakeserver.cloud",
-    "fakeserver.cli",
-    "fakeserver.faults",
-    "fakeserver.journal",
-    "fakeserver.pytest_plugin",
-    "fakeserver.__main__",
-}
+# The bottom of every layer: the exception tree, which imports no other module at run time.
+ERRORS = "fakeserver.errors"
 
 
 def _module_name(path: Path) -> str:
-    return "fakeserver" if path.name == "__init__.py" else f"fakeserver.{path.stem}"
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {_module_name(path): path for path in sorted(PACKAGE.glob("*.py"))}
+MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _layer(name: str) -> set[str]:
+    """The modules of the subpackage ``fakeserver.<name>``, its ``__init__`` included."""
+    prefix = f"fakeserver.{name}"
+    return {m for m in MODULES if m == prefix or m.startswith(prefix + ".")}
+
+
+BACKEND = _layer("backend")
+WEB = _layer("web")
+TRANSPORTS = _layer("transports")
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -57,7 +68,8 @@ def _imports(module: str, *, runtime_only: bool = False) -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.If) and _is_type_checking(node):
                 skipped.update(id(child) for child in ast.walk(node))
-    package = "fakeserver"
+    # The package a relative import starts from: the module's own for ``__init__``.
+    here = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -65,7 +77,7 @@ def _imports(module: str, *, runtime_only: bool = False) -> set[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = package if node.level else ""
+            base = here.rsplit(".", node.level - 1)[0] if node.level else ""
             if node.module:
                 base = f"{base}.{node.module}" if base else node.module
             # ``from . import x`` and ``from fakeserver import x`` may name submodules.
@@ -105,22 +117,14 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def _reachable(start: str) -> set[str]:
-    seen: set[str] = set()
-    stack = [start]
-    while stack:
-        for target in GRAPH[stack.pop()]:
-            if target not in seen:
-                seen.add(target)
-                stack.append(target)
-    return seen
-
-
 def test_the_graph_sees_the_modules_it_should() -> None:
     # Guards the checks below against a parser that finds nothing.
-    assert {"fakeserver.cloud", "fakeserver.backend", "fakeserver.app"} <= set(MODULES)
-    assert "fakeserver.app" in GRAPH["fakeserver.cloud"]
+    assert {"fakeserver.cloud", "fakeserver.backend.state", "fakeserver.web.app"} <= set(MODULES)
+    assert "fakeserver.web.app" in GRAPH["fakeserver.cloud"]
     assert "fakeserver.cloud" in GRAPH["fakeserver.cli"]  # a function-level import
+    assert "fakeserver.transports.wsgi" in GRAPH["fakeserver.web.faults"]  # TYPE_CHECKING
+    assert ERRORS in GRAPH["fakeserver.backend.rules"]  # ``from ..errors import``
+    assert "fakeserver.backend.gameservers" in GRAPH["fakeserver.backend.fleet"]  # ``from .``
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
@@ -128,8 +132,26 @@ def test_no_import_circle() -> None:
     assert _cycle(GRAPH) is None
 
 
-def test_the_backend_knows_nothing_of_the_layers_above_it() -> None:
-    assert not _reachable("fakeserver.backend") & ABOVE_THE_BACKEND
+def test_the_errors_import_nothing_at_run_time() -> None:
+    assert _imports(ERRORS, runtime_only=True) == set()
+
+
+@pytest.mark.parametrize(
+    ("layer", "allowed"),
+    [
+        # The backend knows nothing of HTTP, WSGI or the modules that assemble the fake.
+        ("backend", BACKEND | {ERRORS}),
+        # The transports carry any WSGI app: they know neither the app nor the backend.
+        ("transports", TRANSPORTS | {ERRORS}),
+        # The app uses the backend and the WSGI plumbing, never a transport.
+        ("web", WEB | BACKEND | {ERRORS, "fakeserver.transports.wsgi"}),
+    ],
+)
+def test_each_layer_imports_only_the_layers_below_it(layer: str, allowed: set[str]) -> None:
+    # Direct imports: the exception tree names the backend's Receipt type for its annotations
+    # only, which gives a transport no knowledge of the backend.
+    imported = {module: sorted(GRAPH[module] - allowed) for module in _layer(layer)}
+    assert {module: found for module, found in imported.items() if found} == {}
 
 
 def test_only_cloud_builds_the_front_ends() -> None:
@@ -142,7 +164,8 @@ def test_only_cloud_builds_the_front_ends() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["fakeserver.app", "fakeserver.faults", "fakeserver.journal", "fakeserver.cloud"]
+    "module",
+    ["fakeserver.web.app", "fakeserver.web.faults", "fakeserver.web.journal", "fakeserver.cloud"],
 )
 def test_the_layers_use_no_private_name_of_another_object(module: str) -> None:
     # ``self._x`` is the object's own business; ``backend._x`` (or anything else's) is not.
@@ -164,3 +187,29 @@ def test_entry_points_resolve() -> None:
     assert importlib.import_module(plugin).__name__ == "fakeserver.pytest_plugin"
     module, _, function = project["scripts"]["rbx-fakeserver"].partition(":")
     assert callable(getattr(importlib.import_module(module), function))
+
+
+def _readme_map() -> dict[str, set[str]]:
+    """The files the README's development map names in each fakeserver folder."""
+    lines = (PACKAGE.parent / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("fakeserver/ "))
+    folders: dict[str, set[str]] = {}
+    folder = ""
+    for line in lines[start:]:
+        if line[:1] not in ("", " ") and not line.startswith("fakeserver/ "):
+            break  # the next top-level entry of the map
+        head = line.split()[0] if line.strip() else ""
+        if head.endswith("/") and not line.startswith(" " * 10):
+            folder = "" if head == "fakeserver/" else head.rstrip("/")
+        names = set(re.findall(r"\b(\w+\.py)\b", line))
+        folders.setdefault(folder, set()).update(names)
+    return folders
+
+
+def test_the_readme_map_matches_the_tree() -> None:
+    tree: dict[str, set[str]] = {}
+    for path in MODULES.values():
+        if path.name != "__init__.py":
+            folder = path.parent.relative_to(PACKAGE).as_posix()
+            tree.setdefault("" if folder == "." else folder, set()).add(path.name)
+    assert _readme_map() == tree

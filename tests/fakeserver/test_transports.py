@@ -20,9 +20,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from fakeserver import FakeOpenCloud
-from fakeserver.httpx_route import httpx_handler, respx_route
-from fakeserver.requests_adapter import WSGIAdapter, mount
-from fakeserver.server import FakeServer
+from fakeserver.transports.httpx_route import httpx_handler, respx_route
+from fakeserver.transports.requests_adapter import WSGIAdapter, mount
+from fakeserver.transports.server import FakeServer
 
 ROBLOX = "https://apis.roblox.com"
 TRANSPORTS = ("http", "mount", "respx", "respx-async")

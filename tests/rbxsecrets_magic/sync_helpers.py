@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rbxsecrets_magic.cli import Console, main
+from rbxsecrets_magic.cli.app import Console, main
 
 STAGING, PRODUCTION = 4_100_000_001, 4_100_000_002
 MANIFEST = f"""

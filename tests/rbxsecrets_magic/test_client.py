@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey
 
-from rbxsecrets_magic.client import PublicKey, SecretInfo, SecretsClient, SetResult
 from rbxsecrets_magic.errors import (
     ApiError,
     AuthenticationError,
@@ -22,6 +21,7 @@ from rbxsecrets_magic.errors import (
     ServerError,
     TransportError,
 )
+from rbxsecrets_magic.opencloud.client import PublicKey, SecretInfo, SecretsClient, SetResult
 from tests.rbxsecrets_magic.support import canned_client, client_for, mounted_client
 
 

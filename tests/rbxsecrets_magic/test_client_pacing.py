@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from rbxsecrets_magic.pacing import Pacer, parse_rate_limit
+from rbxsecrets_magic.opencloud.pacing import Pacer, parse_rate_limit
 from tests.rbxsecrets_magic.support import VirtualClock
 
 

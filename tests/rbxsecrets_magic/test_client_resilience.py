@@ -16,7 +16,6 @@ import requests
 import urllib3
 from urllib3.util.retry import Retry
 
-from rbxsecrets_magic.client import SecretsClient, SetResult
 from rbxsecrets_magic.errors import (
     AuthenticationError,
     BadRequestError,
@@ -25,7 +24,8 @@ from rbxsecrets_magic.errors import (
     RateLimitedError,
     TransportError,
 )
-from rbxsecrets_magic.pacing import Pacer
+from rbxsecrets_magic.opencloud.client import SecretsClient, SetResult
+from rbxsecrets_magic.opencloud.pacing import Pacer
 from tests.rbxsecrets_magic.support import VirtualClock, canned_client, client_for, mounted_client
 
 

@@ -14,14 +14,14 @@ import pytest
 import requests
 
 from fakeserver import FakeOpenCloud
-from rbxsecrets_magic.client import RESTART_RATE_LIMIT, SecretsClient
 from rbxsecrets_magic.errors import (
     InvalidInputError,
     PermissionDeniedError,
     ServerError,
     TransportError,
 )
-from rbxsecrets_magic.pacing import Pacer
+from rbxsecrets_magic.opencloud.client import RESTART_RATE_LIMIT, SecretsClient
+from rbxsecrets_magic.opencloud.pacing import Pacer
 from tests.rbxsecrets_magic.support import VirtualClock, canned_client, client_for
 
 URL = "https://api.example.com/v1/charge"
@@ -91,7 +91,7 @@ def test_bad_input_is_one_line_before_any_request(kwargs: dict[str, Any], words:
 
 
 def test_place_ids_as_ints_or_digit_strings_without_duplicates() -> None:
-    from rbxsecrets_magic.validation import validate_place_ids
+    from rbxsecrets_magic.opencloud.validation import validate_place_ids
 
     assert validate_place_ids([5, " 7 ", 5, "7"]) == (5, 7)
     assert validate_place_ids(None) is None

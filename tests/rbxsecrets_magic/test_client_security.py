@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 import requests
 
-import rbxsecrets_magic.client as client_module
+import rbxsecrets_magic.opencloud.client as client_module
 from fakeserver import FakeServer
-from rbxsecrets_magic.client import SecretsClient, SetResult
 from rbxsecrets_magic.errors import (
     ApiError,
     InvalidInputError,
     RbxSecretsError,
     TransportError,
 )
+from rbxsecrets_magic.opencloud.client import SecretsClient, SetResult
 from tests.rbxsecrets_magic.support import canned_client, client_for, strings_reachable_from
 
 # -- where credentials may go ---------------------------------------------------------------

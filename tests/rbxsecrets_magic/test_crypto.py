@@ -8,8 +8,8 @@ import re
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from rbxsecrets_magic.crypto import SEAL_OVERHEAD, seal
 from rbxsecrets_magic.errors import InvalidInputError
+from rbxsecrets_magic.opencloud.crypto import SEAL_OVERHEAD, seal
 
 
 @pytest.fixture

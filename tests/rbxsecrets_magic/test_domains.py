@@ -11,14 +11,14 @@ import sys
 
 import pytest
 
-from rbxsecrets_magic.domains import (
+from rbxsecrets_magic.errors import InvalidInputError
+from rbxsecrets_magic.opencloud.domains import (
     DomainCheck,
     check_domain,
     domain_allows,
     suggest_domains,
     url_host,
 )
-from rbxsecrets_magic.errors import InvalidInputError
 
 
 @pytest.mark.parametrize(
@@ -178,7 +178,7 @@ def test_every_explanation_is_one_line() -> None:
 
 def test_importing_the_module_imports_no_third_party_library() -> None:
     code = (
-        "import sys, rbxsecrets_magic.domains\n"
+        "import sys, rbxsecrets_magic.opencloud.domains\n"
         "print(sorted(m for m in ('requests', 'nacl', 'urllib3', 'IPython') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from rbxsecrets_magic import errors
-from rbxsecrets_magic.answers import api_error_class
 from rbxsecrets_magic.errors import (
     ApiError,
     AuthenticationError,
@@ -27,6 +26,7 @@ from rbxsecrets_magic.errors import (
     ValueSourceError,
     WaitTooLongError,
 )
+from rbxsecrets_magic.opencloud.answers import api_error_class
 
 
 def test_tree_matches_the_module_docstring() -> None:
@@ -192,7 +192,7 @@ def test_every_error_survives_a_pickle_round_trip_with_every_field(error: RbxSec
 
 def test_errors_validation_and_settings_import_only_the_standard_library() -> None:
     code = (
-        "import sys, rbxsecrets_magic.errors, rbxsecrets_magic.validation\n"
+        "import sys, rbxsecrets_magic.errors, rbxsecrets_magic.opencloud.validation\n"
         "import rbxsecrets_magic.settings\n"
         "print(sorted(m for m in ('requests', 'nacl', 'urllib3') if m in sys.modules))"
     )

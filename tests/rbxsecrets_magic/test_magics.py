@@ -502,7 +502,7 @@ def test_ctrl_c_during_a_request_leaks_no_value_in_verbose_mode(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch, tmp_path: Any, cell: str
 ) -> None:
     # %xmode Verbose prints every frame's locals; the client's frames hold the plaintext.
-    from rbxsecrets_magic.sending import Call, Sender
+    from rbxsecrets_magic.opencloud.sending import Call, Sender
 
     send = Sender._send_once
 
@@ -605,7 +605,7 @@ def test_unsafe_base_url_is_refused(cloud_shell: MagicShell) -> None:
 def test_unknown_exceptions_keep_their_traceback(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rbxsecrets_magic.client import SecretsClient
+    from rbxsecrets_magic.opencloud.client import SecretsClient
 
     def broken(self: Any, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
@@ -626,7 +626,7 @@ def test_a_real_bug_keeps_its_traceback_but_not_the_value_in_verbose_mode(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An unexpected error deep in the client, where a frame holds the plaintext.
-    from rbxsecrets_magic import client
+    from rbxsecrets_magic.opencloud import client
 
     def broken_seal(value: Any, public_key: str) -> str:
         raise RuntimeError("bug in sealing")

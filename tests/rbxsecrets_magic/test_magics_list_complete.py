@@ -54,7 +54,7 @@ def test_empty_list(cloud_shell: MagicShell) -> None:
 
 
 def test_html_escapes(cloud_shell: MagicShell) -> None:
-    from rbxsecrets_magic.tables import SecretList
+    from rbxsecrets_magic.render.tables import SecretList
 
     class Info:
         id = "a<b"
@@ -135,7 +135,7 @@ def test_completes_variables_env_and_paths(
 
 
 def test_reload_keeps_one_completer(shell: MagicShell) -> None:
-    from rbxsecrets_magic.completion import MagicCompleter
+    from rbxsecrets_magic.ipython.completion import MagicCompleter
 
     shell.ok("%reload_ext rbxsecrets_magic")
     ours = [m for m in shell.ip.Completer.custom_matchers if isinstance(m, MagicCompleter)]

@@ -154,7 +154,7 @@ def test_list_marks_stale_secrets(sync_shell: MagicShell) -> None:
 
 
 def test_completion_offers_environment_names_and_sync_options(sync_shell: MagicShell) -> None:
-    from rbxsecrets_magic.completion import MagicCompleter
+    from rbxsecrets_magic.ipython.completion import MagicCompleter
 
     completer = MagicCompleter(sync_shell.magics)
     assert completer.complete("%rbx_secret_sync --environment ") == ["staging", "production"]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.cli import Console, main
-from rbxsecrets_magic.domains import url_host
+from rbxsecrets_magic.cli.app import Console, main
 from rbxsecrets_magic.errors import InvalidInputError, ValueSourceError
+from rbxsecrets_magic.opencloud.domains import url_host
 from rbxsecrets_magic.values import read_value
 from tests.rbxsecrets_magic.sync_helpers import STAGING, rbx
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from rbxsecrets_magic.errors import DeclinedError, InvalidInputError, ServerError, TransportError
-from rbxsecrets_magic.rollout import (
+from rbxsecrets_magic.operations.rollout import (
     RestartOptions,
     RestartTarget,
     confirm_restart,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from IPython.core.error import StdinNotImplementedError
 
-from fakeserver.gameservers import GameServerError
+from fakeserver import GameServerError
 from tests.rbxsecrets_magic.support import MagicShell
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING
 
@@ -312,7 +312,7 @@ def test_check_never_repeats_the_url(rollout: MagicShell) -> None:
 
 
 def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
-    from rbxsecrets_magic.completion import MagicCompleter
+    from rbxsecrets_magic.ipython.completion import MagicCompleter
 
     completer = MagicCompleter(rollout.magics)
     assert completer.complete("%rbx_servers_restart --") == [

@@ -1,4 +1,5 @@
-"""How the package is put together: no import cycle, and ``__all__`` as the public API."""
+"""How the package is put together: layers that import downwards only, no import cycle, and
+``__all__`` as the public API."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ ROOT = Path(rbxsecrets_magic.__file__).parent
 
 
 def _module_name(path: Path) -> str:
-    return PACKAGE if path.name == "__init__.py" else f"{PACKAGE}.{path.stem}"
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join((PACKAGE, *parts))
 
 
-def _imported(module: str, node: ast.Import | ast.ImportFrom, modules: set[str]) -> set[str]:
+def _imported(
+    module: str, node: ast.Import | ast.ImportFrom, modules: set[str], packages: set[str]
+) -> set[str]:
     """The package's modules an import statement in ``module`` loads."""
     if isinstance(node, ast.Import):
         return {alias.name for alias in node.names if alias.name in modules}
     if node.level:
-        base = module if module == PACKAGE else module.rpartition(".")[0]
+        base = module if module in packages else module.rpartition(".")[0]
         for _ in range(node.level - 1):
             base = base.rpartition(".")[0]
         source = f"{base}.{node.module}" if node.module else base
@@ -43,8 +49,9 @@ def import_graph() -> dict[str, set[str]]:
     Every import statement counts: at module level, inside functions and under
     ``TYPE_CHECKING`` alike, since each is a dependency that a cycle would tangle.
     """
-    paths = sorted(ROOT.glob("*.py"))
+    paths = sorted(ROOT.rglob("*.py"))
     modules = {_module_name(path) for path in paths}
+    packages = {_module_name(path) for path in paths if path.name == "__init__.py"}
     graph: dict[str, set[str]] = {}
     for path in paths:
         name = _module_name(path)
@@ -52,9 +59,42 @@ def import_graph() -> dict[str, set[str]]:
         edges: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                edges |= _imported(name, node, modules)
+                edges |= _imported(name, node, modules, packages)
         graph[name] = edges - {name}
     return graph
+
+
+def imported_libraries(module: str) -> set[str]:
+    """The top-level names of everything outside the package that ``module`` imports."""
+    path = ROOT.joinpath(*module.split(".")[1:])
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.partition(".")[0])
+    return found - {PACKAGE}
+
+
+def layer(module: str) -> str:
+    """The layer a module belongs to: its subpackage, or ``top`` for the package's own modules."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else "top"
+
+
+#: Which layers each layer may import (besides itself and the top-level foundation modules:
+#: errors, settings, version, values). Front ends sit above operations, which sits above
+#: secrets as code and the Open Cloud client; the client knows none of them.
+LAYERS: dict[str, set[str]] = {
+    "opencloud": set(),
+    "secrets_as_code": {"opencloud", "render"},
+    "operations": {"opencloud", "secrets_as_code"},
+    "render": {"opencloud", "secrets_as_code"},
+    "ipython": {"opencloud", "secrets_as_code", "operations", "render"},
+    "cli": {"opencloud", "secrets_as_code", "operations", "render"},
+}
+FOUNDATION = {f"{PACKAGE}.{name}" for name in ("errors", "settings", "version", "values")}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -82,15 +122,58 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_sees_every_kind_of_import() -> None:
     graph = import_graph()
-    assert f"{PACKAGE}.sending" in graph[f"{PACKAGE}.client"]  # module level, relative
-    assert f"{PACKAGE}.magics" in graph[PACKAGE]  # inside load_ipython_extension
-    assert f"{PACKAGE}.client" in graph[f"{PACKAGE}.tables"]  # under TYPE_CHECKING
-    assert f"{PACKAGE}.completion" in graph[f"{PACKAGE}.magics"]  # from . import module
+    client, magics = f"{PACKAGE}.opencloud.client", f"{PACKAGE}.ipython.magics"
+    assert f"{PACKAGE}.opencloud.sending" in graph[client]  # module level, relative
+    assert f"{PACKAGE}.errors" in graph[client]  # from .. import
+    assert magics in graph[PACKAGE]  # inside load_ipython_extension
+    assert client in graph[f"{PACKAGE}.render.tables"]  # under TYPE_CHECKING
+    assert f"{PACKAGE}.ipython.completion" in graph[magics]  # from . import module
+    assert f"{PACKAGE}.cli.app" in graph[f"{PACKAGE}.cli"]  # a package's own __init__
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
 def test_the_package_has_no_import_cycle() -> None:
     assert find_cycle(import_graph()) is None
+
+
+def test_every_module_is_in_a_known_layer() -> None:
+    for module in import_graph():
+        assert (
+            layer(module) in LAYERS
+            or module in FOUNDATION
+            or module
+            in {
+                PACKAGE,
+                f"{PACKAGE}.__main__",
+                f"{PACKAGE}.demo",
+            }
+        ), f"{module}: put it in a layer of LAYERS, or add it to the foundation"
+
+
+def test_layers_import_downwards_only() -> None:
+    for module, targets in import_graph().items():
+        here = layer(module)
+        if here == "top":
+            continue
+        for target in targets:
+            there = layer(target)
+            assert there in (here, "top") or there in LAYERS[here], (
+                f"{module} imports {target}: {here} may not import {there}"
+            )
+            if there == "top":
+                assert target in FOUNDATION, f"{module} imports {target}, which is not foundation"
+
+
+def test_the_foundation_imports_no_front_end() -> None:
+    graph = import_graph()
+    for module in FOUNDATION:
+        assert {layer(target) for target in graph[module]} <= {"top", "opencloud"}, module
+
+
+def test_only_the_magics_import_ipython() -> None:
+    for module in import_graph():
+        if layer(module) in ("opencloud", "secrets_as_code", "operations", "render", "cli"):
+            assert "IPython" not in imported_libraries(module), module
 
 
 def test_public_api() -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from rbxsecrets_magic import SecretsClient
-from rbxsecrets_magic.apply import apply_plan
-from rbxsecrets_magic.pacing import Pacer
-from rbxsecrets_magic.plan import make_plan
-from rbxsecrets_magic.state import StateStore
-from rbxsecrets_magic.sync import close_clients, load_desired, open_clients
+from rbxsecrets_magic.opencloud.pacing import Pacer
+from rbxsecrets_magic.secrets_as_code.apply import apply_plan
+from rbxsecrets_magic.secrets_as_code.plan import make_plan
+from rbxsecrets_magic.secrets_as_code.state import StateStore
+from rbxsecrets_magic.secrets_as_code.sync import close_clients, load_desired, open_clients
 from tests.rbxsecrets_magic.sync_helpers import (
     MANIFEST,
     PRODUCTION,
@@ -429,7 +429,7 @@ def test_a_bad_value_in_the_env_file_fails_only_that_secret(cloud: Any) -> None:
 
 
 def test_the_deletion_question_names_at_most_ten_secrets() -> None:
-    from rbxsecrets_magic.plan import Change, Plan
+    from rbxsecrets_magic.secrets_as_code.plan import Change, Plan
 
     rows = [Change(STAGING, f"OLD_{i:02d}", "delete") for i in range(12)]
     rows.append(Change(STAGING, "KEPT", "keep", "protected"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.cli import COMMANDS, build_parser
+from rbxsecrets_magic.cli.app import COMMANDS, build_parser
 from tests.rbxsecrets_magic.sync_helpers import (
     PRODUCTION,
     STAGING,

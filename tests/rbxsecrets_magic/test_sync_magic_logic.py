@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 from rbxsecrets_magic import SecretsClient
-from rbxsecrets_magic.apply import ApplyReport
 from rbxsecrets_magic.errors import DeclinedError
-from rbxsecrets_magic.manifest import Manifest, ManifestError, Target
-from rbxsecrets_magic.plan import Plan
-from rbxsecrets_magic.sync_magic import (
+from rbxsecrets_magic.ipython.sync_magic import (
     SyncOptions,
     manifest_for_magics,
     resolve_universe_option,
     run_sync,
 )
+from rbxsecrets_magic.secrets_as_code.apply import ApplyReport
+from rbxsecrets_magic.secrets_as_code.manifest import Manifest, ManifestError, Target
+from rbxsecrets_magic.secrets_as_code.plan import Plan
 from tests.rbxsecrets_magic.sync_helpers import PRODUCTION, STAGING, VALUES
 
 

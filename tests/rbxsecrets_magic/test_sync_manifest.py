@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rbxsecrets_magic.desired import desired_state
 from rbxsecrets_magic.errors import InvalidInputError
-from rbxsecrets_magic.manifest import (
+from rbxsecrets_magic.secrets_as_code.desired import desired_state
+from rbxsecrets_magic.secrets_as_code.manifest import (
     ManifestError,
     SecretSpec,
     Target,

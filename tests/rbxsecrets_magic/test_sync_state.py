@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rbxsecrets_magic.state import StateStore, default_state_dir
+from rbxsecrets_magic.secrets_as_code.state import StateStore, default_state_dir
 
 API = "https://apis.roblox.com"
 WHEN = datetime(2026, 11, 27, 7, 15, 1, 809000, tzinfo=UTC)

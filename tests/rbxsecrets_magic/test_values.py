@@ -11,7 +11,7 @@ import pytest
 from IPython.core.error import StdinNotImplementedError
 
 from rbxsecrets_magic.errors import ValueSourceError
-from rbxsecrets_magic.redact import MASK, redact_text
+from rbxsecrets_magic.ipython.redact import MASK, redact_text
 from rbxsecrets_magic.values import (
     SecretValue,
     prompt_secret,

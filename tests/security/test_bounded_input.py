@@ -146,7 +146,7 @@ def test_cli_stdin_reads_at_most_one_value_and_refuses_a_longer_one(
     fake_open_cloud: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from rbxsecrets_magic.cli import Console, main
+    from rbxsecrets_magic.cli.app import Console, main
 
     monkeypatch.setenv("RBX_API_KEY", fake_open_cloud.api_key)
     monkeypatch.setenv("RBX_OPEN_CLOUD_URL", fake_open_cloud.url)

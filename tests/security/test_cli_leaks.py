@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from rbxsecrets_magic.cli import Console, main
+from rbxsecrets_magic.cli.app import Console, main
 from rbxsecrets_magic.errors import InvalidInputError
-from rbxsecrets_magic.validation import validate_domain
+from rbxsecrets_magic.opencloud.validation import validate_domain
 from tests.rbxsecrets_magic.sync_helpers import STAGING, rbx
 
 TOKEN = "Tok3n-S3CRET-9xq"

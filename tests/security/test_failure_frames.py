@@ -115,7 +115,7 @@ def test_after_a_500(cloud_shell: MagicShell) -> None:
 def test_after_ctrl_c_in_the_middle_of_the_request(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rbxsecrets_magic.sending import Call, Sender
+    from rbxsecrets_magic.opencloud.sending import Call, Sender
 
     send = Sender._send_once
 
@@ -134,7 +134,7 @@ def test_after_ctrl_c_in_the_middle_of_the_request(
 def test_after_a_bug_in_the_client(
     cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rbxsecrets_magic import client
+    from rbxsecrets_magic.opencloud import client
 
     def broken_seal(value: Any, public_key: str) -> str:
         raise RuntimeError("bug in sealing")

@@ -65,7 +65,7 @@ def _via_requests_adapter(server: FakeServer, fake: FakeOpenCloud) -> Callable[.
 
 
 def _via_httpx(server: FakeServer, fake: FakeOpenCloud) -> Callable[..., int]:
-    from fakeserver.httpx_route import httpx_handler
+    from fakeserver.transports.httpx_route import httpx_handler
 
     client = httpx.Client(transport=httpx.MockTransport(httpx_handler(fake)))
 

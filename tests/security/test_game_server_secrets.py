@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fakeserver.gameservers import GameServer, GameServerError, Secret
+from fakeserver import GameServer, GameServerError, Secret
 
 VALUE = "v4lue-S3CRET-of-the-token"
 SECRET_URL = "https://hooks-s3cret-7f2a.example.com/api/x"
@@ -99,7 +99,7 @@ def test_a_refused_request_names_secrets_and_plain_hosts_only() -> None:
 def test_the_fakes_oracle_route_refusal_never_quotes_a_value(fake_open_cloud: Any) -> None:
     import requests
 
-    from rbxsecrets_magic.client import SecretsClient
+    from rbxsecrets_magic.opencloud.client import SecretsClient
 
     handle = fake_open_cloud
     uid = handle.universe_id

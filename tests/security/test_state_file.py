@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rbxsecrets_magic.state import StateStore
+from rbxsecrets_magic.secrets_as_code.state import StateStore
 
 VALUE = "v4lue-S3CRET-in-state"
 WHEN = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

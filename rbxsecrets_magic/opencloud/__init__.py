@@ -1,0 +1,4 @@
+"""The Open Cloud client: operations on the secrets API, sending, pacing, sealing, validation.
+
+Nothing here knows about manifests, IPython or the command line.
+"""

@@ -1,0 +1,1 @@
+"""What a user can do, with its rules written once for every front end."""

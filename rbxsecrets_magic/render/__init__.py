@@ -1,0 +1,1 @@
+"""Text, HTML and JSON for the results the front ends show."""
