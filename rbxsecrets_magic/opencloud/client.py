@@ -2,7 +2,10 @@
 
 One method per API operation (:meth:`SecretsClient.public_key`, :meth:`~SecretsClient.list`,
 :meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`,
-and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers),
+and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers,
+with Server Management's :meth:`~SecretsClient.forecast_restart`,
+:meth:`~SecretsClient.launch_restart`, :meth:`~SecretsClient.restart_status` and
+:meth:`~SecretsClient.wait_for_restart`, in :mod:`rbxsecrets_magic.opencloud.server_management`),
 plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-or-update that
 never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
@@ -56,6 +59,13 @@ from ..settings import (
 from .crypto import seal
 from .pacing import Pacer
 from .sending import Call, Sender
+from .server_management import (
+    SERVER_MANAGEMENT_RATE_LIMIT,
+    LaunchedRestart,
+    RestartForecast,
+    RestartStatus,
+    ServerManagement,
+)
 from .validation import (
     validate_bleed_off_minutes,
     validate_domain,
@@ -342,6 +352,23 @@ class SecretsClient:
             pacer=shared.sibling("restart_servers", RESTART_RATE_LIMIT),
             sleep=sleep,
         )
+        # Server Management: 100/min per key owner, one more sibling bucket.
+        self._server_management = ServerManagement(
+            Sender(
+                base_url=url,
+                credential=credential,
+                session=self._sender.session,
+                universe_id=self.universe_id,
+                timeout=float(timeout),
+                max_retries=max_retries,
+                pacer=shared.sibling("server_management", SERVER_MANAGEMENT_RATE_LIMIT),
+                sleep=sleep,
+            ),
+            self.universe_id,
+            clock=clock,
+            sleep=sleep,
+            parse_time=_parse_time,
+        )
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
         self._key: PublicKey | None = None
         self._key_lock = threading.Lock()
@@ -611,6 +638,60 @@ class SecretsClient:
                 outcome_unknown=denied.outcome_unknown,
                 server=denied.server,
             )
+
+    # -- Server Management ----------------------------------------------------------------
+
+    def forecast_restart(self, place_ids: Iterable[int | str] | None = None) -> RestartForecast:
+        """What restarting the universe's servers would hit now: players and servers per place.
+
+        ``place_ids`` keeps only those places (one without servers is listed with zeros).
+        Needs the universe API system with read permission (OAuth scope ``universe:read``).
+        See :meth:`ServerManagement.forecast`.
+        """
+        return self._server_management.forecast(place_ids)
+
+    def launch_restart(
+        self,
+        *,
+        place_ids: Iterable[int | str] | None = None,
+        bleed_off_minutes: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> LaunchedRestart:
+        """Restart every version of the places' servers (all places by default) through
+        Server Management, so they load the secrets as they are now; return its id and counts.
+
+        ``bleed_off_minutes`` (1-240) lets servers run, taking no new players, before they
+        shut down; ``attributes`` (a JSON object of at most 500 bytes) reach game servers
+        with ``ServerRestartScheduled``. Both are checked before sending. Needs scope
+        ``universe:write``. Never sent twice: an attempt that may have taken effect is
+        reported with ``outcome_unknown``. See :meth:`ServerManagement.launch`.
+        """
+        return self._server_management.launch(
+            place_ids=place_ids, bleed_off_minutes=bleed_off_minutes, attributes=attributes
+        )
+
+    def restart_status(self, restart_id: str) -> RestartStatus:
+        """Where a launched restart stands, per place (``DELAYING``, ``RESTARTING``,
+        ``SUCCEEDED``) with the players and servers left. Needs scope ``universe:read``."""
+        return self._server_management.status(restart_id)
+
+    def wait_for_restart(
+        self,
+        restart_id: str,
+        *,
+        timeout: float,
+        progress: Callable[[RestartStatus], None] | None = None,
+        interval: float = 5.0,
+    ) -> RestartStatus:
+        """Follow a restart until every place ``SUCCEEDED``, reading its status every
+        ``interval`` seconds within the rate limit; ``progress`` gets each status read.
+
+        Raises :class:`~rbxsecrets_magic.opencloud.server_management.RestartNotFinishedError`
+        (with the last status) when ``timeout`` seconds pass first.
+        """
+        return self._server_management.wait(
+            restart_id, timeout=timeout, progress=progress, interval=interval
+        )
 
     # -- upsert and bulk ------------------------------------------------------------------
 

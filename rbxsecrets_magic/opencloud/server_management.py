@@ -277,10 +277,13 @@ def validate_attributes(attributes: object) -> dict[str, Any] | None:
             '{"reason": "secret rotation"}, or None.'
         )
     try:
+        # json.dumps would turn a key such as 1 into "1" silently: refuse it instead.
+        if not _string_keys(attributes):
+            raise TypeError("a key is not a string")
         text = json.dumps(
             dict(attributes), separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise InvalidInputError(
             "Invalid attributes: every key must be a string and every value JSON "
             "(strings, numbers, booleans, null, lists and objects; no NaN or infinity)."
@@ -293,6 +296,24 @@ def validate_attributes(attributes: object) -> dict[str, Any] | None:
         )
     parsed: dict[str, Any] = json.loads(text)
     return parsed
+
+
+def _string_keys(value: object) -> bool:
+    """Whether every mapping in ``value`` (at any depth) has only string keys."""
+    pending = [value]
+    seen = 0
+    while pending:
+        item = pending.pop()
+        seen += 1
+        if seen > 10_000:
+            return False  # far beyond what 500 bytes can hold
+        if isinstance(item, Mapping):
+            if not all(isinstance(key, str) for key in item):
+                return False
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return True
 
 
 def _validate_restart_id(restart_id: object) -> str:

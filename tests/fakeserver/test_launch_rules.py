@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from fakeserver.errors import BadRequest
 from fakeserver.backend.launch_rules import ATTRIBUTES_MAX_BYTES, attributes_size, parse_launch_body
 from fakeserver.backend.restarts import LaunchRequest, PlaceFilter
+from fakeserver.errors import BadRequest
 
 
 @pytest.mark.parametrize(
