@@ -36,6 +36,7 @@ __all__ = [
     "GameServerError",
     "JournalEntry",
     "OAuthToken",
+    "RestartScheduled",
     "Secret",
     "Universe",
 ]
@@ -51,6 +52,7 @@ _LAZY = {
     "FakeServer": "transports.server",
     "GameServer": "backend.gameservers",
     "GameServerError": "backend.gameservers",
+    "RestartScheduled": "backend.gameservers",
     "Secret": "backend.gameservers",
     "JournalEntry": "backend.models",
     "OAuthToken": "backend.models",
@@ -58,7 +60,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .backend.gameservers import GameServer, GameServerError, Secret
+    from .backend.gameservers import GameServer, GameServerError, RestartScheduled, Secret
     from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .cloud import FakeOpenCloud
     from .errors import DropConnection

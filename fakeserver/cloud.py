@@ -267,6 +267,12 @@ class FakeOpenCloud:
         self._faults.clear()
         self._journal.clear()
 
+    def clock(self) -> float:
+        """The fake's one clock, in seconds (monotonic): what rate limits, key grace periods,
+        bleed-offs and restart states read. A client given ``clock=fake.clock`` and
+        ``sleep=fake.advance`` waits on it, so a test waiting out a bleed-off takes no time."""
+        return self.backend.clock()
+
     def advance(self, seconds: float) -> None:
         """Move the fake's one clock forward: rate limits refill, key grace periods end and
         bled-off game servers close, without sleeping. See :meth:`SecretsBackend.advance`."""

@@ -125,17 +125,10 @@ class Fleet:
     def servers(self, place_id: int | None = None) -> list[GameServer]:
         """The servers still running (draining ones included), oldest first.
 
-        Servers whose deadline has passed on the clock are dropped for good, their players
-        handed to the servers that replaced them.
+        Servers whose deadline has passed on the clock are dropped for good (their players
+        are on the servers that replaced them).
         """
-        running: list[GameServer] = []
-        for server in self._servers:
-            if server.running:
-                running.append(server)
-            elif server.replaced_by is not None and server.replaced_by.running:
-                server.replaced_by.players += server.players
-                server.players = 0
-        self._servers = running
+        self._servers = [server for server in self._servers if server.running]
         if place_id is None:
             return list(self._servers)
         return [server for server in self._servers if server.place_id == place_id]
@@ -207,7 +200,7 @@ class Fleet:
             already_draining = not server.accepting_players
             server.shut_down_at(deadline)
             if not already_draining:
-                server.replaced_by = self.start_server(secrets, server.place_id)
+                self.start_server(secrets, server.place_id).take_over(server)
             chosen.append(server)
         # Servers closed "now" are gone from the list at once (their players moved on).
         self.servers()

@@ -327,7 +327,9 @@ class GameServer:
         self.id = server_id
         self.place_id = place_id
         self.place_version = place_version
-        self.players = players
+        self._own_players = players
+        # Servers this one replaced: their players join it when they close.
+        self._predecessors: list[GameServer] = []
         self.restart_scheduled: RestartScheduled | None = None
         self.replaced_by: GameServer | None = None
         self._listeners: list[RestartListener] = []
@@ -348,6 +350,38 @@ class GameServer:
         )
 
     # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def players(self) -> int:
+        """Players on this server now: 0 once closed; while up, its own and those of the
+        servers it replaced that have closed (they rejoined here)."""
+        return self._held() if self.running else 0
+
+    @players.setter
+    def players(self, count: int) -> None:
+        """Set how many players it has now (those it took over included)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError("players is a whole number, 0 or more")
+        self._own_players = count
+        self._predecessors = [server for server in self._predecessors if server.running]
+
+    def _held(self) -> int:
+        """Its own players and, from closed predecessors, theirs (however long the chain)."""
+        total, pending = self._own_players, [p for p in self._predecessors]
+        while pending:
+            server = pending.pop()
+            if not server.running:
+                total += server._own_players
+                pending.extend(server._predecessors)
+        return total
+
+    def take_over(self, old: GameServer) -> None:
+        """Become ``old``'s replacement: its players come here when it closes.
+
+        Called by :class:`fakeserver.backend.fleet.Fleet` under the backend's lock.
+        """
+        old.replaced_by = self
+        self._predecessors.append(old)
 
     @property
     def running(self) -> bool:

@@ -39,6 +39,7 @@ def test_exports_are_pinned():
         "GameServerError",
         "JournalEntry",
         "OAuthToken",
+        "RestartScheduled",
         "Secret",
         "Universe",
     }

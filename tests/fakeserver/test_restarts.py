@@ -219,3 +219,24 @@ def test_rfc3339() -> None:
     assert rfc3339(0.0) == "1970-01-01T00:00:00.000Z"
     assert rfc3339(1.9996) == "1970-01-01T00:00:01.999Z"
     assert rfc3339(1_800_000_000.25) == "2027-01-15T08:00:00.250Z"
+
+
+def test_players_follow_replacements_down_a_chain_without_any_call(
+    fleet: Fleet, book: RestartBook, clock: FakeClock
+) -> None:
+    first = fleet.start_server(secrets("v1"), players=6)
+    book.launch(fleet, secrets("v2"), LaunchRequest(bleed_off_minutes=10), clock())
+    second = first.replaced_by
+    assert second is not None and (first.players, second.players) == (6, 0)
+    second.players = 2  # two new players joined the new server
+    book.launch(fleet, secrets("v3"), LaunchRequest(bleed_off_minutes=20), clock())
+    third = second.replaced_by
+    assert third is not None
+    clock.advance(10 * 60)  # first closes: its 6 players land on second, still up
+    assert (first.players, second.players, third.players) == (0, 8, 0)
+    clock.advance(10 * 60)  # second closes: all 8 on third
+    assert (second.players, third.players) == (0, 8)
+    with pytest.raises(ValueError, match="whole number"):
+        third.players = -1
+    third.players = 3  # set: what it has now, the players it took over included
+    assert third.players == 3
