@@ -60,6 +60,7 @@ from .crypto import seal
 from .pacing import Pacer
 from .sending import Call, Sender
 from .server_management import (
+    DEFAULT_POLL_INTERVAL,
     SERVER_MANAGEMENT_RATE_LIMIT,
     LaunchedRestart,
     RestartForecast,
@@ -681,7 +682,7 @@ class SecretsClient:
         *,
         timeout: float,
         progress: Callable[[RestartStatus], None] | None = None,
-        interval: float = 5.0,
+        interval: float = DEFAULT_POLL_INTERVAL,
     ) -> RestartStatus:
         """Follow a restart until every place ``SUCCEEDED``, reading its status every
         ``interval`` seconds within the rate limit; ``progress`` gets each status read.

@@ -60,8 +60,8 @@ SERVER_MANAGEMENT_RATE_LIMIT = (100, 60.0)
 ATTRIBUTES_MAX_BYTES = 500
 #: The longest bleed-off Server Management allows, in minutes.
 MAX_BLEED_OFF_MINUTES = 240
-#: Seconds between two status reads while waiting: 12 a minute, well within 100.
-DEFAULT_POLL_INTERVAL = 5.0
+#: Seconds between two status reads while waiting: 30 a minute, well within 100.
+DEFAULT_POLL_INTERVAL = 2.0
 
 RestartState = Literal["DELAYING", "RESTARTING", "SUCCEEDED"]
 _STATES = ("DELAYING", "RESTARTING", "SUCCEEDED")

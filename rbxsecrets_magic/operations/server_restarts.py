@@ -9,16 +9,14 @@ front ends, so that the magics and ``rbx-secrets`` say the same thing:
   10 minutes."); :func:`nothing_running` when there is nothing to restart;
 - :func:`follow_restart`: waits for the restart with a progress bar counting servers
   restarted, and :func:`summarize_restart`: the one line that ends it;
-- :class:`ServerRestart`: what happened in one universe, with its ``--json`` row (the
-  forecast, the restart id and the final states).
+- :func:`forecast_json` and :func:`states_json`: what ``--json`` carries of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import InvalidInputError
 
@@ -31,20 +29,20 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "ServerRestart",
+    "Progress",
     "default_timeout",
     "describe_forecast",
     "follow_restart",
+    "forecast_json",
     "nothing_running",
     "parse_timeout",
+    "states_json",
     "summarize_restart",
 ]
 
 #: Seconds a wait lasts beyond the bleed-off unless ``--timeout`` says otherwise.
 _WAIT_MARGIN = 10 * 60
 _TIMEOUT_RULE = "--timeout takes a positive number of seconds to wait for the restart"
-
-RestartResult = Literal["done", "failed", "unknown", "nothing"]
 
 
 class _Bar(Protocol):
@@ -174,65 +172,28 @@ def summarize_restart(label: str, status: RestartStatus) -> str:
     )
 
 
-@dataclass(frozen=True)
-class ServerRestart:
-    """What a restart through Server Management did in one universe.
-
-    Attributes
-    ----------
-    universe_id, label:
-        The universe, and how to name it (``"111 (staging)"``).
-    result:
-        ``done`` (launched, and followed to the end when waited for), ``failed`` (not
-        launched, or not finished in time), ``unknown`` (the launch may have happened) or
-        ``nothing`` (no server was running: nothing launched).
-    forecast:
-        The forecast shown before asking (``None`` if it failed).
-    launched:
-        The launch Roblox accepted (``None`` when none was).
-    final:
-        The last status read while waiting (``None`` without ``--wait``).
-    error:
-        The one-line reason when not done.
-    """
-
-    universe_id: int
-    label: str
-    result: RestartResult
-    forecast: RestartForecast | None = None
-    launched: LaunchedRestart | None = None
-    final: RestartStatus | None = None
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The row as in ``rbx-secrets restart --json``."""
-        return {
-            "universe": self.universe_id,
-            "action": "restart",
-            "result": self.result,
-            "error": self.error,
-            "forecast": None
-            if self.forecast is None
-            else {
-                str(place.place_id): {
-                    "players_impacted": place.players_impacted,
-                    "instances_impacted": place.instances_impacted,
-                    "total_players": place.total_players,
-                    "total_instances": place.total_instances,
-                    "players_per_version": dict(place.players_per_version),
-                    "instances_per_version": dict(place.instances_per_version),
-                }
-                for place in self.forecast.places
-            },
-            "restart_id": None if self.launched is None else self.launched.restart_id,
-            "states": None
-            if self.final is None
-            else {
-                str(place.place_id): {
-                    "state": place.state,
-                    "remaining_players": place.remaining_players,
-                    "remaining_instances": place.remaining_instances,
-                }
-                for place in self.final.places
-            },
+def forecast_json(forecast: RestartForecast) -> dict[str, Any]:
+    """A forecast as ``--json`` carries it: per place id, players and servers (per version)."""
+    return {
+        str(place.place_id): {
+            "players_impacted": place.players_impacted,
+            "instances_impacted": place.instances_impacted,
+            "total_players": place.total_players,
+            "total_instances": place.total_instances,
+            "players_per_version": dict(place.players_per_version),
+            "instances_per_version": dict(place.instances_per_version),
         }
+        for place in forecast.places
+    }
+
+
+def states_json(status: RestartStatus) -> dict[str, Any]:
+    """A restart's states as ``--json`` carries them: per place id, state and what is left."""
+    return {
+        str(place.place_id): {
+            "state": place.state,
+            "remaining_players": place.remaining_players,
+            "remaining_instances": place.remaining_instances,
+        }
+        for place in status.places
+    }

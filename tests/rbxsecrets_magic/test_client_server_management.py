@@ -87,8 +87,8 @@ def test_forecast_launch_and_wait_for_a_rollout(fake_open_cloud: Any) -> None:
     assert (final.total_players, final.total_instances) == (41, 3)
     assert [s.places[0].state for s in seen][-2:] == ["RESTARTING", "SUCCEEDED"]
     assert seen[0].places[0].state == "DELAYING"
-    # Polled every 5 s on the fake's clock: about 60 reads for a 5-minute bleed-off.
-    assert 55 <= len(seen) <= 65
+    # Polled every 2 s on the fake's clock: about 150 reads for a 5-minute bleed-off.
+    assert 145 <= len(seen) <= 155
     assert not any(s.running for s in old)
     assert [_sends(s) for s in fake.servers(uid)] == ["new", "new", "new"]
 

@@ -16,12 +16,13 @@ from rbxsecrets_magic.opencloud.server_management import (
     RestartNotFinishedError,
 )
 from rbxsecrets_magic.operations.server_restarts import (
-    ServerRestart,
     default_timeout,
     describe_forecast,
     follow_restart,
+    forecast_json,
     nothing_running,
     parse_timeout,
+    states_json,
     summarize_restart,
 )
 from tests.rbxsecrets_magic.support import client_for
@@ -101,14 +102,12 @@ def test_follow_counts_servers_and_ends_with_one_line(fake_open_cloud: Any) -> N
         f"Restart {launched.restart_id} of universe 9 (x) succeeded: 3 servers in 2 places "
         "restarted (41 players moved to new servers)."
     )
-    row = ServerRestart(uid, str(uid), "done", client.forecast_restart(), launched, final)
-    data = row.to_json()
-    assert data["restart_id"] == launched.restart_id
-    assert data["states"] == {
+    assert states_json(final) == {
         "1818": {"state": "SUCCEEDED", "remaining_players": 0, "remaining_instances": 0},
         "1819": {"state": "SUCCEEDED", "remaining_players": 0, "remaining_instances": 0},
     }
-    assert data["forecast"]["1818"]["players_impacted"] == 30  # the new servers took them over
+    # The new servers took their players over.
+    assert forecast_json(client.forecast_restart())["1818"]["players_impacted"] == 30
     again = client.launch_restart(bleed_off_minutes=10)
     with pytest.raises(RestartNotFinishedError):
         follow_restart(client, again, timeout=60, progress=progress, label="9")
