@@ -51,7 +51,7 @@ _LAZY = {
     "FakeOpenCloud": "cloud",
     "FakeServer": "transports.server",
     "GameServer": "backend.gameservers",
-    "GameServerError": "backend.gameservers",
+    "GameServerError": "errors",
     "RestartScheduled": "backend.gameservers",
     "Secret": "backend.gameservers",
     "JournalEntry": "backend.models",
@@ -60,10 +60,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .backend.gameservers import GameServer, GameServerError, RestartScheduled, Secret
+    from .backend.gameservers import GameServer, RestartScheduled, Secret
     from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
     from .cloud import FakeOpenCloud
-    from .errors import DropConnection
+    from .errors import DropConnection, GameServerError
     from .transports.server import FakeServer
 
 

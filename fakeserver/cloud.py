@@ -173,13 +173,13 @@ class FakeOpenCloud:
         universe_write: bool = True,
         universe_read: bool = True,
     ) -> ApiKey:
-        """Add an API key; see :meth:`SecretsBackend.add_api_key`.
+        """Add an API key; see :meth:`~fakeserver.backend.access.Credentials.add_api_key`.
 
         ``universe_write=False`` makes a key without the universe API system's write
         permission: restarting servers with it is a 403. ``universe_read=False`` makes one
         without its read permission: forecasting and watching restarts is a 403.
         """
-        return self.backend.add_api_key(
+        return self.backend.credentials.add_api_key(
             read=read,
             write=write,
             universe_ids=universe_ids,
@@ -197,19 +197,25 @@ class FakeOpenCloud:
         token: str | None = None,
         owner: str | None = None,
     ) -> OAuthToken:
-        """Add an OAuth 2.0 access token; see :meth:`SecretsBackend.add_oauth_token`."""
-        return self.backend.add_oauth_token(
+        """Add an OAuth 2.0 access token.
+
+        See :meth:`~fakeserver.backend.access.Credentials.add_oauth_token`.
+        """
+        return self.backend.credentials.add_oauth_token(
             scopes=scopes, universe_ids=universe_ids, token=token, owner=owner
         )
 
     def set_rate_limit(self, limit: int | None, window_seconds: float = 60.0) -> None:
-        """Turn rate limiting on or off; see :meth:`SecretsBackend.set_rate_limit`."""
-        self.backend.set_rate_limit(limit, window_seconds)
+        """Turn rate limiting on or off.
+
+        See :meth:`~fakeserver.backend.access.Credentials.set_rate_limit`.
+        """
+        self.backend.credentials.set_rate_limit(limit, window_seconds)
 
     @property
     def rate_limit(self) -> tuple[int, float] | None:
         """The current ``(limit, window_seconds)``, or ``None`` when off."""
-        return self.backend.rate_limit
+        return self.backend.credentials.rate_limit
 
     def rotate_key(self, universe_id: int, *, grace_seconds: float | None = None) -> str:
         """Give the universe a new keypair; see :meth:`SecretsBackend.rotate_key`."""

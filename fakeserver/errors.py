@@ -1,6 +1,8 @@
-"""Errors that know their HTTP status and body.
+"""Every exception class the fake defines: one tree, shared by its three layers.
 
-The backend raises these; the WSGI app turns them into responses without knowing any rule::
+The backend raises the ``ApiProblem`` errors, which know their HTTP status and body; the WSGI
+app turns them into responses without knowing any rule. The transports raise and handle the
+signals below them::
 
     Exception
      ├── ApiProblem            an HTTP error answer: status, title, detail, extra headers
@@ -12,7 +14,13 @@ The backend raises these; the WSGI app turns them into responses without knowing
      │    ├── Conflict            409  a secret with that id already exists
      │    ├── TooManyRequests     429  over the rate limit
      │    └── InjectedFault       any  a status a test asked for with ``inject_fault``
-     └── DropConnection        the server must close the socket without answering
+     ├── DropConnection        the server must close the socket without answering
+     ├── UnreadableRequest     the bytes on the wire are no HTTP/1.x request the server takes
+     ├── AppTimeout            the app did not answer within the client's read timeout
+     ├── UnsealError           a sealed box does not open with this key
+     └── GameServerError       what a script on a game server would see raised
+
+No other module defines a public exception class (``tests/fakeserver/test_errors.py``).
 
 Details never contain a secret's value, a ciphertext or a credential: they are built from fixed
 text and from ids the request supplied only after those ids were validated. Every error pickles
@@ -24,22 +32,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .backend.models import Receipt
+from typing import Any
 
 __all__ = [
     "ApiProblem",
+    "AppTimeout",
     "BadRequest",
     "Conflict",
     "DropConnection",
     "Forbidden",
+    "GameServerError",
     "InjectedFault",
     "MethodNotAllowed",
     "NotFound",
     "TooManyRequests",
     "Unauthorized",
+    "UnreadableRequest",
+    "UnsealError",
     "raise_collected",
 ]
 
@@ -108,7 +117,9 @@ class ApiProblem(_Picklable):
         super().__init__(detail)
         self.detail = detail
         self.headers: list[tuple[str, str]] = list(headers) if headers else []
-        self.receipt: Receipt | None = None
+        # A fakeserver.backend.models.Receipt, opaque here: this module imports nothing of
+        # the fake's, so every layer can use it without an import circle.
+        self.receipt: object = None
 
     @property
     def title(self) -> str:
@@ -215,6 +226,35 @@ class DropConnection(_Picklable):
         """Build the signal, naming the ``operation`` whose fault fired."""
         super().__init__(f"connection dropped by an injected fault ({operation or 'request'})")
         self.operation = operation
+
+
+class UnreadableRequest(_Picklable):
+    """The bytes on the wire are not an HTTP/1.x request the loopback server accepts.
+
+    The server answers ``status`` with ``detail`` as plain text and closes the connection.
+    ``detail`` is fixed text: it never quotes the request.
+    """
+
+    def __init__(self, status: int, detail: str) -> None:
+        """Keep the status to answer and a fixed, data-free explanation."""
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class AppTimeout(_Picklable):
+    """The app did not answer within the read timeout the client asked for."""
+
+
+class UnsealError(_Picklable):
+    """The ciphertext does not open with this key (wrong key, truncated or tampered)."""
+
+
+class GameServerError(_Picklable):
+    """An error a script on a game server would see raised (by ``HttpService`` or a ``Secret``).
+
+    Its message names secrets and hosts only, never a value.
+    """
 
 
 def raise_collected(errors: Sequence[Exception], what: str) -> None:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from ..errors import GameServerError
+
 __all__ = [
     "NOT_FOUND_MESSAGE",
     "GameServer",
@@ -51,13 +53,6 @@ _AUTHORITY_END = re.compile(r"[/?#]")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _MAX_HOST_CHARS = 253
 _NO_HOST = "the URL has no host; a game server needs a full URL like https://api.example.com/"
-
-
-class GameServerError(Exception):
-    """An error a script on a game server would see raised (by ``HttpService`` or a ``Secret``).
-
-    Its message names secrets and hosts only, never a value.
-    """
 
 
 # --------------------------------------------------------------------------- the domain rule

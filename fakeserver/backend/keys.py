@@ -13,14 +13,12 @@ import secrets
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from ..errors import UnsealError
+
 __all__ = ["SEAL_OVERHEAD", "KeyPair", "UnsealError", "new_key_id"]
 
 # crypto_box_seal adds an ephemeral public key (32 bytes) and a MAC (16 bytes).
 SEAL_OVERHEAD = 48
-
-
-class UnsealError(Exception):
-    """The ciphertext does not open with this key (wrong key, truncated or tampered)."""
 
 
 def new_key_id(taken: set[str] | frozenset[str] = frozenset()) -> str:

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import BadRequest
 from .gameservers import RestartScheduled
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ __all__ = [
     "PlaceRestart",
     "Restart",
     "RestartBook",
-    "UnknownPlaceError",
     "rfc3339",
 ]
 
@@ -106,10 +106,6 @@ class LaunchRequest:
 
 
 _EVERY_VERSION = PlaceFilter()
-
-
-class UnknownPlaceError(Exception):
-    """A launch named a place the universe does not have (the backend answers 400)."""
 
 
 def rfc3339(unix_seconds: float) -> str:
@@ -290,7 +286,7 @@ class RestartBook:
 
         Raises
         ------
-        UnknownPlaceError
+        BadRequest
             If ``order`` names a place the universe does not have; nothing changed.
         """
         known = fleet.place_ids()
@@ -299,7 +295,7 @@ class RestartBook:
         else:
             unknown = sorted(set(order.places) - set(known))
             if unknown:
-                raise UnknownPlaceError(
+                raise BadRequest(
                     f"place {unknown[0]} is not a place of universe {self.universe_id}"
                 )
             filters = dict(order.places)

@@ -5,9 +5,8 @@
 :meth:`~SecretsBackend.create_secret`, :meth:`~SecretsBackend.update_secret`,
 :meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, Server
 Management's :meth:`~SecretsBackend.forecast_restart`,
-:meth:`~SecretsBackend.launch_restart` and :meth:`~SecretsBackend.list_restarts` (their rules
-in :mod:`fakeserver.backend.launch_rules`, their state in :mod:`fakeserver.backend.restarts`),
-and the
+:meth:`~SecretsBackend.launch_restart` and :meth:`~SecretsBackend.list_restarts` (mixed in from
+:mod:`fakeserver.backend.server_management`), and the
 ``/_fake/`` oracle's :meth:`~SecretsBackend.get_plaintext`,
 :meth:`~SecretsBackend.create_game_server`, :meth:`~SecretsBackend.list_game_servers` and
 :meth:`~SecretsBackend.resolve_game_request`),
@@ -21,6 +20,8 @@ state.
 
 Each operation goes through the stages of the contract's section 8, in order: credential (401),
 rate limit (429), universe id (400), permission (403), body and query (400), state (404/409).
+The credentials and their rate limits (the first two stages) are
+:class:`~fakeserver.backend.access.Credentials`, held here and sharing the lock.
 Opening the sealed box is the slow step, so it runs outside the lock; the commit then re-checks
 under the lock that the key it used is still accepted, which keeps every operation atomic.
 
@@ -37,47 +38,32 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import (
-    ApiProblem,
     BadRequest,
     Conflict,
     Forbidden,
     NotFound,
-    TooManyRequests,
-    Unauthorized,
 )
+from .access import Call, Credentials
 from .fleet import Fleet
 from .gameservers import GameServer, GameServerError, resolve_json
 from .keys import KeyPair, UnsealError, new_key_id
-from .launch_rules import parse_launch_body
 from .models import (
-    FAKE_OPERATIONS,
     NEEDS,
-    READ_SCOPE,
-    SERVER_MANAGEMENT_OPERATIONS,
-    WRITE_SCOPE,
-    ApiKey,
     AuthHeaders,
-    Credential,
-    OAuthToken,
-    Receipt,
     Result,
     StoredSecret,
     Universe,
     UniverseState,
-    bucket_key,
-    frozen_ids,
 )
-from .ratelimit import TokenBucket, checked_rate_limit
 from .restart_rules import parse_restart_body
-from .restarts import RestartBook, UnknownPlaceError
+from .restarts import RestartBook
 from .rules import (
     INT64_MAX,
     MAX_SECRETS,
-    check_credential_text,
     decode_secret,
     make_cursor,
     missing_secret,
@@ -90,6 +76,7 @@ from .rules import (
     valid_secret_id,
     validate_value,
 )
+from .server_management import ServerManagementOperations
 
 __all__ = ["BodyReader", "SecretsBackend"]
 
@@ -97,14 +84,8 @@ __all__ = ["BodyReader", "SecretsBackend"]
 #: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
 BodyReader = Callable[[], dict[str, Any]]
 
-_C = TypeVar("_C", ApiKey, OAuthToken)
-
 _second_prefix: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
-#: Restarting servers has a rate limit of its own: 30 per minute per key owner (reference).
-RESTART_RATE = (30, 60.0)
-#: Server Management's rate limit: 100 per minute per key owner, one bucket for its operations.
-SERVER_MANAGEMENT_RATE = (100, 60.0)
 _FIRST_UNIVERSE_ID = 4_000_000_001
 _FIRST_PLACE_ID = 9_000_000_001
 _PERMISSION = {
@@ -112,11 +93,6 @@ _PERMISSION = {
     "write": "write permission on the secrets store",
     "universe_read": "read permission on the universe API system (scope universe:read)",
     "universe_write": "write permission on the universe API system (scope universe:write)",
-}
-#: Operations with a rate-limit bucket of their own: the bucket's name and its rate.
-_OWN_BUCKETS = {
-    "restart_servers": ("restart_servers", RESTART_RATE),
-    **dict.fromkeys(SERVER_MANAGEMENT_OPERATIONS, ("server_management", SERVER_MANAGEMENT_RATE)),
 }
 
 
@@ -133,42 +109,10 @@ def _timestamp() -> str:
     return f"{prefix}.{int((now - whole) * 1000):03d}Z"
 
 
-class _Call:
-    """What one operation has learned so far; private to the backend, never handed out.
-
-    It becomes the :class:`Receipt` of the result, or of the error the operation raises.
-    """
-
-    __slots__ = ("credential_id", "headers", "key_id", "sequence", "universe")
-
-    def __init__(self) -> None:
-        """Nothing known yet."""
-        self.credential_id: str | None = None
-        self.universe: UniverseState | None = None
-        self.headers: tuple[tuple[str, str], ...] = ()
-        self.key_id: str | None = None
-        self.sequence: int | None = None
-
-    def receipt(self) -> Receipt:
-        """The receipt for what is known now."""
-        return Receipt(self.credential_id, self.key_id, self.sequence, self.headers)
-
-    def __enter__(self) -> _Call:
-        """Run a stage of the operation; see ``__exit__``."""
-        return self
-
-    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> None:
-        """Let an ``ApiProblem`` carry the receipt, and the headers in front of its own."""
-        if isinstance(error, ApiProblem):
-            error.receipt = self.receipt()
-            if self.headers:
-                error.headers[:0] = self.headers
-
-
 # --------------------------------------------------------------------------- the backend
 
 
-class SecretsBackend:
+class SecretsBackend(ServerManagementOperations):
     """The secrets store's state under one lock, and its operations.
 
     Parameters
@@ -203,18 +147,15 @@ class SecretsBackend:
         self._wall_offset = time.time() - clock()
         self._lock = threading.Lock()
         self._universes: dict[int, UniverseState] = {}
-        self._api_keys: dict[str, ApiKey] = {}
-        self._tokens: dict[str, OAuthToken] = {}
-        self._rate: tuple[int, float] | None = None
-        self._buckets: dict[str, TokenBucket] = {}
+        #: The API keys and OAuth tokens the fake accepts, and their rate limits.
+        self.credentials = Credentials(self._lock, self.clock)
         self._sequence = itertools.count(1)
-        self._credential_numbers = itertools.count(1)
         self._next_universe_id = _FIRST_UNIVERSE_ID
         self._next_place_id = _FIRST_PLACE_ID
         # Signs list cursors, so a cursor the fake did not issue is recognised as such.
         self._cursor_key = secrets.token_bytes(32)
         if rate_limit is not None:
-            self.set_rate_limit(*rate_limit)
+            self.credentials.set_rate_limit(*rate_limit)
 
     def __repr__(self) -> str:
         """Show counts only: never keys, tokens or values."""
@@ -226,7 +167,7 @@ class SecretsBackend:
             secrets_count = sum(len(u.secrets) for u in self._universes.values())
             return (
                 f"universes={len(self._universes)}, "
-                f"credentials={len(self._api_keys) + len(self._tokens)}, secrets={secrets_count}"
+                f"credentials={self.credentials.count()}, secrets={secrets_count}"
             )
 
     def clock(self) -> float:
@@ -282,118 +223,6 @@ class SecretsBackend:
             self._universes[universe_id] = state
             return state.public()
 
-    def add_api_key(
-        self,
-        *,
-        read: bool = True,
-        write: bool = True,
-        universe_ids: Iterable[int] | None = None,
-        key: str | None = None,
-        owner: str | None = None,
-        universe_write: bool = True,
-        universe_read: bool = True,
-    ) -> ApiKey:
-        """Add an API key with ``read``/``write`` on the secrets store.
-
-        Parameters
-        ----------
-        universe_write:
-            Whether the key also carries the universe API system's write permission, which
-            restarting servers needs (Roblox keys have it only when it was added to them).
-        universe_read:
-            Whether it carries the universe API system's read permission, which forecasting
-            and watching restarts (Server Management) need.
-        universe_ids:
-            Limit the key to these universes; ``None`` = every universe.
-        key:
-            The key string; a random one is generated when omitted.
-        owner:
-            Credentials with the same owner share a rate-limit bucket; default: their own.
-
-        Raises
-        ------
-        ValueError
-            If ``key`` is not header-safe or is already in use.
-        """
-        secret = _credential_text(key, "key")
-        ids = frozen_ids(universe_ids)
-        return self._register(
-            self._api_keys,
-            secret,
-            "API key",
-            "apikey",
-            lambda cid: ApiKey(
-                secret,
-                cid,
-                bool(read),
-                bool(write),
-                ids,
-                owner or cid,
-                bool(universe_write),
-                bool(universe_read),
-            ),
-        )
-
-    def add_oauth_token(
-        self,
-        *,
-        scopes: Iterable[str] = (READ_SCOPE, WRITE_SCOPE),
-        universe_ids: Iterable[int] | None = None,
-        token: str | None = None,
-        owner: str | None = None,
-    ) -> OAuthToken:
-        """Add an OAuth 2.0 access token with ``scopes``.
-
-        ``universe.secret:read``/``universe.secret:write`` (the default) reach the secrets
-        store; restarting servers needs ``universe:write``, and forecasting and watching
-        restarts ``universe:read``, which the default leaves out.
-
-        Raises
-        ------
-        ValueError
-            If ``token`` is not header-safe or is already in use.
-        """
-        secret = _credential_text(token, "token")
-        scope_set, ids = frozenset(scopes), frozen_ids(universe_ids)
-        return self._register(
-            self._tokens,
-            secret,
-            "OAuth token",
-            "oauth",
-            lambda cid: OAuthToken(secret, cid, scope_set, ids, owner or cid),
-        )
-
-    def _register(
-        self,
-        table: dict[str, _C],
-        secret: str,
-        what: str,
-        prefix: str,
-        build: Callable[[str], _C],
-    ) -> _C:
-        """Number a new credential ``prefix-N``, build it and file it under ``secret``."""
-        with self._lock:
-            if secret in table:
-                raise ValueError(f"that {what} is already in use")
-            credential = build(f"{prefix}-{next(self._credential_numbers)}")
-            table[secret] = credential
-            return credential
-
-    def set_rate_limit(self, limit: int | None, window_seconds: float = 60.0) -> None:
-        """Turn rate limiting on (``limit`` requests per ``window_seconds``) or off (``None``).
-
-        Every bucket starts full again.
-        """
-        rate = None if limit is None else checked_rate_limit(limit, window_seconds)
-        with self._lock:
-            self._rate = rate
-            self._buckets = {}
-
-    @property
-    def rate_limit(self) -> tuple[int, float] | None:
-        """The current ``(limit, window_seconds)``, or ``None`` when off."""
-        return self._rate
-
     def rotate_key(self, universe_id: int, *, grace_seconds: float | None = None) -> str:
         """Give the universe a new keypair and return its key id.
 
@@ -425,11 +254,8 @@ class SecretsBackend:
         with self._lock:
             self._next_universe_id = _FIRST_UNIVERSE_ID
             self._next_place_id = _FIRST_PLACE_ID
-            self._credential_numbers = itertools.count(1)
             self._universes = {}
-            self._api_keys = {}
-            self._tokens = {}
-            self._buckets = {}
+            self.credentials.clear()
 
     # ----------------------------------------------------------------- oracle
 
@@ -615,51 +441,6 @@ class SecretsBackend:
                 )
         return Result({}, call.receipt())
 
-    def forecast_restart(self, *, auth: AuthHeaders, universe_id: str) -> Result:
-        """Server Management's forecast: players and servers a restart would hit, per place."""
-        call = self._authorize("forecast_restart", auth, universe_id)
-        with call, self._lock:
-            state = self._live(call)
-            call.sequence = next(self._sequence)
-            body = state.restarts.forecast(state.fleet)
-        return Result(body, call.receipt())
-
-    def launch_restart(self, *, auth: AuthHeaders, universe_id: str, body: BodyReader) -> Result:
-        """Server Management's launch: ``{"id", "playersImpacted", "instancesImpacted"}``.
-
-        The targeted servers drain (or close at once) and are replaced by servers with the
-        secrets as they are now; each receives ``ServerRestartScheduled`` once the lock is
-        released, so a listener may call the fake.
-        """
-        call = self._authorize("launch_restart", auth, universe_id)
-        with call:
-            order = parse_launch_body(body())
-            with self._lock:
-                state = self._live(call)
-                call.sequence = next(self._sequence)
-                try:
-                    answer, notices = state.restarts.launch(
-                        state.fleet, state.server_secrets(), order, self.clock()
-                    )
-                except UnknownPlaceError as exc:
-                    unknown = str(exc)
-                else:
-                    unknown = ""
-            if unknown:
-                raise BadRequest(unknown)
-        for server, notice in notices:
-            server.notify_restart_scheduled(notice)
-        return Result(answer, call.receipt())
-
-    def list_restarts(self, *, auth: AuthHeaders, universe_id: str) -> Result:
-        """Server Management's status: every kept restart, each place's state one tick on."""
-        call = self._authorize("list_restarts", auth, universe_id)
-        with call, self._lock:
-            state = self._live(call)
-            call.sequence = next(self._sequence)
-            body = state.restarts.statuses(self.clock())
-        return Result(body, call.receipt())
-
     def create_game_server(
         self, *, auth: AuthHeaders, universe_id: str, body: BodyReader
     ) -> Result:
@@ -723,7 +504,7 @@ class SecretsBackend:
 
     # ----------------------------------------------------------------- stages
 
-    def _authorize(self, operation: str, auth: AuthHeaders, universe_text: str) -> _Call:
+    def _authorize(self, operation: str, auth: AuthHeaders, universe_text: str) -> Call:
         """Stages 401, 429, 400 (universe id) and 403 of ``operation``.
 
         Raises
@@ -731,29 +512,16 @@ class SecretsBackend:
         Unauthorized, TooManyRequests, BadRequest, Forbidden
             In that order of precedence, carrying the receipt of what was learned.
         """
-        call = _Call()
+        call = Call()
         with call:
             self._check_credential(call, operation, auth, universe_text)
         return call
 
     def _check_credential(
-        self, call: _Call, operation: str, auth: AuthHeaders, universe_text: str
+        self, call: Call, operation: str, auth: AuthHeaders, universe_text: str
     ) -> None:
-        api_key, authorization = auth.api_key, auth.authorization
         with self._lock:
-            credential: Credential | None
-            if api_key:
-                credential = self._api_keys.get(api_key)
-            elif authorization and authorization[:7].lower() == "bearer ":
-                credential = self._tokens.get(authorization[7:].strip())
-            else:
-                credential = None
-            if credential is None:
-                raise Unauthorized()
-            call.credential_id = credential.credential_id
-            # The oracle endpoints are the test's, not the client's: they must not eat its budget.
-            if self._rate is not None and operation not in FAKE_OPERATIONS:
-                self._take_token(call, credential, operation)
+            credential = self.credentials.admit(call, operation, auth)
             universe_id = parse_universe_id(universe_text)
             need = NEEDS[operation]
             if not credential.allows(need):
@@ -765,40 +533,14 @@ class SecretsBackend:
                 raise Forbidden(f"the credential has no access to universe {universe_id}")
             call.universe = state
 
-    def _take_token(self, call: _Call, credential: Credential, operation: str) -> None:
-        """Spend one token of the credential owner's bucket for ``operation`` (under the lock).
-
-        The secrets store's operations share one bucket at the configured rate; restarting
-        servers has its own at :data:`RESTART_RATE`, and Server Management's operations one
-        at :data:`SERVER_MANAGEMENT_RATE`, as Roblox documents.
-        """
-        assert self._rate is not None
-        owner = bucket_key(credential)
-        limit, window = self._rate
-        own = _OWN_BUCKETS.get(operation)
-        if own is not None:
-            owner, (limit, window) = f"{owner} {own[0]}", own[1]
-        bucket = self._buckets.get(owner)
-        if bucket is None:
-            bucket = TokenBucket(limit, window, self.clock)
-            self._buckets[owner] = bucket
-        decision = bucket.take()
-        call.headers = tuple(decision.headers)
-        if not decision.allowed:
-            # decision.headers (in the receipt) already carry Retry-After.
-            raise TooManyRequests(
-                f"rate limit of {limit} requests per {window:g} seconds exceeded; retry after "
-                f"{decision.retry_after} s"
-            )
-
-    def _live(self, call: _Call) -> UniverseState:
+    def _live(self, call: Call) -> UniverseState:
         """The call's universe, as long as it still exists (reset() may have dropped it)."""
         state = call.universe
         if state is None or self._universes.get(state.universe_id) is not state:
             raise Forbidden("the universe no longer exists")
         return state
 
-    def _unseal(self, call: _Call, key_id: str, secret_text: str) -> tuple[str, str]:
+    def _unseal(self, call: Call, key_id: str, secret_text: str) -> tuple[str, str]:
         """Open the sealed value sent with ``key_id``; return ``(plaintext, key_id)``."""
         state = call.universe
         assert state is not None
@@ -827,7 +569,7 @@ class SecretsBackend:
             raise _stale_key(state.universe_id, state.key.key_id)
 
     def _list_page(
-        self, call: _Call, limit: str | None, max_page_size: str | None, cursor: str | None
+        self, call: Call, limit: str | None, max_page_size: str | None, cursor: str | None
     ) -> dict[str, Any]:
         state = call.universe
         assert state is not None
@@ -855,7 +597,7 @@ class SecretsBackend:
             ),
         }
 
-    def _create(self, call: _Call, body: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, call: Call, body: dict[str, Any]) -> dict[str, Any]:
         state = call.universe
         assert state is not None
         fields = read_fields(body)
@@ -885,7 +627,7 @@ class SecretsBackend:
             state.secrets[secret_id] = record
             return record.item(secret_id)
 
-    def _update(self, call: _Call, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, call: Call, secret_id: str, body: dict[str, Any]) -> dict[str, Any]:
         state = call.universe
         assert state is not None
         fields = read_fields(body)
@@ -934,10 +676,3 @@ def _stale_key(universe_id: int, current: str) -> BadRequest:
         f"key_id is not the current key of universe {universe_id} "
         f"(current: {current}); fetch the public key again and reseal"
     )
-
-
-def _credential_text(given: str | None, what: str) -> str:
-    """The credential a test asked for, checked, or a fresh random one."""
-    text = given if given is not None else secrets.token_urlsafe(48)
-    check_credential_text(text, what)
-    return text

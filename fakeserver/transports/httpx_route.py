@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import DropConnection
 from .wsgi import (
     DEFAULT_BASE_URL,
+    AppSource,
     AppTimeout,
     answer_within,
     app_of,
@@ -62,22 +63,25 @@ async def _within_async(timeout: float | None, work: Callable[[], _T]) -> _T:
     answer: asyncio.Future[_T] = loop.create_future()
     context = contextvars.copy_context()
 
-    def settle(ok: bool, value: Any) -> None:
-        if answer.done():  # the caller timed out or was cancelled
-            return
-        if ok:
+    def settle(value: _T) -> None:
+        if not answer.done():  # the caller timed out or was cancelled
             answer.set_result(value)
-        else:
-            answer.set_exception(value)
+
+    def fail(error: BaseException) -> None:
+        if not answer.done():
+            answer.set_exception(error)
 
     def run() -> None:
+        # RuntimeError from call_soon_threadsafe: the loop is closed, nobody is waiting for
+        # this answer any more.
         try:
-            outcome: tuple[bool, Any] = (True, context.run(work))
+            value = context.run(work)
         except BaseException as exc:  # noqa: BLE001  handed to the awaiting task
-            outcome = (False, exc)
-        # RuntimeError: the loop is closed, nobody is waiting for this answer any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(fail, exc)
+            return
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(settle, *outcome)
+            loop.call_soon_threadsafe(settle, value)
 
     threading.Thread(target=run, name="fakeserver-inprocess", daemon=True).start()
     try:
@@ -97,7 +101,7 @@ _Answer = tuple[str, list[tuple[str, str]], bytes]
 class _HttpxExchange:
     """Turns an ``httpx.Request`` into a call of the app, and its answer into a response."""
 
-    def __init__(self, fake: Any, base_url: str) -> None:
+    def __init__(self, fake: AppSource, base_url: str) -> None:
         """Serve ``fake``'s app; a path in ``base_url`` becomes its ``SCRIPT_NAME``."""
         self.app = app_of(fake)
         self.script_name = script_name_of(base_url)
@@ -165,7 +169,7 @@ def _httpx_response(request: httpx.Request, result: _Answer) -> httpx.Response:
     )
 
 
-def httpx_handler(fake: Any, base_url: str = "") -> Callable[[httpx.Request], httpx.Response]:
+def httpx_handler(fake: AppSource, base_url: str = "") -> Callable[[httpx.Request], httpx.Response]:
     """Return a function that answers an ``httpx.Request`` with the fake's app.
 
     A path in ``base_url`` is stripped from request paths under it (see ``WSGIAdapter``).
@@ -217,7 +221,7 @@ def _in_asyncio() -> bool:
 
 
 def _respx_side_effect(
-    fake: Any, base_url: str
+    fake: AppSource, base_url: str
 ) -> Callable[[httpx.Request], httpx.Response | Coroutine[Any, Any, httpx.Response]]:
     """The side effect ``respx_route`` mocks with: off the loop on the async path only."""
     exchange = _HttpxExchange(fake, base_url)
@@ -233,7 +237,7 @@ def _respx_side_effect(
 
 
 @contextmanager
-def respx_route(fake: Any, base_url: str = DEFAULT_BASE_URL) -> Iterator[respx.MockRouter]:
+def respx_route(fake: AppSource, base_url: str = DEFAULT_BASE_URL) -> Iterator[respx.MockRouter]:
     """Route all httpx traffic under ``base_url`` to the fake while the block runs.
 
     Yields the started ``respx.MockRouter`` (``assert_all_called=False``); its route named

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from requests.adapters import BaseAdapter
 from ..errors import DropConnection
 from .wsgi import (
     DEFAULT_BASE_URL,
+    AppSource,
     AppTimeout,
     answer_within,
     app_of,
@@ -41,6 +42,12 @@ from .wsgi import (
 
 if TYPE_CHECKING:
     import requests
+    from urllib3.response import HTTPResponse
+    from urllib3.util.retry import Retry
+    from urllib3.util.timeout import Timeout
+
+    #: What requests accepts as a timeout: seconds, ``(connect, read)``, or urllib3's own.
+    _Timeout = float | tuple[float, float] | tuple[float, None] | Timeout | None
 
 __all__ = ["WSGIAdapter", "mount"]
 
@@ -62,7 +69,7 @@ def _mount_prefixes(base_url: str) -> list[str]:
     return prefixes
 
 
-def _read_timeout(timeout: Any) -> float | None:
+def _read_timeout(timeout: _Timeout) -> float | None:
     """The read part of a requests timeout (number, ``(connect, read)`` or urllib3 Timeout)."""
     from urllib3.util.timeout import Timeout
 
@@ -150,7 +157,9 @@ class WSGIAdapter(BaseAdapter):
         app's ``SCRIPT_NAME``: the app still sees ``/cloud/v2/...``.
     """
 
-    def __init__(self, app: Any, *, max_retries: Any = None, base_url: str = "") -> None:
+    def __init__(
+        self, app: AppSource, *, max_retries: Retry | int | None = None, base_url: str = ""
+    ) -> None:
         """Wrap ``app``; see the class docstring for ``max_retries`` and ``base_url``."""
         super().__init__()
         self.app = app_of(app)
@@ -162,7 +171,7 @@ class WSGIAdapter(BaseAdapter):
         """Remember the session this adapter is mounted on, to find the adapter it shadows."""
         self._session = weakref.ref(session)
 
-    def _retries(self, url: str) -> Any:
+    def _retries(self, url: str) -> Retry:
         """The urllib3 ``Retry`` to apply to a request for ``url``."""
         from urllib3.util.retry import Retry
 
@@ -183,10 +192,10 @@ class WSGIAdapter(BaseAdapter):
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
+        timeout: _Timeout = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Answer ``request`` with the app, retrying as the urllib3 ``Retry`` says."""
         from http.client import RemoteDisconnected
@@ -205,6 +214,7 @@ class WSGIAdapter(BaseAdapter):
         body = _body_bytes(request.body)
         read_timeout = _read_timeout(timeout)
         started = time.perf_counter()
+        # Duck-typed: urllib3's errors only name the pool in their messages.
         pool: Any = _Pool(url)
         while True:
             try:
@@ -253,7 +263,7 @@ class WSGIAdapter(BaseAdapter):
         url: str,
         body: bytes,
         read_timeout: float | None,
-    ) -> Any:
+    ) -> HTTPResponse:
         """One exchange with the app, as a urllib3 ``HTTPResponse``."""
         import io
 
@@ -306,7 +316,7 @@ class WSGIAdapter(BaseAdapter):
         )
 
     def _build(
-        self, request: requests.PreparedRequest, raw: Any, started: float
+        self, request: requests.PreparedRequest, raw: HTTPResponse, started: float
     ) -> requests.Response:
         """Turn a urllib3 response into a ``requests.Response``, as ``HTTPAdapter`` does."""
         import requests
@@ -319,7 +329,7 @@ class WSGIAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict(raw.headers)
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw = raw
-        response.reason = raw.reason
+        response.reason = raw.reason or ""  # always set: _once passes the status line's reason
         # The stubs say str, but requests itself allows a bytes URL here.
         url: str | bytes = request.url or ""
         response.url = url.decode("utf-8") if isinstance(url, bytes) else url
@@ -333,7 +343,9 @@ class WSGIAdapter(BaseAdapter):
         """Nothing to release: no connection pool."""
 
 
-def mount(fake: Any, session: requests.Session, base_url: str = DEFAULT_BASE_URL) -> WSGIAdapter:
+def mount(
+    fake: AppSource, session: requests.Session, base_url: str = DEFAULT_BASE_URL
+) -> WSGIAdapter:
     """Send every request ``session`` makes under ``base_url`` to the fake, in-process.
 
     Returns the mounted ``WSGIAdapter``. Other URLs keep their adapters. The session's retry

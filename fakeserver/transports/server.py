@@ -37,27 +37,38 @@ import email.utils
 import io
 import json
 import math
-import re
 import selectors
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
-from typing import Any, BinaryIO, Self
+from typing import TYPE_CHECKING, BinaryIO, Self
 
-from ..errors import DropConnection, raise_collected
-from .wsgi import TOKEN, WSGIApp, build_environ, call_app, request_path
+from ..errors import DropConnection, UnreadableRequest, raise_collected
+from .http1 import (
+    CONTINUE,
+    MAX_LINE,
+    RequestHead,
+    encode_answer,
+    plain_answer,
+    read_body,
+    read_head,
+    read_request_line,
+)
+from .wsgi import AppSource, WSGIApp, build_environ, call_app, request_path
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+#: A client's address as ``accept`` gives it: ``(host, port)``, with flow info and scope for IPv6.
+_Peer = tuple[str, int] | tuple[str, int, int, int]
 
 __all__ = ["FakeServer", "RequestLogger", "internal_error"]
 
 #: ``on_request(method, path, status, seconds)``; ``status`` is ``None`` for a dropped connection.
 RequestLogger = Callable[[str, str, "int | None", float], None]
 
-MAX_LINE = 65536
-MAX_HEADERS = 100
-MAX_BODY = 1024 * 1024
 # How long stop() waits for requests already being answered before giving up on them.
 STOP_GRACE_SECONDS = 5.0
 #: Connections served at once unless ``FakeServer(max_connections=...)`` says otherwise.
@@ -71,24 +82,6 @@ _STOP_STALL_SECONDS = 0.25
 _ACCEPT_PAUSE_MIN = 0.01
 _ACCEPT_PAUSE_MAX = 0.5
 
-_BAD_TARGET = re.compile(r"[\x00-\x20\x7f]")
-# RFC 9112 section 7.1: chunk-size [ BWS ";" chunk-ext ] CRLF; hex digits only. A bare LF is
-# taken as the line end, as it is elsewhere in the request.
-_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:[ \t]*;[^\r\n]*)?\r?\n")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
-# A WSGI app must not set these: they describe the connection, which the server owns.
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "content-length",
-        "upgrade",
-        "proxy-connection",
-        "te",
-        "trailer",
-    }
-)
 _INTERNAL_ERROR_DETAIL = "the fake raised an exception; it is re-raised in the test"
 
 
@@ -132,16 +125,6 @@ class _Date:
             self._value = email.utils.formatdate(now, usegmt=True)
             self._second = second
         return self._value
-
-
-class _BadRequest(Exception):
-    """The bytes on the wire are not an HTTP/1.x request we accept; answered, then closed."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        """Keep the status and a fixed, data-free explanation."""
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 class _RequestTimedOut(Exception):
@@ -194,7 +177,7 @@ class _RequestReader(socket.SocketIO):
         self._selector.register(connection.sock, selectors.EVENT_READ)
         self._selector.register(wake, selectors.EVENT_READ)
 
-    def readinto(self, b: Any) -> int | None:
+    def readinto(self, b: WriteableBuffer) -> int | None:
         """Wait for the client's bytes and read them into ``b`` (see the class docstring)."""
         if self._connection.busy:
             if not self._wait(self._connection.deadline, stall=_STOP_STALL_SECONDS):
@@ -258,7 +241,7 @@ class FakeServer:
 
     def __init__(
         self,
-        app: Any,
+        app: AppSource,
         host: str = "127.0.0.1",
         port: int = 0,
         *,
@@ -280,7 +263,7 @@ class FakeServer:
             raise ValueError("timeout must be a finite number of seconds > 0")
         self.max_connections = max_connections
         self.timeout = float(timeout)
-        self.fake: Any = app if wsgi is not app else None
+        self.fake: AppSource | None = app if wsgi is not app else None
         self.app: WSGIApp = wsgi
         self.on_request = on_request
         self._bind = (host, port)
@@ -460,7 +443,7 @@ class FakeServer:
                     pause = 0.0
                     self._spawn(sock, peer, wake)
 
-    def _spawn(self, sock: socket.socket, peer: Any, wake: socket.socket) -> None:
+    def _spawn(self, sock: socket.socket, peer: _Peer, wake: socket.socket) -> None:
         """Start the thread that serves one accepted connection, or refuse it if full."""
         with self._lock:
             full = len(self._connections) >= self.max_connections
@@ -502,7 +485,7 @@ class FakeServer:
                 connection.busy = False
         except _RequestTimedOut:
             with contextlib.suppress(OSError):
-                self._send_plain(sock, 408, "request not received in time")
+                sock.sendall(plain_answer(408, "request not received in time"))
             self._log("-", "-", 408, self.timeout)
         except OSError:
             # The client went away, or stop() shut the socket: nothing to report.
@@ -517,177 +500,82 @@ class FakeServer:
             sock.close()
 
     def _serve_one(
-        self, connection: _Connection, rfile: io.BufferedReader[Any], peer_host: str, peer_port: int
+        self,
+        connection: _Connection,
+        rfile: io.BufferedReader[_RequestReader],
+        peer_host: str,
+        peer_port: int,
     ) -> bool:
         """Read, answer and log one request; return whether to keep the connection open."""
-        # Waits while idle (see _RequestReader); a byte already buffered (pipelining) is
-        # returned at once. Either way the request has begun to arrive from here on.
-        if not rfile.peek(1):
-            return False
-        connection.busy = True
-        connection.deadline = time.monotonic() + self.timeout
-        line = rfile.readline(MAX_LINE + 1)
-        # RFC 9112 section 2.2: ignore empty lines before a request line.
-        blank = 0
-        while line in (b"\r\n", b"\n") and blank < 8:
-            blank += 1
-            line = rfile.readline(MAX_LINE + 1)
+        line = self._begin_request(connection, rfile)
         if not line:
             return False
         started = time.perf_counter()
         try:
-            method, target, version, headers, body, keep_alive = self._read_request(
-                line, rfile, connection.sock
-            )
-        except _BadRequest as bad:
-            self._send_plain(connection.sock, bad.status, bad.detail)
+            head, body = self._read_request(line, rfile, connection.sock)
+        except UnreadableRequest as bad:
+            connection.sock.sendall(plain_answer(bad.status, bad.detail))
             self._log("-", "-", bad.status, time.perf_counter() - started)
             return False
+        answer = self._call_app(head, body, peer_host, peer_port)
+        if answer is None:
+            self._log(head.method, head.target, None, time.perf_counter() - started)
+            return False
+        status, headers, out_body = answer
+        payload = encode_answer(head, status, headers, out_body, date=self._date.now())
+        # Logged before sending, so a client that waits for each answer sees log lines in
+        # the order of its requests.
+        self._log(head.method, head.target, int(status[:3]), time.perf_counter() - started)
+        connection.sock.sendall(payload)
+        return head.keep_alive
 
+    def _begin_request(
+        self, connection: _Connection, rfile: io.BufferedReader[_RequestReader]
+    ) -> bytes:
+        """Wait for the next request and return its request line; ``b""`` if none comes."""
+        # Waits while idle (see _RequestReader); a byte already buffered (pipelining) is
+        # returned at once. Either way the request has begun to arrive from here on.
+        if not rfile.peek(1):
+            return b""
+        connection.busy = True
+        connection.deadline = time.monotonic() + self.timeout
+        return read_request_line(rfile)
+
+    @staticmethod
+    def _read_request(
+        line: bytes, rfile: BinaryIO, sock: socket.socket
+    ) -> tuple[RequestHead, bytes]:
+        """Read the rest of the request after ``line``: header fields, then the body."""
+        head = read_head(line, rfile)
+        if head.wants_continue:
+            sock.sendall(CONTINUE)
+        return head, read_body(head, rfile)
+
+    def _call_app(
+        self, head: RequestHead, body: bytes, peer_host: str, peer_port: int
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """Run the app on one request; ``None`` if it asked to drop the connection."""
         environ = build_environ(
-            method,
-            target,
-            headers,
+            head.method,
+            head.target,
+            head.headers,
             body,
             server_name=self._address[0] if self._address else "127.0.0.1",
             server_port=self._address[1] if self._address else 0,
             remote_addr=peer_host,
             remote_port=peer_port,
-            protocol=version,
+            protocol=head.version,
         )
         try:
-            status, out_headers, out_body = call_app(self.app, environ)
+            return call_app(self.app, environ)
         except DropConnection:
-            self._log(method, target, None, time.perf_counter() - started)
-            return False
+            return None
         except Exception as exc:  # noqa: BLE001  kept and re-raised in the test by stop()
             self._record(exc)
-            status, out_headers, out_body = internal_error(
+            return internal_error(
                 request_path(environ),
                 status_as_number=bool(getattr(self.fake, "problem_status_as_number", False)),
             )
-
-        code = int(status[:3])
-        head = [f"HTTP/1.1 {status}\r\n"]
-        length: str | None = None
-        for name, value in out_headers:
-            lowered = name.lower()
-            if lowered in _HOP_BY_HOP:
-                if lowered == "content-length":
-                    length = value
-                continue
-            head.append(f"{name}: {value}\r\n")
-        if code >= 200 and code not in (204, 304):
-            if method != "HEAD" or length is None:
-                length = str(len(out_body))
-            head.append(f"Content-Length: {length}\r\n")
-        head.append(f"Date: {self._date.now()}\r\n")
-        if not keep_alive:
-            head.append("Connection: close\r\n")
-        elif version == "HTTP/1.0":
-            head.append("Connection: keep-alive\r\n")
-        head.append("\r\n")
-        payload = "".join(head).encode("latin-1")
-        if method != "HEAD" and code >= 200 and code not in (204, 304):
-            payload += out_body
-        # Logged before sending, so a client that waits for each answer sees log lines in
-        # the order of its requests.
-        self._log(method, target, code, time.perf_counter() - started)
-        connection.sock.sendall(payload)
-        return keep_alive
-
-    def _read_request(
-        self, line: bytes, rfile: BinaryIO, sock: socket.socket
-    ) -> tuple[str, str, str, list[tuple[str, str]], bytes, bool]:
-        """Parse the request line, headers and body; raise ``_BadRequest`` on bad input."""
-        if len(line) > MAX_LINE:
-            raise _BadRequest(414, "request line too long")
-        parts = line.decode("latin-1").rstrip("\r\n").split(" ")
-        if len(parts) != 3:
-            raise _BadRequest(400, "malformed request line")
-        method, target, version = parts
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
-            raise _BadRequest(400, "unsupported HTTP version")
-        if not TOKEN.match(method):
-            raise _BadRequest(400, "malformed method")
-        if not target or not (target[0] == "/" or target.startswith(("http://", "https://"))):
-            raise _BadRequest(400, "malformed request target")
-        if _BAD_TARGET.search(target):
-            raise _BadRequest(400, "malformed request target")
-
-        headers: list[tuple[str, str]] = []
-        length_header: str | None = None
-        chunked = False
-        expect_continue = False
-        connection_tokens = ""
-        while True:
-            raw = rfile.readline(MAX_LINE + 1)
-            if len(raw) > MAX_LINE:
-                raise _BadRequest(431, "header line too long")
-            if raw in (b"\r\n", b"\n"):
-                break
-            if not raw:
-                raise OSError("connection closed inside the headers")
-            if raw[0] in b" \t":
-                raise _BadRequest(400, "obsolete header folding")
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep or not TOKEN.match(name):
-                raise _BadRequest(400, "malformed header")
-            value = value.strip(" \t\r\n")
-            if _BAD_VALUE.search(value):
-                raise _BadRequest(400, "malformed header")
-            lowered = name.lower()
-            if lowered == "content-length":
-                if length_header is not None and length_header != value:
-                    raise _BadRequest(400, "conflicting Content-Length")
-                length_header = value
-            elif lowered == "transfer-encoding":
-                if value.lower() != "chunked" or chunked:
-                    raise _BadRequest(400, "unsupported Transfer-Encoding")
-                chunked = True
-            elif lowered == "expect":
-                expect_continue = value.lower() == "100-continue"
-            elif lowered == "connection":
-                connection_tokens = value.lower()
-            headers.append((name, value))
-            if len(headers) > MAX_HEADERS:
-                raise _BadRequest(431, "too many headers")
-
-        if version == "HTTP/1.1":
-            keep_alive = "close" not in connection_tokens
-        else:
-            keep_alive = "keep-alive" in connection_tokens
-
-        if chunked and length_header is not None:
-            raise _BadRequest(400, "both Content-Length and Transfer-Encoding")
-        length = 0
-        if length_header is not None:
-            if not length_header.isdigit() or not length_header.isascii():
-                raise _BadRequest(400, "malformed Content-Length")
-            length = int(length_header)
-            if length > MAX_BODY:
-                raise _BadRequest(413, "request body too large")
-        if expect_continue and version == "HTTP/1.1" and (length or chunked):
-            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if chunked:
-            body = _read_chunked(rfile)
-        elif length:
-            body = rfile.read(length)
-            if len(body) < length:
-                raise OSError("connection closed inside the body")
-        else:
-            body = b""
-        return method, target, version, headers, body, keep_alive
-
-    def _send_plain(self, sock: socket.socket, status: int, detail: str) -> None:
-        """Answer a request we could not parse, and say the connection closes."""
-        body = (detail + "\n").encode("ascii")
-        phrase = HTTPStatus(status).phrase
-        head = (
-            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        sock.sendall(head.encode("ascii") + body)
 
     def _log(self, method: str, target: str, status: int | None, seconds: float) -> None:
         """Report one request to ``on_request`` (path only, never the query string)."""
@@ -697,37 +585,6 @@ class FakeServer:
             self.on_request(method, target.partition("?")[0], status, seconds)
         except Exception as exc:  # noqa: BLE001  a failing logger is a test failure too
             self._record(exc)
-
-
-def _read_chunked(rfile: BinaryIO) -> bytes:
-    """Read a chunked body (RFC 9112 section 7.1), ignoring extensions and trailers."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        size_line = rfile.readline(MAX_LINE + 1)
-        if not size_line:
-            raise OSError("connection closed inside a chunked body")
-        # int(text, 16) would also take "0x2", "+2", "1_0" and surrounding whitespace.
-        size_match = _CHUNK_SIZE_LINE.fullmatch(size_line)
-        if size_match is None:
-            raise _BadRequest(400, "malformed chunk size")
-        size = int(size_match[1], 16)
-        total += size
-        if total > MAX_BODY:
-            raise _BadRequest(413, "request body too large")
-        if size == 0:
-            break
-        chunk = rfile.read(size)
-        if len(chunk) < size:
-            raise OSError("connection closed inside a chunked body")
-        chunks.append(chunk)
-        if rfile.readline(3) not in (b"\r\n", b"\n"):
-            raise _BadRequest(400, "malformed chunk")
-    for _ in range(MAX_HEADERS):
-        trailer = rfile.readline(MAX_LINE + 1)
-        if trailer in (b"\r\n", b"\n", b""):
-            break
-    return b"".join(chunks)
 
 
 _FULL = (

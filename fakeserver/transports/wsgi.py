@@ -15,13 +15,23 @@ import re
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from urllib.parse import unquote_to_bytes, urlsplit
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+from ..errors import AppTimeout
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "TOKEN",
+    "AppSource",
     "AppTimeout",
+    "ServesApp",
+    "StartResponse",
+    "WSGIEnvironment",
     "WSGIApp",
     "answer_within",
     "app_of",
@@ -33,7 +43,20 @@ __all__ = [
     "script_name_of",
 ]
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+WSGIApp = WSGIApplication
+
+
+class ServesApp(Protocol):
+    """Anything that serves a WSGI app as its ``app``, as ``FakeOpenCloud`` does."""
+
+    @property
+    def app(self) -> WSGIApp:
+        """The WSGI callable to serve."""
+        ...
+
+
+#: What a transport accepts: a ``FakeOpenCloud`` (its ``.app`` is served) or a WSGI callable.
+AppSource = ServesApp | WSGIApp
 
 #: An HTTP token (RFC 9110 section 5.6.2): what header names and methods are made of.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -54,7 +77,7 @@ def build_environ(
     remote_port: int = 0,
     protocol: str = "HTTP/1.1",
     script_name: str = "",
-) -> dict[str, Any]:
+) -> WSGIEnvironment:
     """Return the PEP 3333 environ for one request.
 
     Parameters
@@ -82,7 +105,7 @@ def build_environ(
         path = path[len(script_name) :] or "/"
     else:
         script_name = ""
-    environ: dict[str, Any] = {
+    environ: WSGIEnvironment = {
         "REQUEST_METHOD": method,
         "SCRIPT_NAME": script_name,
         "PATH_INFO": decode_path(path),
@@ -135,7 +158,7 @@ def decode_path(path: str) -> str:
     return "%2F".join(unquote_to_bytes(p.encode("latin-1")).decode("latin-1") for p in pieces)
 
 
-def request_path(environ: dict[str, Any]) -> str:
+def request_path(environ: WSGIEnvironment) -> str:
     """The request's path as text, for routing, ``instance`` and the journal.
 
     PEP 3333 hands ``PATH_INFO`` over as bytes spelled in latin-1; clients percent-encode UTF-8,
@@ -149,18 +172,18 @@ def request_path(environ: dict[str, Any]) -> str:
         return path
 
 
-def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+def call_app(app: WSGIApp, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
     """Run ``app`` on ``environ`` and return its status line, headers and whole body.
 
     The body is buffered: the fake's answers are small, and one write per response is what
     keeps the loopback server fast. Exceptions from the app propagate (``DropConnection``
     included); a malformed status or header is a ``ValueError``/``TypeError``.
     """
-    response: list[Any] = []
+    response: list[tuple[str, list[tuple[str, str]]]] = []
     chunks: list[bytes] = []
 
     def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Callable[[bytes], None]:
         if response and exc_info is None:
             raise AssertionError("start_response called twice without exc_info")
@@ -171,7 +194,7 @@ def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str
                 raise TypeError("WSGI header names and values must be str")
             if not TOKEN.match(name) or "\r" in value or "\n" in value:
                 raise ValueError(f"malformed WSGI header {name!r}")
-        response[:] = [status, list(headers)]
+        response[:] = [(status, list(headers))]
         return chunks.append
 
     result = app(environ, start_response)
@@ -186,7 +209,8 @@ def call_app(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[tuple[str
             close()
     if not response:
         raise RuntimeError("the WSGI app returned without calling start_response")
-    return response[0], response[1], b"".join(chunks)
+    status, headers = response[0]
+    return status, headers, b"".join(chunks)
 
 
 # --------------------------------------------------------------------------- in-process calls
@@ -196,16 +220,12 @@ DEFAULT_BASE_URL = "https://apis.roblox.com"
 _T = TypeVar("_T")
 
 
-def app_of(fake: Any) -> WSGIApp:
+def app_of(fake: AppSource) -> WSGIApp:
     """The WSGI callable behind a ``FakeOpenCloud`` (or the callable itself)."""
     app = getattr(fake, "app", fake)
     if not callable(app):
         raise TypeError("expected a FakeOpenCloud or a WSGI callable")
     return cast("WSGIApp", app)
-
-
-class AppTimeout(Exception):
-    """The app did not answer within the read timeout the client asked for."""
 
 
 def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
@@ -217,23 +237,23 @@ def answer_within(timeout: float | None, work: Callable[[], _T]) -> _T:
     """
     if timeout is None:
         return work()
-    outcome: list[Any] = []
+    results: list[_T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome.append((True, work()))
+            results.append(work())
         except BaseException as exc:  # noqa: BLE001  handed to the caller's thread
-            outcome.append((False, exc))
+            errors.append(exc)
 
     worker = threading.Thread(target=run, name="fakeserver-inprocess", daemon=True)
     worker.start()
     worker.join(timeout)
-    if not outcome:
+    if errors:
+        raise errors[0]
+    if not results:
         raise AppTimeout
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return cast("_T", value)
+    return results[0]
 
 
 def script_name_of(base_url: str) -> str:

@@ -11,12 +11,14 @@ dictionary look-ups beyond the crypto.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ApiProblem
 from .messages import RECEIPT_KEY, Request, json_answer, problem_answer
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
     from ..backend.models import Result
     from ..backend.state import SecretsBackend
     from .routes import Router
@@ -168,9 +170,7 @@ class SecretsApp:
 
     # ----------------------------------------------------------------- WSGI
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one request."""
         request = Request.of(environ, self.router)
         try:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..backend.models import OPERATIONS
 from ..errors import DropConnection, InjectedFault
 from .messages import Request, problem_answer
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
     from ..transports.wsgi import WSGIApp
     from .routes import Router
 
@@ -147,9 +149,7 @@ class FaultLayer:
         """Show the app it wraps."""
         return f"FaultLayer({self.app!r})"
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Fire the next fault for the request's operation, or pass the request on."""
         request = Request.of(environ, self.router)
         operation = request.operation

@@ -12,13 +12,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..backend.models import JournalEntry, Receipt
 from ..errors import DropConnection
 from .messages import RECEIPT_KEY, Request
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from _typeshed import OptExcInfo
+
     from ..transports.wsgi import WSGIApp
     from .routes import Router
 
@@ -94,14 +98,14 @@ class JournalLayer:
         """Show the app it wraps."""
         return f"JournalLayer({self.app!r})"
 
-    def __call__(
-        self, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer with ``app`` and record the outcome; a dropped connection is recorded too."""
         request = Request.of(environ, self.router)
         status: list[int] = []
 
-        def record_status(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        def record_status(
+            line: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Callable[[bytes], object]:
             status.append(int(line[:3]))
             if exc_info is None:
                 return start_response(line, headers)

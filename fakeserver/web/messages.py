@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, NoReturn
 from urllib.parse import parse_qsl
 
 from ..backend.models import AuthHeaders
@@ -18,6 +18,8 @@ from ..errors import ApiProblem, BadRequest
 from ..transports.wsgi import request_path
 
 if TYPE_CHECKING:
+    from wsgiref.types import WSGIEnvironment
+
     from .routes import Router
 
 __all__ = [
@@ -43,7 +45,7 @@ _JSON = "application/json"
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ValueError("NaN and Infinity are not JSON")
 
 
@@ -76,7 +78,7 @@ class Request:
         "too_large",
     )
 
-    def __init__(self, environ: dict[str, Any], router: Router) -> None:
+    def __init__(self, environ: WSGIEnvironment, router: Router) -> None:
         """Take the method, path, credential headers and query, read the body, and route."""
         self.method: str = environ["REQUEST_METHOD"]
         self.path = request_path(environ)
@@ -93,14 +95,14 @@ class Request:
             self.route_error = problem
 
     @classmethod
-    def of(cls, environ: dict[str, Any], router: Router) -> Request:
+    def of(cls, environ: WSGIEnvironment, router: Router) -> Request:
         """The request ``environ`` describes, read on the first call and kept in the environ."""
         request: Request | None = environ.get(REQUEST_KEY)
         if request is None:
             request = environ[REQUEST_KEY] = cls(environ, router)
         return request
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes:
+    def _read_body(self, environ: WSGIEnvironment) -> bytes:
         # Always drain the declared body, so a keep-alive connection stays in step.
         stream = environ.get("wsgi.input")
         if stream is None:
@@ -128,7 +130,7 @@ class Request:
         return b""
 
     @staticmethod
-    def _drain(stream: Any, left: int | None) -> None:
+    def _drain(stream: BinaryIO, left: int | None) -> None:
         """Read and drop ``left`` bytes (or everything, when ``None``)."""
         while left is None or left > 0:
             chunk = stream.read(_CHUNK if left is None else min(left, _CHUNK))

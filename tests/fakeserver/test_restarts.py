@@ -13,9 +13,9 @@ from fakeserver.backend.restarts import (
     LaunchRequest,
     PlaceFilter,
     RestartBook,
-    UnknownPlaceError,
     rfc3339,
 )
+from fakeserver.errors import BadRequest
 from tests.fakeserver.support import FakeClock
 
 START = 1818
@@ -181,7 +181,7 @@ def test_an_unknown_place_is_a_400_and_changes_nothing(
     fleet: Fleet, book: RestartBook, clock: FakeClock
 ) -> None:
     server = fleet.start_server(secrets("v1"), players=2)
-    with pytest.raises(UnknownPlaceError, match=f"place 77 is not a place of universe {UNIVERSE}"):
+    with pytest.raises(BadRequest, match=f"place 77 is not a place of universe {UNIVERSE}"):
         book.launch(fleet, secrets("v2"), LaunchRequest(places={77: PlaceFilter()}), clock())
     assert server.accepting_players
     assert book.statuses(clock()) == {"restartStatuses": {}}
