@@ -38,6 +38,7 @@ from ..errors import (
     PermissionDeniedError,
     RbxSecretsError,
 )
+from ..settings import server_name
 from .sending import Call, Sender
 from .validation import validate_bleed_off_minutes, validate_place_ids
 
@@ -329,17 +330,13 @@ def _validate_restart_id(restart_id: object) -> str:
     return restart_id
 
 
-def _validate_wait(timeout: object, interval: object) -> tuple[float, float]:
-    """``(timeout, interval)`` as positive finite seconds."""
-    for name, given in (("timeout", timeout), ("interval", interval)):
-        if (
-            isinstance(given, bool)
-            or not isinstance(given, (int, float))
-            or not math.isfinite(given)
-            or given <= 0
-        ):
-            raise InvalidInputError(f"Invalid {name}: give a positive number of seconds.")
-    return float(timeout), float(interval)  # type: ignore[arg-type]
+def _seconds(given: object, name: str) -> float:
+    """``given`` as a positive, finite number of seconds."""
+    if isinstance(given, bool) or not isinstance(given, (int, float)):
+        raise InvalidInputError(f"Invalid {name}: give a positive number of seconds.")
+    if not (math.isfinite(given) and given > 0):
+        raise InvalidInputError(f"Invalid {name}: give a positive number of seconds.")
+    return float(given)
 
 
 # --------------------------------------------------------------------------- the client
@@ -475,7 +472,7 @@ class ServerManagement:
             None,
             doing=self._doing(f"reading restart {wanted}"),
             hint="Roblox does not list it: check the id a launch returned.",
-            server=self._sender_server(),
+            server=server_name(self._sender.base_url),
         )
 
     def wait(
@@ -497,7 +494,7 @@ class ServerManagement:
             When ``timeout`` seconds pass first; the restart goes on.
         """
         wanted = _validate_restart_id(restart_id)
-        seconds, pause = _validate_wait(timeout, interval)
+        seconds, pause = _seconds(timeout, "timeout"), _seconds(interval, "interval")
         deadline = self._clock() + seconds
         while True:
             status = self.status(wanted)
@@ -606,8 +603,3 @@ class ServerManagement:
 
     def _doing(self, what: str) -> str:
         return f"{what} in universe {self.universe_id}"
-
-    def _sender_server(self) -> str:
-        from ..settings import server_name
-
-        return server_name(self._sender.base_url)
