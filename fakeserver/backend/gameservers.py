@@ -61,9 +61,9 @@ _NO_HOST = "the URL has no host; a game server needs a full URL like https://api
 def url_host(url: str) -> str:
     """Return the host a game server would connect to for ``url``, normalized.
 
-    Lower case, IDNA form for non-ASCII names, one trailing dot dropped, IPv6 in brackets and
-    compressed. Only absolute ``http``/``https`` URLs are accepted, as ``HttpService`` sends
-    nothing else.
+    Lower case, the UTS 46 (IDNA 2008) ASCII form for international names, one trailing dot
+    dropped, IPv6 in brackets and compressed. Only absolute ``http``/``https`` URLs are
+    accepted, as ``HttpService`` sends nothing else.
 
     Raises
     ------
@@ -105,7 +105,7 @@ def _normalize_host(host: str) -> str:
             raise GameServerError("the URL's host is not a valid IPv6 address") from None
     if not host.isascii():
         try:
-            host = host.encode("idna").decode("ascii")
+            host = _ascii_host(host)
         except UnicodeError:
             raise GameServerError("the URL's host is not a valid international name") from None
     host = host.lower().removesuffix(".")
@@ -114,6 +114,18 @@ def _normalize_host(host: str) -> str:
             "the URL's host is not a host name, an IPv4 address or a bracketed IPv6 address"
         )
     return host
+
+
+def _ascii_host(host: str) -> str:
+    """The ASCII form HTTP stacks connect to: UTS 46 (IDNA 2008), not IDNA 2003.
+
+    Python's ``"idna"`` codec is IDNA 2003, which folds ``faß.de`` to ``fass.de``; browsers and
+    current clients connect to ``xn--fa-hia.de``. Raises ``UnicodeError`` (``idna.IDNAError``)
+    for a name UTS 46 refuses (joiners out of context, mixed directions, over-long labels).
+    """
+    import idna  # only for international names: most hosts are ASCII
+
+    return idna.encode(host, uts46=True, transitional=False).decode("ascii")
 
 
 def domain_allows(domain: str | None, host: str) -> bool:

@@ -97,16 +97,20 @@ _PERMISSION = {
 
 
 def _timestamp() -> str:
-    """Now as RFC 3339 UTC with milliseconds, e.g. ``2026-11-27T07:15:01.809Z``."""
+    """Now as RFC 3339 UTC with microseconds, e.g. ``2026-11-27T07:15:01.809123Z``.
+
+    Microseconds, as Roblox's timestamps have (milliseconds made two writes of one secret in
+    the same millisecond indistinguishable to a client comparing ``update_time``).
+    """
     global _second_prefix
-    now = time.time()
-    whole = int(now)
+    now = time.time_ns()
+    whole, micros = divmod(now // 1000, 1_000_000)
     second, prefix = _second_prefix
     if second != whole:
         # Formatting the date is most of the cost; within one second it never changes.
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
         _second_prefix = (whole, prefix)
-    return f"{prefix}.{int((now - whole) * 1000):03d}Z"
+    return f"{prefix}.{micros:06d}Z"
 
 
 # --------------------------------------------------------------------------- the backend

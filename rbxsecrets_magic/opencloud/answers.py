@@ -112,17 +112,24 @@ def api_error(
     base_url: str,
     scrub: Callable[[str], str],
     advice: str = "",
+    quote_server: bool = True,
 ) -> ApiError:
     """The error for an answer the client will not retry further.
 
     ``outcome_unknown`` says that an attempt of this write may have taken effect; it makes a
     5xx say so, followed by ``advice`` (what to check before writing again), and a 409 say
     it may be the client's own create.
+
+    ``quote_server`` false (the request carried a value): nothing the server wrote is shown,
+    not its explanation nor a redirect's host, only fixed words chosen by the status. A
+    server that opens the sealed value could re-encode it in forms no scrubber can list
+    (spaced out, fullwidth, base32...); fixed words cannot carry it.
     """
     status = response.status_code
     server = server_name(base_url)
     if 300 <= status < 400:
-        target = origin(response.headers.get("Location", "")) or "another URL"
+        target = origin(response.headers.get("Location", "")) if quote_server else ""
+        target = target or "another URL"
         return ApiError(
             status,
             scrub(f"redirect to {target}, not followed"),
@@ -132,10 +139,14 @@ def api_error(
             server=server,
         )
     detail = problem_detail(response)
+    if not quote_server:
+        detail = _withheld(status, detail)
     detail = scrub(detail) if detail else None
     cls = api_error_class(status)
     hint: str | None = None
-    if cls is AuthenticationError:
+    if cls is BadRequestError and not quote_server:
+        hint = _BAD_WRITE_HINT
+    elif cls is AuthenticationError:
         hint = _AUTH_HINT
     elif cls is PermissionDeniedError:
         hint = PermissionDeniedError.hint_for(universe_id, write)
@@ -157,6 +168,31 @@ def api_error(
     return cls(
         status, detail, doing=doing, hint=hint, outcome_unknown=outcome_unknown, server=server
     )
+
+
+#: Stands in for the server's explanation of a failed request that carried a value.
+WITHHELD = "its own words are not shown, as they could carry the value"
+_BAD_WRITE_HINT = (
+    "Check the secret id, value and domain against Roblox's rules, and that the universe "
+    "holds fewer than 500 secrets."
+)
+
+
+def _withheld(status: int, detail: str | None) -> str | None:
+    """Fixed words in place of the server's explanation of a request that carried a value.
+
+    One fact only is taken from it, as a choice between fixed texts: whether a 400 blames
+    the key id (the client then fetches the rotated key and writes again, once). Statuses
+    whose summary and hint say what they mean (401, 403, 404, 409, 429) need no words.
+    """
+    if not detail:
+        return None
+    lowered = detail.lower()
+    if status == 400 and any(w in lowered for w in ("key_id", "key id", "keyid")):
+        return "the key_id was refused"
+    if status in _BY_STATUS and status != 400:
+        return None
+    return WITHHELD
 
 
 def unexpected_answer(
@@ -285,6 +321,8 @@ def parse_body(response: requests.Response) -> Any:
         return json.loads(content)
     except UnicodeDecodeError as exc:
         raise ValueError("the body is not UTF-8") from exc
+    except RecursionError:  # json parses nested arrays recursively; no answer nests deep
+        raise ValueError("the body is nested too deeply") from None
 
 
 def problem_detail(response: requests.Response) -> str | None:
@@ -296,6 +334,8 @@ def problem_detail(response: requests.Response) -> str | None:
     """
     try:
         data = json.loads(response.content)
+    except RecursionError:
+        return None
     except (ValueError, UnicodeDecodeError):
         text = response.content[:_MAX_TEXT].decode("utf-8", "replace").strip()
         if not text or text.startswith("<"):
@@ -368,6 +408,6 @@ def describe_failure(failure: BaseException, timeout: float) -> str:
         return "the connection was refused"
     if "name or service not known" in text or "getaddrinfo" in text or "resolve" in text:
         return "the host name could not be resolved"
-    if "aborted" in text or "reset" in text or "disconnected" in text or "closed" in text:
+    if any(word in text for word in ("aborted", "reset", "disconnected", "closed", "dropped")):
         return "the connection was dropped before an answer arrived"
     return "the connection failed"

@@ -13,7 +13,9 @@ are the project's choices, marked * there:
 A URL must be an absolute ``http://`` or ``https://`` URL with a host name, an IPv4 address or
 a bracketed IPv6 address (the only requests ``HttpService`` sends); anything else is an
 :class:`~rbxsecrets_magic.errors.InvalidInputError`. Non-ASCII host names compare in their
-IDNA (``xn--``) form, and one trailing dot is ignored (``api.example.com.`` is the same host).
+ASCII (``xn--``) form under UTS 46 / IDNA 2008 (``faß.de`` is ``xn--fa-hia.de``, as browsers
+connect to it, not IDNA 2003's ``fass.de``), and one trailing dot is ignored
+(``api.example.com.`` is the same host).
 
 The fake server emulates the same rule in ``fakeserver.gameservers``; the two packages never
 import each other, and ``tests/data/domain_cases.json`` holds the one table of cases both must
@@ -45,7 +47,7 @@ _REGISTRY_LABELS = frozenset(("ac", "co", "com", "edu", "gov", "go", "ne", "net"
 def url_host(url: str) -> str:
     """Return the host a game server would connect to for ``url``, normalized.
 
-    The host is folded to lower case, converted to its IDNA form when it is not ASCII, and
+    The host is folded to lower case, converted to its UTS 46 ASCII form when it is not ASCII, and
     loses one trailing dot; the scheme, user, port, path, query and fragment are dropped. An
     IPv6 address keeps its brackets, in compressed form (``[::1]``).
 
@@ -102,7 +104,7 @@ def _normalize_host(host: str) -> str:
         return f"[{address.compressed}]"
     if not host.isascii():
         try:
-            host = host.encode("idna").decode("ascii")
+            host = _ascii_host(host)
         except UnicodeError:
             raise InvalidInputError(
                 "Invalid URL: its host is not a valid international host name."
@@ -116,6 +118,18 @@ def _normalize_host(host: str) -> str:
             "an IPv4 address or a bracketed IPv6 address."
         )
     return host
+
+
+def _ascii_host(host: str) -> str:
+    """The ASCII form HTTP stacks connect to: UTS 46 (IDNA 2008), not IDNA 2003.
+
+    Python's ``"idna"`` codec is IDNA 2003, which folds ``faß.de`` to ``fass.de``; browsers and
+    current clients connect to ``xn--fa-hia.de``. Raises ``UnicodeError`` (``idna.IDNAError``)
+    for a name UTS 46 refuses (joiners out of context, mixed directions, over-long labels).
+    """
+    import idna  # only for international names: most hosts are ASCII
+
+    return idna.encode(host, uts46=True, transitional=False).decode("ascii")
 
 
 def domain_allows(domain: str | None, host: str) -> bool:

@@ -121,6 +121,11 @@ class Call:
     repeatable: bool = True
 
 
+def _carries_value(call: Call) -> bool:
+    """Whether ``call`` sent something a server could echo back: a value, a ciphertext."""
+    return any(call.redact)
+
+
 @dataclass(frozen=True, slots=True)
 class _NoAnswer:
     """A request that got no answer: the scrubbed error, whether it may have arrived, and
@@ -353,6 +358,7 @@ class Sender:
             base_url=self.base_url,
             scrub=lambda text: self._scrub(text, call.redact),
             advice=call.advice,
+            quote_server=not _carries_value(call),
         )
 
     def unexpected(self, call: Call, why: str, *, status: int = 200) -> UnexpectedAnswerError:
@@ -490,8 +496,15 @@ class Sender:
         return response
 
     def _detach(self, exc: BaseException, redact: tuple[str | None, ...]) -> BaseException:
-        """A copy of a transport error with only its scrubbed message: no request, no cause."""
-        message = one_line(self._scrub(str(exc)[:4000], redact), 500)
+        """A copy of a transport error with only its scrubbed message: no request, no cause.
+
+        For a request that carried a value, not even that: the parser's message may quote
+        what the server sent (a status line), so only a fixed description is kept.
+        """
+        if any(redact):
+            message = describe_failure(exc, self.timeout)
+        else:
+            message = one_line(self._scrub(str(exc)[:4000], redact), 500)
         cls = type(exc) if isinstance(exc, requests.RequestException) else requests.ConnectionError
         try:
             return cls(message)

@@ -172,6 +172,9 @@ def _shown_domain(text: str) -> str:
 
 def _label_problem(label: str) -> str:
     """Say which host-name rule ``label`` breaks."""
+    if not label.isascii():
+        # Never the converted form: punycode would spell out whatever was typed.
+        return "give an international name in its ASCII (xn--) form, as UTS 46 makes it"
     if not label:
         return "it has an empty label (two dots in a row, or a leading dot)"
     if len(label) > 63:

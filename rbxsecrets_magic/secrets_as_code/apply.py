@@ -206,12 +206,7 @@ def _write(plan: Plan, change: Change, client: SecretsClient, state: StateStore)
             key_id=info.key_id,
             update_time=info.update_time,
         )
-    except OSError as exc:
-        return Outcome(
-            change,
-            "done",
-            f"written, but the state could not be saved "
-            f"({exc.strerror or type(exc).__name__}); the next plan will show it "
-            "as not verifiable",
-        )
+    except OSError as exc:  # a StateError names the path and the reason
+        reason = str(exc) or type(exc).__name__
+        return Outcome(change, "done", f"written, but not recorded in the state: {reason}")
     return Outcome(change, "done")

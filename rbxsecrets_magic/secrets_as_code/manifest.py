@@ -264,6 +264,12 @@ def load_manifest(path: str | os.PathLike[str]) -> Manifest:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{name}: not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively; a manifest needs no
+        # nesting at all, so deep nesting is a malformed file, not a bug of ours.
+        raise ManifestError(
+            f"{name}: not valid TOML for a manifest: arrays or tables nested too deeply"
+        ) from None
     except UnicodeDecodeError:
         raise ManifestError(f"{name}: not UTF-8 text") from None
     return _parse(name, data)

@@ -10,9 +10,15 @@ be checked against guesses. The fingerprint also covers the API host, universe a
 the file does not even show which secrets share a value. Both files live in the user's state
 directory (``$RBX_SECRETS_STATE_DIR``, else ``$XDG_STATE_HOME/rbxsecrets-magic``, else
 ``~/.local/state/rbxsecrets-magic``), are written atomically (temporary file, then
-``os.replace``) with mode 0600, and a record is written after every successful write, so a run
-interrupted half way keeps what it finished. A missing, unreadable or foreign state simply
-verifies nothing.
+``os.replace``, then fsync) with mode 0600, and a record is written after every successful
+write, so a run interrupted half way keeps what it finished. A missing, unreadable, malformed or
+foreign state simply verifies nothing.
+
+Like ssh with ``~/.ssh``, a state folder or key that anyone else can read or write is refused
+(the key sits beside the fingerprints: together they let short values be guessed offline): the
+state then verifies nothing and cannot be saved, and the one-line reason says which ``chmod``
+fixes it. Two writes answered with the same ``update_time`` cannot be told apart, so when their
+records meet, the secret is recorded as not verifiable rather than vouched for.
 """
 
 from __future__ import annotations
@@ -23,23 +29,35 @@ import hmac
 import json
 import logging
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENV_STATE_DIR", "Applied", "StateStore", "default_state_dir"]
+from .fingerprint_key import (
+    ENV_STATE_DIR,
+    StateError,
+    fsync_directory,
+    load_fingerprint_key,
+    make_private_directory,
+    reason,
+)
+
+__all__ = [
+    "ENV_STATE_DIR",
+    "Applied",
+    "StateError",
+    "StateStore",
+    "default_state_dir",
+    "load_fingerprint_key",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Overrides where the state is kept.
-ENV_STATE_DIR = "RBX_SECRETS_STATE_DIR"
 _APP = "rbxsecrets-magic"
 _STATE_FILE = "applied.json"
-_KEY_FILE = "fingerprint.key"
 _LOCK_FILE = "applied.lock"
 _VERSION = 1
 # Stored next to the records: a state written under another key verifies nothing.
@@ -67,6 +85,17 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 def _time(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _stamp(text: object) -> datetime | None:
+    """A stored ``update_time`` as an aware datetime, or None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +174,17 @@ class StateStore:
     # ----------------------------------------------------------------------------- reading
 
     def _load(self) -> None:
-        key = self._read_key()
+        try:
+            key = self._key_for(create=False)
+        except StateError as exc:
+            self.problem = str(exc)
+            return
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
         except OSError as exc:
-            self.problem = f"the state file cannot be read ({exc.strerror or 'error'})"
+            self.problem = f"the state file {self.path} cannot be read ({reason(exc)})"
             return
         records = self._parse(text, key)
         if records is not None:
@@ -160,32 +193,34 @@ class StateStore:
     def _parse(self, text: str, key: bytes | None) -> dict[str, Any] | None:
         try:
             data = json.loads(text)
-        except ValueError:
-            self.problem = "the state file is not valid JSON"
+        except (ValueError, RecursionError):
+            self.problem = f"the state file {self.path} is not valid JSON"
             return None
         if not isinstance(data, dict) or data.get("version") != _VERSION:
-            self.problem = "the state file has an unknown format"
+            self.problem = f"the state file {self.path} has an unknown format"
             return None
         if key is None or data.get("key_check") != _key_check(key):
-            self.problem = "the state file was written under another fingerprint key"
+            self.problem = f"the state file {self.path} was written under another fingerprint key"
             return None
         records = data.get("secrets")
-        if not isinstance(records, dict):
-            self.problem = "the state file has an unknown format"
+        malformed = _shape_problem(records)
+        if malformed is not None or not isinstance(records, dict):
+            self.problem = (
+                f"the state file {self.path} is malformed ({malformed}); it verifies nothing "
+                "and the next write replaces it"
+            )
             return None
         return records
 
-    def _read_key(self) -> bytes | None:
-        if self._key is not None:
-            return self._key
-        try:
-            text = (self.directory / _KEY_FILE).read_text(encoding="ascii").strip()
-            key = bytes.fromhex(text)
-        except (OSError, ValueError):
-            return None
-        if len(key) != 32:
-            return None
-        self._key = key
+    def _key_for(self, *, create: bool) -> bytes | None:
+        if self._key is None:
+            self._key = load_fingerprint_key(self.directory, create=create)
+        return self._key
+
+    def _writing_key(self) -> bytes:
+        key = self._key_for(create=True)
+        if key is None:  # load_fingerprint_key(create=True) makes one or raises
+            raise StateError(f"no fingerprint key could be made in {self.directory}")
         return key
 
     def get(self, api: str, universe_id: int, secret_id: str) -> Applied | None:
@@ -202,7 +237,7 @@ class StateStore:
         self, record: Applied, api: str, universe_id: int, secret_id: str, value: str
     ) -> bool:
         """Whether ``value`` is the value ``record`` was made from."""
-        key = self._read_key()
+        key = self._key
         if key is None:
             return False
         expected = _fingerprint(key, api, universe_id, secret_id, value)
@@ -223,83 +258,78 @@ class StateStore:
     ) -> None:
         """Remember that ``value`` was applied to the secret, with what Roblox answered.
 
+        Another record of the same secret with the same ``update_time`` but another value
+        or domain means two writes were answered in one tick and either may have won: the
+        secret is then recorded as not verifiable. A record older than the one stored (by
+        ``update_time``) leaves the stored one in place.
+
         Raises
         ------
-        OSError
-            When the state directory cannot be written.
+        StateError
+            When the state cannot be saved; the message names the path and the reason.
         """
-        key = self._ensure_key()
-        applied = Applied(
-            _fingerprint(key, api, universe_id, secret_id, value),
-            domain,
-            key_id,
-            _time(update_time),
-        )
-        with self._locked():
-            records = self._reload()
-            records.setdefault(api, {}).setdefault(str(universe_id), {})[secret_id] = (
-                applied.to_json()
+        with self._saving():
+            key = self._writing_key()
+            applied = Applied(
+                _fingerprint(key, api, universe_id, secret_id, value),
+                domain,
+                key_id,
+                _time(update_time),
             )
-            self._write(key, records)
+            with self._locked():
+                records = self._reload()
+                by_secret = records.setdefault(api, {}).setdefault(str(universe_id), {})
+                by_secret[secret_id] = _merged(by_secret.get(secret_id), applied)
+                self._write(key, records)
 
     def forget(self, api: str, universe_id: int, secret_id: str) -> None:
-        """Drop the record of a secret (deleted, or written with an unknown outcome)."""
+        """Drop the record of a secret (deleted, or written with an unknown outcome).
+
+        Raises
+        ------
+        StateError
+            When the state cannot be saved; the message names the path and the reason.
+        """
         if self.get(api, universe_id, secret_id) is None and not self.path.exists():
             return
-        key = self._ensure_key()
-        with self._locked():
-            records = self._reload()
-            by_secret = records.get(api, {}).get(str(universe_id), {})
-            if isinstance(by_secret, dict) and by_secret.pop(secret_id, None) is not None:
-                self._write(key, records)
+        with self._saving():
+            key = self._writing_key()
+            with self._locked():
+                records = self._reload()
+                by_secret = records.get(api, {}).get(str(universe_id), {})
+                if by_secret.pop(secret_id, None) is not None:
+                    self._write(key, records)
+
+    @contextlib.contextmanager
+    def _saving(self) -> Iterator[None]:
+        """Turn any OSError into a :class:`StateError` naming the folder and the reason."""
+        try:
+            yield
+        except StateError:
+            raise
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise StateError(
+                f"the state in {self.directory} could not be saved: {reason(exc)}{where}"
+            ) from exc
 
     def _reload(self) -> dict[str, Any]:
         """The records on disk now (another run may have added some), lock held."""
-        key = self._read_key()
         try:
             text = self.path.read_text(encoding="utf-8")
         except OSError:
             return self._records
         saved_problem = self.problem
-        records = self._parse(text, key)
+        records = self._parse(text, self._key)
         self.problem = saved_problem
         if records is not None:
             self._records = records
         return self._records
 
-    def _ensure_key(self) -> bytes:
-        key = self._read_key()
-        if key is not None:
-            return key
-        self._make_directory()
-        key = secrets.token_bytes(32)
-        path = self.directory / _KEY_FILE
-        try:
-            # O_EXCL: if another run made a key meanwhile, use that one.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            found = self._read_key()
-            if found is None:
-                raise OSError(f"the fingerprint key {path} is unreadable or malformed") from None
-            return found
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(key.hex() + "\n")
-        self._key = key
-        # Records under an older key can never verify; start over.
-        self._records = {}
-        return key
-
-    def _make_directory(self) -> None:
-        # Every directory made here is 0700, parents included (mkdir(parents=True) would make
-        # them 0777 minus the umask): a permissive umask must not let others swap ours out.
-        missing = [p for p in (self.directory, *self.directory.parents) if not p.exists()]
-        for path in reversed(missing):
-            path.mkdir(mode=0o700, exist_ok=True)
-
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive lock on the state, so two runs never lose each other's records."""
-        self._make_directory()
+        make_private_directory(self.directory)
         # O_NOFOLLOW: a symlink planted where the lock goes must not make us create its target.
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(self.directory / _LOCK_FILE, flags, 0o600)
@@ -318,7 +348,7 @@ class StateStore:
             os.close(fd)
 
     def _write(self, key: bytes, records: dict[str, Any]) -> None:
-        """Write the state atomically with mode 0600 (lock held)."""
+        """Write the state atomically and durably with mode 0600 (lock held)."""
         data = {"version": _VERSION, "key_check": _key_check(key), "secrets": records}
         fd, temp = tempfile.mkstemp(prefix=".applied-", suffix=".tmp", dir=self.directory)
         try:
@@ -334,7 +364,50 @@ class StateStore:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise
+        fsync_directory(self.directory)
         self.problem = None
+
+
+# Stored in place of a record when two writes were answered with one update_time.
+_SAME_TIME = "two writes were answered with the same update_time"
+
+
+def _merged(old: object, new: Applied) -> dict[str, Any]:
+    """What to store when ``new`` lands where ``old`` (a stored entry, or None) is."""
+    if not isinstance(old, dict):
+        return new.to_json()
+    before, after = _stamp(old.get("update_time")), _stamp(new.update_time)
+    if before is None or after is None or after > before:
+        return new.to_json()
+    if after < before:
+        return old  # a newer write's record: it describes what the server holds
+    if Applied.from_json(old) == new:
+        return new.to_json()
+    return {"update_time": new.update_time, "unverifiable": _SAME_TIME}
+
+
+def _is_unverifiable(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("unverifiable"), str)
+        and isinstance(entry.get("update_time"), str)
+    )
+
+
+def _shape_problem(records: object) -> str | None:
+    """What is wrong with the shape of the stored records, or None if nothing is."""
+    if not isinstance(records, dict):
+        return "no table of secrets"
+    for universes in records.values():
+        if not isinstance(universes, dict):
+            return "an API's universes are not a table"
+        for by_secret in universes.values():
+            if not isinstance(by_secret, dict):
+                return "a universe's secrets are not a table"
+            for entry in by_secret.values():
+                if Applied.from_json(entry) is None and not _is_unverifiable(entry):
+                    return "a secret's record is not one"
+    return None
 
 
 def _key_check(key: bytes) -> str:

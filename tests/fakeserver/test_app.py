@@ -20,7 +20,8 @@ from tests.fakeserver.support import WsgiClient, full_setup, seal
 
 HOST_253 = ".".join(["a" * 63] * 3 + ["a" * 61])
 assert len(HOST_253) == 253
-RFC3339_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+# Microseconds, as Roblox has them: two writes in one millisecond must not share a stamp.
+RFC3339_US = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def _create_fails(client: WsgiClient, body: dict[str, object]) -> str:
@@ -89,7 +90,7 @@ def test_create_opens_the_box_and_stores_the_exact_value(env, value):
     assert body["id"] == "api_token"
     assert body["domain"] is None
     assert body["key_id"] == fake.universe(uid).key_id
-    assert RFC3339_MS.fullmatch(body["create_time"])
+    assert RFC3339_US.fullmatch(body["create_time"])
     assert body["create_time"] == body["update_time"]
     assert fake.plaintext(uid, "api_token") == value
 
@@ -361,6 +362,16 @@ def test_the_501st_secret_is_400_but_a_duplicate_is_still_409(env):
 
 
 # --------------------------------------------------------------------------- update
+
+
+def test_writes_in_quick_succession_get_distinct_update_times(env):
+    """Within one millisecond too: the client's state tells writes apart by update_time."""
+    _fake, _uid, client = env
+    stamps = [client.create("x", "v0").json["update_time"]]
+    stamps += [client.update("x", f"v{i}").json["update_time"] for i in range(1, 20)]
+    assert all(RFC3339_US.fullmatch(s) for s in stamps)
+    assert len(set(stamps)) == len(stamps)
+    assert stamps == sorted(stamps)
 
 
 def test_update_value_keeps_domain_and_create_time(env):

@@ -276,14 +276,14 @@ def test_reprs_never_show_values_or_keys():
         assert client.headers["x-api-key"] not in text
 
 
-def test_timestamps_are_rfc3339_utc_milliseconds(monkeypatch):
+def test_timestamps_are_rfc3339_utc_microseconds(monkeypatch):
     from fakeserver.backend import state as backend
 
-    clock = iter([1795766877.4729, 1795766877.9991, 1795766878.0])
-    monkeypatch.setattr(backend.time, "time", lambda: next(clock))
-    assert backend._timestamp() == "2026-11-27T08:07:57.472Z"
-    assert backend._timestamp() == "2026-11-27T08:07:57.999Z"
-    assert backend._timestamp() == "2026-11-27T08:07:58.000Z"
+    clock = iter([1795766877_472900_123, 1795766877_999999_999, 1795766878_000000_500])
+    monkeypatch.setattr(backend.time, "time_ns", lambda: next(clock))
+    assert backend._timestamp() == "2026-11-27T08:07:57.472900Z"
+    assert backend._timestamp() == "2026-11-27T08:07:57.999999Z"
+    assert backend._timestamp() == "2026-11-27T08:07:58.000000Z"
 
 
 def test_listeners_get_each_entry():

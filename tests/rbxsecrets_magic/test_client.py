@@ -295,7 +295,11 @@ def test_fake_with_numeric_problem_status(fake_open_cloud: Any) -> None:
     client.create("dup", "v")
     with pytest.raises(ConflictError) as info:
         client.create("dup", "v")
-    assert info.value.detail == "secret 'dup' already exists"
+    # A write's answer is never quoted (it could carry the value): the status says it all.
+    assert info.value.detail is None
+    with pytest.raises(NotFoundError) as missing:
+        client.delete("gone")
+    assert missing.value.detail == "secret 'gone' does not exist"
 
 
 # -- every error class, with its exact message -----------------------------------------------
@@ -309,8 +313,9 @@ def test_bad_request_error(fake_open_cloud: Any) -> None:
         client_for(fake_open_cloud).create("one_too_many", "v")
     assert str(info.value) == (
         f"Creating secret 'one_too_many' in universe {uid} failed: the server at "
-        f"{fake_open_cloud.url} rejected the request (HTTP 400: universe already holds the "
-        "maximum of 500 secrets). Check the secret id, value and domain against Roblox's rules."
+        f"{fake_open_cloud.url} rejected the request (HTTP 400: its own words are not shown, "
+        "as they could carry the value). Check the secret id, value and domain against "
+        "Roblox's rules, and that the universe holds fewer than 500 secrets."
     )
 
 
@@ -336,8 +341,8 @@ def test_permission_denied_error_names_permission_and_universe(fake_open_cloud: 
     with pytest.raises(PermissionDeniedError) as info:
         client.create("x", "v")
     assert str(info.value) == (
-        f"Creating secret 'x' in universe {uid} failed: Permission denied (HTTP 403: the "
-        "credential lacks write permission on the secrets store). Give the API key the "
+        f"Creating secret 'x' in universe {uid} failed: Permission denied (HTTP 403). "
+        "Give the API key the "
         f"secret-store API system with write permission and add universe {uid} to it "
         f"(OAuth: scope universe.secret:write for universe {uid})."
     )
@@ -352,11 +357,11 @@ def test_not_found_error(client: SecretsClient, fake_open_cloud: Any) -> None:
     with pytest.raises(NotFoundError) as info:
         client.update("missing", "v")
     assert str(info.value) == (
-        f"Updating secret 'missing' in universe {uid} failed: Not found (HTTP 404: secret "
-        "'missing' does not exist). Check the secret id and universe id; list() shows what "
-        "exists."
+        f"Updating secret 'missing' in universe {uid} failed: Not found (HTTP 404). Check "
+        "the secret id and universe id; list() shows what exists."
     )
-    with pytest.raises(NotFoundError, match="^Deleting secret 'missing'"):
+    # A delete carries no value: the server's words are shown.
+    with pytest.raises(NotFoundError, match="^Deleting secret 'missing'.*'missing' does not"):
         client.delete("missing")
 
 
@@ -366,8 +371,8 @@ def test_conflict_error(client: SecretsClient, fake_open_cloud: Any) -> None:
         client.create("taken", "other")
     assert str(info.value) == (
         f"Creating secret 'taken' in universe {fake_open_cloud.universe_id} failed: The "
-        "secret already exists (HTTP 409: secret 'taken' already exists). Use set() or "
-        "update() to change an existing secret."
+        "secret already exists (HTTP 409). Use set() or update() to change an existing "
+        "secret."
     )
     assert fake_open_cloud.plaintext("taken") == "v"
 
@@ -380,8 +385,8 @@ def test_rate_limited_error_once_retries_are_spent(fake_open_cloud: Any) -> None
     assert info.value.retry_after == 7
     assert str(info.value) == (
         f"Creating secret 'x' in universe {fake_open_cloud.universe_id} failed: Rate limited "
-        f"by the server at {fake_open_cloud.url} (HTTP 429: injected fault: 429 Too Many "
-        "Requests). Wait 7 s and try again; the limit is per API key owner."
+        f"by the server at {fake_open_cloud.url} (HTTP 429). Wait 7 s and try again; the "
+        "limit is per API key owner."
     )
 
 
@@ -414,7 +419,8 @@ def test_server_error_on_a_write_says_the_outcome_is_unknown(fake_open_cloud: An
         client.update("x", "w")
     assert info.value.outcome_unknown
     assert str(info.value).endswith(
-        "(HTTP 500: injected fault: 500 Internal Server Error). Outcome unknown: the change "
+        "(HTTP 500: its own words are not shown, as they could carry the value). Outcome "
+        "unknown: the change "
         "may or may not have been made, and may still take effect later. Before writing "
         "another value, check the listing (the secret's update time) to see whether it landed."
     )

@@ -215,8 +215,16 @@ def test_server_text_echoing_a_secret_is_redacted() -> None:
     )
     with pytest.raises(ApiError) as info:
         client.create("k", "hunter2hunter2")
-    assert info.value.detail == "bad value [redacted] for key [redacted]"
+    # A write's answer is not quoted at all (issue 18, B9); a delete's is, scrubbed.
+    assert info.value.detail == "its own words are not shown, as they could carry the value"
     assert "hunter2" not in str(info.value)
+    client, _ = canned_client(
+        (400, {"detail": f"cannot delete for key {key} now"}, {}),
+        api_key=key,
+    )
+    with pytest.raises(ApiError) as info:
+        client.delete("k")
+    assert info.value.detail == "cannot delete for key [redacted] now"
 
 
 def test_no_value_ciphertext_or_key_in_any_log_record_or_error(

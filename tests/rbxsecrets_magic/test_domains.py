@@ -184,3 +184,16 @@ def test_importing_the_module_imports_no_third_party_library() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("domain", ["faß.de", "*.Bücher.example", "ｅｘａｍｐｌｅ.com"])
+def test_an_international_domain_is_asked_for_in_its_ascii_form(domain: str) -> None:
+    """Which ASCII form (UTS 46, not IDNA 2003) is for the user to give; it is never guessed,
+    and never shown (punycode would spell out whatever was typed)."""
+    from rbxsecrets_magic.opencloud.validation import validate_domain
+
+    with pytest.raises(InvalidInputError) as caught:
+        validate_domain(domain)
+    reason = str(caught.value).rsplit(": ", 1)[-1]
+    assert "ASCII (xn--) form" in reason and "UTS 46" in reason
+    assert "xn--" not in reason.replace("(xn--)", "")

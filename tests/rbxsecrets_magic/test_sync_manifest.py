@@ -116,6 +116,34 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
         load_manifest(path)
 
 
+@pytest.mark.parametrize(
+    "nested",
+    ["x = " + "[" * 1000 + "]" * 1000, "x = " + "{a = " * 1000 + "1" + "}" * 1000],
+    ids=["arrays", "inline tables"],
+)
+def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path: Path, nested: str) -> None:
+    """Issue 18, B8: 1,000 nested arrays used to raise RecursionError from tomllib."""
+    path = write(tmp_path, f"[environments]\nstaging = 1\n[secrets.A]\n{nested}\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid TOML") and "nested" in message
+    assert "\n" not in message and caught.value.__cause__ is None
+
+
+def test_a_deep_manifest_through_the_command_line_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.rbxsecrets_magic.sync_helpers import rbx
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RBX_API_KEY", "k" * 20)
+    write(tmp_path, "[environments]\nstaging = 1\n[secrets.A]\nx = " + "[" * 1000 + "]" * 1000)
+    result = rbx("plan")
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "nested" in result.err and "Traceback" not in result.err
+
+
 def test_duplicate_secret_table_is_a_toml_error(tmp_path: Path) -> None:
     path = write(tmp_path, "[secrets.A]\n[secrets.A]\n")
     with pytest.raises(ManifestError, match=r"not valid TOML"):

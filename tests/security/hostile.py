@@ -24,6 +24,8 @@ class HostileServer:
         self.limit = limit
         self.sent = 0  # body bytes written so far, over every connection
         self.requests = 0
+        # The request each connection's script was started for: (head, body), by socket.
+        self.first_request: dict[socket.socket, tuple[bytes, bytes]] = {}
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -73,9 +75,10 @@ class HostileServer:
         with conn:
             conn.settimeout(0.5)
             try:
-                read_request(conn)
+                head, body = read_request_and_body(conn)
                 with self._lock:
                     self.requests += 1
+                    self.first_request[conn] = (head, body)
                 self.script(self, conn)
             except OSError:
                 pass  # the client hung up: what these tests expect
@@ -89,12 +92,17 @@ class HostileServer:
 
 
 def read_request(conn: socket.socket) -> bytes:
-    """Read one request's head and its Content-Length body."""
+    """Read one request's head and its Content-Length body; return the head."""
+    return read_request_and_body(conn)[0]
+
+
+def read_request_and_body(conn: socket.socket) -> tuple[bytes, bytes]:
+    """Read one request's head and its Content-Length body; return both (empty at EOF)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return data
+            return data, b""
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     length = 0
@@ -107,7 +115,7 @@ def read_request(conn: socket.socket) -> bytes:
         if not chunk:
             break
         rest += chunk
-    return head
+    return head, rest[:length]
 
 
 def drip(

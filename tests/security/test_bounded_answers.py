@@ -202,3 +202,13 @@ def test_the_magic_shows_one_line_not_a_type_error(
     result = shell.run("%rbx_secret_list --universe 123")
     assert type(result.error_in_exec) is UsageError, result.error_in_exec
     assert "unexpected answer" in str(result.error_in_exec).lower()
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_an_answer_nested_too_deeply_is_an_error_not_a_recursion_error(status: int) -> None:
+    """Issue 18, B8: json parses nesting recursively; 100,000 brackets used to escape."""
+    deep = "[" * 100_000 + "]" * 100_000
+    client, _ = canned_client((status, deep, {"Content-Type": "application/json"}), max_retries=0)
+    with pytest.raises(RbxSecretsError) as info:
+        client.list()
+    assert "\n" not in str(info.value)

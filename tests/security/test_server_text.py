@@ -112,10 +112,23 @@ def test_no_form_of_an_echoed_api_key_reaches_the_error(form_name: str) -> None:
         assert not leaked(text, API_KEY), (form_name, answer, leaked(text, API_KEY))
 
 
-def test_the_rest_of_the_server_text_survives() -> None:
+def test_the_rest_of_the_server_text_survives_where_no_value_was_sent() -> None:
+    client, _ = canned_client(
+        (400, {"detail": f"cannot delete now; key {API_KEY}; see docs"}, {}),
+        api_key=API_KEY,
+        max_retries=0,
+    )
+    with pytest.raises(RbxSecretsError) as info:
+        client.delete("api_token")
+    assert "cannot delete now; key [redacted]; see docs" in str(info.value)
+
+
+def test_a_write_that_carried_a_value_shows_no_server_text() -> None:
+    """Issue 18, B9: fixed words instead (tests/security/test_write_error_text.py)."""
     value = VALUES["multi-line"]
-    error = _error_for((400, {"detail": f"domain is invalid; got {value}; see docs"}, {}), value)
-    assert "domain is invalid; got [redacted]; see docs" in str(error)
+    error = _error_for((400, {"detail": "domain is invalid; see docs"}, {}), value)
+    assert "see docs" not in str(error)
+    assert "its own words are not shown, as they could carry the value" in str(error)
 
 
 def test_a_short_value_is_still_replaced_where_it_stands_whole() -> None:

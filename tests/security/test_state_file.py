@@ -71,7 +71,7 @@ def test_a_symlink_planted_at_the_state_file_is_replaced_not_followed(tmp_path: 
     victim.write_text("keep me")
     (directory / "applied.json").symlink_to(victim)
     store = StateStore(directory)
-    assert store.problem == "the state file is not valid JSON"  # read, never trusted
+    assert store.problem == f"the state file {directory / 'applied.json'} is not valid JSON"
     record(store)
     assert victim.read_text() == "keep me"
     assert not (directory / "applied.json").is_symlink()
