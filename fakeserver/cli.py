@@ -4,6 +4,9 @@ Serves a fresh :class:`~fakeserver.cloud.FakeOpenCloud` on loopback until Ctrl-C
 The first stdout line is JSON with ``url``, ``universe_ids`` and ``api_key``, for a parent
 process to read; then one line per request, written by a thread of its own so a parent that
 stops reading never stalls the fake.
+
+A chosen API key comes from ``--api-key-file`` or ``$FAKESERVER_API_KEY``: a process's command
+line is readable by every local user (``ps``), so ``--api-key`` still works but warns.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from .backend.ratelimit import checked_rate_limit
 
-__all__ = ["main"]
+__all__ = ["ENV_API_KEY", "main"]
+
+#: Where the command line takes a chosen API key from when no option gives one.
+ENV_API_KEY = "FAKESERVER_API_KEY"
 
 
 def _is_loopback(host: str) -> bool:
@@ -88,9 +95,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="a universe to create (repeatable; one generated if absent)",
     )
-    parser.add_argument(
+    key = parser.add_mutually_exclusive_group()
+    key.add_argument(
+        "--api-key-file",
+        type=Path,
+        metavar="PATH",
+        help=f"read the API key to accept from PATH (default: ${ENV_API_KEY}, else a generated "
+        "one); it has read and write on every universe",
+    )
+    key.add_argument(
         "--api-key",
-        help="the API key to accept (generated if absent); it has read and write on every universe",
+        help="the API key to accept, on the command line (every local user can read it there: "
+        f"prefer --api-key-file or ${ENV_API_KEY})",
     )
     parser.add_argument(
         "--rate-limit",
@@ -124,17 +140,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
 
+    try:
+        chosen_key = _chosen_api_key(args)
+    except OSError as exc:
+        print(
+            f"rbx-fakeserver: cannot read --api-key-file {args.api_key_file}: "
+            f"{exc.strerror or type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 2
+
     # Imported here: --help and argument errors need neither PyNaCl nor the server.
     from .cloud import FakeOpenCloud
 
     fake = FakeOpenCloud(rate_limit=args.rate_limit, expose_plaintext=args.expose_plaintext)
     try:
         universe_ids = [fake.add_universe(u).universe_id for u in (args.universe_ids or [None])]
-        api_key = fake.add_api_key(key=args.api_key)
+        api_key = fake.add_api_key(key=chosen_key)
     except ValueError as exc:
         # The backend's messages name the rule, never the rejected key.
         print(f"rbx-fakeserver: {exc}", file=sys.stderr)
         return 2
+    if args.api_key is not None:
+        print(
+            "rbx-fakeserver: warning: --api-key puts the key in the process list, where every "
+            f"local user can read it; use --api-key-file PATH or ${ENV_API_KEY} instead",
+            file=sys.stderr,
+            flush=True,
+        )
 
     log = _LogWriter(sys.stdout.fileno())
 
@@ -169,6 +202,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             _report(list(getattr(exc, "exceptions", [exc])))
         log.close()
     return 0
+
+
+def _chosen_api_key(args: argparse.Namespace) -> str | None:
+    """The key from ``--api-key-file``, ``--api-key`` or the environment.
+
+    A file's one line is taken without its line ending; ``None`` means "generate one".
+    """
+    if args.api_key_file is not None:
+        return str(args.api_key_file.read_text(encoding="utf-8")).removesuffix("\n")
+    if args.api_key is not None:
+        return str(args.api_key)
+    return os.environ.get(ENV_API_KEY) or None
 
 
 class _LogWriter:

@@ -295,7 +295,8 @@ class FakeOpenCloud:
         ``players`` is how many players it has, which Server Management's forecasts and
         restart statuses count (they move to its replacement when a restart closes it).
         The server keeps this snapshot until it closes: changing a secret does not reach it,
-        as on Roblox. Raises ``KeyError`` for an unknown universe.
+        as on Roblox. Raises ``KeyError`` for an unknown universe, ``ValueError`` when it
+        already runs ``fakeserver.backend.fleet.MAX_GAME_SERVERS`` (100) servers.
 
         Examples
         --------

@@ -44,6 +44,7 @@ __all__ = [
     "GameServerError",
     "InjectedFault",
     "MethodNotAllowed",
+    "NetworkBlockedError",
     "NotFound",
     "TooManyRequests",
     "Unauthorized",
@@ -254,6 +255,14 @@ class GameServerError(_Picklable):
     """An error a script on a game server would see raised (by ``HttpService`` or a ``Secret``).
 
     Its message names secrets and hosts only, never a value.
+    """
+
+
+class NetworkBlockedError(_Picklable):
+    """A test reached for a host beyond loopback (see :mod:`fakeserver.network_guard`).
+
+    Not an ``OSError`` on purpose: HTTP clients retry ``OSError``s and wrap them in their own
+    connection errors, and the point is one clear line, at once.
     """
 
 

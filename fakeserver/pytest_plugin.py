@@ -15,8 +15,25 @@ Loaded through the ``pytest11`` entry point, so installing the package is enough
         cloud = fake_open_cloud_factory(universes=[111, 222], read=True, write=False)
 
 Keyword arguments of the marker and of the factory go to ``FakeOpenCloud``, except the
-factory's own: ``universes``, ``api_key``, ``read``, ``write`` and ``serve``. Errors raised in
-a server thread during the test are re-raised when the fixture tears down.
+factory's own: ``universes``, ``api_key``, ``read``, ``write`` and ``serve``, and the marker's
+``allow_network``. Errors raised in a server thread during the test are re-raised when the
+fixture tears down.
+
+A test that uses either fixture cannot reach Roblox by mistake:
+
+* the ``RBX_*`` environment variables are the fake's for the test (``RBX_OPEN_CLOUD_URL`` its
+  URL, ``RBX_API_KEY`` its key, ``RBX_UNIVERSE_ID`` its first universe, ``RBX_OAUTH_TOKEN``
+  unset; those of the first fake the factory makes), so code that forgets ``base_url`` talks to
+  the fake and a developer's real key is never read; they are restored afterwards;
+* a connection or name lookup to any host but loopback fails at once with
+  :class:`~fakeserver.network_guard.NetworkBlockedError`, unless the test is marked
+  ``@pytest.mark.fake_open_cloud(allow_network=True)``. ``--fake-open-cloud-block-network``
+  (or ``fake_open_cloud_block_network = true`` in the ini file) guards every test of the
+  session, fixture or not.
+
+Another fixture (one that does not build on these) gets the same guard with
+``with network_guard(request): yield ...``, and the same environment with
+``point_environment_at(monkeypatch, handle)``.
 
 This module holds fixtures only; nothing heavy is imported until a fixture runs, because pytest
 loads it in every test session of every project that installs the package.
@@ -24,18 +41,49 @@ loads it in every test session of every project that installs the package.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .network_guard import loopback_only
+
 if TYPE_CHECKING:
     from fakeserver import FakeOpenCloud, FakeServer
 
-__all__ = ["FakeOpenCloudHandle", "fake_open_cloud", "fake_open_cloud_factory"]
+__all__ = [
+    "FakeOpenCloudHandle",
+    "fake_open_cloud",
+    "fake_open_cloud_factory",
+    "network_guard",
+    "point_environment_at",
+]
 
 MARKER = "fake_open_cloud"
+BLOCK_OPTION = "fake_open_cloud_block_network"
+ALLOW_HINT = f"@pytest.mark.{MARKER}(allow_network=True)"
+
+# The names rbxsecrets_magic.settings reads (the packages never import each other; a test
+# checks that the lists agree).
+ENV_UNIVERSE_ID = "RBX_UNIVERSE_ID"
+ENV_API_KEY = "RBX_API_KEY"
+ENV_OAUTH_TOKEN = "RBX_OAUTH_TOKEN"
+ENV_BASE_URL = "RBX_OPEN_CLOUD_URL"
+ENV_VARS = (ENV_UNIVERSE_ID, ENV_API_KEY, ENV_OAUTH_TOKEN, ENV_BASE_URL)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--fake-open-cloud-block-network`` and its ini twin."""
+    help_text = (
+        "refuse connections and name lookups beyond loopback in every test of the session "
+        f"(a test marked {ALLOW_HINT} is exempt)"
+    )
+    parser.addoption(
+        "--fake-open-cloud-block-network", action="store_true", dest=BLOCK_OPTION, help=help_text
+    )
+    parser.addini(BLOCK_OPTION, help_text, type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,8 +91,66 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**kwargs): keyword arguments for the FakeOpenCloud behind the "
-        "fake_open_cloud fixture (switches, rate_limit, universes, read, write, ...)",
+        "fake_open_cloud fixture (switches, rate_limit, universes, read, write, ...); "
+        "allow_network=True lets the test reach hosts beyond loopback",
     )
+
+
+def _network_allowed(node: pytest.Item | pytest.Collector) -> bool:
+    """Whether the closest ``fake_open_cloud`` marker says ``allow_network=True``."""
+    marker = node.get_closest_marker(MARKER)
+    return marker is not None and marker.kwargs.get("allow_network") is True
+
+
+def _blocks_every_test(config: pytest.Config) -> bool:
+    """Whether the session guards every test (the option or the ini setting)."""
+    return bool(config.getoption(BLOCK_OPTION) or config.getini(BLOCK_OPTION))
+
+
+@contextmanager
+def network_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Refuse the network beyond loopback while the block runs, unless the test allows it.
+
+    For fixtures: ``with network_guard(request): yield value`` guards the test from the
+    fixture's set-up to its tear-down. The test allows the network with
+    ``@pytest.mark.fake_open_cloud(allow_network=True)``.
+    """
+    if _network_allowed(request.node):
+        yield
+        return
+    with loopback_only(ALLOW_HINT):
+        yield
+
+
+@contextmanager
+def _session_guard(item: pytest.Item) -> Iterator[None]:
+    """The guard for one phase of ``item`` when the session blocks the network."""
+    if not _blocks_every_test(item.config) or _network_allowed(item):
+        yield
+        return
+    with loopback_only(ALLOW_HINT):
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    """Guard fixture set-up when the session blocks the network."""
+    with _session_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Guard the test itself when the session blocks the network."""
+    with _session_guard(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, object, object]:
+    """Guard fixture tear-down when the session blocks the network."""
+    with _session_guard(item):
+        return (yield)
 
 
 @dataclass(repr=False)
@@ -106,6 +212,26 @@ class FakeOpenCloudHandle:
 FakeOpenCloudFactory = Callable[..., FakeOpenCloudHandle]
 
 
+def point_environment_at(
+    monkeypatch: pytest.MonkeyPatch, handle: FakeOpenCloudHandle | None
+) -> None:
+    """Replace the ``RBX_*`` variables by ``handle``'s (none at all for ``None``).
+
+    ``RBX_OPEN_CLOUD_URL`` is the served URL; a fake that is not served leaves it unset, so
+    the client's default, ``https://apis.roblox.com``, is what ``fake.mount`` and
+    ``fake.respx_route`` intercept (and what the network guard refuses otherwise).
+    ``monkeypatch`` puts the old values back when the test ends.
+    """
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    if handle is None:
+        return
+    monkeypatch.setenv(ENV_API_KEY, handle.api_key)
+    monkeypatch.setenv(ENV_UNIVERSE_ID, str(handle.universe_id))
+    if handle.server is not None:
+        monkeypatch.setenv(ENV_BASE_URL, handle.server.url)
+
+
 def _build(
     *,
     universes: int | Iterable[int] = 1,
@@ -129,22 +255,37 @@ def _build(
 
 
 @pytest.fixture
-def fake_open_cloud_factory() -> Iterator[FakeOpenCloudFactory]:
+def fake_open_cloud_factory(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeOpenCloudFactory]:
     """Return a function that makes served fakes; each is stopped when the test ends.
 
     The function takes ``universes`` (a count or a list of ids, default 1), ``api_key`` (a
     fixed key string, generated by default), ``read`` and ``write`` (the key's permissions,
     default both), ``serve`` (start a loopback server, default ``True``) and any keyword
     argument of ``FakeOpenCloud``. It returns a ``FakeOpenCloudHandle``.
+
+    From the fixture's start, the ``RBX_*`` variables are unset, then those of the first fake
+    made (see :func:`point_environment_at`), and the network beyond loopback is refused (see
+    :func:`network_guard`).
     """
-    made: list[FakeOpenCloudHandle] = []
+    with network_guard(request):
+        point_environment_at(monkeypatch, None)
+        made: list[FakeOpenCloudHandle] = []
 
-    def factory(**kwargs: Any) -> FakeOpenCloudHandle:
-        handle = _build(**kwargs)
-        made.append(handle)
-        return handle
+        def factory(**kwargs: Any) -> FakeOpenCloudHandle:
+            handle = _build(**kwargs)
+            made.append(handle)
+            if len(made) == 1:
+                point_environment_at(monkeypatch, handle)
+            return handle
 
-    yield factory
+        yield factory
+        _stop_all(made)
+
+
+def _stop_all(made: list[FakeOpenCloudHandle]) -> None:
+    """Stop every served fake, then raise what their server threads raised."""
     from .errors import raise_collected
 
     errors: list[Exception] = []
@@ -174,4 +315,5 @@ def fake_open_cloud(
             f"@pytest.mark.{MARKER}(rate_limit=(120, 60.0))"
         )
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    kwargs.pop("allow_network", None)
     return fake_open_cloud_factory(**kwargs)

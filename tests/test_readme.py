@@ -158,6 +158,8 @@ def run_pytest_example(block: Block, tmp_path: Path) -> None:
     path = tmp_path / "test_readme_example.py"
     path.write_text(block.body)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RBX_")}
+    # A developer's real key, exported: the plugin's fixtures must hide it from the examples.
+    env["RBX_API_KEY"] = "real-looking-key"
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no", str(path)],
         check=False,

@@ -34,8 +34,11 @@ from typing import TypeAlias
 
 from .gameservers import GameServer, SecretSnapshot
 
-__all__ = ["Fleet", "Replacement"]
+__all__ = ["MAX_GAME_SERVERS", "Fleet", "Replacement"]
 
+#: The most game servers a universe runs at once (draining ones included), as the fake caps
+#: secrets, connections and journal entries: each holds a copy of the universe's secrets.
+MAX_GAME_SERVERS = 100
 _SECONDS_PER_MINUTE = 60.0
 
 #: Picks the servers a restart targets.
@@ -105,11 +108,22 @@ class Fleet:
         Raises
         ------
         ValueError
-            If the place id is not a positive integer or ``players`` a whole number >= 0.
+            If the place id is not a positive integer, ``players`` is not a whole number
+            >= 0, or the universe already runs :data:`MAX_GAME_SERVERS` servers (restarts
+            replace servers one for one and are not capped).
         """
         place = self.start_place_id if place_id is None else _place(place_id)
         if isinstance(players, bool) or not isinstance(players, int) or players < 0:
             raise ValueError("players is a whole number, 0 or more")
+        if len(self.servers()) >= MAX_GAME_SERVERS:
+            raise ValueError(
+                f"universe already runs the maximum of {MAX_GAME_SERVERS} game servers; "
+                "fake.reset() (or a fresh fake) starts over"
+            )
+        return self._launch(secrets, place, players)
+
+    def _launch(self, secrets: SecretSnapshot, place: int, players: int) -> GameServer:
+        """Start a server of ``place`` on its latest version (no cap: restarts use it too)."""
         version = self._versions.setdefault(place, 1)
         server = GameServer(
             server_id=str(uuid.uuid4()),
@@ -200,7 +214,7 @@ class Fleet:
             already_draining = not server.accepting_players
             server.shut_down_at(deadline)
             if not already_draining:
-                self.start_server(secrets, server.place_id).take_over(server)
+                self._launch(secrets, server.place_id, 0).take_over(server)
             chosen.append(server)
         # Servers closed "now" are gone from the list at once (their players moved on).
         self.servers()

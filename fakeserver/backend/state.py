@@ -464,7 +464,10 @@ class SecretsBackend(ServerManagementOperations):
             with self._lock:
                 state = self._live(call)
                 call.sequence = next(self._sequence)
-                server = state.fleet.start_server(state.server_secrets(), place, players or 0)
+                try:
+                    server = state.fleet.start_server(state.server_secrets(), place, players or 0)
+                except ValueError as full:  # the cap (MAX_GAME_SERVERS): the rest is valid
+                    raise BadRequest(str(full)) from None
                 described = server.describe()
         return Result(described, call.receipt())
 

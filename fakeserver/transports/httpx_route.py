@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import DropConnection
+from .hosts import for_base_url
 from .wsgi import (
     DEFAULT_BASE_URL,
     AppSource,
@@ -103,7 +104,7 @@ class _HttpxExchange:
 
     def __init__(self, fake: AppSource, base_url: str) -> None:
         """Serve ``fake``'s app; a path in ``base_url`` becomes its ``SCRIPT_NAME``."""
-        self.app = app_of(fake)
+        self.app = for_base_url(app_of(fake), base_url)
         self.script_name = script_name_of(base_url)
 
     def _call(self, request: httpx.Request) -> tuple[Callable[[], _Answer], float | None]:

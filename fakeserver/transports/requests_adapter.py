@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from requests.adapters import BaseAdapter
 
 from ..errors import DropConnection
+from .hosts import for_base_url
 from .wsgi import (
     DEFAULT_BASE_URL,
     AppSource,
@@ -162,7 +163,7 @@ class WSGIAdapter(BaseAdapter):
     ) -> None:
         """Wrap ``app``; see the class docstring for ``max_retries`` and ``base_url``."""
         super().__init__()
-        self.app = app_of(app)
+        self.app = for_base_url(app_of(app), base_url)
         self.script_name = script_name_of(base_url)
         self.max_retries = max_retries
         self._session: weakref.ReferenceType[requests.Session] | None = None

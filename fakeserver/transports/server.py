@@ -46,6 +46,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Self
 
 from ..errors import DropConnection, UnreadableRequest, raise_collected
+from .hosts import HostCheck
 from .http1 import (
     CONTINUE,
     MAX_LINE,
@@ -191,10 +192,12 @@ class _RequestReader(socket.SocketIO):
     def _wait(self, deadline: float, *, stall: float) -> bool:
         """Whether the client's bytes came before ``deadline`` (or, after ``stop()``, ``stall``)."""
         sock = self._connection.sock
+        # After stop(), the wait ends ``stall`` seconds after it began (or after the wake-up
+        # came): a fixed point, or a silent client would restart the stall at every turn.
+        stalled_at = None if self._wake is not None else time.monotonic() + stall
         while True:
-            remaining = deadline - time.monotonic()
-            if self._wake is None:
-                remaining = min(remaining, stall)
+            end = deadline if stalled_at is None else min(deadline, stalled_at)
+            remaining = end - time.monotonic()
             if remaining <= 0:
                 # Bytes already received still count; only a wait that would block is over.
                 return any(key.fileobj is sock for key, _ in self._selector.select(0))
@@ -205,6 +208,7 @@ class _RequestReader(socket.SocketIO):
                 # stop() came: the wake socket is never drained, so stop watching it.
                 self._selector.unregister(self._wake)
                 self._wake = None
+                stalled_at = time.monotonic() + stall
 
     def close(self) -> None:
         """Release the selector, then the reader."""
@@ -264,7 +268,9 @@ class FakeServer:
         self.max_connections = max_connections
         self.timeout = float(timeout)
         self.fake: AppSource | None = app if wsgi is not app else None
-        self.app: WSGIApp = wsgi
+        # Only its own names: a page that rebinds a name of its own to 127.0.0.1 gets a 421.
+        everywhere = host.strip("[]") in ("", "0.0.0.0", "::")  # noqa: S104  compared only
+        self.app: WSGIApp = HostCheck(wsgi, self._own_names, loopback=True, addresses=everywhere)
         self.on_request = on_request
         self._bind = (host, port)
         self._address: tuple[str, int] | None = None
@@ -401,6 +407,13 @@ class FakeServer:
         return f"<FakeServer {where} {state}>"
 
     # ----------------------------------------------------------------- threads
+
+    def _own_names(self) -> set[str]:
+        """The host names, besides loopback, that name this server: where it binds."""
+        names = {self._bind[0]}
+        if self._address is not None:
+            names.add(self._address[0])
+        return names
 
     def _bound(self) -> tuple[str, int]:
         """The bound address, once started."""

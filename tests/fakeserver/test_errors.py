@@ -20,6 +20,7 @@ from fakeserver.errors import (
     GameServerError,
     InjectedFault,
     MethodNotAllowed,
+    NetworkBlockedError,
     NotFound,
     TooManyRequests,
     Unauthorized,
@@ -69,6 +70,7 @@ _SAMPLES: list[BaseException] = [
     UnsealError("does not open"),
     AppTimeout("no answer within 1.0 s"),
     UnreadableRequest(431, "too many headers"),
+    NetworkBlockedError("blocked network access to apis.roblox.com:443"),
 ]
 
 

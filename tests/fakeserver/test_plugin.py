@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable
 
 import pytest
@@ -137,3 +138,40 @@ def test_marker_arguments_without_names_are_an_error(pytester: pytest.Pytester) 
 def test_markers_listed(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.fake_open_cloud(**kwargs)*"])
+
+
+@pytest.fixture
+def developer_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A developer's own RBX_* settings, exported before the plugin's fixtures run."""
+    mine = {
+        "RBX_API_KEY": "real-looking-key",
+        "RBX_OAUTH_TOKEN": "real-looking-token",
+        "RBX_UNIVERSE_ID": "987654321",
+        "RBX_OPEN_CLOUD_URL": "https://apis.roblox.com",
+    }
+    for name, value in mine.items():
+        monkeypatch.setenv(name, value)
+    return mine
+
+
+def test_the_environment_is_the_first_fakes(
+    developer_environment: dict[str, str],
+    fake_open_cloud_factory: Callable[..., FakeOpenCloudHandle],
+) -> None:
+    # Before any fake is made, none of the developer's settings is visible.
+    assert not {name for name in developer_environment if name in os.environ}
+    first = fake_open_cloud_factory(universes=[41, 42])
+    second = fake_open_cloud_factory(universes=[43])
+    assert os.environ["RBX_API_KEY"] == first.api_key != second.api_key
+    assert os.environ["RBX_UNIVERSE_ID"] == "41"
+    assert os.environ["RBX_OPEN_CLOUD_URL"] == first.url
+    assert "RBX_OAUTH_TOKEN" not in os.environ
+
+
+def test_an_unserved_fake_leaves_the_url_to_the_default(
+    developer_environment: dict[str, str],
+    fake_open_cloud_factory: Callable[..., FakeOpenCloudHandle],
+) -> None:
+    cloud = fake_open_cloud_factory(serve=False)
+    assert os.environ["RBX_API_KEY"] == cloud.api_key
+    assert "RBX_OPEN_CLOUD_URL" not in os.environ  # fake.mount intercepts the default URL

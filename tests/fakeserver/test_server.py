@@ -165,8 +165,8 @@ def test_keep_alive_with_the_real_fake() -> None:
 
 def test_pipelined_requests_get_answers_in_order(server: FakeServer) -> None:
     data = (
-        b"POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-        b"GET /two?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        b"POST /one HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc"
+        b"GET /two?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     )
     reply = raw_exchange(server, data)
     assert reply.count(b"HTTP/1.1 200 OK") == 2
@@ -183,7 +183,7 @@ def test_http10_closes_after_the_answer(server: FakeServer) -> None:
 def test_stop_closes_idle_keep_alive_connections(server: FakeServer) -> None:
     sock = socket.create_connection((server.host, server.port), timeout=5)
     try:
-        sock.sendall(b"GET /idle HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /idle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         first = sock.recv(65536)
         assert first.startswith(b"HTTP/1.1 200 OK")
         server.stop()
@@ -235,9 +235,9 @@ def test_stop_answers_a_request_pipelined_behind_one_in_flight() -> None:
     server = FakeServer(app).start()
     stopper = threading.Thread(target=server.stop)
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
-        sock.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /first HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert entered.wait(5)
-        sock.sendall(b"GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /second HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         stopper.start()
         while server.running:  # stop() has begun once the server says it is not running
             threading.Event().wait(0.001)
@@ -255,9 +255,9 @@ def test_stop_answers_a_request_that_reached_an_idle_connection() -> None:
     for _ in range(30):
         server = FakeServer(echo).start()
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
-            sock.sendall(b"GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /warm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
-            sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /late HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             server.stop()
             reply = _read_to_end(sock)
         assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
@@ -269,7 +269,7 @@ def test_stop_answers_a_request_that_reached_an_idle_connection() -> None:
 
 def test_chunked_body_is_decoded(server: FakeServer) -> None:
     data = (
-        b"POST /chunks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"POST /chunks HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
         b"Connection: close\r\n\r\n"
         b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: t\r\n\r\n"
     )
@@ -284,7 +284,7 @@ def test_requests_generator_body_is_sent_chunked(server: FakeServer) -> None:
 def test_expect_100_continue(server: FakeServer) -> None:
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(
-            b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+            b"POST /e HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4\r\n"
             b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
         )
         assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -296,7 +296,9 @@ def test_expect_100_continue(server: FakeServer) -> None:
 
 
 def test_head_sends_headers_only(server: FakeServer) -> None:
-    reply = raw_exchange(server, b"HEAD /h HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    reply = raw_exchange(
+        server, b"HEAD /h HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: " in head
     assert body == b""
@@ -341,7 +343,7 @@ def test_malformed_requests_get_a_4xx_and_a_close(
 def test_clients_that_vanish_mid_request_are_not_errors(server: FakeServer) -> None:
     for partial in (
         b"GET / HT",
-        b"GET / HTTP/1.1\r\nHost: x\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n",
         b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc",
     ):
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
@@ -470,7 +472,7 @@ def test_wsgi_contract_violations_are_errors(app_result: Callable[[StartResponse
 
 
 def test_drop_connection_closes_without_a_response(server: FakeServer) -> None:
-    assert raw_exchange(server, b"GET /drop HTTP/1.1\r\nHost: x\r\n\r\n") == b""
+    assert raw_exchange(server, b"GET /drop HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") == b""
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url + "/drop")
     assert server.errors == []

@@ -293,3 +293,27 @@ def test_the_oracle_starts_servers_with_players() -> None:
     assert listed[0]["restartScheduled"]["source"] == "DeveloperUpdate"
     assert listed[0]["restartScheduled"]["attributes"] == {"a": 1}
     assert (listed[0]["state"], listed[1]["players"]) == ("draining", 0)
+
+
+def test_a_bleed_off_launch_replaces_servers_at_the_cap(setup: Any) -> None:
+    # The cap limits servers a test starts, not the replacements a restart brings up while
+    # the old ones drain: with a bleed-off both run for a while.
+    from fakeserver.backend.fleet import MAX_GAME_SERVERS
+
+    fake, uid, api = setup
+    old = [fake.start_server(uid) for _ in range(MAX_GAME_SERVERS)]
+    launched = api.launch({"bleedOffDurationMinutes": 1})
+    assert launched.status == 200
+    assert launched.json["instancesImpacted"] == MAX_GAME_SERVERS
+    assert len(fake.servers(uid)) == 2 * MAX_GAME_SERVERS
+    legacy = call_app(
+        fake,
+        "POST",
+        f"/cloud/v2/universes/{uid}:restartServers",
+        body=b'{"closeAllVersions": true, "bleedOffServers": true, "bleedOffDurationMinutes": 1}',
+        headers=api.headers,
+    )
+    assert legacy.status == 200
+    fake.advance(60)
+    assert not any(s.running for s in old)
+    assert len(fake.servers(uid)) == MAX_GAME_SERVERS

@@ -59,6 +59,8 @@ def mounted_client(cloud: Any, **kwargs: Any) -> SecretsClient:
     session = requests.Session()
     cloud.fake.mount(session)
     kwargs.setdefault("rate_limit", None)
+    # The URL fake.mount intercepts: RBX_OPEN_CLOUD_URL names the fixture's loopback server.
+    kwargs.setdefault("base_url", "https://apis.roblox.com")
     return SecretsClient(cloud.universe_id, api_key=cloud.api_key, session=session, **kwargs)
 
 

@@ -239,6 +239,7 @@ def test_a_launch_that_may_have_happened_is_never_sent_again(fake_open_cloud: An
         (200, {"id": "r"}, {}),
         max_retries=3,
         sleep=lambda seconds: None,
+        base_url="https://apis.roblox.com",  # not the fixture's RBX_OPEN_CLOUD_URL
     )
     with pytest.raises(ServerError) as failed:
         client.launch_restart()

@@ -254,8 +254,12 @@ def test_delete_missing_ok(cloud_shell: MagicShell) -> None:
 # ------------------------------------------------------------------------- login
 
 
-def test_login_keeps_key_for_session_only(shell: MagicShell, fake_open_cloud: Any) -> None:
+def test_login_keeps_key_for_session_only(
+    shell: MagicShell, fake_open_cloud: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = shell
+    for var in ("RBX_API_KEY", "RBX_UNIVERSE_ID"):  # the plugin exports the fake's
+        monkeypatch.delenv(var)
     key = fake_open_cloud.api_key
     s.ok(f"%config RbxSecretsMagics.base_url = {fake_open_cloud.url!r}")
     message = s.usage_error("%rbx_secret_set api_token")

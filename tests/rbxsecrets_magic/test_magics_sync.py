@@ -21,6 +21,8 @@ def sync_shell(
 ) -> MagicShell:
     """The shell, a fake with staging and production, the issue's manifest and a .env here."""
     cloud = fake_open_cloud_factory(universes=[STAGING, PRODUCTION])
+    # The plugin exports the first universe; these tests target the manifest's environments.
+    monkeypatch.delenv("RBX_UNIVERSE_ID")
     monkeypatch.setenv("RBX_API_KEY", cloud.api_key)
     monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)

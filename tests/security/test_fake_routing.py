@@ -144,7 +144,10 @@ def echo_server() -> Iterator[FakeServer]:
 
 def _post_chunked(server: FakeServer, chunked_body: bytes) -> bytes:
     """Send one chunked POST on a fresh connection; return everything the server sent."""
-    head = b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    head = (
+        b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n"
+    )
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
         sock.sendall(head + chunked_body)
         chunks: list[bytes] = []

@@ -139,7 +139,7 @@ def test_a_flood_over_the_cap_is_shed_and_new_requests_answered_after() -> None:
             kept = [s for i, s in enumerate(socks) if i not in closed]
             assert len(kept) == 8
             for sock in kept:
-                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
         finally:
             for sock in socks:
@@ -152,7 +152,7 @@ def test_a_flood_over_the_cap_is_shed_and_new_requests_answered_after() -> None:
 def test_a_refused_connection_is_told_why_when_it_asks() -> None:
     with FakeServer(_hello, max_connections=1, timeout=60) as server:
         with socket.create_connection((server.host, server.port), timeout=GENEROUS) as kept:
-            kept.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            kept.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             assert kept.recv(65536).startswith(b"HTTP/1.1 200 OK")
             with socket.create_connection((server.host, server.port), timeout=GENEROUS) as extra:
                 reply = _read_to_end(extra)
@@ -181,7 +181,7 @@ def test_idle_connections_time_out_and_their_threads_end() -> None:
         try:
             # Half of them make a request first, then idle on keep-alive.
             for sock in socks[:3]:
-                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
             ports = _ports(socks)
             _wait_for(
@@ -199,10 +199,10 @@ def test_idle_connections_time_out_and_their_threads_end() -> None:
 @pytest.mark.parametrize(
     "partial",
     [
-        b"GET / HTTP/1.1\r\nHost: x\r\n",  # headers never end
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never end
         b"GET / HT",  # request line never ends
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",  # body never ends
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc",  # body never ends
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
     ],
 )
 def test_a_half_sent_request_times_out(partial: bytes) -> None:
@@ -262,7 +262,7 @@ def test_stop_ends_the_thread_of_a_half_sent_request() -> None:
     try:
         ports = _ports([sock])
         _wait_for(lambda: bool(_connection_threads(ports)), "the connection being accepted")
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part")
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part")
         time.sleep(0.1)  # let the first bytes reach the server, so the request has begun
         threads = _connection_threads(ports)
         server.stop()
@@ -383,3 +383,35 @@ def test_running_out_of_descriptors_does_not_stop_the_server(
     assert child.wait(GENEROUS) == 0
     assert child.stderr is not None
     assert "in a server thread" not in child.stderr.read()
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # half a head: headers never end
+        b"GET / HTTP/1.1\r\nHo",  # a header line never ends
+        b"GET / HT",  # the request line never ends
+        # half a body
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part",
+    ],
+    ids=["half-head", "half-header-line", "half-request-line", "half-body"],
+)
+def test_stop_returns_promptly_with_a_half_sent_request(partial: bytes) -> None:
+    # The grace period is for answering requests that have arrived, not for waiting on a
+    # client that stalls: stop() must not wait it out (a bound, far above the stall allowed).
+    server = FakeServer(_hello).start()
+    sock = socket.create_connection((server.host, server.port), timeout=GENEROUS)
+    try:
+        ports = _ports([sock])
+        _wait_for(lambda: bool(_connection_threads(ports)), "the connection being accepted")
+        sock.sendall(partial)
+        time.sleep(0.1)  # let the first bytes reach the server, so the request has begun
+        threads = _connection_threads(ports)
+        started = time.monotonic()
+        server.stop()
+        took = time.monotonic() - started
+        assert threads and not any(thread.is_alive() for thread in threads)
+        grace = sys.modules[FakeServer.__module__].STOP_GRACE_SECONDS
+        assert took < 1.0 < grace, f"stop() took {took:.2f} s"
+    finally:
+        sock.close()
