@@ -59,14 +59,7 @@ from ..settings import (
 from .crypto import seal
 from .pacing import Pacer
 from .sending import Call, Sender
-from .server_management import (
-    DEFAULT_POLL_INTERVAL,
-    SERVER_MANAGEMENT_RATE_LIMIT,
-    LaunchedRestart,
-    RestartForecast,
-    RestartStatus,
-    ServerManagement,
-)
+from .server_management import SERVER_MANAGEMENT_RATE_LIMIT, RestartMethods, ServerManagement
 from .validation import (
     validate_bleed_off_minutes,
     validate_domain,
@@ -242,7 +235,7 @@ def _names_key_id(detail: str | None) -> bool:
     return "key_id" in lowered or "key id" in lowered or "keyid" in lowered
 
 
-class SecretsClient:
+class SecretsClient(RestartMethods):
     """Reads and writes one universe's secrets through Open Cloud.
 
     Parameters
@@ -639,60 +632,6 @@ class SecretsClient:
                 outcome_unknown=denied.outcome_unknown,
                 server=denied.server,
             )
-
-    # -- Server Management ----------------------------------------------------------------
-
-    def forecast_restart(self, place_ids: Iterable[int | str] | None = None) -> RestartForecast:
-        """What restarting the universe's servers would hit now: players and servers per place.
-
-        ``place_ids`` keeps only those places (one without servers is listed with zeros).
-        Needs the universe API system with read permission (OAuth scope ``universe:read``).
-        See :meth:`ServerManagement.forecast`.
-        """
-        return self._server_management.forecast(place_ids)
-
-    def launch_restart(
-        self,
-        *,
-        place_ids: Iterable[int | str] | None = None,
-        bleed_off_minutes: int | None = None,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> LaunchedRestart:
-        """Restart every version of the places' servers (all places by default) through
-        Server Management, so they load the secrets as they are now; return its id and counts.
-
-        ``bleed_off_minutes`` (1-240) lets servers run, taking no new players, before they
-        shut down; ``attributes`` (a JSON object of at most 500 bytes) reach game servers
-        with ``ServerRestartScheduled``. Both are checked before sending. Needs scope
-        ``universe:write``. Never sent twice: an attempt that may have taken effect is
-        reported with ``outcome_unknown``. See :meth:`ServerManagement.launch`.
-        """
-        return self._server_management.launch(
-            place_ids=place_ids, bleed_off_minutes=bleed_off_minutes, attributes=attributes
-        )
-
-    def restart_status(self, restart_id: str) -> RestartStatus:
-        """Where a launched restart stands, per place (``DELAYING``, ``RESTARTING``,
-        ``SUCCEEDED``) with the players and servers left. Needs scope ``universe:read``."""
-        return self._server_management.status(restart_id)
-
-    def wait_for_restart(
-        self,
-        restart_id: str,
-        *,
-        timeout: float,
-        progress: Callable[[RestartStatus], None] | None = None,
-        interval: float = DEFAULT_POLL_INTERVAL,
-    ) -> RestartStatus:
-        """Follow a restart until every place ``SUCCEEDED``, reading its status every
-        ``interval`` seconds within the rate limit; ``progress`` gets each status read.
-
-        Raises :class:`~rbxsecrets_magic.opencloud.server_management.RestartNotFinishedError`
-        (with the last status) when ``timeout`` seconds pass first.
-        """
-        return self._server_management.wait(
-            restart_id, timeout=timeout, progress=progress, interval=interval
-        )
 
     # -- upsert and bulk ------------------------------------------------------------------
 

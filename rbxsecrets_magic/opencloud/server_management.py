@@ -7,10 +7,11 @@ would hit, per place and version; a launch restarts every version by default (no
 servers; a status per place says ``DELAYING``, ``RESTARTING`` or ``SUCCEEDED``.
 
 :class:`ServerManagement` speaks the three operations through a
-:class:`~rbxsecrets_magic.sending.Sender` of its own, whose pacer is the ``server_management``
-sibling of the client's (100 requests per minute per key owner, shared by every client that
-shares the pacer). :class:`~rbxsecrets_magic.client.SecretsClient` offers it as
-``forecast_restart``, ``launch_restart``, ``restart_status`` and ``wait_for_restart``.
+:class:`~rbxsecrets_magic.opencloud.sending.Sender` of its own, whose pacer is the
+``server_management`` sibling of the client's (100 requests per minute per key owner, shared by
+every client that shares the pacer). :class:`~rbxsecrets_magic.opencloud.client.SecretsClient`
+offers it as ``forecast_restart``, ``launch_restart``, ``restart_status`` and
+``wait_for_restart`` (:class:`RestartMethods`, mixed into the client).
 
 - Input is checked before anything is sent: place ids, bleed-off 1-240, attributes a JSON
   object of at most 500 bytes (compact UTF-8).
@@ -49,6 +50,7 @@ __all__ = [
     "PlaceForecast",
     "PlaceRestartStatus",
     "RestartForecast",
+    "RestartMethods",
     "RestartNotFinishedError",
     "RestartStatus",
     "ServerManagement",
@@ -603,3 +605,64 @@ class ServerManagement:
 
     def _doing(self, what: str) -> str:
         return f"{what} in universe {self.universe_id}"
+
+
+class RestartMethods:
+    """The Server Management methods of :class:`~rbxsecrets_magic.opencloud.client.SecretsClient`.
+
+    Mixed into the client, which builds ``_server_management`` (its own sender and bucket).
+    """
+
+    _server_management: ServerManagement
+
+    def forecast_restart(self, place_ids: Iterable[int | str] | None = None) -> RestartForecast:
+        """What restarting the universe's servers would hit now: players and servers per place.
+
+        ``place_ids`` keeps only those places (one without servers is listed with zeros).
+        Needs the universe API system with read permission (OAuth scope ``universe:read``).
+        See :meth:`ServerManagement.forecast`.
+        """
+        return self._server_management.forecast(place_ids)
+
+    def launch_restart(
+        self,
+        *,
+        place_ids: Iterable[int | str] | None = None,
+        bleed_off_minutes: int | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> LaunchedRestart:
+        """Restart every version of the places' servers (all places by default) through
+        Server Management, so they load the secrets as they are now; return its id and counts.
+
+        ``bleed_off_minutes`` (1-240) lets servers run, taking no new players, before they
+        shut down; ``attributes`` (a JSON object of at most 500 bytes) reach game servers
+        with ``ServerRestartScheduled``. Both are checked before sending. Needs scope
+        ``universe:write``. Never sent twice: an attempt that may have taken effect is
+        reported with ``outcome_unknown``. See :meth:`ServerManagement.launch`.
+        """
+        return self._server_management.launch(
+            place_ids=place_ids, bleed_off_minutes=bleed_off_minutes, attributes=attributes
+        )
+
+    def restart_status(self, restart_id: str) -> RestartStatus:
+        """Where a launched restart stands, per place (``DELAYING``, ``RESTARTING``,
+        ``SUCCEEDED``) with the players and servers left. Needs scope ``universe:read``."""
+        return self._server_management.status(restart_id)
+
+    def wait_for_restart(
+        self,
+        restart_id: str,
+        *,
+        timeout: float,
+        progress: Callable[[RestartStatus], None] | None = None,
+        interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> RestartStatus:
+        """Follow a restart until every place ``SUCCEEDED``, reading its status every
+        ``interval`` seconds within the rate limit; ``progress`` gets each status read.
+
+        Raises :class:`RestartNotFinishedError` (with the last status) when ``timeout``
+        seconds pass first.
+        """
+        return self._server_management.wait(
+            restart_id, timeout=timeout, progress=progress, interval=interval
+        )
