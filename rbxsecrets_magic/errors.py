@@ -20,7 +20,9 @@
      ├── WaitTooLongError           going on would mean waiting longer than the client waits
      │                              without saying so (a rate limit of 1 per day); nothing sent
      └── DeclinedError              a confirmation (deleting, restarting) was declined or no
-                                    one could be asked; what it guarded was not done
+          │                         one could be asked; what it guarded was not done
+          └── NotConfirmedError     the same, raised by the operations layer with the facts
+                                    (.action, .could_ask) for each front end to word
 
 ``InvalidInputError`` and ``ValueSourceError`` are also ``ValueError`` subclasses. ``ApiError``
 itself covers any other status, including a refused redirect (3xx). Which answer becomes which
@@ -45,6 +47,7 @@ __all__ = [
     "ConflictError",
     "DeclinedError",
     "InvalidInputError",
+    "NotConfirmedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
@@ -355,3 +358,30 @@ class DeclinedError(RbxSecretsError):
     Deleting secrets and restarting servers ask first; ``--yes`` answers for the user. The
     message says what was left undone ("nothing was restarted").
     """
+
+
+class NotConfirmedError(DeclinedError):
+    """A deletion or restart asked for was not confirmed, before anything was changed.
+
+    Raised by :mod:`rbxsecrets_magic.operations`, which never names an option: each front end
+    words it in its own terms (``--yes``). The default message is plain.
+
+    Attributes
+    ----------
+    action:
+        ``"delete"`` or ``"restart"``: what was not confirmed.
+    could_ask:
+        False when nothing could ask (no terminal, a headless kernel); True when the answer
+        was no.
+    """
+
+    def __init__(self, action: str, *, could_ask: bool) -> None:
+        """Record what was not confirmed and why."""
+        undone = "nothing was restarted" if action == "restart" else "nothing was deleted"
+        if could_ask:
+            noun = "restart" if action == "restart" else "deletion"
+            super().__init__(f"{noun} not confirmed; {undone}")
+        else:
+            super().__init__(f"nothing can ask for confirmation here, so {undone}")
+        self.action = action
+        self.could_ask = could_ask

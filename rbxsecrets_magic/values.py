@@ -13,19 +13,17 @@ Every read is bounded. A file is refused unless it is a regular file (a FIFO wou
 device never ends), and at most :data:`MAX_VALUE_FILE_BYTES` plus one byte of it is read. A .env
 file is refused above :data:`MAX_ENV_FILE_BYTES` or :data:`MAX_ENV_FILE_ENTRIES` entries, and is
 read without ``${VAR}`` interpolation (an untrusted file could otherwise pull in the API key).
-The masked prompt is refused, before anything is read, when it could not hide the input (no
-controlling terminal: ``docker exec -i``, ``ssh`` without ``-t``).
+The masked prompt is each front end's (:mod:`rbxsecrets_magic.ipython.prompt` for the magics),
+passed in as ``ask``: this module imports no IPython.
 """
 
 from __future__ import annotations
 
-import getpass
 import io
 import os
 import re
 import stat
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +35,7 @@ __all__ = [
     "MAX_ENV_FILE_ENTRIES",
     "MAX_VALUE_FILE_BYTES",
     "SecretValue",
-    "check_masked_prompt",
     "is_env_var_name",
-    "prompt_secret",
     "read_env_file",
     "read_value",
 ]
@@ -56,15 +52,6 @@ MAX_ENV_FILE_ENTRIES = 500
 MAX_ENV_FILE_BYTES = 4 << 20
 # The shape of an environment variable's name, as shells write them (a value rarely has it).
 _ENV_VAR_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,127}")
-
-# The options that can replace the masked prompt of %rbx_secret_set.
-_SOURCES = ("--from-env VAR", "--from-file PATH", "--from-var NAME")
-
-
-def _headless_hint(what: str, sources: tuple[str, ...]) -> str:
-    """What to do when a masked prompt is impossible: names every alternative in ``sources``."""
-    listed = f"{', '.join(sources[:-1])} or {sources[-1]}" if len(sources) > 1 else sources[0]
-    return f"pass the {what} with {listed} instead"
 
 
 def is_env_var_name(text: str) -> bool:
@@ -119,113 +106,6 @@ class SecretValue:
     def __reduce__(self) -> Any:
         # Pickling (e.g. by %store) would write the plaintext to disk.
         raise TypeError("a SecretValue cannot be pickled")
-
-
-def prompt_secret(
-    prompt: str,
-    *,
-    confirm: bool = False,
-    what: str = "value",
-    sources: tuple[str, ...] = _SOURCES,
-) -> SecretValue:
-    """Ask for a value in a masked prompt (twice if ``confirm``).
-
-    ``getpass.getpass`` is looked up at call time: ipykernel replaces it on every execution
-    with a version that sends a password request to the frontend. ``what`` names the thing
-    asked for in messages, and ``sources`` are the options offered when there is no prompt.
-
-    Raises
-    ------
-    ValueSourceError
-        The frontend has no stdin (nbclient, papermill), the user cancelled, the value is
-        empty, or the two entries differ.
-    """
-    from IPython.core.error import StdinNotImplementedError
-
-    check_masked_prompt(what=what, sources=sources)
-    try:
-        first = getpass.getpass(prompt)
-        second = getpass.getpass("Repeat the value: ") if confirm else first
-    except StdinNotImplementedError:
-        raise ValueSourceError(
-            "this frontend cannot show a masked prompt (headless kernel?): "
-            f"{_headless_hint(what, sources)}"
-        ) from None
-    except (KeyboardInterrupt, EOFError):
-        if _terminal_getpass():
-            # The terminal's getpass ends its line only on success: the message would
-            # otherwise start right after the prompt.
-            _end_prompt_line()
-        raise ValueSourceError("cancelled at the prompt; nothing was changed") from None
-    if first != second:
-        raise ValueSourceError("the two entries differ; nothing was changed, try again")
-    if not first:
-        raise ValueSourceError(f"the {what} is empty; nothing was changed")
-    return SecretValue(first)
-
-
-def _terminal_getpass() -> bool:
-    # ipykernel puts its own getpass (a frontend prompt) in place on every execution; tests
-    # put theirs. Only the standard library's talks to a terminal.
-    current = getpass.getpass
-    return any(
-        current is getattr(getpass, name, None)
-        for name in ("unix_getpass", "win_getpass", "fallback_getpass")
-    )
-
-
-def _can_hide_input() -> bool:
-    """Whether the standard library's getpass can turn echo off, tested the way it does."""
-    if getpass.getpass is getattr(getpass, "fallback_getpass", None):
-        return False
-    if os.name == "nt":
-        return sys.stdin is sys.__stdin__
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        pass
-    else:
-        os.close(fd)
-        return True
-    try:
-        import termios
-
-        termios.tcgetattr(sys.stdin.fileno())
-    except (ImportError, OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return False
-    except Exception:  # termios.error is not an OSError
-        return False
-    return True
-
-
-def _end_prompt_line() -> None:
-    try:
-        with open("/dev/tty", "w") as tty:
-            tty.write("\n")
-    except OSError:
-        sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def check_masked_prompt(*, what: str = "value", sources: tuple[str, ...] = _SOURCES) -> None:
-    """Refuse, before anything is read, a masked prompt that could not hide the input.
-
-    Without a controlling terminal (``docker exec -i``, ``ssh`` without ``-t``,
-    ``cat | setsid ipython``) the standard library's getpass warns, shows what is typed and
-    reads the next line of input as the value. A frontend's own prompt (ipykernel's) is safe
-    and passes.
-
-    Raises
-    ------
-    ValueSourceError
-        Naming the ``sources`` to use instead.
-    """
-    if _terminal_getpass() and not _can_hide_input():
-        raise ValueSourceError(
-            f"no terminal to hide the {what} as it is typed (no controlling terminal: "
-            "docker exec without -t, ssh without -t?); nothing was read: "
-            f"{_headless_hint(what, sources)}"
-        )
 
 
 def _from_env(var: str, environ: Mapping[str, str]) -> SecretValue:
@@ -356,22 +236,17 @@ def _from_var(name: str, namespace: Mapping[str, Any]) -> SecretValue:
 
 def read_value(
     *,
-    prompt: str,
     from_env: str | None = None,
     from_file: str | None = None,
     from_var: str | None = None,
     namespace: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
-    confirm: bool = False,
-    what: str = "value",
-    sources: tuple[str, ...] = _SOURCES,
+    ask: Callable[[], SecretValue] | None = None,
 ) -> SecretValue:
-    """Read one value from the single source given, or from a masked prompt if none is.
+    """Read one value from the single source given, or from ``ask`` if none is.
 
     Parameters
     ----------
-    prompt
-        Text of the masked prompt, used only when no other source is given.
     from_env, from_file, from_var
         Name of an environment variable, path of a file (one trailing newline is dropped),
         or name of a variable in ``namespace``. At most one may be given.
@@ -379,16 +254,15 @@ def read_value(
         Where ``from_var`` is looked up (the shell's user namespace).
     environ
         Where ``from_env`` is looked up; ``os.environ`` by default.
-    confirm
-        Ask twice at the prompt and require both entries to match.
-    what, sources
-        For the prompt's messages: what is asked for (``"value"``, ``"key"``) and the
-        options to name when no prompt can be shown.
+    ask
+        Reads the value when no source is given: each front end's masked prompt
+        (:func:`rbxsecrets_magic.ipython.prompt.prompt_secret` in the magics).
 
     Raises
     ------
     ValueSourceError
-        The source is missing, empty, unreadable or ambiguous, or the prompt is impossible.
+        The source is missing, empty, unreadable or ambiguous, or none is given and nothing
+        can ask.
     """
     given = [
         opt
@@ -407,7 +281,40 @@ def read_value(
         return _from_file(from_file)
     if from_var is not None:
         return _from_var(from_var, namespace or {})
-    return prompt_secret(prompt, confirm=confirm, what=what, sources=sources)
+    if ask is None:
+        raise ValueSourceError("no value given, and nothing here can ask for one")
+    return ask()
+
+
+def _take_entry(
+    number: int,
+    key: str,
+    value: str | None,
+    values: dict[str, str],
+    invalid: dict[str, str] | None,
+    problems: list[str],
+) -> None:
+    """Check one ``KEY=value`` entry of a .env file into ``values``, or say its problem."""
+    if value is None:
+        problems.append(f"line {number} has no '='")
+        return
+    try:
+        name = validate_secret_id(key)
+    except InvalidInputError:
+        problems.append(f"line {number} is not a valid secret name")
+        return
+    try:
+        # As python-dotenv does, a name given twice takes its last value.
+        values[name] = validate_value(value)
+        if invalid is not None:
+            invalid.pop(name, None)
+    except InvalidInputError as exc:
+        reason = str(exc).removeprefix("Invalid value: ")
+        if invalid is None:
+            problems.append(f"{name}: {reason}")
+        else:
+            values.pop(name, None)
+            invalid[name] = reason.rstrip(".")
 
 
 def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[str, str]:
@@ -466,26 +373,7 @@ def read_env_file(path: str, *, invalid: dict[str, str] | None = None) -> dict[s
                 f"the file given to --env-file has more than {MAX_ENV_FILE_ENTRIES} entries, "
                 "more than a universe can hold; nothing was set"
             )
-        if binding.value is None:
-            problems.append(f"line {number} has no '='")
-            continue
-        try:
-            name = validate_secret_id(binding.key)
-        except InvalidInputError:
-            problems.append(f"line {number} is not a valid secret name")
-            continue
-        try:
-            # As python-dotenv does, a name given twice takes its last value.
-            values[name] = validate_value(binding.value)
-            if invalid is not None:
-                invalid.pop(name, None)
-        except InvalidInputError as exc:
-            reason = str(exc).removeprefix("Invalid value: ")
-            if invalid is None:
-                problems.append(f"{name}: {reason}")
-            else:
-                values.pop(name, None)
-                invalid[name] = reason.rstrip(".")
+        _take_entry(number, binding.key, binding.value, values, invalid, problems)
     if not entries and not problems:
         raise ValueSourceError("the file given to --env-file has no KEY=value entries")
     if problems:

@@ -20,6 +20,7 @@ What the README assumes a reader has is provided: ``RBX_API_KEY``, ``API_TOKEN``
 from __future__ import annotations
 
 import atexit
+import builtins
 import getpass
 import os
 import re
@@ -105,6 +106,12 @@ class Prompt:
         return self.api_key if "API key" in prompt else TYPED
 
 
+def answer_yes(prompt: str = "") -> str:
+    """``input`` for the README session: a reader who answers yes, echoed as a terminal shows it."""
+    print(f"{prompt}y")
+    return "y"
+
+
 @pytest.fixture
 def reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_open_cloud_factory: Any) -> Any:
     """A served fake with the README's universe, and a reader's environment pointing at it."""
@@ -127,6 +134,7 @@ def reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_open_cloud_fact
 def shell(reader: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A real InteractiveShell whose masked prompts the stand-in answers."""
     monkeypatch.setattr(getpass, "getpass", Prompt(reader.api_key))
+    monkeypatch.setattr(builtins, "input", answer_yes)
     config = Config()
     config.HistoryManager.hist_file = str(tmp_path / "history.sqlite")
     InteractiveShell.clear_instance()

@@ -15,31 +15,17 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["MAGIC_NAMES", "MagicCompleter", "register"]
+from .options import OPTIONS, Kind, kind_of
+
+__all__ = ["MagicCompleter", "register"]
 
 if TYPE_CHECKING:
     from IPython.core.completer import CompletionContext
+    from IPython.core.interactiveshell import InteractiveShell
 
-MAGIC_NAMES = (
-    "rbx_secret_set",
-    "rbx_secret_delete",
-    "rbx_secret_list",
-    "rbx_secret_login",
-    "rbx_secret_logout",
-    "rbx_secret_sync",
-    "rbx_secret_check",
-    "rbx_servers_restart",
-)
-# How many secret names each magic takes as positional arguments (-1: any number).
-_TAKES_NAMES = {"rbx_secret_set": 1, "rbx_secret_delete": -1, "rbx_secret_check": 1}
-# Options whose argument is a path: answer nothing so IPython's file matcher answers.
-_PATH_OPTIONS = frozenset({"--from-file", "--env-file", "--manifest"})
-# Options whose argument we cannot guess.
-_FREE_OPTIONS = frozenset({"--domain", "--protect", "--places", "--bleed-off"})
-# Options that take no argument; every other option consumes the next word.
-_FLAG_OPTIONS = frozenset(
-    {"--confirm", "--dry-run", "--missing-ok", "--restart", "--yes", "--prune"}
-)
+# Offered nothing after them: IPython's file matcher completes a path, the rest is free text.
+_QUIET_KINDS = frozenset({Kind.PATH, Kind.DOMAIN, Kind.GLOB, Kind.PLACES, Kind.MINUTES})
+_FLAG_OPTIONS = frozenset(name for name, o in OPTIONS.items() if o.kind is Kind.FLAG)
 
 
 def _split(text_until_cursor: str) -> tuple[list[str], str]:
@@ -98,6 +84,16 @@ class MagicCompleter:
             return []
         return sorted(o for o in parser._option_string_actions if o.startswith("--"))
 
+    def takes_names(self, magic: str) -> int:
+        """How many secret names ``magic`` takes (-1: any number), from its parser."""
+        parser = getattr(getattr(self.magics, magic, None), "parser", None)
+        names = [
+            a
+            for a in getattr(parser, "_actions", [])
+            if not a.option_strings and a.metavar == "NAME"
+        ]
+        return -1 if any(a.nargs in ("+", "*") for a in names) else len(names)
+
     def secret_ids(self, universe: int | None) -> list[str]:
         """Names from the last listing of ``universe`` (default: the configured one)."""
         known: dict[int, set[str]] = self.magics.known_ids
@@ -119,24 +115,25 @@ class MagicCompleter:
         magic = words[0].lstrip("%")
         previous = words[-1] if len(words) > 1 else ""
         options = self.option_strings(magic)
-        if previous in _PATH_OPTIONS or previous in _FREE_OPTIONS:
+        kind = kind_of(previous)
+        if kind in _QUIET_KINDS:
             return []
-        if previous == "--from-env":
+        if kind is Kind.ENV_VAR:
             return sorted(os.environ)
-        if previous == "--from-var":
+        if kind is Kind.VARIABLE:
             user_ns = getattr(self.magics.shell, "user_ns", {})
             return sorted(
                 name
                 for name, value in user_ns.items()
                 if isinstance(value, str) and not name.startswith("_")
             )
-        if previous == "--universe":
+        if kind is Kind.UNIVERSE:
             return sorted(str(u) for u in self.magics.known_ids) + self._environments()
-        if previous == "--environment":
+        if kind is Kind.ENVIRONMENT:
             return self._environments()
         if current.startswith("-"):
             return options
-        wanted = _TAKES_NAMES.get(magic, 0)
+        wanted = self.takes_names(magic)
         already = _positionals(words)
         if wanted == 0 or (wanted == 1 and already):
             return options
@@ -149,7 +146,9 @@ class MagicCompleter:
 
         text = context.line_with_cursor[: context.cursor_position]
         first = text.split(None, 1)[0] if text.strip() else ""
-        candidates = self.complete(text) if first.lstrip("%") in MAGIC_NAMES else []
+        # Ours are the line magics of the magics instance (the class declares each once).
+        ours = getattr(self.magics, "magics", {}).get("line", {})
+        candidates = self.complete(text) if first.lstrip("%") in ours else []
         token = context.token
         matches = [c for c in candidates if c.startswith(token)] or [
             c for c in candidates if c.lower().startswith(token.lower())
@@ -162,7 +161,7 @@ class MagicCompleter:
         }
 
 
-def register(shell: Any, completer: MagicCompleter) -> None:
+def register(shell: InteractiveShell, completer: MagicCompleter) -> None:
     """Install ``completer`` in the shell's completer, replacing one left by an earlier load.
 
     %reload_ext creates a new magics instance; the old matcher would keep answering from a

@@ -127,112 +127,133 @@ def _option_like(word: Word) -> bool:
     return text.startswith("-") and text != "-" and not re.fullmatch(r"-\d+(\.\d+)?", text)
 
 
+class _Reader:
+    """The walk of :func:`read_line`: one method per kind of word."""
+
+    def __init__(self, words: list[Word], spec: LineSpec) -> None:
+        self.words, self.spec = words, spec
+        self.reading = LineReading()
+        self.i = self.stray = self.unclosed = self.positionals = 0
+        self.unknown: list[str] = []
+
+    def mask(self, word: Word, prefix: str = "") -> None:
+        self.reading.kept.append(prefix + MASK)
+        self.reading.masked.append(word)
+
+    def next_argument(self) -> Word | None:
+        """The next word, taken as an argument, unless it looks like an option."""
+        if self.i < len(self.words) and not _option_like(self.words[self.i]):
+            self.i += 1
+            return self.words[self.i - 1]
+        return None
+
+    def read(self) -> LineReading:
+        while self.i < len(self.words):
+            word = self.words[self.i]
+            self.i += 1
+            text = word.text
+            if text is None:
+                self.unclosed += 1
+                self.mask(word)
+                continue
+            name = text.partition("=")[0]
+            if text.startswith("--") and name in self.spec.options:
+                self.known_option(word, text)
+            elif OPTION_SHAPE.fullmatch(name):
+                self.typo_option(word, text)
+            elif text.startswith("-") and text != "-":
+                self.stray += 1
+                self.mask(word)
+            elif self.spec.positionals < 0 or self.positionals < self.spec.positionals:
+                self.positional(word, text)
+            else:
+                self.stray += 1
+                self.mask(word)
+        return self.finish()
+
+    def known_option(self, word: Word, text: str) -> None:
+        reading = self.reading
+        name, eq, inline = text.partition("=")
+        option = self.spec.options[name]
+        if not option.takes_argument:
+            if eq:
+                reading.problems.append(f"{name} takes no argument (drop the '=' and what follows)")
+                self.mask(word, f"{name}=")
+            else:
+                reading.kept.append(name)
+                reading.argv.append(name)
+            return
+        argument = Word(word.raw.partition("=")[2], inline) if eq else self.next_argument()
+        if argument is None:
+            reading.problems.append(f"{name} expected one argument")
+            reading.kept.append(name)
+            return
+        if argument.text is None:
+            self.unclosed += 1
+            reading.kept.append(name)
+            self.mask(argument)
+            return
+        reading.argv += [name, argument.text]
+        if option.safe(argument.text):
+            reading.kept.append(word.raw if eq else name)
+            if not eq:
+                reading.kept.append(argument.raw)
+        elif eq:
+            self.mask(argument, f"{name}=")
+        else:
+            reading.kept.append(name)
+            self.mask(argument)
+
+    def typo_option(self, word: Word, text: str) -> None:
+        name, eq, inline = text.partition("=")
+        guess = difflib.get_close_matches(name, list(self.spec.options), n=1)
+        self.unknown.append(f"{name} (did you mean {guess[0]}?)" if guess else name)
+        suggested = self.spec.options.get(guess[0]) if guess else None
+        if eq:
+            if suggested is not None and suggested.safe(inline):
+                self.reading.kept.append(word.raw)
+            else:
+                self.mask(Word(word.raw.partition("=")[2], inline), f"{name}=")
+            return
+        self.reading.kept.append(name)
+        if suggested is None or not suggested.takes_argument:
+            return
+        # The typo's argument is kept if it would pass the check of the option meant.
+        following = self.words[self.i] if self.i < len(self.words) else None
+        if following is None or following.text is None or _option_like(following):
+            return
+        self.i += 1
+        if suggested.safe(following.text):
+            self.reading.kept.append(following.raw)
+        else:
+            self.mask(following)
+
+    def positional(self, word: Word, text: str) -> None:
+        self.positionals += 1
+        self.reading.argv.append(text)
+        if self.spec.positional_safe(text):
+            self.reading.kept.append(word.raw)
+        else:
+            self.mask(word)
+
+    def finish(self) -> LineReading:
+        reading, spec = self.reading, self.spec
+        if self.unclosed:
+            reading.problems.insert(0, "a quote on the line is not closed")
+        if self.unknown:
+            known = ", ".join(sorted(spec.options))
+            guessed = any("did you mean" in u for u in self.unknown)
+            reading.problems.append(
+                f"unknown option {', '.join(self.unknown)}"
+                + ("" if guessed else f"; the options are {known}")
+            )
+        if self.stray:
+            reading.problems.append("unexpected word(s) on the line")
+        if spec.required and self.positionals == 0 and not reading.problems:
+            reading.problems.append("a secret name is required")
+        return reading
+
+
 def read_line(line: str, spec: LineSpec) -> LineReading:
     """Read ``line`` against ``spec``: argv for argparse, problems, and the line as kept."""
-    words = split_words(line)
-    reading = LineReading()
-    stray = unclosed = positionals = 0
-    unknown: list[str] = []
-
-    def mask(word: Word, prefix: str = "") -> None:
-        reading.kept.append(prefix + MASK)
-        reading.masked.append(word)
-
-    i = 0
-    while i < len(words):
-        word = words[i]
-        i += 1
-        text = word.text
-        if text is None:
-            unclosed += 1
-            mask(word)
-            continue
-        name, eq, inline = text.partition("=")
-        if text.startswith("--") and name in spec.options:
-            option = spec.options[name]
-            if not option.takes_argument:
-                if eq:
-                    reading.problems.append(
-                        f"{name} takes no argument (drop the '=' and what follows)"
-                    )
-                    mask(word, f"{name}=")
-                else:
-                    reading.kept.append(name)
-                    reading.argv.append(name)
-                continue
-            if eq:
-                argument: Word | None = Word(word.raw.partition("=")[2], inline)
-            elif i < len(words) and not _option_like(words[i]):
-                argument, i = words[i], i + 1
-            else:
-                argument = None
-            if argument is None:
-                reading.problems.append(f"{name} expected one argument")
-                reading.kept.append(name)
-                continue
-            if argument.text is None:
-                unclosed += 1
-                reading.kept.append(name)
-                mask(argument)
-                continue
-            reading.argv += [name, argument.text]
-            if option.safe(argument.text):
-                reading.kept.append(word.raw if eq else name)
-                if not eq:
-                    reading.kept.append(argument.raw)
-            elif eq:
-                mask(argument, f"{name}=")
-            else:
-                reading.kept.append(name)
-                mask(argument)
-        elif OPTION_SHAPE.fullmatch(name):
-            guess = difflib.get_close_matches(name, list(spec.options), n=1)
-            unknown.append(f"{name} (did you mean {guess[0]}?)" if guess else name)
-            suggested = spec.options.get(guess[0]) if guess else None
-            if eq:
-                if suggested is not None and suggested.safe(inline):
-                    reading.kept.append(word.raw)
-                else:
-                    mask(Word(word.raw.partition("=")[2], inline), f"{name}=")
-                continue
-            reading.kept.append(name)
-            # The typo's argument is kept if it would pass the check of the option meant.
-            if (
-                suggested is not None
-                and suggested.takes_argument
-                and i < len(words)
-                and not _option_like(words[i])
-                and words[i].text is not None
-            ):
-                argument = words[i]
-                i += 1
-                if suggested.safe(argument.text or ""):
-                    reading.kept.append(argument.raw)
-                else:
-                    mask(argument)
-        elif text.startswith("-") and text != "-":
-            stray += 1
-            mask(word)
-        elif spec.positionals < 0 or positionals < spec.positionals:
-            positionals += 1
-            reading.argv.append(text)
-            if spec.positional_safe(text):
-                reading.kept.append(word.raw)
-            else:
-                mask(word)
-        else:
-            stray += 1
-            mask(word)
-    if unclosed:
-        reading.problems.insert(0, "a quote on the line is not closed")
-    if unknown:
-        known = ", ".join(sorted(spec.options))
-        reading.problems.append(
-            f"unknown option {', '.join(unknown)}"
-            + ("" if any("did you mean" in u for u in unknown) else f"; the options are {known}")
-        )
-    if stray:
-        reading.problems.append("unexpected word(s) on the line")
-    if spec.required and positionals == 0 and not reading.problems:
-        reading.problems.append("a secret name is required")
-    return reading
+    return _Reader(split_words(line), spec).read()

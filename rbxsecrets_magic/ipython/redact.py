@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = ["MASK", "Redaction", "redact_magic_line", "redact_text"]
 
@@ -86,7 +89,7 @@ def _line_rewriter(magic: str, line: str, safe: str, words: list[str]) -> Callab
 
 
 def redact_magic_line(
-    shell: Any, magic: str, line: str, safe: str, words: Iterable[str]
+    shell: InteractiveShell | None, magic: str, line: str, safe: str, words: Iterable[str]
 ) -> Redaction:
     """Replace the line of ``%magic`` being executed with ``safe`` wherever it was recorded.
 

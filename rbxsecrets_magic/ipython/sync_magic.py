@@ -3,25 +3,26 @@
 The magics class stays thin: it parses the line and calls these functions with what only it
 knows (its clients, which carry a ``%rbx_secret_login`` key and one shared pacer; how to show
 a result; how to ask a question; a progress bar). Everything here raises the package's own
-errors or :class:`DeclinedError`; the magic turns them into a one-line ``UsageError``.
+errors (:class:`~rbxsecrets_magic.errors.NotConfirmedError` among them); the magic turns them
+into a one-line ``UsageError``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..errors import DeclinedError
 from ..secrets_as_code.manifest import Manifest, Target, split_tokens
 from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
-    from ..secrets_as_code.apply import ApplyReport
+    from ..operations.interaction import Interaction
+    from ..operations.sync import SyncReport
+    from ..operations.writes import RestartRequest
     from ..secrets_as_code.plan import Plan
 
 __all__ = [
@@ -89,6 +90,7 @@ class SyncOptions:
     protect: Sequence[str] = ()
     dry_run: bool = False
     yes: bool = False
+    restart: RestartRequest | None = None
 
 
 def run_sync(
@@ -97,12 +99,11 @@ def run_sync(
     configured_manifest: str,
     default_universe: int | None,
     client_for: Callable[[int], SecretsClient],
-    show: Callable[[Any], None],
-    ask: Callable[[str], bool | None],
-    progress_bar: Callable[[int, str], AbstractContextManager[Any]],
+    show: Callable[[object], None],
+    interaction: Interaction,
     environ: Mapping[str, str] | None = None,
-) -> Plan | ApplyReport:
-    """Plan, show the plan, confirm deletions, apply with a progress bar, show the report.
+) -> Plan | SyncReport:
+    """Plan, show the plan, and (unless a dry run) apply it and show the report.
 
     Parameters
     ----------
@@ -117,26 +118,23 @@ def run_sync(
         The magics' cached client for a universe (session key, shared pacer).
     show:
         Displays a plan or report (``IPython.display.display``).
-    ask:
-        Asks a yes/no question; returns None when nothing can ask (headless kernel).
-    progress_bar:
-        ``progress_bar(total, description)``, a context manager with ``update(n)``.
+    interaction:
+        Asks (deletions, restarts), says, and shows a progress bar while applying.
 
     Returns
     -------
-    Plan or ApplyReport
-        The plan with ``dry_run`` (or nothing to do), else the report.
+    Plan or SyncReport
+        The plan with ``dry_run`` or when nothing needed a write, else what was applied.
 
     Raises
     ------
-    DeclinedError
-        Deletions were not confirmed; nothing was changed.
+    NotConfirmedError
+        Deletions or the restart were not confirmed; nothing was changed.
     ManifestError, InvalidInputError, ValueSourceError, ApiError, TransportError
         As the underlying steps raise them, all before any write except the last two.
     """
-    from ..secrets_as_code.apply import apply_plan
+    from ..operations.sync import apply, plan
     from ..secrets_as_code.desired import desired_state
-    from ..secrets_as_code.plan import make_plan
     from ..secrets_as_code.state import StateStore
 
     env = dict(os.environ if environ is None else environ)
@@ -157,25 +155,18 @@ def run_sync(
     )
     clients = {t.universe_id: client_for(t.universe_id) for t in desired.targets}
     state = StateStore()
-    plan = make_plan(desired, clients, state, prune=options.prune, protect=options.protect)
-    show(plan)
-    if options.dry_run or not plan.pending:
-        return plan
-    _confirm(plan, options.yes, ask)
-    with progress_bar(len(plan.pending), "applying") as bar:
-        report = apply_plan(plan, clients, state, progress=lambda _o: bar.update(1))
-    show(report)
-    return report
-
-
-def _confirm(plan: Plan, yes: bool, ask: Callable[[str], bool | None]) -> None:
-    if not plan.deletions or yes:
-        return
-    answer = ask(f"{plan.deletion_question()} [y/N] ")
-    if answer is None:
-        raise DeclinedError(
-            "the plan deletes secrets and this frontend cannot ask; nothing "
-            "was changed: add --yes to confirm"
-        )
-    if not answer:
-        raise DeclinedError("deletion not confirmed; nothing was changed")
+    planned = plan(desired, clients, state, prune=options.prune, protect=options.protect)
+    show(planned)
+    if options.dry_run or (not planned.pending and options.restart is None):
+        return planned
+    result = apply(
+        planned,
+        clients,
+        state,
+        yes=options.yes,
+        restart=options.restart,
+        interaction=interaction,
+    )
+    if planned.pending:
+        show(result.report)
+    return result

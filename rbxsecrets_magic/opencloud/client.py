@@ -667,7 +667,7 @@ class SecretsClient(RestartMethods):
         domain = validate_domain(domain)
         return self._upsert(secret_id, text, domain, exists=exists)
 
-    def set_many(
+    def set_many(  # noqa: C901 - one fan-out whose steps share the fatal-error stop
         self,
         values: Mapping[str, str | bytes],
         *,

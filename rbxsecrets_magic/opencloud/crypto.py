@@ -17,7 +17,7 @@ from nacl.public import PublicKey, SealedBox
 
 from ..errors import InvalidInputError
 
-__all__ = ["PUBLIC_KEY_BYTES", "SEAL_OVERHEAD", "seal"]
+__all__ = ["PUBLIC_KEY_BYTES", "SEAL_OVERHEAD", "is_stale", "seal"]
 
 #: Length of an X25519 public key.
 PUBLIC_KEY_BYTES = 32
@@ -77,3 +77,13 @@ def seal(value: str | bytes, public_key_b64: str) -> str:
     except (CryptoError, NaclTypeError):
         raise InvalidInputError("Invalid public key: libsodium refused it.") from None
     return base64.b64encode(sealed).decode("ascii")
+
+
+def is_stale(key_id: str | None, current_key_id: str | None) -> bool:
+    """The one stale rule: a secret sealed with a key that is no longer the universe's current one.
+
+    Such a secret still works in game servers; setting it again reseals it with the current
+    key. False when either key id is not known. Listings mark such secrets ``stale`` and plans
+    give ``sealed with an old key`` as a reason to update.
+    """
+    return current_key_id is not None and key_id is not None and key_id != current_key_id

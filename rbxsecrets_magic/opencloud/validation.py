@@ -128,13 +128,7 @@ def validate_domain(domain: object) -> str | None:
         return domain
     host = domain.lower()
     what = f"Invalid domain {_shown_domain(host)!r}"
-    if "://" in host:
-        raise InvalidInputError(f"{what}: drop the scheme; give only the host name.")
-    if "@" in host:
-        raise InvalidInputError(f"{what}: a domain cannot contain a user name.")
-    for sep, name in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), (":", "a port")):
-        if sep in host:
-            raise InvalidInputError(f"{what}: a domain cannot contain {name}; give only the host.")
+    _refuse_url_parts(host, what)
     host = host.removeprefix("*.")
     if "*" in host:
         raise InvalidInputError(
@@ -150,6 +144,17 @@ def validate_domain(domain: object) -> str | None:
         if _LABEL.fullmatch(label) is None:
             raise InvalidInputError(f"{what}: {_label_problem(label)}.")
     return domain.lower()
+
+
+def _refuse_url_parts(host: str, what: str) -> None:
+    """Refuse a domain that holds a part of a URL: a scheme, user, path, query, fragment or port."""
+    if "://" in host:
+        raise InvalidInputError(f"{what}: drop the scheme; give only the host name.")
+    if "@" in host:
+        raise InvalidInputError(f"{what}: a domain cannot contain a user name.")
+    for sep, name in (("/", "a path"), ("?", "a query"), ("#", "a fragment"), (":", "a port")):
+        if sep in host:
+            raise InvalidInputError(f"{what}: a domain cannot contain {name}; give only the host.")
 
 
 def _shown_domain(text: str) -> str:

@@ -6,9 +6,11 @@ disconnects players, so every way in (``%rbx_servers_restart``, ``rbx-secrets re
 ``--restart`` option of the writing commands) follows one rule, kept here:
 
 1. say what will happen, per universe (:func:`describe_restart`);
-2. ask first; ``--yes`` answers for the user; where nothing can ask and ``--yes`` is missing,
-   or the answer is no, nothing is restarted (:func:`confirm_restart` raises
-   :class:`DeclinedError`, which the commands turn into a failure: exit 1 or ``UsageError``);
+2. ask first, by the one confirmation rule of :func:`~.interaction.confirm`: ``yes`` answers
+   for the user; where nothing can ask and ``yes`` is missing, or the answer is no, nothing is
+   restarted (:func:`confirm_restart` raises :class:`NotConfirmedError`, which each front end
+   words: exit 1 or ``UsageError``). Where a restart follows writes, the operations ask
+   before the first write (:mod:`.writes`, :mod:`.sync`), so a refusal changes nothing;
 3. restart once per universe and report each as done, failed or outcome unknown
    (:func:`restart_universes`); a restart whose outcome is unknown is never sent again, since a
    second one would disconnect the players of the servers that replaced the first round.
@@ -25,8 +27,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..errors import DeclinedError, InvalidInputError, RbxSecretsError
+from ..errors import InvalidInputError, RbxSecretsError
 from ..opencloud.validation import validate_bleed_off_minutes, validate_place_ids
+from .interaction import Interaction, confirm
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
@@ -44,7 +47,6 @@ __all__ = [
     "restart_universes",
     "roll_out",
     "summarize_failures",
-    "sync_results",
 ]
 
 RestartResult = Literal["done", "failed", "unknown"]
@@ -204,32 +206,20 @@ def confirm_restart(
     options: RestartOptions,
     *,
     yes: bool,
-    ask: Callable[[str], bool | None],
-    say: Callable[[str], None],
+    interaction: Interaction,
 ) -> None:
-    """Say what will happen to each universe, then ask, unless ``yes``.
-
-    ``ask(question)`` returns the answer, or ``None`` when nothing can ask (no terminal, a
-    headless kernel).
+    """Say what will happen to each universe, then ask, unless ``yes`` (see :func:`confirm`).
 
     Raises
     ------
-    DeclinedError
+    NotConfirmedError
         When the answer is no, or nothing can ask and ``yes`` is false.
     """
     for target in targets:
-        say(describe_restart(target, options))
-    if yes:
-        return
+        interaction.say(describe_restart(target, options))
     what = "them" if len(targets) == 1 else f"the servers of {len(targets)} universes"
-    answer = ask(f"Restart {what}? Players on them are disconnected. [y/N] ")
-    if answer is None:
-        raise DeclinedError(
-            "nothing can ask for confirmation here (no terminal), so nothing was restarted; "
-            "add --yes to restart without asking"
-        )
-    if not answer:
-        raise DeclinedError("restart not confirmed; nothing was restarted")
+    question = f"Restart {what}? Players on them are disconnected. [y/N] "
+    confirm(question, action="restart", yes=yes, interaction=interaction)
 
 
 def restart_universes(
@@ -317,45 +307,28 @@ def restart_targets_after_writes(
     return targets, notes
 
 
-def sync_results(result: object) -> list[tuple[int, str]]:
-    """``(universe_id, result)`` per row of a sync's report, for --restart after a sync.
-
-    ``result`` is an ``ApplyReport``, or a ``Plan`` when nothing was applied (every universe
-    then counts as unchanged). A row skipped unsent after an error counts as failed: its
-    universe did not get the whole change.
-    """
-    rows: list[tuple[int, str]] = []
-    for outcome in getattr(result, "outcomes", None) or []:
-        skipped_by_error = outcome.result == "skipped" and outcome.error
-        rows.append((outcome.change.universe, "failed" if skipped_by_error else outcome.result))
-    plan = getattr(result, "plan", result)
-    rows += [(target.universe_id, "skipped") for target in getattr(plan, "targets", ())]
-    return rows
-
-
 def roll_out(
     targets: Sequence[RestartTarget],
     options: RestartOptions,
     client_for: Callable[[int], SecretsClient],
     *,
     yes: bool,
-    ask: Callable[[str], bool | None],
-    say: Callable[[str], None],
+    interaction: Interaction,
 ) -> list[RestartOutcome]:
     """Describe, confirm (see :func:`confirm_restart`) and restart each of ``targets``.
 
     Raises
     ------
-    DeclinedError
+    NotConfirmedError
         When not confirmed; nothing was restarted.
     InvalidInputError
-        For ``--places`` with several universes, before anything is asked or sent.
+        For places with several universes, before anything is asked or sent.
     """
     check_places_fit(options, targets)
     if not targets:
         return []
-    confirm_restart(targets, options, yes=yes, ask=ask, say=say)
-    return restart_universes(targets, options, client_for, say=say)
+    confirm_restart(targets, options, yes=yes, interaction=interaction)
+    return restart_universes(targets, options, client_for, say=interaction.say)
 
 
 def summarize_failures(outcomes: Sequence[RestartOutcome]) -> str | None:

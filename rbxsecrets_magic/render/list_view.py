@@ -11,15 +11,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..opencloud.client import SecretInfo, SecretsClient
+    from ..opencloud.client import SecretsClient
     from ..secrets_as_code.manifest import Target
 
-__all__ = ["is_stale", "list_rows", "render_list"]
+from ..opencloud.crypto import is_stale
+from .tables import text_table
 
-
-def is_stale(info: SecretInfo, current_key_id: str) -> bool:
-    """Whether ``info`` was sealed with a key other than the universe's current one."""
-    return info.key_id is not None and info.key_id != current_key_id
+__all__ = ["list_rows", "render_list"]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -48,7 +46,7 @@ def list_rows(
                     "id": info.id,
                     "domain": info.domain,
                     "key_id": info.key_id,
-                    "stale": is_stale(info, current),
+                    "stale": is_stale(info.key_id, current),
                     "create_time": _iso(info.create_time),
                     "update_time": _iso(info.update_time),
                 }
@@ -75,10 +73,7 @@ def render_list(targets: Sequence[Target], rows: Sequence[Mapping[str, object]])
             for r in mine
         ]
         if cells:
-            widths = [max(len(c) for c in col) for col in zip(header, *cells, strict=False)]
-            for line in (header, *cells):
-                padded = (c.ljust(w) for c, w in zip(line, widths, strict=True))
-                lines.append(("  " + "  ".join(padded)).rstrip())
+            lines += text_table(header, cells, rule=False, indent="  ")
         lines.append("")
     return "\n".join(lines).rstrip()
 

@@ -6,12 +6,13 @@ shows. Text is for terminals and ``rbx-secrets`` without ``--json``; HTML is for
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..secrets_as_code.manifest import Target
+
+from .tables import column_widths, html_table, text_lines
 
 __all__ = ["render_html", "render_text"]
 
@@ -70,18 +71,14 @@ def render_text(
 
     ``results`` maps row indexes to ``(result, error)`` for an apply report.
     """
-    header = _header(results)
     table = [_cells(r, results, i) for i, r in enumerate(rows)]
-    widths = [max([len(h)] + [len(c[k]) for c in table]) for k, h in enumerate(header)]
+    widths = column_widths(_header(results), table)
     lines: list[str] = []
     for title, members in _groups(targets, rows):
         lines.append(f"{title}:")
         if not members:
             lines.append("  (no secrets)")
-        for index, _row in members:
-            cells = table[index]
-            padded = (c.ljust(w) for c, w in zip(cells, widths, strict=True))
-            lines.append(("  " + "  ".join(padded)).rstrip())
+        lines += text_lines([table[index] for index, _row in members], widths, "  ")
         lines.append("")
     lines.append(summary)
     return "\n".join(lines)
@@ -94,19 +91,8 @@ def render_html(
     results: dict[int, tuple[str, str]] | None = None,
 ) -> str:
     """An HTML table, with a header row per universe and ``summary`` as the caption."""
-    header = _header(results)
-    cell = "<td style='text-align:left'>{}</td>"
-    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
-    body: list[str] = []
-    for title, members in _groups(targets, rows):
-        body.append(
-            f"<tr><th colspan='{len(header)}' style='text-align:left'>"
-            f"{html.escape(title)}</th></tr>"
-        )
-        for index, row in members:
-            cells = _cells(row, results, index)
-            body.append("<tr>" + "".join(cell.format(html.escape(c)) for c in cells) + "</tr>")
-    return (
-        f"<table><caption style='text-align:left'>{html.escape(summary)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
+    groups = [
+        (title, [_cells(row, results, index) for index, row in members])
+        for title, members in _groups(targets, rows)
+    ]
+    return html_table(summary, _header(results), groups)

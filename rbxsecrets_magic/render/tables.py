@@ -10,14 +10,31 @@ import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+from ..opencloud.crypto import is_stale
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretInfo
 
-__all__ = ["SecretList", "SetRow", "SetSummary"]
+__all__ = [
+    "SecretList",
+    "SetRow",
+    "SetSummary",
+    "column_widths",
+    "html_table",
+    "text_lines",
+    "text_table",
+]
 
 _PRIVATE = "(private)"
+
+
+class Printer(Protocol):
+    """What ``_repr_pretty_`` is given (IPython's RepresentationPrinter), as far as used here."""
+
+    def text(self, obj: str) -> None:
+        """Add ``obj`` to the output."""
 
 
 def _when(moment: datetime | None) -> str:
@@ -28,27 +45,51 @@ def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip()
-        for line in (header, *rows)
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+def column_widths(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of each column: its longest cell, the header's included."""
+    return [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
 
 
-def _html_table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row)
-        + "</tr>"
+def text_lines(rows: Sequence[Sequence[str]], widths: Sequence[int], indent: str = "") -> list[str]:
+    """Each row as one line of cells padded to ``widths``, two spaces apart."""
+    return [
+        (indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))).rstrip()
         for row in rows
-    )
+    ]
+
+
+def text_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, rule: bool = True, indent: str = ""
+) -> list[str]:
+    """The one text table: the header, a rule of dashes under it, then the rows."""
+    widths = column_widths(header, rows)
+    lines = text_lines([header, *rows], widths, indent)
+    if rule:
+        lines.insert(1, indent + "  ".join("-" * width for width in widths))
+    return lines
+
+
+def html_table(
+    caption: str,
+    header: Sequence[str],
+    groups: Sequence[tuple[str | None, Sequence[Sequence[str]]]],
+) -> str:
+    """The one HTML table: ``caption``, the header, then each group (a title row, if any)."""
+    cell = "<td style='text-align:left'>{}</td>"
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+    body: list[str] = []
+    for title, rows in groups:
+        if title is not None:
+            body.append(
+                f"<tr><th colspan='{len(header)}' style='text-align:left'>"
+                f"{html.escape(title)}</th></tr>"
+            )
+        body += [
+            "<tr>" + "".join(cell.format(html.escape(c)) for c in row) + "</tr>" for row in rows
+        ]
     return (
         f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
@@ -85,11 +126,7 @@ class SecretList(Sequence["SecretInfo"]):
 
         False when the current key is not known.
         """
-        return (
-            self.current_key_id is not None
-            and secret.key_id is not None
-            and secret.key_id != self.current_key_id
-        )
+        return is_stale(secret.key_id, self.current_key_id)
 
     @property
     def stale(self) -> list[str]:
@@ -136,15 +173,15 @@ class SecretList(Sequence["SecretInfo"]):
     def __repr__(self) -> str:
         if not self._secrets:
             return f"No secrets in universe {self.universe_id}."
-        return f"{self._caption()}:\n{_text_table(self.header, self.rows())}"
+        return f"{self._caption()}:\n" + "\n".join(text_table(self.header, self.rows()))
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
         if not self._secrets:
             return f"<p>No secrets in universe {html.escape(str(self.universe_id))}.</p>"
-        return _html_table(self._caption(), self.header, self.rows())
+        return html_table(self._caption(), self.header, [(None, self.rows())])
 
 
 @dataclass(frozen=True)
@@ -207,10 +244,10 @@ class SetSummary(Sequence[SetRow]):
         return [(r.secret_id, r.action, str(r.length), r.error) for r in self._rows]
 
     def __repr__(self) -> str:
-        return f"{self._caption()}\n{_text_table(self.header, self._cells())}"
+        return f"{self._caption()}\n" + "\n".join(text_table(self.header, self._cells()))
 
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+    def _repr_pretty_(self, p: Printer, cycle: bool) -> None:
         p.text(repr(self))
 
     def _repr_html_(self) -> str:
-        return _html_table(self._caption(), self.header, self._cells())
+        return html_table(self._caption(), self.header, [(None, self._cells())])

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from ..opencloud.crypto import is_stale
 from ..render.sync_view import render_html, render_text
 from .desired import DesiredState
 from .manifest import SecretSpec, Target
@@ -290,7 +291,7 @@ def _update_reasons(
     # A private secret lists its domain as null; the manifest says "" for private.
     if spec.domain is not None and (info.domain or "") != spec.domain:
         yield DOMAIN_CHANGED
-    if info.key_id != current_key:
+    if is_stale(info.key_id, current_key):
         yield OLD_KEY
 
 

@@ -60,6 +60,38 @@ def _output_text(msg: dict[str, Any]) -> str | None:
     return None
 
 
+def _answer_prompt(kc: BlockingKernelClient, run: CellRun, answers: list[str]) -> None:
+    """Answer a pending password prompt, if any, with the next of ``answers``."""
+    try:
+        request = kc.get_stdin_msg(timeout=0.01)
+    except queue.Empty:
+        return
+    if request["msg_type"] == "input_request":
+        run.prompts.append(request["content"])
+        if not answers:
+            prompt = request["content"]["prompt"]
+            raise NotebookFailed(f"unexpected prompt {prompt!r}:\n{run.source}")
+        kc.input(answers.pop(0))
+
+
+def _read_output(kc: BlockingKernelClient, run: CellRun, msg_id: str) -> bool:
+    """Take one output message of the cell; True once the kernel is idle again."""
+    try:
+        msg = kc.get_iopub_msg(timeout=0.05)
+    except queue.Empty:
+        return False
+    if msg["parent_header"].get("msg_id") != msg_id:
+        return False
+    if msg["msg_type"] == "error":
+        trace = ANSI.sub("", "\n".join(msg["content"]["traceback"]))
+        raise NotebookFailed(f"cell raised:\n{run.source}\n---\n{trace}")
+    if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+        return True
+    if (text := _output_text(msg)) is not None:
+        run.outputs.append(text)
+    return False
+
+
 def run_cell(kc: BlockingKernelClient, source: str, answers: list[str]) -> CellRun:
     """Execute one cell, answering each password prompt with the next of ``answers``."""
     run = CellRun(source)
@@ -69,30 +101,8 @@ def run_cell(kc: BlockingKernelClient, source: str, answers: list[str]) -> CellR
     while not idle:
         if time.monotonic() > deadline:
             raise NotebookFailed(f"cell did not finish in {CELL_TIMEOUT:.0f}s:\n{source}")
-        try:
-            request = kc.get_stdin_msg(timeout=0.01)
-        except queue.Empty:
-            pass
-        else:
-            if request["msg_type"] == "input_request":
-                run.prompts.append(request["content"])
-                if not answers:
-                    prompt = request["content"]["prompt"]
-                    raise NotebookFailed(f"unexpected prompt {prompt!r}:\n{source}")
-                kc.input(answers.pop(0))
-        try:
-            msg = kc.get_iopub_msg(timeout=0.05)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if msg["msg_type"] == "error":
-            trace = ANSI.sub("", "\n".join(msg["content"]["traceback"]))
-            raise NotebookFailed(f"cell raised:\n{source}\n---\n{trace}")
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            idle = True
-        elif (text := _output_text(msg)) is not None:
-            run.outputs.append(text)
+        _answer_prompt(kc, run, answers)
+        idle = _read_output(kc, run, msg_id)
     reply = kc.get_shell_msg(timeout=CELL_TIMEOUT)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = kc.get_shell_msg(timeout=CELL_TIMEOUT)

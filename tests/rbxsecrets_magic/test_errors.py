@@ -16,6 +16,7 @@ from rbxsecrets_magic.errors import (
     ConflictError,
     DeclinedError,
     InvalidInputError,
+    NotConfirmedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
@@ -163,6 +164,7 @@ _SAMPLES: list[RbxSecretsError] = [
     ),
     WaitTooLongError("pacing would wait 86400 s", wait=86400.0, outcome_unknown=True),
     DeclinedError("restart not confirmed; nothing was restarted"),
+    NotConfirmedError("delete", could_ask=False),
 ]
 
 

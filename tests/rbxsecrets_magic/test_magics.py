@@ -225,9 +225,9 @@ def test_delete_one_and_many(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     u = s.cloud.universe_id
     s.seed("a", "b", "c")
-    s.ok("%rbx_secret_delete a")
+    s.ok("%rbx_secret_delete a --yes")
     assert f"Deleted secret 'a' in universe {u}." in s.last_output
-    s.ok("%rbx_secret_delete b c")
+    s.ok("%rbx_secret_delete b c --yes")
     assert f"Deleted 2 secrets in universe {u}: 'b', 'c'." in s.last_output
     assert s.cloud.fake.secret_ids(u) == []
 
@@ -246,7 +246,7 @@ def test_delete_missing_is_refused_and_changes_nothing(cloud_shell: MagicShell) 
 def test_delete_missing_ok(cloud_shell: MagicShell) -> None:
     s = cloud_shell
     s.seed("a")
-    s.ok("%rbx_secret_delete nope a --missing-ok")
+    s.ok("%rbx_secret_delete nope a --missing-ok --yes")
     assert "Deleted secret 'a'" in s.last_output and "skipped: 'nope'" in s.last_output
     assert s.cloud.fake.secret_ids(s.cloud.universe_id) == []
 
@@ -558,7 +558,9 @@ def test_403_without_write_permission(
     assert "HTTP 403" in message and "write permission" in message
     assert cloud.fake.secret_ids(cloud.universe_id) == []
     shell.assert_nowhere(VALUE)
-    assert "HTTP 403" in shell.usage_error(f"%rbx_secret_delete a --universe {cloud.universe_id}")
+    assert "HTTP 403" in shell.usage_error(
+        f"%rbx_secret_delete a --missing-ok --universe {cloud.universe_id} --yes"
+    )
 
 
 def test_409_that_upsert_cannot_resolve(cloud_shell: MagicShell) -> None:

@@ -104,7 +104,7 @@ def test_completes_names_from_the_last_listing(cloud_shell: MagicShell) -> None:
     assert _complete(s, "%rbx_secret_delete ap") == ["api_key", "api_token"]
     assert _complete(s, "%rbx_secret_set api") == ["api_key", "api_token"]
     assert _complete(s, "%rbx_secret_delete api_key ap") == ["api_token"]
-    s.ok("%rbx_secret_delete api_key")  # deletes and sets keep the names current
+    s.ok("%rbx_secret_delete api_key --yes")  # deletes and sets keep the names current
     assert _complete(s, "%rbx_secret_delete ap") == ["api_token"]
     s.ip.user_ns["_v"] = "some-value-1"
     s.ok("%rbx_secret_set apple --from-var _v")

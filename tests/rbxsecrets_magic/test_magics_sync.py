@@ -122,7 +122,7 @@ def test_universe_takes_environment_names_and_lists_on_every_magic(
     assert s.ip.user_ns["x"].universe_id == PRODUCTION
     s.ok(f"%rbx_secret_list --universe staging,{PRODUCTION}")
     assert f"universe {STAGING}" in s.last_output and f"universe {PRODUCTION}" in s.last_output
-    s.ok("%rbx_secret_delete API_TOKEN --universe staging,production")
+    s.ok("%rbx_secret_delete API_TOKEN --universe staging,production --yes")
     assert cloud.fake.secret_ids(STAGING) == cloud.fake.secret_ids(PRODUCTION) == []
     message = s.usage_error("%rbx_secret_list --universe qa")
     assert "environment" in message and "staging, production" in message

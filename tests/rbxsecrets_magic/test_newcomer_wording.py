@@ -67,7 +67,7 @@ def test_a_url_without_a_scheme_says_to_add_one() -> None:
 
 def test_an_unset_from_env_variable_does_not_suggest_env_magic() -> None:
     with pytest.raises(ValueSourceError) as info:
-        read_value(prompt="", from_env="API_TOKEN", environ={})
+        read_value(from_env="API_TOKEN", environ={})
     assert "export it before starting IPython/Jupyter" in str(info.value)
     assert "not with %env NAME=value" in str(info.value)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rbxsecrets_magic.errors import DeclinedError, InvalidInputError, ServerError, TransportError
+from rbxsecrets_magic.operations.interaction import Interaction
 from rbxsecrets_magic.operations.rollout import (
     RestartOptions,
     RestartTarget,
@@ -108,7 +109,9 @@ def test_yes_answers_without_asking() -> None:
     def never(question: str) -> bool | None:
         raise AssertionError("asked despite --yes")
 
-    confirm_restart([ONE, TWO], RestartOptions(), yes=True, ask=never, say=said.append)
+    confirm_restart(
+        [ONE, TWO], RestartOptions(), yes=True, interaction=Interaction(ask=never, say=said.append)
+    )
     assert said == [describe_restart(t, RestartOptions()) for t in (ONE, TWO)]
 
 
@@ -133,8 +136,7 @@ def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> No
             RestartOptions(),
             lambda _u: client,
             yes=False,  # type: ignore[arg-type]
-            ask=ask,
-            say=lambda _t: None,
+            interaction=Interaction(ask=ask),
         )
     assert words in str(info.value) and "nothing was restarted" in str(info.value)
     assert client.calls == []
@@ -149,8 +151,7 @@ def test_a_yes_restarts_each_universe_once() -> None:
         RestartOptions(bleed_off_minutes=5),
         clients.__getitem__,  # type: ignore[arg-type]
         yes=False,
-        ask=lambda q: "2 universes" in q,
-        say=said.append,
+        interaction=Interaction(ask=lambda q: "2 universes" in q, say=said.append),
     )
     assert [o.result for o in outcomes] == ["done", "done"]
     assert [c.calls for c in clients.values()] == [
@@ -197,8 +198,7 @@ def test_places_with_several_universes_are_refused_before_asking() -> None:
             RestartOptions(place_ids=(5,)),
             lambda _u: Client(),  # type: ignore[arg-type]
             yes=True,
-            ask=lambda _q: True,
-            say=lambda _t: None,
+            interaction=Interaction(ask=lambda _q: True),
         )
 
 

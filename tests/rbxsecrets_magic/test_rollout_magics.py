@@ -73,10 +73,13 @@ def test_full_rollout_set_restart_with_bleed_off(rollout: MagicShell) -> None:
     rollout.prompt.answers.append(NEW)  # typed at the masked prompt
     rollout.ok("%rbx_secret_set PAY --restart --bleed-off 10 --yes")
     lines = rollout.last_output.splitlines()
-    assert lines[0].startswith(f"Updated secret 'PAY' in universe {uid}")
-    assert lines[1:] == [
+    # What the restart will do is said before anything is written (the restart rule).
+    assert lines[0] == (
         f"Servers of every place in universe {uid} stop taking players now and shut down in "
-        "10 minutes.",
+        "10 minutes."
+    )
+    assert lines[1].startswith(f"Updated secret 'PAY' in universe {uid}")
+    assert lines[2:] == [
         f"Restarted the servers of universe {uid}: new servers load the secrets as they are "
         "now (old ones drain for 10 minutes).",
     ]
@@ -139,16 +142,20 @@ def test_a_declined_or_unaskable_restart_restarts_nothing(
     assert rollout.before.accepting_players  # type: ignore[attr-defined]
 
 
-def test_set_restart_in_a_headless_kernel_writes_then_refuses_to_restart(
+def test_set_restart_in_a_headless_kernel_refuses_before_any_write(
     rollout: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Issue 14's third drift: the magic used to write first and then refuse to restart; like
+    # rbx-secrets, it now refuses before anything is sent.
     cloud = rollout.cloud  # type: ignore[attr-defined]
     answer_input(monkeypatch, StdinNotImplementedError)
     monkeypatch.setenv("PAY_NEW", NEW)
+    sent_before = len(cloud.fake.journal)
     message = rollout.usage_error("%rbx_secret_set PAY --from-env PAY_NEW --restart")
-    assert "nothing was restarted" in message and "add --yes" in message
-    assert rollout.last_output.startswith(f"Updated secret 'PAY' in universe {cloud.universe_id}")
-    assert cloud.plaintext("PAY") == NEW
+    assert "nothing was changed and nothing was restarted" in message and "add --yes" in message
+    assert "Updated secret" not in rollout.last_output
+    assert cloud.plaintext("PAY") == OLD
+    assert len(cloud.fake.journal) == sent_before  # not even the key was fetched
     assert "restart_servers" not in operations(cloud)
     assert sent(rollout.before) == f"Bearer {OLD}"  # type: ignore[attr-defined]
 
@@ -240,7 +247,7 @@ def test_sync_restart_with_dry_run_is_refused(rollout: MagicShell) -> None:
         ("%rbx_servers_restart --places 1 --universe 5,6", "--places names places of one universe"),
         ("%rbx_secret_set PAY --bleed-off 5", "--bleed-off works only with --restart"),
         ("%rbx_secret_set PAY --yes", "--yes works only with --restart"),
-        ("%rbx_secret_delete PAY --bleed-off 5 --yes", "--bleed-off and --yes work only with"),
+        ("%rbx_secret_delete PAY --bleed-off 5 --yes", "--bleed-off works only with --restart"),
         ("%rbx_secret_set PAY --restart --bleed-off 99", "1 to 60"),
         ("%rbx_secret_set --env-file x.env --restart", "use %rbx_secret_sync --env-file FILE"),
         ("%rbx_secret_check PAY api.example.com/v1", "Invalid URL: it has no host"),

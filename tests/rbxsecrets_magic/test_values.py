@@ -11,10 +11,11 @@ import pytest
 from IPython.core.error import StdinNotImplementedError
 
 from rbxsecrets_magic.errors import ValueSourceError
+from rbxsecrets_magic.ipython.prompt import prompt_secret
+from rbxsecrets_magic.ipython.prompt import read_value as prompted_read
 from rbxsecrets_magic.ipython.redact import MASK, redact_text
 from rbxsecrets_magic.values import (
     SecretValue,
-    prompt_secret,
     read_value,
 )
 
@@ -81,11 +82,11 @@ def test_prompt_failures(monkeypatch: pytest.MonkeyPatch, answer: Any, expected:
 
 
 def test_from_env() -> None:
-    assert read_value(prompt="", from_env="X", environ={"X": VALUE}).reveal() == VALUE
+    assert read_value(from_env="X", environ={"X": VALUE}).reveal() == VALUE
     with pytest.raises(ValueSourceError, match="not set"):
-        read_value(prompt="", from_env="X", environ={})
+        read_value(from_env="X", environ={})
     with pytest.raises(ValueSourceError, match="empty"):
-        read_value(prompt="", from_env="X", environ={"X": ""})
+        read_value(from_env="X", environ={"X": ""})
 
 
 @pytest.mark.parametrize(
@@ -102,30 +103,30 @@ def test_from_env() -> None:
 def test_from_file(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "v"
     path.write_bytes(content)
-    assert read_value(prompt="", from_file=str(path)).reveal() == expected
+    assert read_value(from_file=str(path)).reveal() == expected
 
 
 def test_from_file_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueSourceError, match="does not exist"):
-        read_value(prompt="", from_file=str(tmp_path / "missing"))
+        read_value(from_file=str(tmp_path / "missing"))
     with pytest.raises(ValueSourceError, match="directory"):
-        read_value(prompt="", from_file=str(tmp_path))
+        read_value(from_file=str(tmp_path))
     (tmp_path / "bin").write_bytes(b"\xff" + VALUE.encode())
     with pytest.raises(ValueSourceError, match="UTF-8") as info:
-        read_value(prompt="", from_file=str(tmp_path / "bin"))
+        read_value(from_file=str(tmp_path / "bin"))
     assert VALUE not in str(info.value)
 
 
 def test_from_var() -> None:
     ns = {"s": VALUE, "b": VALUE.encode(), "w": SecretValue(VALUE), "n": 3, "e": ""}
     for name in ("s", "b", "w"):
-        assert read_value(prompt="", from_var=name, namespace=ns).reveal() == VALUE
+        assert read_value(from_var=name, namespace=ns).reveal() == VALUE
     with pytest.raises(ValueSourceError, match="holds an int"):
-        read_value(prompt="", from_var="n", namespace=ns)
+        read_value(from_var="n", namespace=ns)
     with pytest.raises(ValueSourceError, match="empty"):
-        read_value(prompt="", from_var="e", namespace=ns)
+        read_value(from_var="e", namespace=ns)
     with pytest.raises(ValueSourceError, match="not defined") as info:
-        read_value(prompt="", from_var="hunter2", namespace=ns)
+        read_value(from_var="hunter2", namespace=ns)
     assert "hunter2" not in str(info.value)
 
 
@@ -136,26 +137,26 @@ def test_failed_lookups_name_what_may_be_a_value(tmp_path: Path) -> None:
         {"from_var": "hunter2", "namespace": {}},
     ):
         with pytest.raises(ValueSourceError) as info:
-            read_value(prompt="", **source)  # type: ignore[arg-type]
+            read_value(**source)  # type: ignore[arg-type]
         assert info.value.typed.endswith("hunter2") and "hunter2" not in str(info.value)
     with pytest.raises(ValueSourceError) as info:
-        read_value(prompt="", from_var="n", namespace={"n": 3})
+        read_value(from_var="n", namespace={"n": 3})
     assert info.value.typed is None  # it names a real variable: nothing to hide
 
 
 def test_prompt_for_a_key_says_key(monkeypatch: pytest.MonkeyPatch) -> None:
     _answers(monkeypatch, StdinNotImplementedError("no frontend stdin"))
     with pytest.raises(ValueSourceError) as info:
-        read_value(prompt="", what="key", sources=("--from-env VAR", "--from-file PATH"))
+        prompted_read(prompt="", what="key", sources=("--from-env VAR", "--from-file PATH"))
     assert "pass the key with --from-env VAR or --from-file PATH" in str(info.value)
     _answers(monkeypatch, "")
     with pytest.raises(ValueSourceError, match="the key is empty"):
-        read_value(prompt="", what="key")
+        prompted_read(prompt="", what="key")
 
 
 def test_only_one_source() -> None:
     with pytest.raises(ValueSourceError, match="only one"):
-        read_value(prompt="", from_env="A", from_var="B")
+        read_value(from_env="A", from_var="B")
 
 
 # ----------------------------------------------------------------------------- redaction

@@ -39,7 +39,7 @@ def _read_in_subprocess(option: str, path: str) -> str:
         "from rbxsecrets_magic.errors import ValueSourceError\n"
         "try:\n"
         f"    if {option!r} == 'env': read_env_file(sys.argv[1])\n"
-        "    else: read_value(prompt='', from_file=sys.argv[1])\n"
+        "    else: read_value(from_file=sys.argv[1])\n"
         "except ValueSourceError as exc:\n"
         "    print('REFUSED:', exc)\n"
         "else:\n"
@@ -78,7 +78,7 @@ def test_a_huge_value_file_is_not_read_whole(tmp_path: Path) -> None:
     tracemalloc.start()
     try:
         with pytest.raises(ValueSourceError, match="longer than"):
-            read_value(prompt="", from_file=str(big))
+            read_value(from_file=str(big))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -89,9 +89,9 @@ def test_the_longest_valid_value_file_is_read(tmp_path: Path) -> None:
     # 1,024 four-byte characters, a byte order mark and a CRLF: the most a valid file holds.
     value = "\U0001f512" * 1024
     (tmp_path / "v").write_bytes(b"\xef\xbb\xbf" + value.encode() + b"\r\n")
-    assert read_value(prompt="", from_file=str(tmp_path / "v")).reveal() == value
+    assert read_value(from_file=str(tmp_path / "v")).reveal() == value
     (tmp_path / "w").write_bytes(value.encode() + b"x")
-    assert len(read_value(prompt="", from_file=str(tmp_path / "w"))) == 1025  # validate says
+    assert len(read_value(from_file=str(tmp_path / "w"))) == 1025  # validate says
 
 
 def test_an_env_file_over_the_cap_is_refused_before_reading(tmp_path: Path) -> None:

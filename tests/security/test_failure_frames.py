@@ -153,3 +153,54 @@ def test_after_a_failed_bulk_set(cloud_shell: MagicShell, tmp_path: Any) -> None
     (tmp_path / "a.env").write_text(f"api_token={VALUE}\n")
     assert "failed" in s.usage_error(f"%rbx_secret_set --env-file {tmp_path / 'a.env'}")
     _assert_unreachable(s)
+
+
+def _frames(exc: BaseException) -> list[Any]:
+    frames, tb = [], exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def test_a_bug_where_no_value_was_given_keeps_its_locals_for_debug(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 14: %debug on a real bug must show its locals; only frames that held a value or
+    # key the user gave are emptied (the test above and _assert_unreachable check those).
+    from rbxsecrets_magic.opencloud.client import SecretsClient
+
+    def broken(self: Any) -> Any:
+        clue = "what the bug was looking at"
+        raise RuntimeError(f"a bug near {len(clue)}")
+
+    monkeypatch.setattr(SecretsClient, "list", broken)
+    result = cloud_shell.run("%rbx_secret_list")
+    assert isinstance(result.error_in_exec, RuntimeError)
+    frames = _frames(result.error_in_exec)
+    assert frames[-1].f_code.co_name == "broken"
+    assert frames[-1].f_locals["clue"] == "what the bug was looking at"
+    assert any("universe" in f.f_locals for f in frames)  # the magic's own frames too
+
+
+def test_a_bug_after_a_value_was_given_empties_only_the_frames_holding_it(
+    cloud_shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rbxsecrets_magic.opencloud import client
+
+    def broken_seal(value: Any, public_key: str) -> str:
+        key_length = len(public_key)
+        raise RuntimeError(f"bug in sealing ({key_length})")
+
+    monkeypatch.setattr(client, "seal", broken_seal)
+    s = cloud_shell
+    s.prompt.answers = [VALUE]
+    result = s.run("%rbx_secret_set api_token")
+    assert isinstance(result.error_in_exec, RuntimeError)
+    frames = _frames(result.error_in_exec)
+    assert frames[-1].f_code.co_name == "broken_seal" and frames[-1].f_locals == {}
+    kept = [f for f in frames if f.f_locals]
+    assert kept  # frames without the value keep their locals
+    for frame in kept:
+        assert VALUE not in repr(frame.f_locals)
+    _assert_unreachable(s)
