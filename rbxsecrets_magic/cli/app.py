@@ -4,13 +4,15 @@
 
     rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
                        [--prune] [--protect GLOB]... [--domain D] [--json]
-    rbx-secrets apply  (the same options) [--yes] [--restart [--bleed-off MINUTES]]
+    rbx-secrets apply  (the same options) [--yes] [--restart [ROLLOUT]]
     rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
-                       [--universe U]... [--restart [--bleed-off MINUTES] [--yes]]
+                       [--universe U]... [--restart [ROLLOUT] [--yes]]
     rbx-secrets list   [--universe U]... [--json]
     rbx-secrets delete NAME... [--missing-ok] [--yes] [--universe U]...
-                       [--restart [--bleed-off MINUTES]]
-    rbx-secrets restart [--places ID[,ID...]] [--bleed-off MINUTES] [--universe U]... [--yes]
+                       [--restart [ROLLOUT]]
+    rbx-secrets restart [--places ID[,ID...]] [ROLLOUT] [--universe U]... [--yes] [--json]
+
+    ROLLOUT: [--bleed-off MINUTES] [--wait [--timeout SECONDS]] [--legacy]
     rbx-secrets check NAME URL [--universe U]...
 
 Credentials come only from ``RBX_API_KEY`` or ``RBX_OAUTH_TOKEN`` (an option would land in the
@@ -117,12 +119,30 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
-    """``--bleed-off MINUTES``: how long old servers may run without taking players."""
+    """How a restart goes: ``--bleed-off MINUTES``, ``--wait [--timeout SECONDS]``,
+    ``--legacy``."""
     parser.add_argument(
         "--bleed-off",
         metavar="MINUTES",
-        help="Let old servers run 1-60 minutes without taking new players "
-        "before they shut down (default: shut down now).",
+        help="Let old servers run 1-240 minutes (1-60 with --legacy) without taking new "
+        "players before they shut down (default: shut down now).",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="Follow the restart until every place has restarted, with a progress bar; "
+        "exit 1 if it is still running at the timeout.",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="With --wait: how long to wait (default: the bleed-off plus 10 minutes).",
+    )
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="Restart through the older :restartServers (for keys with only the universe "
+        "write permission): no forecast and nothing to wait for.",
     )
 
 

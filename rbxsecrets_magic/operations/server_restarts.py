@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
+from .interaction import ProgressBar
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
@@ -45,13 +46,9 @@ _WAIT_MARGIN = 10 * 60
 _TIMEOUT_RULE = "--timeout takes a positive number of seconds to wait for the restart"
 
 
-class _Bar(Protocol):
-    def update(self, n: float | None = 1) -> bool | None:
-        """Advance by ``n`` steps."""
-
-
-#: ``progress(total, description)``: a context manager yielding a bar (tqdm's ``update``).
-Progress = Callable[[int, str], AbstractContextManager[_Bar]]
+#: ``progress(total, description)``: a context manager yielding a bar, as
+#: :attr:`~.interaction.Interaction.progress` is.
+Progress = Callable[[int, str], AbstractContextManager[ProgressBar]]
 
 
 def _count(number: int, noun: str) -> str:
@@ -163,10 +160,10 @@ def follow_restart(
 
 
 def summarize_restart(label: str, status: RestartStatus) -> str:
-    """The one line that ends a followed restart."""
+    """The one line that ends a followed restart (its id was said when it was launched)."""
     places = len(status.places)
     return (
-        f"Restart {status.restart_id} of universe {label} succeeded: "
+        f"Restart of universe {label} succeeded: "
         f"{_count(status.total_instances, 'server')} in {_count(places, 'place')} restarted "
         f"({_count(status.total_players, 'player')} moved to new servers)."
     )
