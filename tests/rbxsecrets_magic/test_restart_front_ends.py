@@ -283,3 +283,17 @@ def test_magic_takes_the_whole_bleed_off_range(shell: MagicShell) -> None:
     shell.ok("%rbx_servers_restart --bleed-off 240 --yes")
     assert "shut down in 240 minutes." in shell.last_output
     assert "launch_restart" in operations(cloud.fake)
+
+
+def test_magic_a_refused_forecast_is_one_line_and_launches_nothing(
+    shell: MagicShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cloud = shell.cloud  # type: ignore[attr-defined]
+    key = cloud.fake.add_api_key(universe_read=False).key
+    monkeypatch.setenv("RBX_API_KEY", key)
+    message = shell.usage_error("%rbx_servers_restart --yes")
+    assert "Forecasting a restart in universe" in message and "universe:read" in message
+    assert "--legacy" in message and key not in message
+    assert "launch_restart" not in operations(cloud.fake)
+    shell.ok("%rbx_servers_restart --yes --legacy")
+    assert "restart_servers" in operations(cloud.fake)
