@@ -21,8 +21,10 @@ shell history and the process list); the base URL from ``--base-url`` or
 manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made;
 ``check``: a game server could send the secret there), 1 something failed, a confirmation was
 declined or could not be asked without ``--yes`` (``check``: it could not), 2 usage error.
-Restarting disconnects players, so ``restart`` and ``--restart`` say what will happen and ask
-first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule). Errors are one line on stderr;
+Restarting disconnects players, so ``restart`` and ``--restart`` show Roblox's forecast of what
+a restart will hit and ask first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule);
+they restart through Server Management, or ``:restartServers`` with ``--legacy``; ``--wait``
+exits 1 when a restart is still running at the timeout. Errors are one line on stderr;
 progress goes to stderr; with ``--json``, stdout holds only the JSON document.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
@@ -147,7 +149,8 @@ def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_restart_options(parser: argparse.ArgumentParser, *, yes: bool) -> None:
-    """``--restart`` and ``--bleed-off`` for a writing command (and ``--yes`` if it lacks one)."""
+    """``--restart`` and how it goes (:func:`add_bleed_off_option`) for a writing command, and
+    ``--yes`` if it lacks one."""
     parser.add_argument(
         "--restart",
         action="store_true",
@@ -397,7 +400,8 @@ COMMANDS: list[Command] = [
     Command("delete", "Delete secrets.", _configure_delete, _run_delete, _DELETE_EPILOG),
     Command(
         "restart",
-        "Restart game servers so they load the secrets as they are now (asks first).",
+        "Restart game servers so they load the secrets as they are now (shows the forecast "
+        "and asks first).",
         _configure_restart,
         _run_restart,
     ),
