@@ -87,9 +87,10 @@ def _read_hint(universe_id: int) -> str:
 
 
 def _write_hint(universe_id: int) -> str:
+    # No --legacy here: the older endpoint needs the same write permission.
     return (
         "Launching a restart needs the universe API system with write permission for "
-        f"universe {universe_id} (OAuth: scope universe:write). {_LEGACY}"
+        f"universe {universe_id} (OAuth: scope universe:write), as the legacy restart does."
     )
 
 

@@ -206,8 +206,9 @@ def test_403s_name_the_permission_and_the_legacy_restart(fake_open_cloud: Any) -
         client.restart_status("x")
     no_write = fake.add_api_key(universe_write=False)
     client = SecretsClient(uid, api_key=no_write.key, base_url=fake_open_cloud.url, rate_limit=None)
-    with pytest.raises(PermissionDeniedError, match="write permission.*universe:write"):
+    with pytest.raises(PermissionDeniedError, match="write permission.*universe:write") as info:
         client.launch_restart()
+    assert "--legacy" not in str(info.value)  # the older endpoint needs write too
 
 
 def test_a_400_hint_is_about_restarts() -> None:
