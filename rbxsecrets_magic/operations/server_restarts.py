@@ -135,7 +135,8 @@ def follow_restart(
     progress: Progress,
     label: str,
 ) -> RestartStatus:
-    """Wait for ``launched`` to succeed everywhere, a bar counting the servers restarted.
+    """Wait for ``launched`` to succeed everywhere, a bar counting the servers restarted and
+    saying the players and servers left.
 
     Raises
     ------
@@ -155,6 +156,10 @@ def follow_restart(
             if done > shown:
                 bar.update(done - shown)
                 shown = done
+            bar.set_postfix_str(
+                f"{_count(status.remaining_players, 'player')}, "
+                f"{_count(status.remaining_instances, 'server')} left"
+            )
 
         return client.wait_for_restart(launched.restart_id, timeout=timeout, progress=advance)
 

@@ -276,6 +276,7 @@ def test_progress_bar_on_a_terminal(cloud: Any) -> None:
     assert main(argv, Console(stdout=io.StringIO(), stderr=err, stdin=io.StringIO())) == 0
     assert f"Restarting universe {STAGING} (staging)" in err.getvalue()
     assert "3/3" in err.getvalue() and "server" in err.getvalue()
+    assert "0 players, 0 servers left" in err.getvalue()  # the bleed-off was skipped
 
 
 def test_magic_takes_the_whole_bleed_off_range(shell: MagicShell) -> None:

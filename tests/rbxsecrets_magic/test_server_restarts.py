@@ -74,10 +74,14 @@ def test_timeouts() -> None:
 class Bar:
     def __init__(self) -> None:
         self.steps: list[float] = []
+        self.postfixes: list[str] = []
 
     def update(self, n: float | None = 1) -> bool | None:
         self.steps.append(n or 0)
         return None
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        self.postfixes.append(s)
 
 
 def test_follow_counts_servers_and_ends_with_one_line(fake_open_cloud: Any) -> None:
@@ -98,6 +102,8 @@ def test_follow_counts_servers_and_ends_with_one_line(fake_open_cloud: Any) -> N
     final = follow_restart(client, launched, timeout=900, progress=progress, label="9 (x)")
     ((total, description, bar),) = bars
     assert (total, description, sum(bar.steps)) == (3, "Restarting universe 9 (x)", 3)
+    assert bar.postfixes[0] == "41 players, 3 servers left"
+    assert bar.postfixes[-1] == "0 players, 0 servers left"
     assert summarize_restart("9 (x)", final) == (
         "Restart of universe 9 (x) succeeded: 3 servers in 2 places "
         "restarted (41 players moved to new servers)."
