@@ -52,7 +52,7 @@ _LAZY = {
     "FakeServer": "transports.server",
     "GameServer": "backend.gameservers",
     "GameServerError": "errors",
-    "RestartScheduled": "backend.gameservers",
+    "RestartScheduled": "backend.occupancy",
     "Secret": "backend.gameservers",
     "JournalEntry": "backend.models",
     "OAuthToken": "backend.models",
@@ -60,8 +60,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .backend.gameservers import GameServer, RestartScheduled, Secret
+    from .backend.gameservers import GameServer, Secret
     from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
+    from .backend.occupancy import RestartScheduled
     from .cloud import FakeOpenCloud
     from .errors import DropConnection, GameServerError
     from .transports.server import FakeServer

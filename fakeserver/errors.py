@@ -18,7 +18,10 @@ signals below them::
      ├── UnreadableRequest     the bytes on the wire are no HTTP/1.x request the server takes
      ├── AppTimeout            the app did not answer within the client's read timeout
      ├── UnsealError           a sealed box does not open with this key
-     └── GameServerError       what a script on a game server would see raised
+     ├── GameServerError       what a script on a game server would see raised
+     └── LuauError             game code failed (fakeserver.luau): one line, file and line
+          ├── RojoProjectError    a Rojo project file that cannot be read
+          └── LuauValueError      a Luau value with no Python (or JSON) form
 
 No other module defines a public exception class (``tests/fakeserver/test_errors.py``).
 
@@ -43,9 +46,12 @@ __all__ = [
     "Forbidden",
     "GameServerError",
     "InjectedFault",
+    "LuauError",
+    "LuauValueError",
     "MethodNotAllowed",
     "NetworkBlockedError",
     "NotFound",
+    "RojoProjectError",
     "TooManyRequests",
     "Unauthorized",
     "UnreadableRequest",
@@ -256,6 +262,20 @@ class GameServerError(_Picklable):
 
     Its message names secrets and hosts only, never a value.
     """
+
+
+class LuauError(_Picklable):
+    """Game code failed: a syntax or runtime error, a missing module, a bad project, or a
+    time or memory limit. ``str()`` is one line naming the file, the line and the problem,
+    never a secret's value."""
+
+
+class RojoProjectError(LuauError):
+    """A Rojo project file that cannot be read; the message names the file and the node."""
+
+
+class LuauValueError(LuauError):
+    """A Luau value with no Python (or JSON) form; the message names its type, never a value."""
 
 
 class NetworkBlockedError(_Picklable):

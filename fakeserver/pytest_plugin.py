@@ -11,6 +11,12 @@ Loaded through the ``pytest11`` entry point, so installing the package is enough
     @pytest.mark.fake_open_cloud(rate_limit=(120, 1.0), problem_status_as_number=True)
     def test_switches(fake_open_cloud): ...
 
+    @pytest.mark.luau_game(project="path/to/game")   # LuauGame's keyword arguments
+    def test_game_code(luau_game):                    # one universe, one game server, a VM
+        luau_game.respond_with(204)
+        luau_game.run_instance("ServerScriptService.Main")
+        assert luau_game.requests[0].url == "https://discord.com/api/webhooks/1/abc"
+
     def test_two_universes(fake_open_cloud_factory):
         cloud = fake_open_cloud_factory(universes=[111, 222], read=True, write=False)
 
@@ -52,16 +58,22 @@ from .network_guard import loopback_only
 
 if TYPE_CHECKING:
     from fakeserver import FakeOpenCloud, FakeServer
+    from fakeserver.luau import LuauGame
 
 __all__ = [
     "FakeOpenCloudHandle",
     "fake_open_cloud",
     "fake_open_cloud_factory",
+    "luau_game",
+    "luau_game_factory",
     "network_guard",
     "point_environment_at",
 ]
 
 MARKER = "fake_open_cloud"
+LUAU_MARKER = "luau_game"
+#: LuauGame's options, accepted by the luau_game marker and by the fake_open_cloud marker.
+LUAU_GAME_OPTIONS = ("project", "studio", "local_secrets", "client", "http_enabled", "limits")
 BLOCK_OPTION = "fake_open_cloud_block_network"
 ALLOW_HINT = f"@pytest.mark.{MARKER}(allow_network=True)"
 
@@ -93,6 +105,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(**kwargs): keyword arguments for the FakeOpenCloud behind the "
         "fake_open_cloud fixture (switches, rate_limit, universes, read, write, ...); "
         "allow_network=True lets the test reach hosts beyond loopback",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{LUAU_MARKER}(**kwargs): keyword arguments for the LuauGame behind the luau_game "
+        "fixture (project, studio, local_secrets, client, http_enabled, limits)",
     )
 
 
@@ -316,4 +333,59 @@ def fake_open_cloud(
         )
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
     kwargs.pop("allow_network", None)
-    return fake_open_cloud_factory(**kwargs)
+    # The game's options may ride on this marker too; they are the luau_game fixture's.
+    return fake_open_cloud_factory(
+        **{k: v for k, v in kwargs.items() if k not in LUAU_GAME_OPTIONS}
+    )
+
+
+LuauGameFactory = Callable[..., "LuauGame"]
+
+
+@pytest.fixture
+def luau_game_factory(fake_open_cloud: FakeOpenCloudHandle) -> Iterator[LuauGameFactory]:
+    """Return a function that starts a game server of the test's fake now and runs a
+    ``LuauGame`` on it (keyword arguments: ``LuauGame``'s, plus ``universe_id`` and
+    ``place_id``); each game is closed when the test ends. The game's ``cloud`` attribute is
+    the ``FakeOpenCloudHandle``. A server started after a secret changed sees the new value.
+    """
+    from .luau import LuauGame
+
+    made: list[LuauGame] = []
+
+    def factory(
+        *, universe_id: int | None = None, place_id: int | None = None, **kwargs: Any
+    ) -> LuauGame:
+        universe = fake_open_cloud.universe_id if universe_id is None else universe_id
+        server = fake_open_cloud.fake.start_server(universe, place_id)
+        kwargs.setdefault("game_id", universe)
+        game = LuauGame(server, fake=fake_open_cloud.fake, **kwargs)
+        game.cloud = fake_open_cloud
+        made.append(game)
+        return game
+
+    yield factory
+    for game in made:
+        game.close()
+
+
+@pytest.fixture
+def luau_game(request: pytest.FixtureRequest, luau_game_factory: LuauGameFactory) -> LuauGame:
+    """Game code on a fresh fake: one universe, one game server started now, a Luau VM.
+
+    Configure the fake with ``@pytest.mark.fake_open_cloud(...)`` and the game with
+    ``project=``, ``studio=``, ... (``LuauGame``'s options) on that marker or on
+    ``@pytest.mark.luau_game(...)``, which wins where both name one.
+    """
+    options: dict[str, Any] = {}
+    cloud_marker = request.node.get_closest_marker(MARKER)
+    if cloud_marker is not None:
+        options.update((k, v) for k, v in cloud_marker.kwargs.items() if k in LUAU_GAME_OPTIONS)
+    marker = request.node.get_closest_marker(LUAU_MARKER)
+    if marker is not None and marker.args:
+        raise TypeError(
+            f"the {LUAU_MARKER} marker takes keyword arguments only, e.g. "
+            f'@pytest.mark.{LUAU_MARKER}(project="path/to/game")'
+        )
+    options.update(marker.kwargs if marker is not None else {})
+    return luau_game_factory(**options)

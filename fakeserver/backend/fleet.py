@@ -192,11 +192,12 @@ class Fleet:
             return close_all_versions or server.place_version < self.place_version(server.place_id)
 
         draining = {id(server) for server in self.servers() if not server.accepting_players}
-        return [
-            Replacement(server, server.replaced_by)
-            for server in self.close_where(secrets, targeted, deadline)
-            if server.replaced_by is not None and id(server) not in draining
-        ]
+        replaced: list[Replacement] = []
+        for server in self.close_where(secrets, targeted, deadline):
+            new = server.replaced_by
+            if isinstance(new, GameServer) and id(server) not in draining:
+                replaced.append(Replacement(server, new))
+        return replaced
 
     def close_where(
         self, secrets: SecretSnapshot, select: Selector, deadline: float

@@ -4,8 +4,10 @@ A :class:`GameServer` holds a snapshot of its universe's secrets taken when it s
 Roblox's do ("updated secrets are not pushed to currently running game servers"). A script on
 it reads a secret with :meth:`GameServer.get_secret`, which returns an opaque :class:`Secret`
 like the Luau datatype, and sends it with :meth:`GameServer.http_request`, which enforces the
-contract's section 9 and returns the :class:`OutgoingRequest` the server would send, values
-filled in, for a test to assert on.
+contract's sections 9 and 11 (the domain rule, no secret in a body, HTTP disabled, blocked
+ports, Open Cloud's rules, requests per minute) and returns the :class:`OutgoingRequest` the
+server would send, values filled in, for a test to assert on. These rules live here once:
+``fakeserver.luau``'s ``HttpService`` is a binding that calls them.
 
 The domain rule (``*`` any host; ``api.example.com`` exactly that host; ``*.example.com``
 hosts under it at any depth, not ``example.com`` itself; private secrets nowhere; hosts compared
@@ -23,27 +25,47 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
+from urllib.parse import unquote
 
 from ..errors import GameServerError
+from .occupancy import RestartScheduled, ServerLife
 
 __all__ = [
     "NOT_FOUND_MESSAGE",
+    "OPEN_CLOUD_HOST",
+    "REQUESTS_PER_MINUTE",
     "GameServer",
     "GameServerError",
     "OutgoingRequest",
     "RestartScheduled",
     "Secret",
     "SecretSnapshot",
+    "UrlTarget",
     "domain_allows",
     "resolve_json",
     "url_host",
+    "url_target",
 ]
 
 #: Roblox's message when ``HttpService:GetSecret`` is asked for a name the server lacks.
 NOT_FOUND_MESSAGE = "Can't find secret with given key"
+
+#: Where game servers reach Open Cloud, under rules of its own (contract section 11).
+OPEN_CLOUD_HOST = "apis.roblox.com"
+#: Requests per minute a game server may send, per kind of destination (section 11).
+REQUESTS_PER_MINUTE = {"outside": 500, "open cloud": 2500}
+_LIMIT_MESSAGES = {
+    "outside": "Number of requests exceeded limit",
+    "open cloud": "Number of Open Cloud requests exceeded limit",
+}
+_OPEN_CLOUD_HEADERS = ("x-api-key", "content-type")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH")
+#: A port a game server may not connect to: below 1024 other than 80 and 443, and 1194.
+_BLOCKED_PORTS = frozenset(p for p in range(1024) if p not in (80, 443)) | {1194}
+_HTTP_DISABLED = "Http requests are not enabled. Enable via game settings"
 
 #: What a server starts with: ``{name: (value, domain)}``, domain ``None`` when private.
 SecretSnapshot = Mapping[str, tuple[str, str | None]]
@@ -64,6 +86,34 @@ def url_host(url: str) -> str:
     Lower case, the UTS 46 (IDNA 2008) ASCII form for international names, one trailing dot
     dropped, IPv6 in brackets and compressed. Only absolute ``http``/``https`` URLs are
     accepted, as ``HttpService`` sends nothing else.
+
+    Raises
+    ------
+    GameServerError
+        If the URL has no valid host; the message never repeats the URL.
+    """
+    return url_target(url).host
+
+
+class UrlTarget(NamedTuple):
+    """Where a URL sends a request: scheme, normalized host, port (``None`` if not given)
+    and the rest of the URL after the host (path, query and fragment)."""
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+
+    @property
+    def effective_port(self) -> int:
+        """The port connected to: the one given, else 443 for https and 80 for http."""
+        if self.port is not None:
+            return self.port
+        return 443 if self.scheme == "https" else 80
+
+
+def url_target(url: str) -> UrlTarget:
+    """Split ``url`` as a game server would (see :func:`url_host` for the host's form).
 
     Raises
     ------
@@ -93,7 +143,9 @@ def url_host(url: str) -> str:
         raise GameServerError("the URL's port is not a number from 0 to 65535")
     if not host:
         raise GameServerError(_NO_HOST)
-    return _normalize_host(host)
+    path = rest[end.start() :] if end else ""
+    scheme = match.group(1).lower()
+    return UrlTarget(scheme, _normalize_host(host), int(port) if port else None, path)
 
 
 def _normalize_host(host: str) -> str:
@@ -150,16 +202,25 @@ class Secret:
     ``str()`` and ``repr()`` give ``Secret(name)``; there is no way to read, concatenate,
     compare by value, copy or pickle it. :meth:`add_prefix` and :meth:`add_suffix` return new
     secrets, refused for a private one. Equality and hashing are by identity, so they reveal
-    nothing about the value.
+    nothing about the value. :attr:`shown` is what Luau's ``tostring`` shows.
     """
 
-    __slots__ = ("__weakref__", "_domain", "_name", "_value")
+    __slots__ = ("__weakref__", "_domain", "_name", "_shown", "_value")
 
-    def __init__(self, name: str, value: str, domain: str | None) -> None:
+    def __init__(
+        self, name: str, value: str, domain: str | None, *, shown: str | None = None
+    ) -> None:
         """Wrap ``value`` under ``name``; ``domain`` ``None`` or ``""`` makes it private."""
         self._name = name
         self._value = value
         self._domain = domain or None
+        self._shown = f"Secret({name})" if shown is None else shown
+
+    @property
+    def shown(self) -> str:
+        """What ``tostring``/``print`` show in Luau: ``Secret(name)`` with the text added by
+        ``AddPrefix``/``AddSuffix`` around it (``https://x/?k=Secret(name)&u=1``)."""
+        return self._shown
 
     @property
     def name(self) -> str:
@@ -206,7 +267,8 @@ class Secret:
         TypeError
             If ``text`` is not a string.
         """
-        return Secret(self._name, self._affix(text, "prefixed") + self._value, self._domain)
+        text = self._affix(text, "prefixed")
+        return Secret(self._name, text + self._value, self._domain, shown=text + self._shown)
 
     def add_suffix(self, text: str) -> Secret:
         """A new secret whose value is this one's followed by ``text`` (``Secret:AddSuffix``).
@@ -218,7 +280,8 @@ class Secret:
         TypeError
             If ``text`` is not a string.
         """
-        return Secret(self._name, self._value + self._affix(text, "suffixed"), self._domain)
+        text = self._affix(text, "suffixed")
+        return Secret(self._name, self._value + text, self._domain, shown=self._shown + text)
 
     def _affix(self, text: object, done: str) -> str:
         """Check that this secret may be extended by ``text``, and return it."""
@@ -235,14 +298,14 @@ class Secret:
 
 
 class OutgoingRequest:
-    """The request a game server would send: URL, headers and body, values filled in.
+    """The request a game server would send: method, URL, headers and body, values filled in.
 
     Its ``repr`` shows the host and header names only (not even the host when the URL was a
     secret: the host is then part of the value); the attributes hold the real text for the
     test to assert on.
     """
 
-    __slots__ = ("_host_is_secret", "body", "headers", "host", "url")
+    __slots__ = ("_host_is_secret", "body", "headers", "host", "method", "url")
 
     def __init__(
         self,
@@ -252,8 +315,10 @@ class OutgoingRequest:
         body: str | None,
         *,
         host_is_secret: bool = False,
+        method: str = "GET",
     ) -> None:
         """Store the resolved request; ``host_is_secret`` when the URL came from a secret."""
+        self.method = method
         self.url = url
         self.host = host
         self.headers = headers
@@ -267,37 +332,10 @@ class OutgoingRequest:
         return f"OutgoingRequest(host={host}, headers={sorted(self.headers)}, {size})"
 
 
-# --------------------------------------------------------------------------- restart notice
-
-
-@dataclass(frozen=True)
-class RestartScheduled:
-    """What ``DataModel.ServerRestartScheduled`` hands a game server when a restart is launched.
-
-    Attributes
-    ----------
-    restart_time:
-        When the server will shut down, as Unix time in seconds (the end of the bleed-off on
-        the fake's clock, or the launch itself without one).
-    source:
-        Why: ``"DeveloperUpdate"`` (``Enum.CloseReason.DeveloperUpdate``) for a restart
-        launched through Server Management.
-    attributes:
-        The JSON object the launch carried (``{}`` when it carried none).
-    """
-
-    restart_time: float
-    source: str
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-RestartListener = Callable[[RestartScheduled], None]
-
-
 # --------------------------------------------------------------------------- GameServer
 
 
-class GameServer:
+class GameServer(ServerLife):
     """One running game server of a place, with the secrets its universe had when it started.
 
     Attributes
@@ -318,6 +356,9 @@ class GameServer:
         When it started, on the fake's clock.
     closes_at:
         When it shuts down, on the fake's clock; ``None`` while no restart targets it.
+    http_enabled:
+        ``HttpService.HttpEnabled`` (a game setting): when false, every request is refused.
+        ``True`` by default, since a test that sends requests wants them allowed.
     """
 
     def __init__(
@@ -334,12 +375,7 @@ class GameServer:
         self.id = server_id
         self.place_id = place_id
         self.place_version = place_version
-        self._own_players = players
-        # Servers this one replaced: their players join it when they close.
-        self._predecessors: list[GameServer] = []
-        self.restart_scheduled: RestartScheduled | None = None
-        self.replaced_by: GameServer | None = None
-        self._listeners: list[RestartListener] = []
+        self._start_life(players)
         self._clock = clock
         self.started_at = clock()
         self.closes_at: float | None = None
@@ -347,6 +383,9 @@ class GameServer:
         self._secrets: dict[str, tuple[str, str | None]] = {
             name: (value, domain or None) for name, (value, domain) in secrets.items()
         }
+        self.http_enabled = True
+        # When each request of the last minute was sent, per kind of destination.
+        self._sent: dict[str, deque[float]] = {kind: deque() for kind in REQUESTS_PER_MINUTE}
 
     def __repr__(self) -> str:
         """Ids, version, secret count and state; never a value."""
@@ -357,38 +396,6 @@ class GameServer:
         )
 
     # ----------------------------------------------------------------- lifecycle
-
-    @property
-    def players(self) -> int:
-        """Players on this server now: 0 once closed; while up, its own and those of the
-        servers it replaced that have closed (they rejoined here)."""
-        return self._held() if self.running else 0
-
-    @players.setter
-    def players(self, count: int) -> None:
-        """Set how many players it has now (those it took over included)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError("players is a whole number, 0 or more")
-        self._own_players = count
-        self._predecessors = [server for server in self._predecessors if server.running]
-
-    def _held(self) -> int:
-        """Its own players and, from closed predecessors, theirs (however long the chain)."""
-        total, pending = self._own_players, [p for p in self._predecessors]
-        while pending:
-            server = pending.pop()
-            if not server.running:
-                total += server._own_players
-                pending.extend(server._predecessors)
-        return total
-
-    def take_over(self, old: GameServer) -> None:
-        """Become ``old``'s replacement: its players come here when it closes.
-
-        Called by :class:`fakeserver.backend.fleet.Fleet` under the backend's lock.
-        """
-        old.replaced_by = self
-        self._predecessors.append(old)
 
     @property
     def running(self) -> bool:
@@ -437,37 +444,24 @@ class GameServer:
             "secretNames": self.secret_names(),
         }
 
-    # ----------------------------------------------------------------- restart notices
-
-    def on_restart_scheduled(self, listener: RestartListener) -> Callable[[], None]:
-        """Call ``listener(notice)`` for each restart scheduled from now on, like
-        ``game.ServerRestartScheduled:Connect``; return a function that disconnects it.
-
-        Listeners run in the thread that launched the restart, after the fake released its
-        lock, so they may call the fake.
-        """
-        self._listeners.append(listener)
-
-        def disconnect() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return disconnect
-
-    def notify_restart_scheduled(self, notice: RestartScheduled) -> None:
-        """Receive ``notice``: remember it in :attr:`restart_scheduled`, call the listeners.
-
-        Called by the backend for every server a launch targeted.
-        """
-        self.restart_scheduled = notice
-        for listener in list(self._listeners):
-            listener(notice)
-
     # ----------------------------------------------------------------- HttpService
 
     def secret_names(self) -> list[str]:
         """The names of the secrets this server started with, sorted."""
         return sorted(self._secrets)
+
+    def with_local_secrets(self, secrets: SecretSnapshot) -> GameServer:
+        """This server as a Studio playtest sees it: the same ids and clock, but ``GetSecret``
+        answers from ``secrets`` (Studio's local secrets, ``{name: (value, domain)}``) only."""
+        studio = GameServer(
+            server_id=self.id,
+            place_id=self.place_id,
+            place_version=self.place_version,
+            secrets=secrets,
+            clock=self._clock,
+        )
+        studio.http_enabled = self.http_enabled
+        return studio
 
     def get_secret(self, name: str) -> Secret:
         """``HttpService:GetSecret(name)``: the secret as this server started with it.
@@ -492,50 +486,73 @@ class GameServer:
         url: str | Secret,
         headers: Mapping[str, str | Secret] | None = None,
         body: str | None = None,
+        *,
+        method: str = "GET",
     ) -> OutgoingRequest:
         """Resolve the request a script asks ``HttpService`` to send, as the server would.
 
         ``url`` and each header value may be a string or a :class:`Secret`; the body must be
-        a string (or ``None``). Every rule is checked before any value is read, so a refused
-        request leaves no value in the traceback's frames.
+        a string (or ``None``). Every rule of the contract's sections 9 and 11 is checked
+        before any value is read, so a refused request leaves no value in the traceback's
+        frames; a request that passes counts against the server's per-minute limit.
 
         Raises
         ------
         GameServerError
-            If the server has shut down, a secret is in the body, a secret is private, the URL
-            has no valid host, or a secret's domain does not allow the URL's host. The message
-            names the secret and the host, never a value (nor the host when the URL itself is
-            a secret, since the host is then part of the value).
+            If the server has shut down or HTTP is disabled, a secret is in the body, a
+            secret is private, the URL has no valid host or a blocked port, an Open Cloud
+            rule is broken (HTTPS only, only ``x-api-key`` as a Secret and ``content-type``,
+            no ``..`` in the path), a secret's domain does not allow the URL's host, or the
+            server is over its limit of requests per minute. The message names the secret
+            and the host, never a value (nor the host when the URL itself is a secret, since
+            the host is then part of the value).
         TypeError
-            For a URL, header or body of another type.
+            For a URL, header or body of another type, or a method that is not a string.
         """
         if not self.running:
             raise GameServerError(f"game server {self.id} has shut down; it sends nothing")
+        if not self.http_enabled:
+            raise GameServerError(_HTTP_DISABLED)
+        method = _method(method)
         used = self._check_parts(url, headers, body)
         for secret in used:
             if secret.domain is None:
                 raise GameServerError(
                     f"secret {secret.name} is private (no domain): a game server cannot send it"
                 )
-        host = self._host_of(url)
+        target = self._target_of(url)
+        where = (
+            f"the URL's host (not shown: it comes from secret {url.name})"
+            if isinstance(url, Secret)
+            else target.host
+        )
+        _check_port(target, where)
+        if target.host == OPEN_CLOUD_HOST:
+            _check_open_cloud(target, headers or {})
         for secret in used:
-            if not domain_allows(secret.domain, host):
-                where = (
-                    f"the URL's host (not shown: it comes from secret {url.name})"
-                    if isinstance(url, Secret)
-                    else host
-                )
+            if not domain_allows(secret.domain, target.host):
                 raise GameServerError(
                     f"secret {secret.name} may be sent only to {secret.domain!r}, not to {where}"
                 )
+        self._spend("open cloud" if target.host == OPEN_CLOUD_HOST else "outside")
         # Nothing below raises: values are read only once every rule has passed.
         return OutgoingRequest(
             _reveal(url),
-            host,
+            target.host,
             {name: _reveal(value) for name, value in (headers or {}).items()},
             body,
             host_is_secret=isinstance(url, Secret),
+            method=method,
         )
+
+    def _spend(self, kind: str) -> None:
+        """Count one request of ``kind`` in the last minute; refuse it over the limit."""
+        sent, now = self._sent[kind], self._clock()
+        while sent and sent[0] <= now - 60.0:
+            sent.popleft()
+        if len(sent) >= REQUESTS_PER_MINUTE[kind]:
+            raise GameServerError(_LIMIT_MESSAGES[kind])
+        sent.append(now)
 
     @staticmethod
     def _check_parts(
@@ -565,18 +582,59 @@ class GameServer:
         return used
 
     @staticmethod
-    def _host_of(url: str | Secret) -> str:
-        """The URL's host; when the URL is a secret, without its value reaching any frame."""
+    def _target_of(url: str | Secret) -> UrlTarget:
+        """The URL's parts; when the URL is a secret, without its value reaching any frame."""
         if isinstance(url, str):
-            return url_host(url)
+            return url_target(url)
         problem = ""
         try:
-            return url_host(url._value)
+            return url_target(url._value)
         except GameServerError as exc:
             problem = str(exc)
         # Raised outside the except block, so no __context__ keeps url_host's frame (and the
         # value that frame held).
         raise GameServerError(f"{problem} (the URL is secret {url.name})")
+
+
+def _method(method: object) -> str:
+    """The HTTP method, upper case; one HttpService does not send is refused."""
+    if not isinstance(method, str):
+        raise TypeError(f"a method is a string, not {type(method).__name__}")
+    if method.upper() not in _METHODS:
+        raise GameServerError(f"HttpService does not send {method!r} requests")
+    return method.upper()
+
+
+def _check_port(target: UrlTarget, where: str) -> None:
+    """Refuse the ports game servers may not connect to (contract section 11)."""
+    if target.effective_port in _BLOCKED_PORTS:
+        port = "the URL's port" if where != target.host else f"port {target.effective_port}"
+        raise GameServerError(
+            f"{port} is blocked for game servers (ports below 1024 other than 80 and 443, "
+            "and 1194, are refused)"
+        )
+
+
+def _check_open_cloud(target: UrlTarget, headers: Mapping[str, str | Secret]) -> None:
+    """Open Cloud's rules for requests from game servers: HTTPS, two headers, no ``..``."""
+    if target.scheme != "https":
+        raise GameServerError(
+            f"Open Cloud ({OPEN_CLOUD_HOST}) takes only https:// requests from game servers"
+        )
+    for name, value in headers.items():
+        if name.lower() not in _OPEN_CLOUD_HEADERS:
+            raise GameServerError(
+                "Open Cloud requests from game servers may carry only the x-api-key and "
+                f"content-type headers, not {name}"
+            )
+        if name.lower() == "x-api-key" and not isinstance(value, Secret):
+            raise GameServerError(
+                "the x-api-key header of an Open Cloud request must be a Secret "
+                "(HttpService:GetSecret), not plain text"
+            )
+    path = re.split(r"[?#]", target.path, maxsplit=1)[0]
+    if any(unquote(segment) == ".." for segment in path.split("/")):
+        raise GameServerError("an Open Cloud URL may not hold '..' in its path")
 
 
 def _reveal(part: str | Secret) -> str:

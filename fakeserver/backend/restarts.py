@@ -14,7 +14,7 @@ starts no thread and takes no lock (the backend's lock guards it), and reads tim
   ends (at once without one); each is replaced by a server with the secrets as they are now
   (:meth:`Fleet.close_where`), which takes over its players when it closes. Each targeted
   server receives ``ServerRestartScheduled``
-  (:class:`~fakeserver.backend.gameservers.RestartScheduled`, source ``DeveloperUpdate``, the
+  (:class:`~fakeserver.backend.occupancy.RestartScheduled`, source ``DeveloperUpdate``, the
   launch's attributes): the backend delivers them once its lock is released, so a listener
   may call the fake.
 - **Status** (choices*): each place of a restart is ``DELAYING`` until the clock reaches the
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadRequest
-from .gameservers import RestartScheduled
+from .occupancy import RestartScheduled
 
 if TYPE_CHECKING:
     from .fleet import Fleet

@@ -19,9 +19,12 @@ from fakeserver.errors import (
     Forbidden,
     GameServerError,
     InjectedFault,
+    LuauError,
+    LuauValueError,
     MethodNotAllowed,
     NetworkBlockedError,
     NotFound,
+    RojoProjectError,
     TooManyRequests,
     Unauthorized,
     UnreadableRequest,
@@ -70,6 +73,9 @@ _SAMPLES: list[BaseException] = [
     UnsealError("does not open"),
     AppTimeout("no answer within 1.0 s"),
     UnreadableRequest(431, "too many headers"),
+    LuauError("src/shared/Http.luau:3: attempt to index nil with 'x'"),
+    RojoProjectError("default.project.json: not a JSON project file"),
+    LuauValueError("a function value cannot be converted"),
     NetworkBlockedError("blocked network access to apis.roblox.com:443"),
 ]
 

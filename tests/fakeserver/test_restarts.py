@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fakeserver.backend.fleet import Fleet
-from fakeserver.backend.gameservers import RestartScheduled
+from fakeserver.backend.occupancy import RestartScheduled
 from fakeserver.backend.restarts import (
     MAX_KEPT_RESTARTS,
     LaunchRequest,

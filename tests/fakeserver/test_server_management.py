@@ -16,7 +16,7 @@ import pytest
 from jsonschema import ValidationError
 
 from fakeserver import FakeOpenCloud
-from fakeserver.backend.gameservers import RestartScheduled
+from fakeserver.backend.occupancy import RestartScheduled
 from tests.fakeserver.support import (
     SERVER_MANAGEMENT_FILE,
     SM_VALIDATORS,
