@@ -11,7 +11,7 @@ backend module holds orchestration only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "WRITE_SCOPE",
     "ApiKey",
     "AuthHeaders",
+    "BodyReader",
     "Credential",
     "JournalEntry",
     "OAuthToken",
@@ -203,6 +204,10 @@ class JournalEntry:
 
 
 # --------------------------------------------------------------------------- operations
+
+#: How an operation reads its request body: called only once the request is authorized, so a
+#: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
+BodyReader = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ are :mod:`fakeserver.backend.launch_rules`. The game servers a launch targets re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .launch_rules import parse_launch_body
-from .models import AuthHeaders, Result
+from .models import AuthHeaders, BodyReader, Result
 
 if TYPE_CHECKING:
     import threading
@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from .models import UniverseState
 
 __all__ = ["ServerManagementOperations"]
-
-#: How an operation reads its request body (see ``fakeserver.backend.state.BodyReader``).
-BodyReader = Callable[[], dict[str, Any]]
 
 
 class ServerManagementOperations:

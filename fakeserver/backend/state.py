@@ -54,6 +54,7 @@ from .keys import KeyPair, UnsealError, new_key_id
 from .models import (
     NEEDS,
     AuthHeaders,
+    BodyReader,
     Result,
     StoredSecret,
     Universe,
@@ -79,10 +80,6 @@ from .rules import (
 from .server_management import ServerManagementOperations
 
 __all__ = ["BodyReader", "SecretsBackend"]
-
-#: How an operation reads its request body: called only once the request is authorized, so a
-#: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
-BodyReader = Callable[[], dict[str, Any]]
 
 _second_prefix: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
