@@ -4,13 +4,15 @@
 
     rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
                        [--prune] [--protect GLOB]... [--domain D] [--json]
-    rbx-secrets apply  (the same options) [--yes] [--atomic] [--restart [--bleed-off MINUTES]]
+    rbx-secrets apply  (the same options) [--yes] [--atomic] [--restart [ROLLOUT]]
     rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
-                       [--universe U]... [--restart [--bleed-off MINUTES] [--yes]]
+                       [--universe U]... [--restart [ROLLOUT] [--yes]]
     rbx-secrets list   [--universe U]... [--json]
     rbx-secrets delete NAME... [--missing-ok] [--yes] [--universe U]...
-                       [--restart [--bleed-off MINUTES]]
-    rbx-secrets restart [--places ID[,ID...]] [--bleed-off MINUTES] [--universe U]... [--yes]
+                       [--restart [ROLLOUT]]
+    rbx-secrets restart [--places ID[,ID...]] [ROLLOUT] [--universe U]... [--yes] [--json]
+
+    ROLLOUT: [--bleed-off MINUTES] [--wait [--timeout SECONDS]] [--legacy]
     rbx-secrets check NAME URL [--universe U]...
 
 Credentials come only from ``RBX_API_KEY`` or ``RBX_OAUTH_TOKEN`` (an option would land in the
@@ -19,8 +21,10 @@ shell history and the process list); the base URL from ``--base-url`` or
 manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made;
 ``check``: a game server could send the secret there), 1 something failed, a confirmation was
 declined or could not be asked without ``--yes`` (``check``: it could not), 2 usage error.
-Restarting disconnects players, so ``restart`` and ``--restart`` say what will happen and ask
-first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule). Errors are one line on stderr;
+Restarting disconnects players, so ``restart`` and ``--restart`` show Roblox's forecast of what
+a restart will hit and ask first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule);
+they restart through Server Management, or ``:restartServers`` with ``--legacy``; ``--wait``
+exits 1 when a restart is still running at the timeout. Errors are one line on stderr;
 progress goes to stderr; with ``--json``, stdout holds only the JSON document.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
@@ -126,17 +130,36 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
-    """``--bleed-off MINUTES``: how long old servers may run without taking players."""
+    """How a restart goes: ``--bleed-off MINUTES``, ``--wait [--timeout SECONDS]``,
+    ``--legacy``."""
     parser.add_argument(
         "--bleed-off",
         metavar="MINUTES",
-        help="Let old servers run 1-60 minutes without taking new players "
-        "before they shut down (default: shut down now).",
+        help="Let old servers run 1-240 minutes (1-60 with --legacy) without taking new "
+        "players before they shut down (default: shut down now).",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="Follow the restart until every place has restarted, with a progress bar; "
+        "exit 1 if it is still running at the timeout.",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="With --wait: how long to wait (default: the bleed-off plus 10 minutes).",
+    )
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="Restart through the older :restartServers (for keys with only the universe "
+        "write permission): no forecast and nothing to wait for.",
     )
 
 
 def add_restart_options(parser: argparse.ArgumentParser, *, yes: bool) -> None:
-    """``--restart`` and ``--bleed-off`` for a writing command (and ``--yes`` if it lacks one)."""
+    """``--restart`` and how it goes (:func:`add_bleed_off_option`) for a writing command, and
+    ``--yes`` if it lacks one."""
     parser.add_argument(
         "--restart",
         action="store_true",
@@ -406,7 +429,8 @@ COMMANDS: list[Command] = [
     Command("delete", "Delete secrets.", _configure_delete, _run_delete, _DELETE_EPILOG),
     Command(
         "restart",
-        "Restart game servers so they load the secrets as they are now (asks first).",
+        "Restart game servers so they load the secrets as they are now (shows the forecast "
+        "and asks first).",
         _configure_restart,
         _run_restart,
     ),

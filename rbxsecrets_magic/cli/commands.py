@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..operations.interaction import Interaction
     from ..operations.results import WriteReport, WriteRow
+    from ..operations.rollout import RestartOptions
     from ..operations.writes import RestartRequest
     from ..secrets_as_code.apply import Outcome
     from ..secrets_as_code.manifest import Manifest, Target
@@ -346,15 +347,38 @@ def _finish_writes(report: WriteReport, as_json: bool, console: Console) -> int:
 
 def _restart_request(args: argparse.Namespace) -> RestartRequest | None:
     """The restart asked for with --restart (None without it); checked before any request."""
-    from ..operations.rollout import RestartOptions, parse_bleed_off
     from ..operations.writes import RestartRequest
 
     if not args.restart:
-        if args.bleed_off is not None:
-            raise UsageFailure("--bleed-off works only with --restart")
+        given = [
+            option
+            for option, used in (
+                ("--bleed-off", args.bleed_off is not None),
+                ("--wait", args.wait),
+                ("--timeout", args.timeout is not None),
+                ("--legacy", args.legacy),
+            )
+            if used
+        ]
+        if given:
+            works = "works" if len(given) == 1 else "work"
+            raise UsageFailure(f"{' and '.join(given)} {works} only with --restart")
         return None
-    return RestartRequest(
-        RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off)), args.yes
+    return RestartRequest(_restart_options(args), args.yes)
+
+
+def _restart_options(
+    args: argparse.Namespace, places: Sequence[str] | None = None
+) -> RestartOptions:
+    """The options of a restart, read by the operations' one rule (one line if wrong)."""
+    from ..operations.rollout import parse_restart_options
+
+    return parse_restart_options(
+        places=places,
+        bleed_off=args.bleed_off,
+        legacy=args.legacy,
+        wait=args.wait,
+        timeout=args.timeout,
     )
 
 
@@ -367,7 +391,7 @@ def _interaction(console: Console) -> Interaction:
             return None
         return console.confirm(question.removesuffix(" [y/N] "))
 
-    return Interaction(ask=ask, say=console.err)
+    return Interaction(ask=ask, say=console.err, progress=console.progress)
 
 
 def _not_confirmed(exc: NotConfirmedError, args: argparse.Namespace) -> str:
@@ -398,18 +422,9 @@ def _not_confirmed(exc: NotConfirmedError, args: argparse.Namespace) -> str:
 
 
 def _run_restart(args: argparse.Namespace, console: Console) -> int:
-    from ..operations.rollout import (
-        RestartOptions,
-        RestartTarget,
-        check_places_fit,
-        parse_bleed_off,
-        parse_place_ids,
-        roll_out,
-    )
+    from ..operations.rollout import RestartTarget, check_places_fit, roll_out
 
-    options = RestartOptions(
-        place_ids=parse_place_ids(args.places), bleed_off_minutes=parse_bleed_off(args.bleed_off)
-    )
+    options = _restart_options(args, args.places)
     targets = [RestartTarget(t.universe_id, t.label) for t in resolve_targets(args, console)]
     check_places_fit(options, targets)
     with _clients_for(args, console) as (_targets, clients):

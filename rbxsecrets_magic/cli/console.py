@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ..operations.interaction import ProgressBar
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "PROG", "Console", "UsageFailure"]
 
@@ -37,6 +41,23 @@ class Console:
     def err(self, text: str) -> None:
         """Write a line of progress or diagnostics to stderr."""
         print(text, file=self.stderr, flush=True)
+
+    @contextmanager
+    def progress(self, total: int, description: str) -> Iterator[ProgressBar]:
+        """A tqdm progress bar on stderr, drawn only when stderr is a terminal (a log or a
+        pipe gets the lines the operations say, not a bar redrawn in place)."""
+        from tqdm import tqdm
+
+        try:
+            shown = self.stderr.isatty()
+        except (AttributeError, ValueError):
+            shown = False
+        unit = "server" if description.startswith("Restarting") else "secret"
+        bar = tqdm(total=total, desc=description, unit=unit, file=self.stderr, disable=not shown)
+        try:
+            yield bar
+        finally:
+            bar.close()
 
     def interactive(self) -> bool:
         """Whether a person can answer a question on stdin."""

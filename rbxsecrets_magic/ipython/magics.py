@@ -191,6 +191,9 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--universe")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option("--yes")
     def rbx_secret_set(self, line: str) -> None:
         """Create or update a secret; the value comes from a masked prompt, never the line.
@@ -310,6 +313,9 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--universe")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option(
         "--yes",
         help="Delete (and with --restart, restart) without asking (needed where nothing "
@@ -495,6 +501,9 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--yes", help="Delete (and with --restart, restart) without asking.")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     def rbx_secret_sync(self, line: str) -> None:
         """Make experiences' secrets match the manifest: show the plan, then apply it.
 
@@ -579,46 +588,48 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @magic_arguments()
     @option("--places")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option("--universe")
     @option("--yes")
     def rbx_servers_restart(self, line: str) -> None:
         """Restart an experience's game servers so they load the secrets as they are now.
 
-        Running servers keep the secrets they started with. This says what will happen to
-        the players, asks, then restarts every place's servers (or those of --places), on
-        every place version. With --bleed-off, old servers take no new players and shut down
-        after that many minutes; without it they shut down now. --yes answers the question;
-        where nothing can ask (a headless kernel) and --yes is missing, nothing is restarted.
-        The API key needs the universe API system with write permission.
+        Running servers keep the secrets they started with. Through Roblox's Server
+        Management API, this shows the forecast (players and servers per place), asks, then
+        restarts every version of every place's servers (or those of --places); with no
+        server running it says so and restarts nothing. With --bleed-off (1-240 minutes), old
+        servers take no new players and shut down after that long; without it, now. --wait
+        follows the restart to the end with a progress bar (--timeout: how long). --yes
+        answers the question; where nothing can ask (a headless kernel) and --yes is
+        missing, nothing is restarted. The API key needs the universe API system with read
+        and write; --legacy restarts through the older :restartServers, for a key with
+        write only (no forecast, bleed-off 1-60).
 
         Examples
         --------
         ::
 
-            In [1]: %rbx_servers_restart --bleed-off 10
-            Servers of every place in universe 6930499524 stop taking players now and shut
-            down in 10 minutes.
-            Restart them? Players on them are disconnected. [y/N] y
-            Restarted the servers of universe 6930499524: new servers load the secrets as
-            they are now (old ones drain for 10 minutes).
+            In [1]: %rbx_servers_restart --bleed-off 10 --wait
+            Restart 3 servers (41 players) in universe 6930499524: places 1818 (2 servers,
+            30 players) and 1819 (1 server, 11 players); they stop taking players now and
+            shut down in 10 minutes.
+            Restart? [y/N] y
+            Launched restart 6f1c... in universe 6930499524: new servers load the secrets
+            as they are now (old ones drain for 10 minutes).
+            Restart of universe 6930499524 succeeded: 3 servers in 2 places restarted
+            (41 players moved to new servers).
 
             In [2]: %rbx_servers_restart --places 1818,1819 --yes --universe staging
         """
         self._run(self.rbx_servers_restart, line, self._servers_restart)
 
     def _servers_restart(self, args: argparse.Namespace) -> None:
-        from ..operations.rollout import (
-            RestartOptions,
-            RestartTarget,
-            parse_bleed_off,
-            parse_place_ids,
-        )
+        from ..operations.rollout import RestartTarget
 
         magic = "rbx_servers_restart"
-        options = RestartOptions(
-            place_ids=parse_place_ids(args.places),
-            bleed_off_minutes=parse_bleed_off(args.bleed_off),
-        )
+        options = self._restart_options(args, args.places)
         universes = self._universes(magic, args.universe)
         self._roll_out(magic, [RestartTarget(u, str(u)) for u in universes], options, args.yes)
 

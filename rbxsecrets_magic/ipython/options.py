@@ -35,6 +35,7 @@ class Kind(enum.Enum):
     PLACES = "places"  # place ids, a comma list
     MINUTES = "minutes"
     REFERENCE = "reference"  # a value reference: sops:FILE#KEY, aws-sm:ID#KEY, keyring:S/U...
+    SECONDS = "seconds"  # a number of seconds, perhaps with a fraction
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,26 @@ OPTIONS: dict[str, Option] = {
         Option(
             "--bleed-off",
             Kind.MINUTES,
-            "Let old servers run 1-60 minutes without taking new players before they "
-            "shut down (default: shut down now).",
+            "Let old servers run 1-240 minutes (1-60 with --legacy) without taking new "
+            "players before they shut down (default: shut down now).",
             "MINUTES",
+        ),
+        Option(
+            "--wait",
+            Kind.FLAG,
+            "Follow the restart until every place has restarted, with a progress bar.",
+        ),
+        Option(
+            "--timeout",
+            Kind.SECONDS,
+            "With --wait: seconds to wait (default: the bleed-off plus 10 minutes).",
+            "SECONDS",
+        ),
+        Option(
+            "--legacy",
+            Kind.FLAG,
+            "Restart through the older :restartServers, for a key with only the universe "
+            "write permission (no forecast, nothing to wait for).",
         ),
         Option(
             "--yes",

@@ -152,7 +152,8 @@ class ReadingMixin:
             # A pattern of secret ids: the characters of an id and glob's own.
             Kind.GLOB: lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
             Kind.PLACES: lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
-            Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
+            Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,3}", t) is not None,
+            Kind.SECONDS: lambda t: re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,3})?", t) is not None,
             Kind.REFERENCE: _is_reference,
         }
 

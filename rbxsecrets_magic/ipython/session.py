@@ -287,7 +287,8 @@ class SessionMixin:
             # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=desc, unit="secret", disable=not self.progress)
+        unit = "server" if desc.startswith("Restarting") else "secret"
+        bar = tqdm(total=total, desc=desc, unit=unit, disable=not self.progress)
         try:
             yield bar
         finally:

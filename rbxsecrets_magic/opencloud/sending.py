@@ -363,9 +363,10 @@ class Sender:
             try:
                 return parse_body(attempt)
             except ValueError:
-                raise self.unexpected(
-                    call, "the body is not JSON", status=attempt.status_code
-                ) from None
+                pass
+            # Raised outside the except block: ``from None`` would only hide the decoding
+            # error, whose ``doc`` (the whole body, maybe echoing a key) stays __context__.
+            raise self.unexpected(call, "the body is not JSON", status=attempt.status_code)
         raise api_error(
             attempt,
             doing=call.doing,

@@ -114,7 +114,9 @@ def apply(
     if planned.deletions:
         question = f"{planned.deletion_question()} [y/N] "
         confirm(question, action="delete", yes=yes, interaction=interaction)
-    prepare_restart(restart, _universes_changed(planned), interaction)
+    confirmed = prepare_restart(
+        restart, _universes_changed(planned), interaction, clients.__getitem__
+    )
     with interaction.progress(len(planned.pending), "applying") as bar:
 
         def advance(outcome: Outcome) -> None:
@@ -127,7 +129,7 @@ def apply(
         return SyncReport(planned, report)
     labels = {t.universe_id: t.label for t in planned.targets}
     outcomes, notes = restart_after(
-        restart, sync_results(report), labels, clients.__getitem__, interaction
+        restart, sync_results(report), labels, clients.__getitem__, interaction, confirmed
     )
     return SyncReport(planned, report, outcomes, notes)
 

@@ -92,10 +92,18 @@ def _restart_targets(targets: Sequence[Target]) -> list[RestartTarget]:
     return [RestartTarget(t.universe_id, t.label) for t in targets]
 
 
+#: The universes a confirmed restart may restart after the writes, each with its forecast.
+Confirmed = Mapping[int, RestartTarget]
+
+
 def prepare_restart(
-    restart: RestartRequest | None, targets: Sequence[Target], interaction: Interaction
-) -> None:
-    """Before any write: check the restart fits and confirm it (nothing is written if not).
+    restart: RestartRequest | None,
+    targets: Sequence[Target],
+    interaction: Interaction,
+    client_for: ClientFor,
+) -> Confirmed:
+    """Before any write: check the restart fits, forecast and confirm it (nothing is written
+    if not); return the universes it may restart (none where no server is running).
 
     Raises
     ------
@@ -103,12 +111,21 @@ def prepare_restart(
         For places with several universes.
     NotConfirmedError
         When the restart is not confirmed.
+    RbxSecretsError
+        When a forecast fails; nothing was written.
     """
     if restart is None or not targets:
-        return
+        return {}
     restart_targets = _restart_targets(targets)
     check_places_fit(restart.options, restart_targets)
-    confirm_restart(restart_targets, restart.options, yes=restart.yes, interaction=interaction)
+    confirmed = confirm_restart(
+        restart_targets,
+        restart.options,
+        yes=restart.yes,
+        interaction=interaction,
+        client_for=client_for,
+    )
+    return {target.universe_id: target for target in confirmed}
 
 
 def restart_after(
@@ -117,12 +134,21 @@ def restart_after(
     labels: Mapping[int, str],
     client_for: ClientFor,
     interaction: Interaction,
+    confirmed: Confirmed,
 ) -> tuple[list[RestartOutcome], list[str]]:
-    """After the writes: restart each universe whose writes were all done; say the others."""
+    """After the writes: restart each universe whose writes were all done, and that was
+    confirmed (one where no server was running was said so already); say the others."""
     targets, notes = restart_targets_after_writes(results, labels)
     for note in notes:
         interaction.say(note)
-    outcomes = restart_universes(targets, restart.options, client_for, say=interaction.say)
+    chosen = [confirmed[t.universe_id] for t in targets if t.universe_id in confirmed]
+    outcomes = restart_universes(
+        chosen,
+        restart.options,
+        client_for,
+        say=interaction.say,
+        progress=interaction.progress,
+    )
     return outcomes, notes
 
 
@@ -132,12 +158,13 @@ def _finish(
     restart: RestartRequest | None,
     client_for: ClientFor,
     interaction: Interaction,
+    confirmed: Confirmed,
 ) -> WriteReport:
     if restart is None:
         return WriteReport(rows)
     results = [(row.universe, row.result) for row in rows]
     labels = {t.universe_id: t.label for t in targets}
-    outcomes, notes = restart_after(restart, results, labels, client_for, interaction)
+    outcomes, notes = restart_after(restart, results, labels, client_for, interaction, confirmed)
     return WriteReport(rows, outcomes, notes)
 
 
@@ -235,7 +262,7 @@ def set_secret(
     from ..opencloud.validation import validate_value
 
     interaction = interaction or Interaction()
-    prepare_restart(restart, targets, interaction)
+    confirmed = prepare_restart(restart, targets, interaction, client_for)
     clients = {t.universe_id: client_for(t.universe_id) for t in targets}
     for client in clients.values():
         client.public_key()
@@ -249,7 +276,7 @@ def set_secret(
         rows.append(row)
         if on_row is not None:
             on_row(row)
-    return _finish(rows, targets, restart, client_for, interaction)
+    return _finish(rows, targets, restart, client_for, interaction, confirmed)
 
 
 def deletion_question(names: Sequence[str], targets: Sequence[Target]) -> str:
@@ -292,7 +319,7 @@ def delete_secrets(
             if missing:
                 raise MissingSecretsError(target, missing)
     confirm(deletion_question(names, targets), action="delete", yes=yes, interaction=interaction)
-    prepare_restart(restart, targets, interaction)
+    confirmed = prepare_restart(restart, targets, interaction, client_for)
     rows: list[WriteRow] = []
     for target in targets:
         client = client_for(target.universe_id)
@@ -301,7 +328,7 @@ def delete_secrets(
             rows.append(row)
             if on_row is not None:
                 on_row(row)
-    return _finish(rows, targets, restart, client_for, interaction)
+    return _finish(rows, targets, restart, client_for, interaction, confirmed)
 
 
 def _delete_in(
