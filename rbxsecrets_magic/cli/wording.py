@@ -1,7 +1,7 @@
 """How ``rbx-secrets`` words what the layers below report as facts: its own option names.
 
 The operations layer raises typed errors (:class:`~rbxsecrets_magic.operations.targets.TargetError`,
-:class:`~rbxsecrets_magic.operations.clients.NoCredentialError`, ...) and never names an option;
+...) and never names an option;
 this module turns each into the one line the command line shows.
 """
 
@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from ..errors import UnsetVariableError
 from ..secrets_as_code.manifest import DEFAULT_MANIFEST
-from ..settings import ENV_API_KEY, ENV_OAUTH_TOKEN, ENV_UNIVERSE_ID
+from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from ..errors import ValueSource, ValueSourceError
     from ..operations.rollout import RestartOptionError
     from ..operations.targets import TargetError
 
-__all__ = ["NO_CREDENTIAL", "restart_option_problem", "target_problem", "value_problem"]
+__all__ = ["restart_option_problem", "target_problem", "value_problem"]
 
 #: Each value source in rbx-secrets' option names.
 _SOURCE_NAMES: dict[ValueSource, str] = {
@@ -27,29 +27,31 @@ _SOURCE_NAMES: dict[ValueSource, str] = {
     "env_file": "--env-file",
 }
 
-NO_CREDENTIAL = (
-    f"no credential: set {ENV_API_KEY} (or {ENV_OAUTH_TOKEN}) to an Open Cloud "
-    "API key with the secret-store API system; it is never an option, "
-    "so it stays out of the shell history"
-)
 _ID_RULE = "a universe id is a positive whole number (the experience's Universe ID)"
 
 
-_RESTART_OPTION_WORDS = {
+_PLACES_WORDS = {
     "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
     "separated by commas",
     "places_one_universe": "--places names places of one universe; give a single --universe "
     "with it",
-    "bleed_off": "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to "
-    "shut servers down at once)",
-    "bleed_off_zero": "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or leave it out "
-    "to shut servers down at once",
 }
 
 
 def restart_option_problem(exc: RestartOptionError) -> str:
     """A restart option's refusal in this front end's option names."""
-    return _RESTART_OPTION_WORDS[exc.problem]
+    if exc.problem == "bleed_off_zero":
+        return (
+            f"--bleed-off 0 is not a bleed-off: give 1 to {exc.maximum} minutes, or leave it "
+            "out to shut servers down at once"
+        )
+    if exc.problem == "bleed_off":
+        legacy = " with --legacy" if exc.legacy else ""
+        return (
+            f"--bleed-off takes whole minutes from 1 to {exc.maximum}, Roblox's limit{legacy} "
+            "(leave it out to shut servers down at once)"
+        )
+    return _PLACES_WORDS[exc.problem]
 
 
 def value_problem(exc: ValueSourceError) -> str:

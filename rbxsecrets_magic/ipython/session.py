@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..operations.clients import ClientPool
     from ..operations.interaction import Interaction, ProgressBar
+    from ..settings import Credential
     from ..values import SecretValue
 
 
@@ -70,6 +71,8 @@ class SessionMixin:
         except InvalidInputError:
             return f"{ENV_API_KEY} is set but holds no usable key"
         if credential is None:
+            if self._kept_login() is not None:
+                return "the key kept in the system keyring (%rbx_secret_login --save) is used now"
             return (
                 f"no API key is set now: run %rbx_secret_login or set {ENV_API_KEY} before "
                 "starting IPython/Jupyter"
@@ -172,10 +175,13 @@ class SessionMixin:
         from ..operations.clients import NoCredentialError
 
         key = self._keys.get(universe) or self._keys.get(None)
+        # The environment's credential, else the login kept in the system keyring.
+        kept = self._kept_login() if key is None and env_credential() is None else None
         try:
             return self._pool.client(
                 universe,
                 api_key=key.reveal() if key is not None else None,
+                credential=kept,
                 base_url=self.base_url or None,
                 timeout=self.timeout,
                 max_retries=self.max_retries,
@@ -185,6 +191,22 @@ class SessionMixin:
 
     def _forget_clients(self) -> None:
         self._pool.close()
+
+    def _api_url(self) -> str:
+        """The base URL the magics use, checked (the keyring keeps logins per base URL)."""
+        from ..settings import check_base_url, chosen_base_url
+
+        return check_base_url(chosen_base_url(self.base_url or None))
+
+    def _kept_login(self) -> Credential | None:
+        """The credential kept in the system keyring for the base URL; None without one."""
+        from ..credentials.store import load_login
+        from ..errors import KeyringUnavailableError
+
+        try:
+            return load_login(self._api_url())
+        except (KeyringUnavailableError, InvalidInputError):
+            return None
 
     def _new_client(self, universe: int, key: SecretValue) -> SecretsClient:
         """A client of its own for ``key`` (closed by the caller), on the key's pacer."""
@@ -211,7 +233,8 @@ class SessionMixin:
             # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=desc, unit="secret", disable=not self.progress)
+        unit = "server" if desc.startswith("Restarting") else "secret"
+        bar = tqdm(total=total, desc=desc, unit=unit, disable=not self.progress)
         try:
             yield bar
         finally:
@@ -225,6 +248,7 @@ class SessionMixin:
         checks = [u for u in scopes if u is not None] or [
             u for u in [self._universe_or_none(magic, None)] if u is not None
         ]
+        keyring_name = self._check_save(magic, args.save, checks)
         if args.from_env is None and args.from_file is None:
             from .prompt import check_masked_prompt
 
@@ -245,6 +269,11 @@ class SessionMixin:
         for scope in scopes:
             self._keys[scope] = key
         self._forget_clients()
+        if keyring_name is not None:
+            from ..credentials.store import save_login
+            from ..settings import Credential
+
+            save_login(self._api_url(), Credential("api key", key.reveal()))
         named = [str(u) for u in scopes if u is not None]
         where = f"universe {', '.join(named)}" if named else "every universe"
         checked = (
@@ -252,7 +281,36 @@ class SessionMixin:
             if checks
             else "API key kept (not checked: no universe configured)"
         )
-        print(f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it).")
+        if keyring_name is None:
+            print(
+                f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it)."
+            )
+            return
+        print(
+            f"{checked}; used for {where} in this session, and kept in the system keyring "
+            f"({keyring_name}) for {self._api_url()} for later sessions and rbx-secrets "
+            "(rbx-secrets logout removes it)."
+        )
+
+    def _check_save(self, magic: str, save: bool, checks: list[int]) -> str | None:
+        """For --save, before the key is asked for: the keyring's name, or a UsageError."""
+        if not save:
+            return None
+        if not checks:
+            raise _fail(
+                magic,
+                "--save keeps the key only once a universe accepted it: configure one "
+                "(%config RbxSecretsMagics.universe_id = ...) or give --universe",
+            )
+        from ..credentials.store import check_keyring
+        from ..errors import KeyringUnavailableError
+
+        problem = None
+        try:
+            return check_keyring()
+        except KeyringUnavailableError as exc:
+            problem = str(exc)
+        raise _fail(magic, problem)
 
     def _logout(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_logout"

@@ -6,6 +6,7 @@ magics show lives here or in the magics themselves; the layers below name none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,21 +70,28 @@ def value_problem(exc: ValueSourceError) -> str:
     return f"{text}; {_SET_ENV_VAR}" if isinstance(exc, UnsetVariableError) else text
 
 
-_RESTART_OPTION_WORDS = {
+_PLACES_WORDS = {
     "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
     "separated by commas",
     "places_one_universe": "--places names places of one universe; give a single --universe "
     "with it",
-    "bleed_off": "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to "
-    "shut servers down at once)",
-    "bleed_off_zero": "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or leave it out "
-    "to shut servers down at once",
 }
 
 
 def restart_option_problem(exc: RestartOptionError) -> str:
     """A restart option's refusal in this front end's option names."""
-    return _RESTART_OPTION_WORDS[exc.problem]
+    if exc.problem == "bleed_off_zero":
+        return (
+            f"--bleed-off 0 is not a bleed-off: give 1 to {exc.maximum} minutes, or leave it "
+            "out to shut servers down at once"
+        )
+    if exc.problem == "bleed_off":
+        legacy = " with --legacy" if exc.legacy else ""
+        return (
+            f"--bleed-off takes whole minutes from 1 to {exc.maximum}, Roblox's limit{legacy} "
+            "(leave it out to shut servers down at once)"
+        )
+    return _PLACES_WORDS[exc.problem]
 
 
 def target_problem(magic: str, exc: TargetError) -> str:
@@ -140,11 +148,30 @@ def _existing_path(text: str) -> bool:
         return False
 
 
+# A file name as people write them: a dotfile (.env) or a name with an extension (keys.env,
+# token.txt), after folders of plain characters. Values rarely look so: tokens are long runs
+# without a short letter extension, and URLs carry a colon.
+_FILE_PATH = re.compile(
+    r"(?:~?/|\.{1,2}/)?(?:[\w.-]{1,64}/){0,16}"
+    r"(?:\.[\w-]{1,64}(?:\.[a-z][a-z0-9]{0,4})*|[\w-]{1,64}(?:\.[\w-]{1,64})*\.[a-z][a-z0-9]{0,4})"
+)
+
+
+def _path_like(text: str) -> bool:
+    """Whether ``text`` is a path that exists, or reads as a file's path: kept, and named.
+
+    A path is not a value: ``--env-file missing.env`` stays in the history and the message
+    names it. A word that looks like neither (it may be a value typed in the wrong place)
+    is still masked.
+    """
+    return _existing_path(text) or _FILE_PATH.fullmatch(text) is not None
+
+
 def _plain_url(text: str) -> bool:
     """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
-    from ..opencloud.domains import url_host
+    from ..operations.preflight import is_plain_url
 
-    return not any(c in text for c in "?#@") and _passes(url_host, text)
+    return is_plain_url(text)
 
 
 def _quoted(names: list[str]) -> str:

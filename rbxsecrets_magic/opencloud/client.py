@@ -2,7 +2,10 @@
 
 One method per API operation (:meth:`SecretsClient.public_key`, :meth:`~SecretsClient.list`,
 :meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`,
-and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers),
+and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers,
+with Server Management's :meth:`~SecretsClient.forecast_restart`,
+:meth:`~SecretsClient.launch_restart`, :meth:`~SecretsClient.restart_status` and
+:meth:`~SecretsClient.wait_for_restart`, in :mod:`rbxsecrets_magic.opencloud.server_management`),
 plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-or-update that
 never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
@@ -12,9 +15,8 @@ values are sealed with the universe's cached public key (:mod:`rbxsecrets_magic.
 configuration (credentials, safe URLs, defaults) comes from :mod:`rbxsecrets_magic.settings`, and
 everything about HTTP (redirects, retries, pacing, which error an answer becomes) is in
 :mod:`rbxsecrets_magic.opencloud.sending`. What the answers hold (:class:`SecretInfo`,
-:class:`PublicKey`, :class:`SetResult`, and reading pages and keys) is
-:mod:`rbxsecrets_magic.opencloud.records`; the bulk fan-out of :meth:`~SecretsClient.set_many`
-is :mod:`rbxsecrets_magic.opencloud.bulk`.
+:class:`PublicKey`, :class:`SetResult`, reading pages and keys, and the fan-out of
+:meth:`~SecretsClient.set_many`) is :mod:`rbxsecrets_magic.opencloud.records`.
 """
 
 from __future__ import annotations
@@ -47,8 +49,18 @@ from ..settings import (
 )
 from .crypto import seal
 from .pacing import Pacer, check_rate_limit
-from .records import PublicKey, SecretInfo, SetResult, page_from, public_key_from, secret_info
+from .records import (
+    PublicKey,
+    SecretInfo,
+    SetResult,
+    page_from,
+    parse_time,
+    public_key_from,
+    secret_info,
+    write_problem,
+)
 from .sending import Call, Sender
+from .server_management import SERVER_MANAGEMENT_RATE_LIMIT, RestartMethods, ServerManagement
 from .validation import (
     validate_bleed_off_minutes,
     validate_domain,
@@ -86,7 +98,7 @@ def _names_key_id(detail: str | None) -> bool:
     return "key_id" in lowered or "key id" in lowered or "keyid" in lowered
 
 
-class SecretsClient:
+class SecretsClient(RestartMethods):
     """Reads and writes one universe's secrets through Open Cloud.
 
     Parameters
@@ -186,17 +198,29 @@ class SecretsClient:
             sleep=sleep,
         )
         self._request = self._sender.request
-        # Restarts have their own rate limit (30/min per key owner), so their own bucket, on
-        # the same session; a sibling of the shared pacer, so clients sharing one share it too.
-        self._restart_sender = Sender(
-            base_url=url,
-            credential=credential,
-            session=self._sender.session,
-            universe_id=self.universe_id,
-            timeout=float(timeout),
-            max_retries=max_retries,
-            pacer=shared.sibling("restart_servers", RESTART_RATE_LIMIT),
+
+        def sibling(name: str, limit: tuple[int, float]) -> Sender:
+            # The same session, and a bucket of its own under the shared pacer, so clients
+            # sharing one pacer share these buckets too.
+            return Sender(
+                base_url=url,
+                credential=credential,
+                session=self._sender.session,
+                universe_id=self.universe_id,
+                timeout=float(timeout),
+                max_retries=max_retries,
+                pacer=shared.sibling(name, limit),
+                sleep=sleep,
+            )
+
+        # Restarts have their own rate limit (30/min per key owner); Server Management 100/min.
+        self._restart_sender = sibling("restart_servers", RESTART_RATE_LIMIT)
+        self._server_management = ServerManagement(
+            sibling("server_management", SERVER_MANAGEMENT_RATE_LIMIT),
+            self.universe_id,
+            clock=clock,
             sleep=sleep,
+            parse_time=parse_time,
         )
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
         self._key: PublicKey | None = None
@@ -526,7 +550,7 @@ class SecretsClient:
         ApiError, TransportError
             If listing the secrets or fetching the public key fails.
         """
-        from .bulk import check_concurrency, set_many
+        from .records import check_concurrency, set_many
 
         domain = validate_domain(domain)
         return set_many(
@@ -640,18 +664,10 @@ class SecretsClient:
         return send(self._refresh_key(stale))
 
     def _written(self, call: Call, body: Any, secret_id: str | None) -> Any:
-        """``body`` if it can be the answer to a write of ``secret_id``, else an error.
-
-        An empty answer is accepted (nothing to read); anything else must be a JSON object
-        about that secret. An HTML page or another secret's item is never a success.
-        """
-        if body is None:
-            return None
-        if not isinstance(body, Mapping):
-            raise self._sender.unexpected(call, "the answer to the write is not a JSON object")
-        found = body.get("id")
-        if found is not None and (not isinstance(found, str) or found != secret_id):
-            raise self._sender.unexpected(call, "the answer to the write is about another secret")
+        """``body`` if it can be the answer to a write of ``secret_id``, else an error."""
+        problem = write_problem(body, secret_id)
+        if problem is not None:
+            raise self._sender.unexpected(call, problem)
         return body
 
     # -- public key cache -----------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..settings import (
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..opencloud.pacing import Pacer
+    from ..settings import Credential
 
 __all__ = ["ClientPool", "NoCredentialError"]
 
@@ -55,11 +56,13 @@ class ClientPool:
         universe: int,
         *,
         api_key: str | None = None,
+        credential: Credential | None = None,
         base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> SecretsClient:
-        """The pool's client for ``universe`` with ``api_key``, else the environment's credential.
+        """The pool's client for ``universe`` with ``credential`` (an API key or OAuth token,
+        e.g. from the keyring), else ``api_key``, else the environment's credential.
 
         Raises
         ------
@@ -68,11 +71,17 @@ class ClientPool:
         InvalidInputError
             For an unusable credential or base URL.
         """
-        digest = self._digest(api_key)
+        oauth_token = None
+        if credential is not None:
+            api_key = credential.secret if credential.kind == "api key" else None
+            oauth_token = credential.secret if credential.kind == "OAuth token" else None
+        digest = self._digest(api_key or oauth_token)
         key = (universe, base_url, timeout, max_retries, os.environ.get(ENV_BASE_URL), digest)
         client = self._clients.get(key)
         if client is None:
-            client = self._new(universe, api_key, base_url, timeout, max_retries, digest)
+            client = self._new(
+                universe, (api_key, oauth_token), base_url, timeout, max_retries, digest
+            )
             # The configuration or credential changed: the old client is of no more use.
             for stale in [k for k in self._clients if k[0] == universe]:
                 self._clients.pop(stale).close()
@@ -115,7 +124,7 @@ class ClientPool:
     def _new(
         self,
         universe: int,
-        api_key: str | None,
+        secret: tuple[str | None, str | None],
         base_url: str | None,
         timeout: float,
         max_retries: int,
@@ -125,7 +134,8 @@ class ClientPool:
 
         return SecretsClient(
             universe,
-            api_key=api_key,
+            api_key=secret[0],
+            oauth_token=secret[1],
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,

@@ -25,10 +25,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def list_rows(listings: Sequence[Listing]) -> list[dict[str, object]]:
-    """``{"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}`` rows."""
+    """The rows of a listing, one per secret and universe.
+
+    Each is ``{"universe", "environment", "id", "domain", "key_id", "stale", "create_time",
+    "update_time"}``.
+    """
     return [
         {
             "universe": listing.target.universe_id,
+            "environment": listing.target.environment,
             "id": info.id,
             "domain": info.domain,
             "key_id": info.key_id,

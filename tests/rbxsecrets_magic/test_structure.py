@@ -89,11 +89,20 @@ def layer(module: str) -> str:
 #: them, and the two front ends never import each other.
 LAYERS: dict[str, set[str]] = {
     "opencloud": set(),
-    "secrets_as_code": {"opencloud"},
-    "operations": {"opencloud", "secrets_as_code"},
+    "credentials": set(),
+    "value_sources": {"opencloud", "credentials"},
+    "secrets_as_code": {"opencloud", "credentials", "value_sources"},
+    "operations": {"opencloud", "secrets_as_code", "credentials", "value_sources"},
     "render": {"opencloud", "secrets_as_code", "operations"},
-    "ipython": {"opencloud", "secrets_as_code", "operations", "render"},
-    "cli": {"opencloud", "secrets_as_code", "operations", "render"},
+    "ipython": {
+        "opencloud",
+        "secrets_as_code",
+        "operations",
+        "render",
+        "credentials",
+        "value_sources",
+    },
+    "cli": {"opencloud", "secrets_as_code", "operations", "render", "credentials", "value_sources"},
 }
 FOUNDATION = {f"{PACKAGE}.{name}" for name in ("errors", "settings", "version", "values")}
 
@@ -220,7 +229,8 @@ def test_secrets_as_code_renders_nothing() -> None:
     assert "render" not in LAYERS["secrets_as_code"]
     for module, targets in graph.items():
         if layer(module) == "secrets_as_code":
-            assert {layer(t) for t in targets} <= {"secrets_as_code", "opencloud", "top"}, module
+            below = {"secrets_as_code", "opencloud", "credentials", "value_sources", "top"}
+            assert {layer(t) for t in targets} <= below, module
     assert f"{PACKAGE}.secrets_as_code.plan" in graph[f"{PACKAGE}.render.sync_view"]
 
 
