@@ -73,6 +73,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from .errors import (
         ApiError,
         AuthenticationError,
@@ -103,7 +105,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the ``%rbx_secret_*`` magics with ``ipython`` (called by ``%load_ext``)."""
     from .ipython.magics import RbxSecretsMagics
 

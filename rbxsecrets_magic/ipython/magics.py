@@ -65,6 +65,8 @@ from .wording import (
 )
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from ..operations.results import WriteRow
     from ..render.tables import SecretList
     from ..values import SecretValue
@@ -129,7 +131,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         "--universe. Empty: rbxsecrets.toml in the working directory, when it exists.",
     ).tag(config=True)
 
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+    def __init__(self, shell: InteractiveShell | None = None, **kwargs: Any) -> None:
         """Create the magics for ``shell`` and install their tab completion."""
         super().__init__(shell=shell, **kwargs)
         # API keys from %rbx_secret_login, per universe (None = any universe). Not a trait,
@@ -141,7 +143,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         self._pool = ClientPool()
         # Secret ids per universe, from the last listing plus later sets and deletes.
         self.known_ids: dict[int, set[str]] = {}
-        if getattr(shell, "Completer", None) is not None:
+        if shell is not None and getattr(shell, "Completer", None) is not None:
             completion.register(shell, completion.MagicCompleter(self))
 
     @validate("universe_id")

@@ -441,7 +441,7 @@ class SecretsClient(RestartMethods):
         """
         places = validate_place_ids(place_ids)
         minutes = validate_bleed_off_minutes(bleed_off_minutes)
-        body: dict[str, Any] = {"closeAllVersions": True}
+        body: dict[str, object] = {"closeAllVersions": True}
         if places is not None:
             body["placeIds"] = list(places)
         if minutes is not None:
