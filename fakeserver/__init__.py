@@ -36,6 +36,7 @@ __all__ = [
     "GameServerError",
     "JournalEntry",
     "OAuthToken",
+    "RestartScheduled",
     "Secret",
     "Universe",
 ]
@@ -51,6 +52,7 @@ _LAZY = {
     "FakeServer": "transports.server",
     "GameServer": "backend.gameservers",
     "GameServerError": "errors",
+    "RestartScheduled": "backend.occupancy",
     "Secret": "backend.gameservers",
     "JournalEntry": "backend.models",
     "OAuthToken": "backend.models",
@@ -60,6 +62,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .backend.gameservers import GameServer, Secret
     from .backend.models import OPERATIONS, ApiKey, JournalEntry, OAuthToken, Universe
+    from .backend.occupancy import RestartScheduled
     from .cloud import FakeOpenCloud
     from .errors import DropConnection, GameServerError
     from .transports.server import FakeServer

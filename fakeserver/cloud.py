@@ -171,11 +171,13 @@ class FakeOpenCloud:
         key: str | None = None,
         owner: str | None = None,
         universe_write: bool = True,
+        universe_read: bool = True,
     ) -> ApiKey:
         """Add an API key; see :meth:`~fakeserver.backend.access.Credentials.add_api_key`.
 
         ``universe_write=False`` makes a key without the universe API system's write
-        permission: restarting servers with it is a 403.
+        permission: restarting servers with it is a 403. ``universe_read=False`` makes one
+        without its read permission: forecasting and watching restarts is a 403.
         """
         return self.backend.credentials.add_api_key(
             read=read,
@@ -184,6 +186,7 @@ class FakeOpenCloud:
             key=key,
             owner=owner,
             universe_write=universe_write,
+            universe_read=universe_read,
         )
 
     def add_oauth_token(
@@ -270,6 +273,12 @@ class FakeOpenCloud:
         self._faults.clear()
         self._journal.clear()
 
+    def clock(self) -> float:
+        """The fake's one clock, in seconds (monotonic): what rate limits, key grace periods,
+        bleed-offs and restart states read. A client given ``clock=fake.clock`` and
+        ``sleep=fake.advance`` waits on it, so a test waiting out a bleed-off takes no time."""
+        return self.backend.clock()
+
     def advance(self, seconds: float) -> None:
         """Move the fake's one clock forward: rate limits refill, key grace periods end and
         bled-off game servers close, without sleeping. See :meth:`SecretsBackend.advance`."""
@@ -277,10 +286,14 @@ class FakeOpenCloud:
 
     # ----------------------------------------------------------------- game servers
 
-    def start_server(self, universe_id: int, place_id: int | None = None) -> GameServer:
+    def start_server(
+        self, universe_id: int, place_id: int | None = None, players: int = 0
+    ) -> GameServer:
         """Start a game server that sees the universe's secrets as they are now.
 
-        ``place_id`` defaults to the universe's start place (``Universe.start_place_id``).
+        ``place_id`` defaults to the universe's start place (``Universe.start_place_id``);
+        ``players`` is how many players it has, which Server Management's forecasts and
+        restart statuses count (they move to its replacement when a restart closes it).
         The server keeps this snapshot until it closes: changing a secret does not reach it,
         as on Roblox. Raises ``KeyError`` for an unknown universe, ``ValueError`` when it
         already runs ``fakeserver.backend.fleet.MAX_GAME_SERVERS`` (100) servers.
@@ -295,7 +308,7 @@ class FakeOpenCloud:
         >>> server.http_request("https://api.example.com/x", {"Authorization": token}).headers
         {'Authorization': 'Bearer v1'}
         """
-        return self.backend.start_server(universe_id, place_id)
+        return self.backend.start_server(universe_id, place_id, players)
 
     def servers(self, universe_id: int) -> list[GameServer]:
         """The universe's running game servers (draining ones included), oldest first."""

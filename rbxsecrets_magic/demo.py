@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 from unittest import mock
 
+from .secrets_as_code.fingerprint_key import ENV_STATE_DIR
 from .settings import (
     ENV_API_KEY,
     ENV_BASE_URL,
@@ -78,8 +80,15 @@ def _run_offline(ipython_argv: list[str]) -> None:
     fake = FakeOpenCloud()
     universe_id = fake.add_universe().universe_id
     api_key = fake.add_api_key(universe_ids=[universe_id])
-    environ = {ENV_API_KEY: api_key.key, ENV_UNIVERSE_ID: str(universe_id)}
-    with fake.serve() as server, mock.patch.dict(os.environ, environ):
+    # The fingerprints of what the demo applies describe a fake that is gone when it quits
+    # (keyed by a random port): they go in a folder of the demo's own, never the user's state.
+    state = tempfile.TemporaryDirectory(prefix="rbx-secrets-demo-state-")
+    environ = {
+        ENV_API_KEY: api_key.key,
+        ENV_UNIVERSE_ID: str(universe_id),
+        ENV_STATE_DIR: os.path.join(state.name, "state"),
+    }
+    with state, fake.serve() as server, mock.patch.dict(os.environ, environ):
         # The environment too, so SecretsClient(UNIVERSE) works in the shell without arguments;
         # patch.dict puts the user's own variables back afterwards.
         os.environ[ENV_BASE_URL] = server.url

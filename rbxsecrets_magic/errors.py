@@ -3,6 +3,15 @@
     RbxSecretsError                 anything this package raises on purpose
      ├── InvalidInputError          rejected before any request: bad id, value, domain, URL...
      ├── ValueSourceError           a value could not be read: prompt, env var, file, variable
+     │    └── ValueReferenceError   a value reference (``sops:f.env#KEY``) did not resolve
+     │         │                    (.reference, .scheme, .reason; never the value)
+     │         ├── NotAReferenceError   the text is no reference (may be a value: not repeated)
+     │         ├── UnknownSchemeError   no resolver for its scheme (.known, .group)
+     │         ├── SopsError            sops missing, the file undecryptable, or no such key
+     │         ├── AwsSecretError       no such AWS secret or JSON key, or AWS refused
+     │         ├── KeyringEntryError    no such entry in the system keyring
+     │         └── ValueTooLongError    the value found is over 1,024 characters (.length)
+     ├── KeyringUnavailableError    no usable system keyring here (a container, CI); .reason
      ├── ApiError                   the server answered with an error status (.status,
      │    │                         .detail, .outcome_unknown, .server)
      │    ├── BadRequestError          400  the request broke a rule of the API
@@ -43,19 +52,27 @@ from __future__ import annotations
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "AwsSecretError",
     "BadRequestError",
     "ConflictError",
     "DeclinedError",
     "InvalidInputError",
+    "KeyringEntryError",
+    "KeyringUnavailableError",
+    "NotAReferenceError",
     "NotConfirmedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitedError",
     "RbxSecretsError",
     "ServerError",
+    "SopsError",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnknownSchemeError",
+    "ValueReferenceError",
     "ValueSourceError",
+    "ValueTooLongError",
     "WaitTooLongError",
 ]
 
@@ -123,6 +140,145 @@ class ValueSourceError(RbxSecretsError, ValueError):
         """Store the message and what the user typed, if it may be a value."""
         super().__init__(message)
         self.typed = typed
+
+
+class ValueReferenceError(ValueSourceError):
+    """A value reference could not be resolved; says which reference and why, never the value.
+
+    The message is ``"<reference>: <reason>"``, or the reason alone when the text given is
+    not shown (it may be a value).
+
+    Attributes
+    ----------
+    reference:
+        The reference as written (``sops:secrets.enc.env#STRIPE_KEY``), or None when it is
+        not repeated because it may be a value.
+    scheme:
+        Its scheme (``sops``), when it has a known one.
+    reason:
+        Why it did not resolve, one line.
+    """
+
+    def __init__(self, reference: str | None, reason: str, *, scheme: str | None = None) -> None:
+        """Store the facts; the message names the reference (if shown) and the reason."""
+        self.reference = reference
+        self.scheme = scheme
+        self.reason = one_line(reason, limit=600)
+        super().__init__(f"{reference}: {self.reason}" if reference else self.reason)
+
+
+class NotAReferenceError(ValueReferenceError):
+    """The text given as a reference is no ``scheme:...`` reference: maybe a value, not shown."""
+
+    def __init__(self, reason: str) -> None:
+        """Store why the text is not a reference; the text itself is never kept."""
+        super().__init__(None, reason)
+
+
+class UnknownSchemeError(ValueReferenceError):
+    """No resolver is installed for the reference's scheme.
+
+    Attributes
+    ----------
+    known:
+        The schemes that are installed, sorted.
+    group:
+        The entry-point group through which a package adds a scheme.
+    """
+
+    def __init__(self, reason: str, *, known: tuple[str, ...], group: str) -> None:
+        """Store the reason and what would have been understood; the text is not kept."""
+        super().__init__(None, reason)
+        self.known = known
+        self.group = group
+
+
+class SopsError(ValueReferenceError):
+    """``sops`` is missing, could not decrypt the file, or the file has no such key.
+
+    Attributes
+    ----------
+    path:
+        The encrypted file, as the reference names it.
+    key:
+        The key looked up in it.
+    """
+
+    def __init__(self, reference: str, reason: str, *, path: str, key: str) -> None:
+        """Store the file, the key and sops's reason (one line, never the file's content)."""
+        super().__init__(reference, reason, scheme="sops")
+        self.path = path
+        self.key = key
+
+
+class AwsSecretError(ValueReferenceError):
+    """AWS Secrets Manager has no such secret or JSON key, or refused or could not be reached.
+
+    Attributes
+    ----------
+    secret_id:
+        The secret's name or ARN.
+    json_key:
+        The key looked up in its JSON, or None for the whole secret string.
+    """
+
+    def __init__(
+        self, reference: str, reason: str, *, secret_id: str, json_key: str | None
+    ) -> None:
+        """Store the secret id, the JSON key and the reason."""
+        super().__init__(reference, reason, scheme="aws-sm")
+        self.secret_id = secret_id
+        self.json_key = json_key
+
+
+class KeyringEntryError(ValueReferenceError):
+    """The system keyring has no entry for the service and user name, or cannot be used.
+
+    Attributes
+    ----------
+    service, username:
+        The entry looked up.
+    """
+
+    def __init__(self, reference: str, reason: str, *, service: str, username: str) -> None:
+        """Store the entry looked up and the reason."""
+        super().__init__(reference, reason, scheme="keyring")
+        self.service = service
+        self.username = username
+
+
+class ValueTooLongError(ValueReferenceError):
+    """The value a reference resolved to is over Roblox's 1,024 characters.
+
+    Attributes
+    ----------
+    length:
+        How many characters it has.
+    """
+
+    def __init__(self, reference: str, *, scheme: str, length: int, limit: int) -> None:
+        """Store the length found; the message says the limit."""
+        super().__init__(
+            reference,
+            f"the value is {length:,} characters long, over Roblox's limit of {limit:,}",
+            scheme=scheme,
+        )
+        self.length = length
+
+
+class KeyringUnavailableError(RbxSecretsError):
+    """No usable system keyring here: no backend (a container, CI), or it refused.
+
+    Attributes
+    ----------
+    reason:
+        What is missing or failed, one line, without the advice callers add.
+    """
+
+    def __init__(self, reason: str, *, advice: str = "") -> None:
+        """Store the reason; the message is the reason and the advice."""
+        self.reason = one_line(reason)
+        super().__init__(f"{self.reason}; {advice}" if advice else self.reason)
 
 
 def _capitalized(text: str) -> str:

@@ -27,6 +27,19 @@ from traitlets.config import Config
 from rbxsecrets_magic.settings import ENV_VARS
 from tests.rbxsecrets_magic.support import MagicShell, Prompt
 from tests.rbxsecrets_magic.sync_helpers import MANIFEST, PRODUCTION, STAGING, VALUES, write_env
+from tests.rbxsecrets_magic.value_sources.fixtures import (  # noqa: F401 - fixtures, registered
+    _aws_server,
+    _secret_service,
+    aws_sm,
+    no_keyring,
+    secret_service,
+    sops,
+)
+
+# No test reaches a developer's real system keyring (logins, the state's fingerprint key): the
+# keyring library's own "no keyring" backend, unless a test's secret_service fixture (a private
+# gnome-keyring) or no_keyring fixture (keyring's own detection, without D-Bus) says otherwise.
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
 # CI must give the same verdict on every run: derandomized examples, no example database
 # carried between runs. Locally, Hypothesis explores new examples each time.

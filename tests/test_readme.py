@@ -127,6 +127,17 @@ def reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_open_cloud_fact
     (tmp_path / ".secrets").mkdir()
     (tmp_path / ".secrets" / "api_token").write_text("token-from-a-file\n")
     monkeypatch.chdir(tmp_path)
+    # The README's experience runs three game servers in two places (what its restart
+    # forecast shows), and the fake skips a launched restart's bleed-off at once, so that
+    # `--wait` follows it to the end without the test sleeping.
+    for place, players in ((1818, 20), (1818, 10), (1819, 11)):
+        cloud.fake.start_server(UNIVERSE, place, players=players)
+
+    def skip_bleed_off(entry: Any) -> None:
+        if entry.operation == "launch_restart" and entry.status == 200:
+            cloud.fake.advance(240 * 60)
+
+    cloud.fake.add_listener(skip_bleed_off)
     return cloud
 
 

@@ -20,6 +20,7 @@ from ..errors import ApiProblem, TooManyRequests, Unauthorized
 from .models import (
     FAKE_OPERATIONS,
     READ_SCOPE,
+    SERVER_MANAGEMENT_OPERATIONS,
     WRITE_SCOPE,
     ApiKey,
     AuthHeaders,
@@ -33,12 +34,19 @@ from .models import (
 from .ratelimit import TokenBucket, checked_rate_limit
 from .rules import check_credential_text
 
-__all__ = ["RESTART_RATE", "Call", "Credentials"]
+__all__ = ["RESTART_RATE", "SERVER_MANAGEMENT_RATE", "Call", "Credentials"]
 
 _C = TypeVar("_C", ApiKey, OAuthToken)
 
 #: Restarting servers has a rate limit of its own: 30 per minute per key owner (reference).
 RESTART_RATE = (30, 60.0)
+#: Server Management's rate limit: 100 per minute per key owner, one bucket for its operations.
+SERVER_MANAGEMENT_RATE = (100, 60.0)
+#: Operations with a rate-limit bucket of their own: the bucket's name and its rate.
+_OWN_BUCKETS = {
+    "restart_servers": ("restart_servers", RESTART_RATE),
+    **dict.fromkeys(SERVER_MANAGEMENT_OPERATIONS, ("server_management", SERVER_MANAGEMENT_RATE)),
+}
 
 
 class Call:
@@ -107,6 +115,7 @@ class Credentials:
         key: str | None = None,
         owner: str | None = None,
         universe_write: bool = True,
+        universe_read: bool = True,
     ) -> ApiKey:
         """Add an API key with ``read``/``write`` on the secrets store.
 
@@ -115,6 +124,9 @@ class Credentials:
         universe_write:
             Whether the key also carries the universe API system's write permission, which
             restarting servers needs (Roblox keys have it only when it was added to them).
+        universe_read:
+            Whether it carries the universe API system's read permission, which forecasting
+            and watching restarts (Server Management) need.
         universe_ids:
             Limit the key to these universes; ``None`` = every universe.
         key:
@@ -135,7 +147,14 @@ class Credentials:
             "API key",
             "apikey",
             lambda cid: ApiKey(
-                secret, cid, bool(read), bool(write), ids, owner or cid, bool(universe_write)
+                secret,
+                cid,
+                bool(read),
+                bool(write),
+                ids,
+                owner or cid,
+                bool(universe_write),
+                bool(universe_read),
             ),
         )
 
@@ -150,7 +169,8 @@ class Credentials:
         """Add an OAuth 2.0 access token with ``scopes``.
 
         ``universe.secret:read``/``universe.secret:write`` (the default) reach the secrets
-        store; restarting servers needs ``universe:write``, which the default leaves out.
+        store; restarting servers needs ``universe:write``, and forecasting and watching
+        restarts ``universe:read``, which the default leaves out.
 
         Raises
         ------
@@ -233,13 +253,15 @@ class Credentials:
         """Spend one token of the owner's bucket for ``operation`` (the caller holds the lock).
 
         The secrets store's operations share one bucket at the configured rate; restarting
-        servers has its own at :data:`RESTART_RATE`, as Roblox documents.
+        servers has its own at :data:`RESTART_RATE`, and Server Management's operations one
+        at :data:`SERVER_MANAGEMENT_RATE`, as Roblox documents.
         """
         assert self._rate is not None
         owner = bucket_key(credential)
         limit, window = self._rate
-        if operation == "restart_servers":
-            owner, (limit, window) = f"{owner} restart_servers", RESTART_RATE
+        own = _OWN_BUCKETS.get(operation)
+        if own is not None:
+            owner, (limit, window) = f"{owner} {own[0]}", own[1]
         bucket = self._buckets.get(owner)
         if bucket is None:
             bucket = TokenBucket(limit, window, self._clock)

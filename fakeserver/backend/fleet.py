@@ -17,7 +17,12 @@ It follows the contract's section 9 and Roblox's description of ``:restartServer
   version and with the secrets as they are now, replaces it at once, as players who leave or
   are moved land on a fresh server;
 - a server already draining is not replaced twice; a later restart can only bring its
-  deadline forward.
+  deadline forward;
+- a server's players (``players=`` when a test starts it) move to its replacement when it
+  closes, as they would rejoin the experience.
+
+Server Management's launches (:mod:`fakeserver.backend.restarts`) select servers by place and
+version and go through :meth:`Fleet.close_where`, the same step as ``:restartServers``.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from .gameservers import GameServer, SecretSnapshot
 
@@ -34,6 +40,9 @@ __all__ = ["MAX_GAME_SERVERS", "Fleet", "Replacement"]
 #: secrets, connections and journal entries: each holds a copy of the universe's secrets.
 MAX_GAME_SERVERS = 100
 _SECONDS_PER_MINUTE = 60.0
+
+#: Picks the servers a restart targets.
+Selector: TypeAlias = Callable[[GameServer], bool]
 
 
 @dataclass(frozen=True)
@@ -87,20 +96,34 @@ class Fleet:
 
     # ----------------------------------------------------------------- servers
 
-    def start_server(self, secrets: SecretSnapshot, place_id: int | None = None) -> GameServer:
-        """Start a server of ``place_id`` (default: the start place) on its latest version.
+    def start_server(
+        self, secrets: SecretSnapshot, place_id: int | None = None, players: int = 0
+    ) -> GameServer:
+        """Start a server of ``place_id`` (default: the start place) on its latest version,
+        with ``players`` players.
 
         ``secrets`` is the universe's ``{name: (value, domain)}`` now; the server keeps a
-        copy, so later changes to the store do not reach it. Raises ``ValueError`` when the
-        universe already runs :data:`MAX_GAME_SERVERS` servers (restarts replace servers one
-        for one and are not capped).
+        copy, so later changes to the store do not reach it.
+
+        Raises
+        ------
+        ValueError
+            If the place id is not a positive integer, ``players`` is not a whole number
+            >= 0, or the universe already runs :data:`MAX_GAME_SERVERS` servers (restarts
+            replace servers one for one and are not capped).
         """
         place = self.start_place_id if place_id is None else _place(place_id)
+        if isinstance(players, bool) or not isinstance(players, int) or players < 0:
+            raise ValueError("players is a whole number, 0 or more")
         if len(self.servers()) >= MAX_GAME_SERVERS:
             raise ValueError(
                 f"universe already runs the maximum of {MAX_GAME_SERVERS} game servers; "
                 "fake.reset() (or a fresh fake) starts over"
             )
+        return self._launch(secrets, place, players)
+
+    def _launch(self, secrets: SecretSnapshot, place: int, players: int) -> GameServer:
+        """Start a server of ``place`` on its latest version (no cap: restarts use it too)."""
         version = self._versions.setdefault(place, 1)
         server = GameServer(
             server_id=str(uuid.uuid4()),
@@ -108,6 +131,7 @@ class Fleet:
             place_version=version,
             secrets=secrets,
             clock=self._clock,
+            players=players,
         )
         self._servers.append(server)
         return server
@@ -115,7 +139,8 @@ class Fleet:
     def servers(self, place_id: int | None = None) -> list[GameServer]:
         """The servers still running (draining ones included), oldest first.
 
-        Servers whose deadline has passed on the clock are dropped for good.
+        Servers whose deadline has passed on the clock are dropped for good (their players
+        are on the servers that replaced them).
         """
         self._servers = [server for server in self._servers if server.running]
         if place_id is None:
@@ -160,22 +185,41 @@ class Fleet:
         deadline = self._clock()
         if bleed_off_minutes is not None:
             deadline += bleed_off_minutes * _SECONDS_PER_MINUTE
-        replaced: list[Replacement] = []
-        for server in self.servers():
+
+        def targeted(server: GameServer) -> bool:
             if places is not None and server.place_id not in places:
-                continue
-            if not close_all_versions and server.place_version >= self.place_version(
-                server.place_id
-            ):
+                return False
+            return close_all_versions or server.place_version < self.place_version(server.place_id)
+
+        draining = {id(server) for server in self.servers() if not server.accepting_players}
+        replaced: list[Replacement] = []
+        for server in self.close_where(secrets, targeted, deadline):
+            new = server.replaced_by
+            if isinstance(new, GameServer) and id(server) not in draining:
+                replaced.append(Replacement(server, new))
+        return replaced
+
+    def close_where(
+        self, secrets: SecretSnapshot, select: Selector, deadline: float
+    ) -> list[GameServer]:
+        """Close every running server ``select`` picks at ``deadline``; return them.
+
+        Each stops taking players now; each not draining already is replaced at once by a
+        server of its place on the latest version with ``secrets`` (its ``replaced_by``). A
+        server already draining keeps its replacement, and its deadline only moves forward.
+        """
+        chosen: list[GameServer] = []
+        for server in self.servers():
+            if not select(server):
                 continue
             already_draining = not server.accepting_players
             server.shut_down_at(deadline)
             if not already_draining:
-                new = self.start_server(secrets, server.place_id)
-                replaced.append(Replacement(server, new))
-        # Servers closed "now" are gone from the list at once.
+                self._launch(secrets, server.place_id, 0).take_over(server)
+            chosen.append(server)
+        # Servers closed "now" are gone from the list at once (their players moved on).
         self.servers()
-        return replaced
+        return chosen
 
 
 def _place(place_id: int) -> int:

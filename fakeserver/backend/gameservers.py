@@ -31,6 +31,7 @@ from typing import Any, NamedTuple, NoReturn
 from urllib.parse import unquote
 
 from ..errors import GameServerError
+from .occupancy import RestartScheduled, ServerLife
 
 __all__ = [
     "NOT_FOUND_MESSAGE",
@@ -39,6 +40,7 @@ __all__ = [
     "GameServer",
     "GameServerError",
     "OutgoingRequest",
+    "RestartScheduled",
     "Secret",
     "SecretSnapshot",
     "UrlTarget",
@@ -333,7 +335,7 @@ class OutgoingRequest:
 # --------------------------------------------------------------------------- GameServer
 
 
-class GameServer:
+class GameServer(ServerLife):
     """One running game server of a place, with the secrets its universe had when it started.
 
     Attributes
@@ -342,6 +344,14 @@ class GameServer:
         The server's job id (a GUID string, like ``game.JobId``).
     place_id, place_version:
         The place it runs, and the version of that place it started on.
+    players:
+        How many players it has (set by the test: ``start_server(..., players=N)``, or by
+        assigning it). Forecasts and restart statuses count them; when the server closes
+        after a restart, they move to the server that replaced it.
+    restart_scheduled:
+        The last :class:`RestartScheduled` notice it received (``None`` before any): the
+        Python side of Luau's ``game.ServerRestartScheduled``. To be called back instead,
+        :meth:`on_restart_scheduled`.
     started_at:
         When it started, on the fake's clock.
     closes_at:
@@ -359,11 +369,13 @@ class GameServer:
         place_version: int,
         secrets: SecretSnapshot,
         clock: Callable[[], float],
+        players: int = 0,
     ) -> None:
         """Start with a private copy of ``secrets`` (``{name: (value, domain)}``)."""
         self.id = server_id
         self.place_id = place_id
         self.place_version = place_version
+        self._start_life(players)
         self._clock = clock
         self.started_at = clock()
         self.closes_at: float | None = None
@@ -379,7 +391,8 @@ class GameServer:
         """Ids, version, secret count and state; never a value."""
         return (
             f"GameServer(id={self.id!r}, place_id={self.place_id}, "
-            f"place_version={self.place_version}, secrets={len(self._secrets)}, {self.state})"
+            f"place_version={self.place_version}, players={self.players}, "
+            f"secrets={len(self._secrets)}, {self.state})"
         )
 
     # ----------------------------------------------------------------- lifecycle
@@ -411,13 +424,23 @@ class GameServer:
             self.closes_at = deadline
 
     def describe(self) -> dict[str, Any]:
-        """The server as the ``/_fake/`` routes show it: ids, version, state, secret names."""
+        """The server as the ``/_fake/`` routes show it: ids, version, state, players, the
+        restart notice it received, secret names."""
+        notice = self.restart_scheduled
         return {
             "id": self.id,
             "placeId": self.place_id,
             "placeVersion": self.place_version,
             "state": self.state,
             "acceptingPlayers": self.accepting_players,
+            "players": self.players,
+            "restartScheduled": None
+            if notice is None
+            else {
+                "restartTime": notice.restart_time,
+                "source": notice.source,
+                "attributes": dict(notice.attributes),
+            },
             "secretNames": self.secret_names(),
         }
 

@@ -11,13 +11,14 @@ backend module holds orchestration only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .fleet import Fleet
     from .keys import KeyPair
+    from .restarts import RestartBook
 
 __all__ = [
     "FAKE_OPERATIONS",
@@ -25,10 +26,13 @@ __all__ = [
     "OPERATIONS",
     "READ_SCOPE",
     "SCOPE_FOR",
+    "SERVER_MANAGEMENT_OPERATIONS",
+    "UNIVERSE_READ_SCOPE",
     "UNIVERSE_WRITE_SCOPE",
     "WRITE_SCOPE",
     "ApiKey",
     "AuthHeaders",
+    "BodyReader",
     "Credential",
     "JournalEntry",
     "OAuthToken",
@@ -41,8 +45,11 @@ __all__ = [
     "frozen_ids",
 ]
 
-#: The API operations (the secrets store's five, and restarting servers), the names
-#: ``inject_fault`` and the journal use.
+#: Server Management v1's operations the fake serves (the contract's section 10): they share
+#: a rate-limit bucket of their own, and their ProblemDetails carry an integer ``status``.
+SERVER_MANAGEMENT_OPERATIONS = ("forecast_restart", "launch_restart", "list_restarts")
+#: The API operations (the secrets store's five, restarting servers, and Server Management's
+#: three), the names ``inject_fault`` and the journal use.
 OPERATIONS = (
     "get_public_key",
     "list_secrets",
@@ -50,6 +57,7 @@ OPERATIONS = (
     "update_secret",
     "delete_secret",
     "restart_servers",
+    *SERVER_MANAGEMENT_OPERATIONS,
 )
 #: The fake's own ``/_fake/`` operations: served only when plaintext is exposed, never rate
 #: limited, needing read access to the universe.
@@ -60,7 +68,8 @@ FAKE_OPERATIONS = (
     "resolve_game_request",
 )
 #: Which permission each operation needs: ``read``/``write`` on the secrets store, or
-#: ``universe_write`` (the universe API system with write; scope ``universe:write``).
+#: ``universe_read``/``universe_write`` (the universe API system; scopes ``universe:read`` and
+#: ``universe:write``).
 NEEDS = {
     "get_public_key": "read",
     "list_secrets": "read",
@@ -68,12 +77,21 @@ NEEDS = {
     "update_secret": "write",
     "delete_secret": "write",
     "restart_servers": "universe_write",
+    "forecast_restart": "universe_read",
+    "launch_restart": "universe_write",
+    "list_restarts": "universe_read",
     **dict.fromkeys(FAKE_OPERATIONS, "read"),
 }
 READ_SCOPE = "universe.secret:read"
 WRITE_SCOPE = "universe.secret:write"
+UNIVERSE_READ_SCOPE = "universe:read"
 UNIVERSE_WRITE_SCOPE = "universe:write"
-SCOPE_FOR = {"read": READ_SCOPE, "write": WRITE_SCOPE, "universe_write": UNIVERSE_WRITE_SCOPE}
+SCOPE_FOR = {
+    "read": READ_SCOPE,
+    "write": WRITE_SCOPE,
+    "universe_read": UNIVERSE_READ_SCOPE,
+    "universe_write": UNIVERSE_WRITE_SCOPE,
+}
 
 
 # --------------------------------------------------------------------------- public records
@@ -99,7 +117,8 @@ class ApiKey:
 
     ``credential_id`` is a safe name for logs and the journal; ``universe_ids`` of ``None``
     means every universe. ``read``/``write`` are the secret-store API system's permissions;
-    ``universe_write`` is the universe API system's write (restarting servers).
+    ``universe_write`` and ``universe_read`` are the universe API system's (restarting
+    servers; forecasting and watching restarts).
     """
 
     key: str = field(repr=False)
@@ -109,6 +128,7 @@ class ApiKey:
     universe_ids: frozenset[int] | None = None
     owner: str = ""
     universe_write: bool = True
+    universe_read: bool = True
 
     @property
     def headers(self) -> dict[str, str]:
@@ -116,10 +136,14 @@ class ApiKey:
         return {"x-api-key": self.key}
 
     def allows(self, need: str) -> bool:
-        """Whether the key carries ``need`` (``"read"``, ``"write"`` or ``"universe_write"``)."""
-        if need == "universe_write":
-            return self.universe_write
-        return self.read if need == "read" else self.write
+        """Whether the key carries ``need`` (a key of :data:`SCOPE_FOR`)."""
+        granted = {
+            "read": self.read,
+            "write": self.write,
+            "universe_read": self.universe_read,
+            "universe_write": self.universe_write,
+        }
+        return granted[need]
 
 
 @dataclass(frozen=True)
@@ -180,6 +204,10 @@ class JournalEntry:
 
 
 # --------------------------------------------------------------------------- operations
+
+#: How an operation reads its request body: called only once the request is authorized, so a
+#: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
+BodyReader = Callable[[], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,16 +282,27 @@ class StoredSecret:
 
 
 class UniverseState:
-    """A universe: its keys (current, and previous during a grace period), its secrets, and
-    its places and game servers (``fleet``)."""
+    """A universe: its keys (current, and previous during a grace period), its secrets, its
+    places and game servers (``fleet``), and the Server Management restarts of those
+    (``restarts``)."""
 
-    __slots__ = ("fleet", "issued", "key", "previous", "previous_until", "secrets", "universe_id")
+    __slots__ = (
+        "fleet",
+        "issued",
+        "key",
+        "previous",
+        "previous_until",
+        "restarts",
+        "secrets",
+        "universe_id",
+    )
 
-    def __init__(self, universe_id: int, key: KeyPair, fleet: Fleet) -> None:
+    def __init__(self, universe_id: int, key: KeyPair, fleet: Fleet, restarts: RestartBook) -> None:
         """A universe with its first key, no secrets and no running servers."""
         self.universe_id = universe_id
         self.key = key
         self.fleet = fleet
+        self.restarts = restarts
         self.previous: KeyPair | None = None
         self.previous_until = 0.0
         self.issued = {key.key_id}

@@ -3,7 +3,10 @@
 :class:`SecretsBackend` is the state and the lock, with one public method per API operation
 (:meth:`~SecretsBackend.get_public_key`, :meth:`~SecretsBackend.list_secrets`,
 :meth:`~SecretsBackend.create_secret`, :meth:`~SecretsBackend.update_secret`,
-:meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, and the
+:meth:`~SecretsBackend.delete_secret`, :meth:`~SecretsBackend.restart_servers`, Server
+Management's :meth:`~SecretsBackend.forecast_restart`,
+:meth:`~SecretsBackend.launch_restart` and :meth:`~SecretsBackend.list_restarts` (mixed in from
+:mod:`fakeserver.backend.server_management`), and the
 ``/_fake/`` oracle's :meth:`~SecretsBackend.get_plaintext`,
 :meth:`~SecretsBackend.create_game_server`, :meth:`~SecretsBackend.list_game_servers` and
 :meth:`~SecretsBackend.resolve_game_request`),
@@ -51,12 +54,14 @@ from .keys import KeyPair, UnsealError, new_key_id
 from .models import (
     NEEDS,
     AuthHeaders,
+    BodyReader,
     Result,
     StoredSecret,
     Universe,
     UniverseState,
 )
 from .restart_rules import parse_restart_body
+from .restarts import RestartBook
 from .rules import (
     INT64_MAX,
     MAX_SECRETS,
@@ -72,12 +77,9 @@ from .rules import (
     valid_secret_id,
     validate_value,
 )
+from .server_management import ServerManagementOperations
 
 __all__ = ["BodyReader", "SecretsBackend"]
-
-#: How an operation reads its request body: called only once the request is authorized, so a
-#: malformed body never hides a 401 or 403 (the contract's section 8). Raises ``BadRequest``.
-BodyReader = Callable[[], dict[str, Any]]
 
 _second_prefix: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
@@ -86,6 +88,7 @@ _FIRST_PLACE_ID = 9_000_000_001
 _PERMISSION = {
     "read": "read permission on the secrets store",
     "write": "write permission on the secrets store",
+    "universe_read": "read permission on the universe API system (scope universe:read)",
     "universe_write": "write permission on the universe API system (scope universe:write)",
 }
 
@@ -110,7 +113,7 @@ def _timestamp() -> str:
 # --------------------------------------------------------------------------- the backend
 
 
-class SecretsBackend:
+class SecretsBackend(ServerManagementOperations):
     """The secrets store's state under one lock, and its operations.
 
     Parameters
@@ -141,6 +144,8 @@ class SecretsBackend:
         self.key_grace_seconds = float(key_grace_seconds)
         self._clock_source = clock
         self._clock_offset = 0.0
+        # Turns the fake's clock into Unix time for Server Management's timestamps.
+        self._wall_offset = time.time() - clock()
         self._lock = threading.Lock()
         self._universes: dict[int, UniverseState] = {}
         #: The API keys and OAuth tokens the fake accepts, and their rate limits.
@@ -214,7 +219,8 @@ class SecretsBackend:
                 raise ValueError(f"universe {universe_id} already exists")
             fleet = Fleet(self._next_place_id, self.clock)
             self._next_place_id += 1
-            state = UniverseState(universe_id, KeyPair(new_key_id()), fleet)
+            restarts = RestartBook(universe_id, self._wall_offset)
+            state = UniverseState(universe_id, KeyPair(new_key_id()), fleet, restarts)
             self._universes[universe_id] = state
             return state.public()
 
@@ -323,13 +329,16 @@ class SecretsBackend:
 
     # ----------------------------------------------------------------- game servers
 
-    def start_server(self, universe_id: int, place_id: int | None = None) -> GameServer:
-        """Start a game server of ``place_id`` (default: the start place) with the universe's
-        secrets as they are now. Raises ``KeyError`` for an unknown universe, ``ValueError``
-        for a place id that is not a positive integer."""
+    def start_server(
+        self, universe_id: int, place_id: int | None = None, players: int = 0
+    ) -> GameServer:
+        """Start a game server of ``place_id`` (default: the start place) with ``players``
+        players and the universe's secrets as they are now. Raises ``KeyError`` for an
+        unknown universe, ``ValueError`` for a place id that is not a positive integer or a
+        negative player count."""
         with self._lock:
             state = self._universes[universe_id]
-            return state.fleet.start_server(state.server_secrets(), place_id)
+            return state.fleet.start_server(state.server_secrets(), place_id, players)
 
     def servers(self, universe_id: int) -> list[GameServer]:
         """The universe's running game servers (draining ones included), oldest first."""
@@ -436,24 +445,25 @@ class SecretsBackend:
     def create_game_server(
         self, *, auth: AuthHeaders, universe_id: str, body: BodyReader
     ) -> Result:
-        """The oracle: start a game server (body ``{}`` or ``{"placeId": N}``); describe it."""
+        """The oracle: start a game server (body ``{}``, or with ``"placeId": N`` and
+        ``"players": N``); describe it."""
         call = self._authorize("create_game_server", auth, universe_id)
         with call:
             fields = body()
-            unknown = sorted(set(fields) - {"placeId"})
+            unknown = sorted(set(fields) - {"placeId", "players"})
             if unknown:
-                raise BadRequest("unknown field in request body; allowed: placeId")
-            place = fields.get("placeId")
-            if place is not None and (
-                isinstance(place, bool) or not isinstance(place, int) or not 0 < place <= INT64_MAX
-            ):
+                raise BadRequest("unknown field in request body; allowed: placeId, players")
+            place, players = fields.get("placeId"), fields.get("players")
+            if place is not None and not _whole(place, 1, INT64_MAX):
                 raise BadRequest("'placeId' must be a positive 64-bit integer")
+            if players is not None and not _whole(players, 0, _MAX_PLAYERS):
+                raise BadRequest(f"'players' must be a whole number from 0 to {_MAX_PLAYERS}")
             with self._lock:
                 state = self._live(call)
                 call.sequence = next(self._sequence)
                 try:
-                    server = state.fleet.start_server(state.server_secrets(), place)
-                except ValueError as full:  # the cap (MAX_GAME_SERVERS): the place is valid
+                    server = state.fleet.start_server(state.server_secrets(), place, players or 0)
+                except ValueError as full:  # the cap (MAX_GAME_SERVERS): the rest is valid
                     raise BadRequest(str(full)) from None
                 described = server.describe()
         return Result(described, call.receipt())
@@ -654,6 +664,14 @@ class SecretsBackend:
                 record.domain = domain
             record.update_time = _timestamp()
             return record.item(secret_id)
+
+
+_MAX_PLAYERS = 1_000_000
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    """Whether a decoded JSON value is an integer (not a boolean) from ``low`` to ``high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _stale_key(universe_id: int, current: str) -> BadRequest:

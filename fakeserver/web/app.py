@@ -59,6 +59,9 @@ class SecretsApp:
             "update_secret": self.update_secret,
             "delete_secret": self.delete_secret,
             "restart_servers": self.restart_servers,
+            "forecast_restart": self.forecast_restart,
+            "launch_restart": self.launch_restart,
+            "list_restarts": self.list_restarts,
             "get_plaintext": self.get_plaintext,
             "create_game_server": self.create_game_server,
             "list_game_servers": self.list_game_servers,
@@ -115,6 +118,24 @@ class SecretsApp:
         """``POST /cloud/v2/universes/{universeId}:restartServers``: 200 with ``{}``."""
         return 200, self.backend.restart_servers(
             auth=request.auth, universe_id=request.params["universeId"], body=request.json_object
+        )
+
+    def forecast_restart(self, request: Request) -> tuple[int, Result]:
+        """``GET /server-management/v1/universes/{u}/restarts:forecast``: 200 with the forecast."""
+        return 200, self.backend.forecast_restart(
+            auth=request.auth, universe_id=request.params["universeId"]
+        )
+
+    def launch_restart(self, request: Request) -> tuple[int, Result]:
+        """``POST /server-management/v1/universes/{u}/restarts``: 200 with the restart's id."""
+        return 200, self.backend.launch_restart(
+            auth=request.auth, universe_id=request.params["universeId"], body=request.json_object
+        )
+
+    def list_restarts(self, request: Request) -> tuple[int, Result]:
+        """``GET /server-management/v1/universes/{u}/restarts``: 200 with every restart."""
+        return 200, self.backend.list_restarts(
+            auth=request.auth, universe_id=request.params["universeId"]
         )
 
     def create_game_server(self, request: Request) -> tuple[int, Result]:

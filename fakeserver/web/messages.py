@@ -26,6 +26,7 @@ __all__ = [
     "MAX_BODY",
     "RECEIPT_KEY",
     "REQUEST_KEY",
+    "SERVER_MANAGEMENT_PREFIX",
     "Answer",
     "Request",
     "json_answer",
@@ -50,6 +51,9 @@ def _reject_constant(name: str) -> NoReturn:
 
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
+
+#: Paths of Server Management v1, whose ProblemDetails type ``status`` as an integer.
+SERVER_MANAGEMENT_PREFIX = "/server-management/"
 
 # Built once: the status line is written on every answer.
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
@@ -186,6 +190,11 @@ def json_answer(status: int, payload: Any, headers: tuple[tuple[str, str], ...] 
 
 
 def problem_answer(problem: ApiProblem, instance: str, *, status_as_number: bool) -> Answer:
-    """The error response for ``problem`` raised by a request to path ``instance``."""
-    body = problem.body(instance, status_as_number=status_as_number)
+    """The error response for ``problem`` raised by a request to path ``instance``.
+
+    ``status`` is a number when ``status_as_number`` asks for it, and always on Server
+    Management's paths, whose published schema types it so (the contract's section 10).
+    """
+    number = status_as_number or instance.startswith(SERVER_MANAGEMENT_PREFIX)
+    body = problem.body(instance, status_as_number=number)
     return json_answer(problem.status, body, tuple(problem.headers))

@@ -38,7 +38,7 @@ class Route:
         return f"Route({self.template!r}, {self.methods!r})"
 
 
-#: The API, as ``shared/docs/secrets-api.md`` sections 1 and 9 list it.
+#: The API, as ``shared/docs/secrets-api.md`` sections 1, 9 and 10 list it.
 ROUTES: tuple[Route, ...] = (
     Route("/cloud/v2/universes/{universeId}/secrets/public-key", GET="get_public_key"),
     Route("/cloud/v2/universes/{universeId}/secrets", GET="list_secrets", POST="create_secret"),
@@ -48,6 +48,12 @@ ROUTES: tuple[Route, ...] = (
         DELETE="delete_secret",
     ),
     Route("/cloud/v2/universes/{universeId}:restartServers", POST="restart_servers"),
+    Route("/server-management/v1/universes/{universeId}/restarts:forecast", GET="forecast_restart"),
+    Route(
+        "/server-management/v1/universes/{universeId}/restarts",
+        GET="list_restarts",
+        POST="launch_restart",
+    ),
 )
 #: The fake's own oracle endpoints (plaintext, game servers), served only with
 #: ``FakeOpenCloud(expose_plaintext=True)``.

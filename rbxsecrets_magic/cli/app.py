@@ -4,13 +4,15 @@
 
     rbx-secrets plan   [--manifest FILE] [--env-file FILE] [--universe U]... [--environment NAME]...
                        [--prune] [--protect GLOB]... [--domain D] [--json]
-    rbx-secrets apply  (the same options) [--yes] [--restart [--bleed-off MINUTES]]
+    rbx-secrets apply  (the same options) [--yes] [--atomic] [--restart [ROLLOUT]]
     rbx-secrets set NAME [--domain D] [--from-env VAR | --from-file PATH | --stdin]
-                       [--universe U]... [--restart [--bleed-off MINUTES] [--yes]]
+                       [--universe U]... [--restart [ROLLOUT] [--yes]]
     rbx-secrets list   [--universe U]... [--json]
     rbx-secrets delete NAME... [--missing-ok] [--yes] [--universe U]...
-                       [--restart [--bleed-off MINUTES]]
-    rbx-secrets restart [--places ID[,ID...]] [--bleed-off MINUTES] [--universe U]... [--yes]
+                       [--restart [ROLLOUT]]
+    rbx-secrets restart [--places ID[,ID...]] [ROLLOUT] [--universe U]... [--yes] [--json]
+
+    ROLLOUT: [--bleed-off MINUTES] [--wait [--timeout SECONDS]] [--legacy]
     rbx-secrets check NAME URL [--universe U]...
 
 Credentials come only from ``RBX_API_KEY`` or ``RBX_OAUTH_TOKEN`` (an option would land in the
@@ -19,8 +21,10 @@ shell history and the process list); the base URL from ``--base-url`` or
 manifest), else ``RBX_UNIVERSE_ID``. Exit codes: 0 done (``plan``: the plan was made;
 ``check``: a game server could send the secret there), 1 something failed, a confirmation was
 declined or could not be asked without ``--yes`` (``check``: it could not), 2 usage error.
-Restarting disconnects players, so ``restart`` and ``--restart`` say what will happen and ask
-first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule). Errors are one line on stderr;
+Restarting disconnects players, so ``restart`` and ``--restart`` show Roblox's forecast of what
+a restart will hit and ask first (:mod:`rbxsecrets_magic.operations.rollout` holds the rule);
+they restart through Server Management, or ``:restartServers`` with ``--legacy``; ``--wait``
+exits 1 when a restart is still running at the timeout. Errors are one line on stderr;
 progress goes to stderr; with ``--json``, stdout holds only the JSON document.
 
 Each subcommand is a :class:`Command` in :data:`COMMANDS`: a function that adds its options and
@@ -60,6 +64,15 @@ from .commands import (
     _run_set,
 )
 from .console import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, Console, UsageFailure
+from .logins import (
+    LOGIN_EPILOG,
+    configure_login,
+    configure_logout,
+    configure_whoami,
+    run_login,
+    run_logout,
+    run_whoami,
+)
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 
@@ -117,17 +130,36 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_bleed_off_option(parser: argparse.ArgumentParser) -> None:
-    """``--bleed-off MINUTES``: how long old servers may run without taking players."""
+    """How a restart goes: ``--bleed-off MINUTES``, ``--wait [--timeout SECONDS]``,
+    ``--legacy``."""
     parser.add_argument(
         "--bleed-off",
         metavar="MINUTES",
-        help="Let old servers run 1-60 minutes without taking new players "
-        "before they shut down (default: shut down now).",
+        help="Let old servers run 1-240 minutes (1-60 with --legacy) without taking new "
+        "players before they shut down (default: shut down now).",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="Follow the restart until every place has restarted, with a progress bar; "
+        "exit 1 if it is still running at the timeout.",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="With --wait: how long to wait (default: the bleed-off plus 10 minutes).",
+    )
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="Restart through the older :restartServers (for keys with only the universe "
+        "write permission): no forecast and nothing to wait for.",
     )
 
 
 def add_restart_options(parser: argparse.ArgumentParser, *, yes: bool) -> None:
-    """``--restart`` and ``--bleed-off`` for a writing command (and ``--yes`` if it lacks one)."""
+    """``--restart`` and how it goes (:func:`add_bleed_off_option`) for a writing command, and
+    ``--yes`` if it lacks one."""
     parser.add_argument(
         "--restart",
         action="store_true",
@@ -188,6 +220,11 @@ def _configure_plan(parser: argparse.ArgumentParser) -> None:
 def _configure_apply(parser: argparse.ArgumentParser) -> None:
     add_plan_options(parser)
     parser.add_argument(
+        "--atomic",
+        action="store_true",
+        help="All or nothing: if any secret has an error (no usable value), write nothing.",
+    )
+    parser.add_argument(
         "--yes",
         action="store_true",
         help="Delete (and with --restart, restart) without asking (needed "
@@ -225,6 +262,13 @@ def _configure_set(parser: argparse.ArgumentParser) -> None:
         "--stdin",
         action="store_true",
         help="Read the value from a pipe (one final newline dropped).",
+    )
+    source.add_argument(
+        "--from",
+        dest="from_ref",
+        metavar="REF",
+        help="Take the value from where it is kept: sops:FILE#KEY, aws-sm:ID[#KEY], "
+        "keyring:SERVICE/USER, env:VAR, file:PATH, or a plugin's scheme.",
     )
     add_target_options(parser)
     add_json_option(parser)
@@ -274,6 +318,11 @@ def _configure_restart(parser: argparse.ArgumentParser) -> None:
     add_json_option(parser)
 
 
+def _configure_login(parser: argparse.ArgumentParser) -> None:
+    configure_login(parser)
+    add_target_options(parser, "RBX_UNIVERSE_ID, else every environment of the manifest")
+
+
 def _configure_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="Secret id.")
     parser.add_argument("url", metavar="URL", help="The URL the game calls (http or https).")
@@ -284,9 +333,10 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------- entry point
 
 _VALUES_FROM = """\
-Values come from --env-file, else from environment variables named like the secrets (how
-CI passes them); never from the command line. Without a manifest, every entry of the
---env-file is a secret."""
+Values come from the manifest's from references (sops:FILE#KEY, aws-sm:ID#KEY,
+keyring:SERVICE/USER, ...), else from --env-file, else from
+environment variables named like the secrets (how CI passes them); never from the
+command line. Without a manifest, every entry of the --env-file is a secret."""
 
 _PLAN_EPILOG = f"""\
 {_VALUES_FROM}
@@ -336,13 +386,15 @@ getting started:
   1. Write rbxsecrets.toml, which names each environment's universe and each secret's
      domain, never a value (see the README's "Secrets as code"); or use a .env file alone
      and put the universe id in RBX_UNIVERSE_ID (or give --universe ID).
-  2. Put an Open Cloud API key with the secret-store API system in RBX_API_KEY (from a
-     CI secret or a password manager, not typed on a command line).
+  2. rbx-secrets login keeps an Open Cloud API key with the secret-store API system in
+     the system keyring; in CI, put it in RBX_API_KEY (from a CI secret, never typed on
+     a command line).
   3. rbx-secrets plan --env-file .env      see what would change
   4. rbx-secrets apply --env-file .env     make it so
 
 environment:
-  RBX_API_KEY, RBX_OAUTH_TOKEN  the credential (never an option: shell history)
+  RBX_API_KEY, RBX_OAUTH_TOKEN  the credential (never an option: shell history); after the
+                                session's login, before the keyring (rbx-secrets login)
   RBX_UNIVERSE_ID               the universe when --universe is not given
   RBX_OPEN_CLOUD_URL            the Open Cloud base URL (default https://apis.roblox.com)
   RBX_SECRETS_STATE_DIR         where fingerprints of applied values are kept
@@ -377,7 +429,8 @@ COMMANDS: list[Command] = [
     Command("delete", "Delete secrets.", _configure_delete, _run_delete, _DELETE_EPILOG),
     Command(
         "restart",
-        "Restart game servers so they load the secrets as they are now (asks first).",
+        "Restart game servers so they load the secrets as they are now (shows the forecast "
+        "and asks first).",
         _configure_restart,
         _run_restart,
     ),
@@ -386,6 +439,25 @@ COMMANDS: list[Command] = [
         "Say whether a game server could send a secret to a URL (its domain).",
         _configure_check,
         _run_check,
+    ),
+    Command(
+        "login",
+        "Check an API key and keep it in the system keyring.",
+        _configure_login,
+        run_login,
+        LOGIN_EPILOG,
+    ),
+    Command(
+        "logout",
+        "Remove the credential kept in the system keyring.",
+        configure_logout,
+        run_logout,
+    ),
+    Command(
+        "whoami",
+        "Say which credential is used, and where it comes from (never the key).",
+        configure_whoami,
+        run_whoami,
     ),
 ]
 
@@ -397,7 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
         description=(
             "Plan and apply Roblox Open Cloud secrets across experiences. Credentials come from "
-            "RBX_API_KEY or RBX_OAUTH_TOKEN, never from an option."
+            "RBX_API_KEY or RBX_OAUTH_TOKEN, else the system keyring (rbx-secrets login), never "
+            "from an option."
         ),
         epilog=_MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -439,8 +512,8 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
     if any(re.search(r"(?<![\w-])" + re.escape(f) + r"(?![\w-])", message) for f in forms):
         if "invalid choice" in message:
             return (
-                f"unknown command; the commands are {', '.join(c.name for c in COMMANDS)} "
-                f"(see {PROG} --help)"
+                f"unknown command{_command_guess(argv)}; the commands are "
+                f"{', '.join(c.name for c in COMMANDS)} (see {PROG} --help)"
             )
         return (
             f"invalid arguments, not repeated here in case one is a secret value; values "
@@ -448,6 +521,13 @@ def _safe_usage_message(message: str, argv: Sequence[str], parser: argparse.Argu
             f"(see {PROG} --help)"
         )
     return message
+
+
+def _command_guess(argv: Sequence[str]) -> str:
+    """``; did you mean plan?`` for a mistyped command: names only a real command."""
+    typed = next((word for word in argv if not word.startswith("-")), "")
+    guess = difflib.get_close_matches(typed, [c.name for c in COMMANDS], n=1)
+    return f"; did you mean {guess[0]}?" if guess else ""
 
 
 def _option_guess(argv: Sequence[str], parser: argparse.ArgumentParser, known: set[str]) -> str:
@@ -466,9 +546,16 @@ def _option_guess(argv: Sequence[str], parser: argparse.ArgumentParser, known: s
 
 
 def _explicit_argument(word: str) -> tuple[str, ...]:
-    """What follows ``=`` in ``--option=TEXT``, which argparse quotes alone."""
+    """The parts of an option word argparse may quote alone.
+
+    What follows ``=`` in ``--option=TEXT``; and any tail of a short-option word, because
+    argparse reads ``-hTEXT`` (or ``-hhTEXT``) as ``-h`` given ``TEXT``.
+    """
     name, equals, text = word.partition("=")
-    return (text, equals + text) if word.startswith("-") and equals else ()
+    parts: tuple[str, ...] = (text, equals + text) if word.startswith("-") and equals else ()
+    if word.startswith("-") and not word.startswith("--"):
+        parts += tuple(word[i:] for i in range(2, len(word)))
+    return parts
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:

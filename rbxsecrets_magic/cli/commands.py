@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..operations.interaction import Interaction
     from ..operations.results import WriteReport, WriteRow
+    from ..operations.rollout import RestartOptions
     from ..operations.writes import RestartRequest
     from ..secrets_as_code.apply import Outcome
     from ..secrets_as_code.manifest import Manifest, Target
@@ -41,7 +42,7 @@ def _planned(
     args: argparse.Namespace, console: Console
 ) -> Iterator[tuple[Plan, dict[int, SecretsClient], StateStore]]:
     """Make the plan; yield it with its clients and state, closing the clients after."""
-    from ..secrets_as_code.plan import make_plan
+    from ..operations.sync import plan as make_plan
     from ..secrets_as_code.state import StateStore
     from ..secrets_as_code.sync import close_clients, load_desired
 
@@ -55,8 +56,6 @@ def _planned(
         environ=console.environ,
     )
     state = StateStore()
-    if state.problem:
-        console.err(f"{PROG}: note: {state.problem} ({state.path}); values cannot be verified")
     clients = _open_clients(desired.targets, args)
     try:
         for target in desired.targets:
@@ -99,6 +98,7 @@ def _run_apply(args: argparse.Namespace, console: Console) -> int:
             clients,
             state,
             yes=args.yes,
+            atomic=args.atomic,
             restart=restart,
             interaction=_interaction(console),
             on_outcome=progress,
@@ -120,16 +120,15 @@ def resolve_targets(args: argparse.Namespace, console: Console) -> list[Target]:
 
 def _open_clients(targets: Sequence[Target], args: argparse.Namespace) -> dict[int, SecretsClient]:
     """A client per target, sharing one pacer; a missing credential is said in CLI terms."""
+    from ..credentials.chain import find_credential
     from ..secrets_as_code.sync import open_clients
-    from ..settings import env_credential
+    from ..settings import check_base_url, chosen_base_url
 
-    if env_credential() is None:
-        raise UsageFailure(
-            "no credential: set RBX_API_KEY (or RBX_OAUTH_TOKEN) to an Open Cloud "
-            "API key with the secret-store API system; it is never an option, "
-            "so it stays out of the shell history"
-        )
-    return open_clients(targets, base_url=args.base_url)
+    # RBX_API_KEY, then RBX_OAUTH_TOKEN, then the keyring (rbx-secrets login).
+    search = find_credential(check_base_url(chosen_base_url(args.base_url)))
+    if search.found is None:
+        raise UsageFailure(search.no_credential_message())
+    return open_clients(targets, base_url=args.base_url, credential=search.found.credential)
 
 
 @contextlib.contextmanager
@@ -167,6 +166,7 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
 
     name = _secret_id_argument(args.name)
     domain = _domain_option(args.domain)
+    _check_reference(args.from_ref)
     restart = _restart_request(args)
     with _clients_for(args, console) as (targets, clients):
 
@@ -194,6 +194,14 @@ def _run_set(args: argparse.Namespace, console: Console) -> int:
     return _finish_writes(report, args.json, console)
 
 
+def _check_reference(given: str | None) -> None:
+    """Refuse, before any request, a ``--from`` that is no reference (without repeating it)."""
+    if given is not None:
+        from ..value_sources import parse_reference
+
+        parse_reference(given)
+
+
 def _domain_option(given: str | None) -> str | None:
     """``--domain`` checked; a refusal names the rule broken, never the text given.
 
@@ -214,6 +222,11 @@ def _read_set_value(
     """The value from --from-env, --from-file, --stdin, or a prompt that hides input."""
     from ..values import read_value
 
+    if args.from_ref is not None:
+        from ..value_sources import ResolutionContext
+
+        with ResolutionContext(environ=console.environ) as run:
+            return run.resolve(args.from_ref).reveal()
     if args.from_env is not None:
         value = console.environ.get(args.from_env)
         if not value:
@@ -225,6 +238,8 @@ def _read_set_value(
     if args.from_file is not None:
         return read_value(from_file=args.from_file).reveal()
     if args.stdin:
+        if console.stdin is None:
+            raise UsageFailure("--stdin was given but stdin is closed; pipe the value in")
         if console.interactive():
             raise UsageFailure(
                 "--stdin reads a pipe, and stdin is a terminal that would show "
@@ -244,8 +259,16 @@ def _read_set_value(
             "no value: stdin is not a terminal to prompt on; use --from-env VAR, "
             "--from-file PATH or --stdin"
         )
-    where = ", ".join(t.label for t in targets)
-    return _prompt_hidden(f"Value for {name} (universe {where}): ")
+    return _prompt_hidden(f"Value for {name} ({_universes_phrase(targets)}): ")
+
+
+def _universes_phrase(targets: Sequence[Target]) -> str:
+    """``universe 1234567, staging`` or ``universes 1234567, staging; 7654321, production``."""
+    each = [
+        f"{t.universe_id}, {t.environment}" if t.environment else str(t.universe_id)
+        for t in targets
+    ]
+    return f"universe{'s' if len(each) > 1 else ''} {'; '.join(each)}"
 
 
 def _prompt_hidden(prompt: str) -> str:
@@ -324,15 +347,38 @@ def _finish_writes(report: WriteReport, as_json: bool, console: Console) -> int:
 
 def _restart_request(args: argparse.Namespace) -> RestartRequest | None:
     """The restart asked for with --restart (None without it); checked before any request."""
-    from ..operations.rollout import RestartOptions, parse_bleed_off
     from ..operations.writes import RestartRequest
 
     if not args.restart:
-        if args.bleed_off is not None:
-            raise UsageFailure("--bleed-off works only with --restart")
+        given = [
+            option
+            for option, used in (
+                ("--bleed-off", args.bleed_off is not None),
+                ("--wait", args.wait),
+                ("--timeout", args.timeout is not None),
+                ("--legacy", args.legacy),
+            )
+            if used
+        ]
+        if given:
+            works = "works" if len(given) == 1 else "work"
+            raise UsageFailure(f"{' and '.join(given)} {works} only with --restart")
         return None
-    return RestartRequest(
-        RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off)), args.yes
+    return RestartRequest(_restart_options(args), args.yes)
+
+
+def _restart_options(
+    args: argparse.Namespace, places: Sequence[str] | None = None
+) -> RestartOptions:
+    """The options of a restart, read by the operations' one rule (one line if wrong)."""
+    from ..operations.rollout import parse_restart_options
+
+    return parse_restart_options(
+        places=places,
+        bleed_off=args.bleed_off,
+        legacy=args.legacy,
+        wait=args.wait,
+        timeout=args.timeout,
     )
 
 
@@ -345,7 +391,7 @@ def _interaction(console: Console) -> Interaction:
             return None
         return console.confirm(question.removesuffix(" [y/N] "))
 
-    return Interaction(ask=ask, say=console.err)
+    return Interaction(ask=ask, say=console.err, progress=console.progress)
 
 
 def _not_confirmed(exc: NotConfirmedError, args: argparse.Namespace) -> str:
@@ -376,18 +422,9 @@ def _not_confirmed(exc: NotConfirmedError, args: argparse.Namespace) -> str:
 
 
 def _run_restart(args: argparse.Namespace, console: Console) -> int:
-    from ..operations.rollout import (
-        RestartOptions,
-        RestartTarget,
-        check_places_fit,
-        parse_bleed_off,
-        parse_place_ids,
-        roll_out,
-    )
+    from ..operations.rollout import RestartTarget, check_places_fit, roll_out
 
-    options = RestartOptions(
-        place_ids=parse_place_ids(args.places), bleed_off_minutes=parse_bleed_off(args.bleed_off)
-    )
+    options = _restart_options(args, args.places)
     targets = [RestartTarget(t.universe_id, t.label) for t in resolve_targets(args, console)]
     check_places_fit(options, targets)
     with _clients_for(args, console) as (_targets, clients):
@@ -417,6 +454,7 @@ def _run_check(args: argparse.Namespace, console: Console) -> int:
                     "checks": [
                         {
                             "universe": t.universe_id,
+                            "environment": t.environment,
                             "id": name,
                             "exists": c.domain is not None,
                             "host": c.host,

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
 # Offered nothing after them: IPython's file matcher completes a path, the rest is free text.
-_QUIET_KINDS = frozenset({Kind.PATH, Kind.DOMAIN, Kind.GLOB, Kind.PLACES, Kind.MINUTES})
+_QUIET_KINDS = frozenset(
+    {Kind.PATH, Kind.DOMAIN, Kind.GLOB, Kind.PLACES, Kind.MINUTES, Kind.REFERENCE, Kind.SECONDS}
+)
 _FLAG_OPTIONS = frozenset(name for name, o in OPTIONS.items() if o.kind is Kind.FLAG)
 
 

@@ -60,7 +60,6 @@ from .wording import (
     _describe_delete,
     _describe_set,
     _fail,
-    _plain_url,
     _target,
 )
 
@@ -77,6 +76,18 @@ from .options import option
 from .reading import ReadingMixin
 from .session import SessionMixin
 from .writes import WritesMixin
+
+
+def _value_sources(magic: str, args: argparse.Namespace) -> list[str | None]:
+    """The value options given, at most one; a ``--from`` checked to be a reference."""
+    sources = [args.from_env, args.from_file, args.from_var, args.from_ref]
+    if sum(s is not None for s in sources) > 1:
+        raise _fail(magic, "give only one of --from-env, --from-file, --from-var and --from")
+    if args.from_ref is not None:
+        from ..value_sources import parse_reference
+
+        parse_reference(args.from_ref)  # before any request; never repeats a non-reference
+    return sources
 
 
 @magics_class
@@ -173,12 +184,16 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--from-env")
     @option("--from-file")
     @option("--from-var")
+    @option("--from")
     @option("--confirm")
     @option("--env-file")
     @option("--dry-run", help="With --env-file: only show what would be created or updated.")
     @option("--universe")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option("--yes")
     def rbx_secret_set(self, line: str) -> None:
         """Create or update a secret; the value comes from a masked prompt, never the line.
@@ -186,7 +201,8 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         Says whether the secret was created or updated, in which universe, and the value's
         length; never the value. Running game servers pick up a new value when they restart.
         In a headless kernel (nbclient, papermill) there is no prompt: use --from-env,
-        --from-file or --from-var. With --restart, once the value is set in every universe,
+        --from-file, --from-var, or --from REF for where the value is kept (sops, AWS Secrets
+        Manager, the keyring, a plugin). With --restart, once the value is set in every universe,
         their game servers restart (after saying how and asking; --yes answers) so they load it.
 
         With --env-file PATH, sets every entry of a .env file (python-dotenv rules), with a
@@ -205,6 +221,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             In [3]: %rbx_secret_set api_token --from-env API_TOKEN
             In [4]: %rbx_secret_set api_token --from-file ~/.secrets/api_token
             In [5]: %rbx_secret_set api_token --from-var token --universe 1234567
+            In [6]: %rbx_secret_set stripe_key --from sops:secrets.enc.env#STRIPE_KEY
             In [6]: %rbx_secret_set --env-file .env --dry-run
             In [7]: %rbx_secret_set --env-file .env --domain '*.example.com'
             In [8]: %rbx_secret_set api_token --from-env API_TOKEN --restart --bleed-off 10
@@ -224,9 +241,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             return self._set_env_file(args)
         if args.dry_run:
             raise _fail(magic, "--dry-run works only with --env-file")
-        sources = [args.from_env, args.from_file, args.from_var]
-        if sum(s is not None for s in sources) > 1:
-            raise _fail(magic, "give only one of --from-env, --from-file and --from-var")
+        sources = _value_sources(magic, args)
         if args.name is None:
             raise _fail(
                 magic,
@@ -253,6 +268,13 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
         def value() -> SecretValue:
             # The plaintext lives only in the operation's frames; on failure, _run empties them.
+            if args.from_ref is not None:
+                from ..value_sources import ResolutionContext
+
+                with ResolutionContext() as run:
+                    resolved = run.resolve(args.from_ref)
+                self._given.append(resolved.reveal())
+                return resolved
             given = read_value(
                 prompt=f"Value for {name} (universe {', '.join(map(str, universes))}): ",
                 from_env=args.from_env,
@@ -291,6 +313,9 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--universe")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option(
         "--yes",
         help="Delete (and with --restart, restart) without asking (needed where nothing "
@@ -407,6 +432,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         help="Use this key only for universe U (and check "
         "it there); an id or environment name of the manifest, or a comma list.",
     )
+    @option("--save")
     def rbx_secret_login(self, line: str) -> None:
         """Enter an Open Cloud API key in a masked prompt, for this session only.
 
@@ -426,6 +452,11 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
 
             In [2]: %rbx_secret_login --universe 1234567
             In [3]: %rbx_secret_login --from-env MY_OPEN_CLOUD_KEY
+            In [4]: %rbx_secret_login --save
+
+        With --save, the key is also kept in the system keyring for the base URL (once a
+        universe accepted it), for later sessions and rbx-secrets. The credential used is the
+        session's login, then RBX_API_KEY, then RBX_OAUTH_TOKEN, then the system keyring.
         """
         self._run(self.rbx_secret_login, line, self._login)
 
@@ -466,9 +497,13 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @option("--prune")
     @option("--protect")
     @option("--dry-run", help="Only show the plan.")
+    @option("--atomic")
     @option("--yes", help="Delete (and with --restart, restart) without asking.")
     @option("--restart")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     def rbx_secret_sync(self, line: str) -> None:
         """Make experiences' secrets match the manifest: show the plan, then apply it.
 
@@ -513,6 +548,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
             prune=args.prune,
             protect=tuple(args.protect),
             dry_run=args.dry_run,
+            atomic=args.atomic,
             yes=args.yes,
             restart=restart,
         )
@@ -552,46 +588,48 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
     @magic_arguments()
     @option("--places")
     @option("--bleed-off")
+    @option("--wait")
+    @option("--timeout")
+    @option("--legacy")
     @option("--universe")
     @option("--yes")
     def rbx_servers_restart(self, line: str) -> None:
         """Restart an experience's game servers so they load the secrets as they are now.
 
-        Running servers keep the secrets they started with. This says what will happen to
-        the players, asks, then restarts every place's servers (or those of --places), on
-        every place version. With --bleed-off, old servers take no new players and shut down
-        after that many minutes; without it they shut down now. --yes answers the question;
-        where nothing can ask (a headless kernel) and --yes is missing, nothing is restarted.
-        The API key needs the universe API system with write permission.
+        Running servers keep the secrets they started with. Through Roblox's Server
+        Management API, this shows the forecast (players and servers per place), asks, then
+        restarts every version of every place's servers (or those of --places); with no
+        server running it says so and restarts nothing. With --bleed-off (1-240 minutes), old
+        servers take no new players and shut down after that long; without it, now. --wait
+        follows the restart to the end with a progress bar (--timeout: how long). --yes
+        answers the question; where nothing can ask (a headless kernel) and --yes is
+        missing, nothing is restarted. The API key needs the universe API system with read
+        and write; --legacy restarts through the older :restartServers, for a key with
+        write only (no forecast, bleed-off 1-60).
 
         Examples
         --------
         ::
 
-            In [1]: %rbx_servers_restart --bleed-off 10
-            Servers of every place in universe 6930499524 stop taking players now and shut
-            down in 10 minutes.
-            Restart them? Players on them are disconnected. [y/N] y
-            Restarted the servers of universe 6930499524: new servers load the secrets as
-            they are now (old ones drain for 10 minutes).
+            In [1]: %rbx_servers_restart --bleed-off 10 --wait
+            Restart 3 servers (41 players) in universe 6930499524: places 1818 (2 servers,
+            30 players) and 1819 (1 server, 11 players); they stop taking players now and
+            shut down in 10 minutes.
+            Restart? [y/N] y
+            Launched restart 6f1c... in universe 6930499524: new servers load the secrets
+            as they are now (old ones drain for 10 minutes).
+            Restart of universe 6930499524 succeeded: 3 servers in 2 places restarted
+            (41 players moved to new servers).
 
             In [2]: %rbx_servers_restart --places 1818,1819 --yes --universe staging
         """
         self._run(self.rbx_servers_restart, line, self._servers_restart)
 
     def _servers_restart(self, args: argparse.Namespace) -> None:
-        from ..operations.rollout import (
-            RestartOptions,
-            RestartTarget,
-            parse_bleed_off,
-            parse_place_ids,
-        )
+        from ..operations.rollout import RestartTarget
 
         magic = "rbx_servers_restart"
-        options = RestartOptions(
-            place_ids=parse_place_ids(args.places),
-            bleed_off_minutes=parse_bleed_off(args.bleed_off),
-        )
+        options = self._restart_options(args, args.places)
         universes = self._universes(magic, args.universe)
         self._roll_out(magic, [RestartTarget(u, str(u)) for u in universes], options, args.yes)
 
@@ -633,15 +671,7 @@ class RbxSecretsMagics(ReadingMixin, WritesMixin, SessionMixin, Magics):
         name = self._check_names(magic, [args.name])[0]
         if args.url is None:
             raise _fail(magic, "give the URL the game calls: %rbx_secret_check NAME URL")
-        check_url(args.url)
-        if not _plain_url(args.url):
-            # The line stays in the history when the check succeeds: a token must not.
-            raise _fail(
-                magic,
-                "give the URL without its user name, query or fragment (a "
-                "token there would stay in the history); only its host matters, "
-                "e.g. https://api.example.com/",
-            )
+        check_url(args.url)  # the line stays in the history: refuses a URL with a token
         universes = self._universes(magic, args.universe)
         checks = [check_secret(self._client(magic, u), name, args.url) for u in universes]
         missing = [c.label for c in checks if c.domain is None]

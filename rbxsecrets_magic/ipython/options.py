@@ -34,6 +34,8 @@ class Kind(enum.Enum):
     GLOB = "glob"  # a pattern of secret ids
     PLACES = "places"  # place ids, a comma list
     MINUTES = "minutes"
+    REFERENCE = "reference"  # a value reference: sops:FILE#KEY, aws-sm:ID#KEY, keyring:S/U...
+    SECONDS = "seconds"  # a number of seconds, perhaps with a fraction
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,28 @@ OPTIONS: dict[str, Option] = {
             "Take the value from variable NAME of this session.",
             "NAME",
         ),
+        Option(
+            "--from",
+            Kind.REFERENCE,
+            "Take the value from where it is kept: sops:FILE#KEY, aws-sm:ID[#KEY], "
+            "keyring:SERVICE/USER, env:VAR, file:PATH, or a plugin's scheme.",
+            "REF",
+            {"dest": "from_ref"},
+        ),
+        Option(
+            "--save",
+            Kind.FLAG,
+            "Also keep the key in the system keyring for the base URL, for later sessions "
+            "and rbx-secrets (rbx-secrets logout removes it).",
+        ),
         Option("--confirm", Kind.FLAG, "Ask for the value twice."),
         Option("--env-file", Kind.PATH, "Set every entry of a .env file instead.", "PATH"),
         Option("--dry-run", Kind.FLAG, "Only show what would change."),
+        Option(
+            "--atomic",
+            Kind.FLAG,
+            "All or nothing: if any secret has an error (no usable value), write nothing.",
+        ),
         Option(
             "--restart",
             Kind.FLAG,
@@ -97,9 +118,26 @@ OPTIONS: dict[str, Option] = {
         Option(
             "--bleed-off",
             Kind.MINUTES,
-            "Let old servers run 1-60 minutes without taking new players before they "
-            "shut down (default: shut down now).",
+            "Let old servers run 1-240 minutes (1-60 with --legacy) without taking new "
+            "players before they shut down (default: shut down now).",
             "MINUTES",
+        ),
+        Option(
+            "--wait",
+            Kind.FLAG,
+            "Follow the restart until every place has restarted, with a progress bar.",
+        ),
+        Option(
+            "--timeout",
+            Kind.SECONDS,
+            "With --wait: seconds to wait (default: the bleed-off plus 10 minutes).",
+            "SECONDS",
+        ),
+        Option(
+            "--legacy",
+            Kind.FLAG,
+            "Restart through the older :restartServers, for a key with only the universe "
+            "write permission (no forecast, nothing to wait for).",
         ),
         Option(
             "--yes",

@@ -19,10 +19,10 @@ from ..errors import RbxSecretsError, ValueSourceError
 from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
 from .wording import (
     _SOURCE_OPTIONS,
-    _existing_path,
     _explain,
     _fail,
     _passes,
+    _path_like,
     _plain_url,
 )
 
@@ -71,6 +71,8 @@ class ReadingMixin:
             _scrub(exc)
         except ValueSourceError as exc:
             message = str(exc)
+            if exc.typed is not None and _path_like(exc.typed):
+                message += f": {exc.typed}"  # a path, not a value: named
             _scrub(exc)
         except RbxSecretsError as exc:
             message = _explain(exc, magic)
@@ -146,11 +148,13 @@ class ReadingMixin:
             Kind.DOMAIN: lambda t: _passes(validate_domain, t),
             Kind.ENV_VAR: lambda t: t in os.environ or is_env_var_name(t),
             Kind.VARIABLE: lambda t: t.isidentifier() and t in namespace,
-            Kind.PATH: _existing_path,
+            Kind.PATH: _path_like,
             # A pattern of secret ids: the characters of an id and glob's own.
             Kind.GLOB: lambda t: _GLOB_OF_IDS.fullmatch(t) is not None,
             Kind.PLACES: lambda t: re.fullmatch(r"[0-9]{1,19}(,[0-9]{1,19})*", t) is not None,
-            Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,2}", t) is not None,
+            Kind.MINUTES: lambda t: re.fullmatch(r"[0-9]{1,3}", t) is not None,
+            Kind.SECONDS: lambda t: re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,3})?", t) is not None,
+            Kind.REFERENCE: _is_reference,
         }
 
         def never(_text: str) -> bool:
@@ -249,3 +253,15 @@ def _holds(value: object, secrets: Sequence[str], keep: object, depth: int = 0) 
     else:
         items = list(getattr(value, "__dict__", {}).values())
     return any(_holds(item, secrets, keep, depth + 1) for item in items)
+
+
+def _is_reference(text: str) -> bool:
+    """Whether ``text`` is a value reference (kept in the history; anything else is not)."""
+    from ..errors import NotAReferenceError
+    from ..value_sources import parse_reference
+
+    try:
+        parse_reference(text)
+    except NotAReferenceError:
+        return False
+    return True

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
     from ..opencloud.pacing import Pacer
     from ..operations.interaction import Interaction, ProgressBar
+    from ..settings import Credential
     from ..values import SecretValue
 
 
@@ -73,6 +74,8 @@ class SessionMixin:
         except InvalidInputError:
             return f"{ENV_API_KEY} is set but holds no usable key"
         if credential is None:
+            if self._kept_login() is not None:
+                return "the key kept in the system keyring (%rbx_secret_login --save) is used now"
             return (
                 f"no API key is set now: run %rbx_secret_login or set {ENV_API_KEY} before "
                 "starting IPython/Jupyter"
@@ -197,10 +200,13 @@ class SessionMixin:
         """A cached client for ``universe`` with the session key, else the environment's."""
         key = self._keys.get(universe) or self._keys.get(None)
         from_env = env_credential() if key is None else None
+        kept = self._kept_login() if key is None and from_env is None else None
         if key is not None:
             credential = key.reveal()
         elif from_env is not None:
             credential = from_env.secret
+        elif kept is not None:
+            credential = kept.secret
         else:
             raise _fail(magic, _NO_KEY)
         cache_key = (
@@ -213,7 +219,7 @@ class SessionMixin:
         )
         client = self._clients.get(cache_key)
         if client is None:
-            client = self._new_client(universe, key)
+            client = self._new_client(universe, key, kept)
             # The configuration or key changed: the old client's session is of no more use.
             for stale in [k for k in self._clients if k[0] == universe]:
                 self._clients.pop(stale).close()
@@ -225,12 +231,36 @@ class SessionMixin:
             client.close()
         self._clients.clear()
 
-    def _new_client(self, universe: int, key: SecretValue | None) -> SecretsClient:
+    def _api_url(self) -> str:
+        """The base URL the magics use, checked (the keyring keeps logins per base URL)."""
+        from ..settings import check_base_url, chosen_base_url
+
+        return check_base_url(chosen_base_url(self.base_url or None))
+
+    def _kept_login(self) -> Credential | None:
+        """The credential kept in the system keyring for the base URL; None without one."""
+        from ..credentials.store import load_login
+        from ..errors import KeyringUnavailableError
+
+        try:
+            return load_login(self._api_url())
+        except (KeyringUnavailableError, InvalidInputError):
+            return None
+
+    def _new_client(
+        self, universe: int, key: SecretValue | None, kept: Credential | None = None
+    ) -> SecretsClient:
         from ..opencloud.client import SecretsClient
 
+        api_key = key.reveal() if key is not None else None
+        oauth_token = None
+        if kept is not None:
+            api_key = kept.secret if kept.kind == "api key" else None
+            oauth_token = kept.secret if kept.kind == "OAuth token" else None
         return SecretsClient(
             universe,
-            api_key=key.reveal() if key is not None else None,
+            api_key=api_key,
+            oauth_token=oauth_token,
             base_url=self.base_url or None,
             timeout=self.timeout,
             max_retries=self.max_retries,
@@ -257,7 +287,8 @@ class SessionMixin:
             # Without ipywidgets, tqdm.auto warns once and falls back to a text bar: fine.
             warnings.simplefilter("ignore")
             from tqdm.auto import tqdm
-        bar = tqdm(total=total, desc=desc, unit="secret", disable=not self.progress)
+        unit = "server" if desc.startswith("Restarting") else "secret"
+        bar = tqdm(total=total, desc=desc, unit=unit, disable=not self.progress)
         try:
             yield bar
         finally:
@@ -271,6 +302,7 @@ class SessionMixin:
         checks = [u for u in scopes if u is not None] or [
             u for u in [self._universe_or_none(magic, None)] if u is not None
         ]
+        keyring_name = self._check_save(magic, args.save, checks)
         if args.from_env is None and args.from_file is None:
             from .prompt import check_masked_prompt
 
@@ -291,6 +323,11 @@ class SessionMixin:
         for scope in scopes:
             self._keys[scope] = key
         self._forget_clients()
+        if keyring_name is not None:
+            from ..credentials.store import save_login
+            from ..settings import Credential
+
+            save_login(self._api_url(), Credential("api key", key.reveal()))
         named = [str(u) for u in scopes if u is not None]
         where = f"universe {', '.join(named)}" if named else "every universe"
         checked = (
@@ -298,7 +335,36 @@ class SessionMixin:
             if checks
             else "API key kept (not checked: no universe configured)"
         )
-        print(f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it).")
+        if keyring_name is None:
+            print(
+                f"{checked}; used for {where} in this session only (%rbx_secret_logout forgets it)."
+            )
+            return
+        print(
+            f"{checked}; used for {where} in this session, and kept in the system keyring "
+            f"({keyring_name}) for {self._api_url()} for later sessions and rbx-secrets "
+            "(rbx-secrets logout removes it)."
+        )
+
+    def _check_save(self, magic: str, save: bool, checks: list[int]) -> str | None:
+        """For --save, before the key is asked for: the keyring's name, or a UsageError."""
+        if not save:
+            return None
+        if not checks:
+            raise _fail(
+                magic,
+                "--save keeps the key only once a universe accepted it: configure one "
+                "(%config RbxSecretsMagics.universe_id = ...) or give --universe",
+            )
+        from ..credentials.store import check_keyring
+        from ..errors import KeyringUnavailableError
+
+        problem = None
+        try:
+            return check_keyring()
+        except KeyringUnavailableError as exc:
+            problem = str(exc)
+        raise _fail(magic, problem)
 
     def _logout(self, args: argparse.Namespace) -> None:
         magic = "rbx_secret_logout"

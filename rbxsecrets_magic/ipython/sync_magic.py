@@ -89,6 +89,7 @@ class SyncOptions:
     prune: bool = False
     protect: Sequence[str] = ()
     dry_run: bool = False
+    atomic: bool = False
     yes: bool = False
     restart: RestartRequest | None = None
 
@@ -152,10 +153,13 @@ def run_sync(
         universes=[options.universe] if options.universe else [],
         environments=[options.environment] if options.environment else [],
         environ=env,
+        default_named="the configured universe (RbxSecretsMagics.universe_id or RBX_UNIVERSE_ID)",
     )
     clients = {t.universe_id: client_for(t.universe_id) for t in desired.targets}
     state = StateStore()
     planned = plan(desired, clients, state, prune=options.prune, protect=options.protect)
+    for note in planned.notes:
+        interaction.say(f"note: {note}")
     show(planned)
     if options.dry_run or (not planned.pending and options.restart is None):
         return planned
@@ -164,6 +168,7 @@ def run_sync(
         clients,
         state,
         yes=options.yes,
+        atomic=options.atomic,
         restart=options.restart,
         interaction=interaction,
     )

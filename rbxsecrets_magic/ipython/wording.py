@@ -6,6 +6,7 @@ magics show lives here or in the magics themselves; the layers below name none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,11 +73,30 @@ def _existing_path(text: str) -> bool:
         return False
 
 
+# A file name as people write them: a dotfile (.env) or a name with an extension (keys.env,
+# token.txt), after folders of plain characters. Values rarely look so: tokens are long runs
+# without a short letter extension, and URLs carry a colon.
+_FILE_PATH = re.compile(
+    r"(?:~?/|\.{1,2}/)?(?:[\w.-]{1,64}/){0,16}"
+    r"(?:\.[\w-]{1,64}(?:\.[a-z][a-z0-9]{0,4})*|[\w-]{1,64}(?:\.[\w-]{1,64})*\.[a-z][a-z0-9]{0,4})"
+)
+
+
+def _path_like(text: str) -> bool:
+    """Whether ``text`` is a path that exists, or reads as a file's path: kept, and named.
+
+    A path is not a value: ``--env-file missing.env`` stays in the history and the message
+    names it. A word that looks like neither (it may be a value typed in the wrong place)
+    is still masked.
+    """
+    return _existing_path(text) or _FILE_PATH.fullmatch(text) is not None
+
+
 def _plain_url(text: str) -> bool:
     """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
-    from ..opencloud.domains import url_host
+    from ..operations.preflight import is_plain_url
 
-    return not any(c in text for c in "?#@") and _passes(url_host, text)
+    return is_plain_url(text)
 
 
 def _quoted(names: list[str]) -> str:

@@ -65,8 +65,7 @@ class WritesMixin:
             raise _fail(magic, failure)
 
     def _restart_option(self, magic: str, args: argparse.Namespace) -> RestartRequest | None:
-        """--restart's options (None without it); --bleed-off needs --restart."""
-        from ..operations.rollout import RestartOptions, parse_bleed_off
+        """--restart's options (None without it); the rollout options need --restart."""
         from ..operations.writes import RestartRequest
 
         if not args.restart:
@@ -74,6 +73,9 @@ class WritesMixin:
                 o
                 for o, given in (
                     ("--bleed-off", args.bleed_off is not None),
+                    ("--wait", args.wait),
+                    ("--timeout", args.timeout is not None),
+                    ("--legacy", args.legacy),
                     ("--yes", args.yes and magic == "rbx_secret_set"),
                 )
                 if given
@@ -85,8 +87,20 @@ class WritesMixin:
                     "only with --restart",
                 )
             return None
-        options = RestartOptions(bleed_off_minutes=parse_bleed_off(args.bleed_off))
-        return RestartRequest(options, args.yes)
+        return RestartRequest(self._restart_options(args), args.yes)
+
+    @staticmethod
+    def _restart_options(args: argparse.Namespace, places: str | None = None) -> RestartOptions:
+        """The rollout options of the line, by the operations' one rule."""
+        from ..operations.rollout import parse_restart_options
+
+        return parse_restart_options(
+            places=places,
+            bleed_off=args.bleed_off,
+            legacy=args.legacy,
+            wait=args.wait,
+            timeout=args.timeout,
+        )
 
     def _roll_out(
         self, magic: str, targets: list[RestartTarget], options: RestartOptions, yes: bool

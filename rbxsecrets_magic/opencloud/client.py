@@ -2,7 +2,10 @@
 
 One method per API operation (:meth:`SecretsClient.public_key`, :meth:`~SecretsClient.list`,
 :meth:`~SecretsClient.create`, :meth:`~SecretsClient.update`, :meth:`~SecretsClient.delete`,
-and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers),
+and :meth:`~SecretsClient.restart_servers`, which makes a change reach running game servers,
+with Server Management's :meth:`~SecretsClient.forecast_restart`,
+:meth:`~SecretsClient.launch_restart`, :meth:`~SecretsClient.restart_status` and
+:meth:`~SecretsClient.wait_for_restart`, in :mod:`rbxsecrets_magic.opencloud.server_management`),
 plus the two things careful callers need: :meth:`~SecretsClient.set`, a create-or-update that
 never changes a domain it was not asked to change, and :meth:`~SecretsClient.set_many`, which
 lists once, fetches the key once, paces itself to the rate limit and reports per secret.
@@ -56,6 +59,7 @@ from ..settings import (
 from .crypto import seal
 from .pacing import Pacer
 from .sending import Call, Sender
+from .server_management import SERVER_MANAGEMENT_RATE_LIMIT, RestartMethods, ServerManagement
 from .validation import (
     validate_bleed_off_minutes,
     validate_domain,
@@ -231,7 +235,7 @@ def _names_key_id(detail: str | None) -> bool:
     return "key_id" in lowered or "key id" in lowered or "keyid" in lowered
 
 
-class SecretsClient:
+class SecretsClient(RestartMethods):
     """Reads and writes one universe's secrets through Open Cloud.
 
     Parameters
@@ -341,6 +345,23 @@ class SecretsClient:
             max_retries=max_retries,
             pacer=shared.sibling("restart_servers", RESTART_RATE_LIMIT),
             sleep=sleep,
+        )
+        # Server Management: 100/min per key owner, one more sibling bucket.
+        self._server_management = ServerManagement(
+            Sender(
+                base_url=url,
+                credential=credential,
+                session=self._sender.session,
+                universe_id=self.universe_id,
+                timeout=float(timeout),
+                max_retries=max_retries,
+                pacer=shared.sibling("server_management", SERVER_MANAGEMENT_RATE_LIMIT),
+                sleep=sleep,
+            ),
+            self.universe_id,
+            clock=clock,
+            sleep=sleep,
+            parse_time=_parse_time,
         )
         self._path = f"/cloud/v2/universes/{self.universe_id}/secrets"
         self._key: PublicKey | None = None

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ class _NoAnswer:
     failure: BaseException
     maybe_sent: bool
     refused: bool = False
+    unresolved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,11 @@ def _retry_wait(call: Call, attempt: _Attempt, retry: int, *, loopback: bool) ->
     if isinstance(attempt, _NoAnswer):
         if attempt.refused and loopback:
             return None  # nothing listens on this machine; waiting will not start it
+        if attempt.unresolved:
+            # The host name did not resolve: the system resolver has already retried, and
+            # it is nearly always a mistyped URL or no network; backing off for seconds
+            # cures neither. Nothing was sent, so a write has failed, not "outcome unknown".
+            return None
         return _Wait(_backoff(retry), together=False, why="no answer")
     status = attempt.status_code
     if status == 429:
@@ -225,13 +232,24 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _refused(exc: BaseException) -> bool:
     """Whether the connection was refused (a ConnectionRefusedError anywhere in the chain)."""
+    return _in_chain(exc, (ConnectionRefusedError,))
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether the host name did not resolve (a DNS failure anywhere in the chain)."""
+    # urllib3 raises its NameResolutionError from the resolver's socket.gaierror.
+    return _in_chain(exc, (socket.gaierror,))
+
+
+def _in_chain(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether an exception of ``kinds`` is anywhere in ``exc``'s causes, contexts or args."""
     pending: list[object] = [exc]
     seen: set[int] = set()
     while pending:
         current = pending.pop()
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
-        if isinstance(current, ConnectionRefusedError):
+        if isinstance(current, kinds):
             return True
         seen.add(id(current))
         pending.extend(
@@ -345,9 +363,10 @@ class Sender:
             try:
                 return parse_body(attempt)
             except ValueError:
-                raise self.unexpected(
-                    call, "the body is not JSON", status=attempt.status_code
-                ) from None
+                pass
+            # Raised outside the except block: ``from None`` would only hide the decoding
+            # error, whose ``doc`` (the whole body, maybe echoing a key) stays __context__.
+            raise self.unexpected(call, "the body is not JSON", status=attempt.status_code)
         raise api_error(
             attempt,
             doing=call.doing,
@@ -482,7 +501,10 @@ class Sender:
                 # connect proves that nothing did.
                 not_sent = _never_sent(exc) or (current.seen and not current.sent)
                 failure = _NoAnswer(
-                    self._detach(exc, call.redact), maybe_sent=not not_sent, refused=_refused(exc)
+                    self._detach(exc, call.redact),
+                    maybe_sent=not not_sent,
+                    refused=_refused(exc),
+                    unresolved=not_sent and _unresolved(exc),
                 )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if failure is not None:

@@ -256,29 +256,31 @@ def validate_place_ids(place_ids: object) -> tuple[int, ...] | None:
     return tuple(dict.fromkeys(found))
 
 
-def validate_bleed_off_minutes(minutes: object) -> int | None:
-    """Return the bleed-off in minutes (1-60), or ``None`` for an immediate shutdown.
+def validate_bleed_off_minutes(minutes: object, *, maximum: int = 60) -> int | None:
+    """Return the bleed-off in minutes (1 to ``maximum``), or ``None`` for an immediate shutdown.
+
+    ``maximum`` is 60 for the legacy ``:restartServers`` and 240 for Server Management.
 
     Raises
     ------
     InvalidInputError
-        For 0, a number outside 1-60, or anything but a whole number or ``None``.
+        For 0, a number outside 1 to ``maximum``, or anything but a whole number or ``None``.
     """
     if minutes is None:
         return None
     if isinstance(minutes, bool) or not isinstance(minutes, int):
         raise InvalidInputError(
-            f"Invalid bleed-off: got {type(minutes).__name__}; give whole minutes from 1 to 60, "
-            "or None to shut servers down at once."
+            f"Invalid bleed-off: got {type(minutes).__name__}; give whole minutes from 1 to "
+            f"{maximum}, or None to shut servers down at once."
         )
     if minutes == 0:
         raise InvalidInputError(
-            "Invalid bleed-off: 0 minutes is not a bleed-off; give 1 to 60 minutes, or None "
-            "to shut servers down at once."
+            f"Invalid bleed-off: 0 minutes is not a bleed-off; give 1 to {maximum} minutes, or "
+            "None to shut servers down at once."
         )
-    if not 1 <= minutes <= 60:
+    if not 1 <= minutes <= maximum:
         raise InvalidInputError(
-            f"Invalid bleed-off {minutes}: Roblox allows 1 to 60 minutes (or None to shut "
+            f"Invalid bleed-off {minutes}: Roblox allows 1 to {maximum} minutes (or None to shut "
             "servers down at once)."
         )
     return minutes

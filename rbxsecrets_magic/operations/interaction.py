@@ -29,14 +29,20 @@ Ask = Callable[[str], "bool | None"]
 
 
 class ProgressBar(Protocol):
-    """What a progress bar offers an operation (tqdm's ``update``)."""
+    """What a progress bar offers an operation (tqdm's ``update`` and ``set_postfix_str``)."""
 
     def update(self, n: float | None = 1) -> bool | None:
         """Advance by ``n`` steps."""
 
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        """Show ``s`` after the bar (what is left, for a restart)."""
+
 
 class _NoBar:
     def update(self, n: float | None = 1) -> bool | None:
+        return None
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
         return None
 
 

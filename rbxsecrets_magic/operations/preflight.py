@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import InvalidInputError
 from ..opencloud.domains import DomainCheck, check_domain, suggest_domains, url_host
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
 
-__all__ = ["SecretCheck", "check_secret", "check_url"]
+__all__ = ["SecretCheck", "check_secret", "check_url", "is_plain_url"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +68,34 @@ class SecretCheck:
 def check_url(url: str) -> str:
     """Check ``url`` before any request; return its host.
 
+    Only the host matters, and a URL typed in a notebook or on a command line stays in its
+    history; so a user name, query or fragment (where tokens hide) is refused, in both
+    front ends.
+
     Raises
     ------
     InvalidInputError
-        If ``url`` is not an absolute http(s) URL with a host (the message never repeats it).
+        If ``url`` is not an absolute http(s) URL with a host, or carries a user name, query
+        or fragment (the message never repeats it).
     """
-    return url_host(url)
+    host = url_host(url)
+    if not is_plain_url(url):
+        raise InvalidInputError(
+            "give the URL without its user name, query or fragment (a token there would "
+            "stay in the history); only its host matters, e.g. https://api.example.com/"
+        )
+    return host
+
+
+def is_plain_url(text: str) -> bool:
+    """An http(s) URL with a valid host and no user, query or fragment (where tokens hide)."""
+    if any(c in text for c in "?#@"):
+        return False
+    try:
+        url_host(text)
+    except InvalidInputError:
+        return False
+    return True
 
 
 def check_secret(

@@ -64,6 +64,7 @@ class WriteRow:
         """The row as in ``rbx-secrets --json``."""
         return {
             "universe": self.universe,
+            "environment": self.target.environment,
             "id": self.id,
             "action": self.action,
             "result": self.result,

@@ -1,11 +1,18 @@
 """Restarting game servers so that a secret change goes live: say what, ask, restart, report.
 
 A running game server keeps the secrets it started with; only a restart brings a new value to
-it (``SecretsClient.restart_servers`` explains the ``closeAllVersions`` trap). Restarting
-disconnects players, so every way in (``%rbx_servers_restart``, ``rbx-secrets restart`` and the
-``--restart`` option of the writing commands) follows one rule, kept here:
+it. Restarts go through Roblox's Server Management API by default (forecast, launch, watch:
+:mod:`rbxsecrets_magic.opencloud.server_management`), or, with ``legacy``, through the older
+``:restartServers`` (``SecretsClient.restart_servers`` explains its ``closeAllVersions`` trap),
+for keys that have only the universe write permission. Restarting disconnects players, so every
+way in (``%rbx_servers_restart``, ``rbx-secrets restart`` and the ``--restart`` option of the
+writing commands) follows one rule, kept here:
 
-1. say what will happen, per universe (:func:`describe_restart`);
+1. say what will happen, per universe: the forecast's players and servers per place
+   (:func:`~.server_restarts.describe_forecast`); a universe with no server running is said
+   so and dropped, and when none is left nothing is asked or restarted; with ``legacy``, what
+   the options say (:func:`describe_restart`). A forecast that fails stops everything before
+   the question, with its reason;
 2. ask first, by the one confirmation rule of :func:`~.interaction.confirm`: ``yes`` answers
    for the user; where nothing can ask and ``yes`` is missing, or the answer is no, nothing is
    restarted (:func:`confirm_restart` raises :class:`NotConfirmedError`, which each front end
@@ -14,6 +21,9 @@ disconnects players, so every way in (``%rbx_servers_restart``, ``rbx-secrets re
 3. restart once per universe and report each as done, failed or outcome unknown
    (:func:`restart_universes`); a restart whose outcome is unknown is never sent again, since a
    second one would disconnect the players of the servers that replaced the first round.
+   With ``wait``, each launched restart is followed to ``SUCCEEDED`` with a progress bar and
+   a one-line summary; one still running at the timeout is ``unfinished``, and says what is
+   still running.
 
 After writes, :func:`restart_targets_after_writes` picks the universes to restart: those where
 at least one write was done and none failed or has an unknown outcome. The callers pass in what
@@ -24,15 +34,27 @@ IPython or reads the terminal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import InvalidInputError, RbxSecretsError
 from ..opencloud.validation import validate_bleed_off_minutes, validate_place_ids
-from .interaction import Interaction, confirm
+from .interaction import Interaction, confirm, no_progress
+from .server_restarts import (
+    Progress,
+    default_timeout,
+    describe_forecast,
+    follow_restart,
+    forecast_json,
+    nothing_running,
+    parse_timeout,
+    states_json,
+    summarize_restart,
+)
 
 if TYPE_CHECKING:
     from ..opencloud.client import SecretsClient
+    from ..opencloud.server_management import LaunchedRestart, RestartForecast, RestartStatus
 
 __all__ = [
     "RestartOptions",
@@ -43,22 +65,31 @@ __all__ = [
     "describe_restart",
     "parse_bleed_off",
     "parse_place_ids",
+    "parse_restart_options",
     "restart_targets_after_writes",
     "restart_universes",
     "roll_out",
     "summarize_failures",
 ]
 
-RestartResult = Literal["done", "failed", "unknown"]
+#: ``done``, ``failed`` (not restarted), ``unknown`` (it may have happened) or ``unfinished``
+#: (launched, but not seen to finish: the wait ended, or reading the status failed).
+RestartResult = Literal["done", "failed", "unknown", "unfinished"]
 
 _PLACES_RULE = (
     "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
     "separated by commas"
 )
-_BLEED_OFF_RULE = (
-    "--bleed-off takes whole minutes from 1 to 60, Roblox's limit (leave it out to shut servers "
-    "down at once)"
-)
+_LEGACY_MAX_BLEED_OFF = 60
+_MAX_BLEED_OFF = 240
+
+
+def _bleed_off_rule(maximum: int) -> str:
+    legacy = " with --legacy" if maximum == _LEGACY_MAX_BLEED_OFF else ""
+    return (
+        f"--bleed-off takes whole minutes from 1 to {maximum}, Roblox's limit{legacy} (leave "
+        "it out to shut servers down at once)"
+    )
 
 
 @dataclass(frozen=True)
@@ -70,20 +101,42 @@ class RestartOptions:
     place_ids:
         The places whose servers restart; ``None`` for every place.
     bleed_off_minutes:
-        Minutes (1-60) old servers keep running without taking players; ``None`` shuts them
-        down at once.
+        Minutes (1-240, or 1-60 with ``legacy``) old servers keep running without taking
+        players; ``None`` shuts them down at once.
+    legacy:
+        Restart through ``:restartServers`` (with ``closeAllVersions``) instead of Server
+        Management: no forecast, no status.
+    wait:
+        Follow each restart to ``SUCCEEDED`` (Server Management only).
+    timeout:
+        Seconds to wait; ``None`` for the bleed-off plus ten minutes.
     """
 
     place_ids: tuple[int, ...] | None = None
     bleed_off_minutes: int | None = None
+    legacy: bool = False
+    wait: bool = False
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse what the options cannot do together, before any request."""
+        if self.legacy and self.wait:
+            raise InvalidInputError(
+                "--wait follows a Server Management restart, and --legacy has no status to "
+                "follow; drop one of them"
+            )
+        if self.timeout is not None and not self.wait:
+            raise InvalidInputError("--timeout works only with --wait")
 
 
 @dataclass(frozen=True)
 class RestartTarget:
-    """A universe to restart, with how to name it to the user (``"123 (staging)"``)."""
+    """A universe to restart, with how to name it to the user (``"123 (staging)"``), and the
+    forecast shown before asking (``None`` with ``legacy``)."""
 
     universe_id: int
     label: str
+    forecast: RestartForecast | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,24 +148,37 @@ class RestartOutcome:
     target:
         The universe.
     result:
-        ``done`` (Roblox accepted the restart), ``failed`` (it did not happen) or ``unknown``
-        (no usable answer: it may have happened).
+        See :data:`RestartResult`: ``done`` when Roblox accepted the restart (and, when waited
+        for, it succeeded everywhere).
     error:
         The one-line reason when not done.
+    launched:
+        The Server Management restart Roblox accepted (``None`` with ``legacy`` or when none
+        was).
+    final:
+        The last status read while waiting (``None`` without ``wait``).
     """
 
     target: RestartTarget
     result: RestartResult
     error: str | None = None
+    launched: LaunchedRestart | None = None
+    final: RestartStatus | None = None
 
     def to_json(self) -> dict[str, object]:
-        """The row as in ``rbx-secrets restart --json``."""
-        return {
+        """The row as in ``rbx-secrets restart --json``: with Server Management, the forecast,
+        the restart id and the final states too."""
+        row: dict[str, object] = {
             "universe": self.target.universe_id,
             "action": "restart",
             "result": self.result,
             "error": self.error,
         }
+        if self.target.forecast is not None:
+            row["forecast"] = forecast_json(self.target.forecast)
+            row["restart_id"] = None if self.launched is None else self.launched.restart_id
+            row["states"] = None if self.final is None else states_json(self.final)
+        return row
 
 
 def parse_place_ids(given: str | Sequence[str] | None) -> tuple[int, ...] | None:
@@ -137,30 +203,58 @@ def parse_place_ids(given: str | Sequence[str] | None) -> tuple[int, ...] | None
         raise InvalidInputError(_PLACES_RULE) from None
 
 
-def parse_bleed_off(given: str | int | None) -> int | None:
-    """Read ``--bleed-off`` into minutes (1-60); ``None`` if not given.
+def parse_bleed_off(given: str | int | None, *, legacy: bool = False) -> int | None:
+    """Read ``--bleed-off`` into minutes (1-240, or 1-60 with ``legacy``); ``None`` if not
+    given.
 
     Raises
     ------
     InvalidInputError
-        For 0, a number outside 1-60 or anything but a whole number.
+        For 0, a number outside the range or anything but a whole number.
     """
+    maximum = _LEGACY_MAX_BLEED_OFF if legacy else _MAX_BLEED_OFF
     if given is None:
         return None
     if isinstance(given, str):
         text = given.strip()
         if not (text.isascii() and text.isdigit()):
-            raise InvalidInputError(_BLEED_OFF_RULE)
+            raise InvalidInputError(_bleed_off_rule(maximum))
         given = int(text)
     if given == 0:
         raise InvalidInputError(
-            "--bleed-off 0 is not a bleed-off: give 1 to 60 minutes, or "
+            f"--bleed-off 0 is not a bleed-off: give 1 to {maximum} minutes, or "
             "leave it out to shut servers down at once"
         )
     try:
-        return validate_bleed_off_minutes(given)
+        return validate_bleed_off_minutes(given, maximum=maximum)
     except InvalidInputError:
-        raise InvalidInputError(_BLEED_OFF_RULE) from None
+        raise InvalidInputError(_bleed_off_rule(maximum)) from None
+
+
+def parse_restart_options(
+    *,
+    places: str | Sequence[str] | None = None,
+    bleed_off: str | int | None = None,
+    legacy: bool = False,
+    wait: bool = False,
+    timeout: str | float | None = None,
+) -> RestartOptions:
+    """The restart options as both front ends read them from their lines, every rule checked
+    before any request (``--places``, ``--bleed-off``, ``--legacy``, ``--wait``,
+    ``--timeout``).
+
+    Raises
+    ------
+    InvalidInputError
+        The first rule broken, in the options' terms.
+    """
+    return RestartOptions(
+        place_ids=parse_place_ids(places),
+        bleed_off_minutes=parse_bleed_off(bleed_off, legacy=legacy),
+        legacy=legacy,
+        wait=wait,
+        timeout=parse_timeout(timeout),
+    )
 
 
 def check_places_fit(options: RestartOptions, targets: Sequence[RestartTarget]) -> None:
@@ -207,19 +301,41 @@ def confirm_restart(
     *,
     yes: bool,
     interaction: Interaction,
-) -> None:
-    """Say what will happen to each universe, then ask, unless ``yes`` (see :func:`confirm`).
+    client_for: Callable[[int], SecretsClient] | None = None,
+) -> list[RestartTarget]:
+    """Say what will happen to each universe, then ask, unless ``yes`` (see :func:`confirm`);
+    return the universes to restart, each with its forecast.
+
+    With Server Management (not ``legacy``) each universe's forecast is read first, through
+    ``client_for``: one with no server running is said so and left out; when none is left,
+    nothing is asked and the list is empty.
 
     Raises
     ------
     NotConfirmedError
         When the answer is no, or nothing can ask and ``yes`` is false.
+    RbxSecretsError
+        When a forecast fails (its message says why); nothing was asked or restarted.
     """
+    if options.legacy or client_for is None:
+        for target in targets:
+            interaction.say(describe_restart(target, options))
+        what = "them" if len(targets) == 1 else f"the servers of {len(targets)} universes"
+        question = f"Restart {what}? Players on them are disconnected. [y/N] "
+        confirm(question, action="restart", yes=yes, interaction=interaction)
+        return list(targets)
+    confirmed: list[RestartTarget] = []
     for target in targets:
-        interaction.say(describe_restart(target, options))
-    what = "them" if len(targets) == 1 else f"the servers of {len(targets)} universes"
-    question = f"Restart {what}? Players on them are disconnected. [y/N] "
-    confirm(question, action="restart", yes=yes, interaction=interaction)
+        forecast = client_for(target.universe_id).forecast_restart(options.place_ids)
+        if forecast.instances_impacted == 0:
+            interaction.say(nothing_running(target.label, options.place_ids))
+            continue
+        interaction.say(describe_forecast(target.label, forecast, options.bleed_off_minutes))
+        confirmed.append(replace(target, forecast=forecast))
+    if confirmed:
+        several = "" if len(confirmed) == 1 else f" the servers of {len(confirmed)} universes"
+        confirm(f"Restart{several}? [y/N] ", action="restart", yes=yes, interaction=interaction)
+    return confirmed
 
 
 def restart_universes(
@@ -228,28 +344,68 @@ def restart_universes(
     client_for: Callable[[int], SecretsClient],
     *,
     say: Callable[[str], None],
+    progress: Progress = no_progress,
 ) -> list[RestartOutcome]:
     """Restart each universe once, saying how each went; return the outcomes in order.
 
     A failure in one universe does not stop the others: they are independent, and each
     outcome is reported for what it is. Nothing is retried here (the client retries only
-    what cannot have restarted anything).
+    what cannot have restarted anything). With ``wait``, each launched restart is followed
+    (``progress`` draws the bar).
     """
     outcomes: list[RestartOutcome] = []
     for target in targets:
+        client = client_for(target.universe_id)
+        launched: LaunchedRestart | None = None
         try:
-            client_for(target.universe_id).restart_servers(
-                place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes
-            )
+            if options.legacy:
+                client.restart_servers(
+                    place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes
+                )
+            else:
+                launched = client.launch_restart(
+                    place_ids=options.place_ids, bleed_off_minutes=options.bleed_off_minutes
+                )
         except RbxSecretsError as exc:
-            unknown = exc.outcome_unknown
-            error = " ".join(str(exc).split())
-            outcome = RestartOutcome(target, "unknown" if unknown else "failed", error)
+            result: RestartResult = "unknown" if exc.outcome_unknown else "failed"
+            outcome = RestartOutcome(target, result, _one_line(exc))
         else:
-            outcome = RestartOutcome(target, "done")
+            outcome = RestartOutcome(target, "done", launched=launched)
         say(_describe_outcome(outcome, options))
+        if options.wait and launched is not None:
+            outcome = _follow(outcome, launched, client, options, say, progress)
         outcomes.append(outcome)
     return outcomes
+
+
+def _follow(
+    outcome: RestartOutcome,
+    launched: LaunchedRestart,
+    client: SecretsClient,
+    options: RestartOptions,
+    say: Callable[[str], None],
+    progress: Progress,
+) -> RestartOutcome:
+    """Wait for a launched restart; the outcome with its final status, or ``unfinished``."""
+    from ..opencloud.server_management import RestartNotFinishedError
+
+    label = outcome.target.label
+    timeout = options.timeout or default_timeout(options.bleed_off_minutes)
+    try:
+        final = follow_restart(client, launched, timeout=timeout, progress=progress, label=label)
+    except RestartNotFinishedError as exc:
+        say(str(exc))
+        return replace(outcome, result="unfinished", error=_one_line(exc), final=exc.status)
+    except RbxSecretsError as exc:
+        error = f"launched restart {launched.restart_id}, but following it failed: {exc}"
+        say(" ".join(error.split()))
+        return replace(outcome, result="unfinished", error=" ".join(error.split()))
+    say(summarize_restart(label, final))
+    return replace(outcome, final=final)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _describe_outcome(outcome: RestartOutcome, options: RestartOptions) -> str:
@@ -268,6 +424,11 @@ def _describe_outcome(outcome: RestartOutcome, options: RestartOptions) -> str:
         if minutes is None
         else f"old ones drain for {minutes} minute{'' if minutes == 1 else 's'}"
     )
+    if outcome.launched is not None:
+        return (
+            f"Launched restart {outcome.launched.restart_id} in universe {label}: new servers "
+            f"load the secrets as they are now ({old})."
+        )
     return (
         f"Restarted the servers of universe {label}: new servers load the secrets as "
         f"they are now ({old})."
@@ -327,8 +488,12 @@ def roll_out(
     check_places_fit(options, targets)
     if not targets:
         return []
-    confirm_restart(targets, options, yes=yes, interaction=interaction)
-    return restart_universes(targets, options, client_for, say=interaction.say)
+    confirmed = confirm_restart(
+        targets, options, yes=yes, interaction=interaction, client_for=client_for
+    )
+    return restart_universes(
+        confirmed, options, client_for, say=interaction.say, progress=interaction.progress
+    )
 
 
 def summarize_failures(outcomes: Sequence[RestartOutcome]) -> str | None:
@@ -336,8 +501,6 @@ def summarize_failures(outcomes: Sequence[RestartOutcome]) -> str | None:
     bad = [o for o in outcomes if o.result != "done"]
     if not bad:
         return None
-    parts = [
-        f"{'outcome unknown' if o.result == 'unknown' else 'failed'} in universe {o.target.label}"
-        for o in bad
-    ]
+    words = {"unknown": "outcome unknown", "unfinished": "not finished"}
+    parts = [f"{words.get(o.result, 'failed')} in universe {o.target.label}" for o in bad]
     return "restart " + "; ".join(parts) + " (see above)"

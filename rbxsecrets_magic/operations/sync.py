@@ -62,10 +62,20 @@ def plan(
     prune: bool = False,
     protect: Sequence[str] = (),
 ) -> Plan:
-    """List each target once, fetch its key once, and classify every secret (no writes)."""
+    """List each target once, fetch its key once, and classify every secret (no writes).
+
+    A state that cannot be used is one of the plan's notes (it names its own path), for every
+    front end to say.
+    """
+    from dataclasses import replace
+
     from ..secrets_as_code.plan import make_plan
 
-    return make_plan(desired, clients, state, prune=prune, protect=protect)
+    made = make_plan(desired, clients, state, prune=prune, protect=protect)
+    if state.problem:
+        note = f"{state.problem}; values cannot be verified"
+        made = replace(made, notes=(note, *made.notes))
+    return made
 
 
 def _universes_changed(planned: Plan) -> list[Target]:
@@ -79,11 +89,17 @@ def apply(
     state: StateStore,
     *,
     yes: bool = False,
+    atomic: bool = False,
     restart: RestartRequest | None = None,
     interaction: Interaction | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> SyncReport:
     """Confirm, write what the plan does not show as unchanged, then restart.
+
+    Without ``atomic``, the rows that can be written are, and each error row fails alone.
+    With it, every value was already read and checked while planning, so one error row means
+    nothing is asked, written or restarted; a write refused by the server once writing began
+    still fails its own row only (what was written stays written, and is reported).
 
     Raises
     ------
@@ -93,10 +109,14 @@ def apply(
     from ..secrets_as_code.apply import apply_plan
 
     interaction = interaction or Interaction()
+    if atomic and planned.errors:
+        return _refused_whole(planned, interaction)
     if planned.deletions:
         question = f"{planned.deletion_question()} [y/N] "
         confirm(question, action="delete", yes=yes, interaction=interaction)
-    prepare_restart(restart, _universes_changed(planned), interaction)
+    confirmed = prepare_restart(
+        restart, _universes_changed(planned), interaction, clients.__getitem__
+    )
     with interaction.progress(len(planned.pending), "applying") as bar:
 
         def advance(outcome: Outcome) -> None:
@@ -109,9 +129,29 @@ def apply(
         return SyncReport(planned, report)
     labels = {t.universe_id: t.label for t in planned.targets}
     outcomes, notes = restart_after(
-        restart, sync_results(report), labels, clients.__getitem__, interaction
+        restart, sync_results(report), labels, clients.__getitem__, interaction, confirmed
     )
     return SyncReport(planned, report, outcomes, notes)
+
+
+def _refused_whole(planned: Plan, interaction: Interaction) -> SyncReport:
+    """The report of an atomic apply that wrote nothing: every error row, every row not sent."""
+    from ..secrets_as_code.apply import ApplyReport, Outcome
+
+    count = len(planned.errors)
+    why = (
+        f"not written: {count} secret{'s' if count != 1 else ''} had errors and "
+        "--atomic writes all or nothing"
+    )
+    outcomes = [
+        Outcome(c, "failed", c.reason)
+        if c.action == "error"
+        else Outcome(c, "skipped", why if c.writes else None)
+        for c in planned.changes
+    ]
+    note = f"{why}; nothing was changed"
+    interaction.say(note)
+    return SyncReport(planned, ApplyReport(planned, outcomes), notes=[note])
 
 
 def sync_results(report: ApplyReport) -> list[tuple[int, str]]:

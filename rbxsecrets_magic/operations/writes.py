@@ -20,7 +20,6 @@ in here without touching the rules.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -93,10 +92,18 @@ def _restart_targets(targets: Sequence[Target]) -> list[RestartTarget]:
     return [RestartTarget(t.universe_id, t.label) for t in targets]
 
 
+#: The universes a confirmed restart may restart after the writes, each with its forecast.
+Confirmed = Mapping[int, RestartTarget]
+
+
 def prepare_restart(
-    restart: RestartRequest | None, targets: Sequence[Target], interaction: Interaction
-) -> None:
-    """Before any write: check the restart fits and confirm it (nothing is written if not).
+    restart: RestartRequest | None,
+    targets: Sequence[Target],
+    interaction: Interaction,
+    client_for: ClientFor,
+) -> Confirmed:
+    """Before any write: check the restart fits, forecast and confirm it (nothing is written
+    if not); return the universes it may restart (none where no server is running).
 
     Raises
     ------
@@ -104,12 +111,21 @@ def prepare_restart(
         For places with several universes.
     NotConfirmedError
         When the restart is not confirmed.
+    RbxSecretsError
+        When a forecast fails; nothing was written.
     """
     if restart is None or not targets:
-        return
+        return {}
     restart_targets = _restart_targets(targets)
     check_places_fit(restart.options, restart_targets)
-    confirm_restart(restart_targets, restart.options, yes=restart.yes, interaction=interaction)
+    confirmed = confirm_restart(
+        restart_targets,
+        restart.options,
+        yes=restart.yes,
+        interaction=interaction,
+        client_for=client_for,
+    )
+    return {target.universe_id: target for target in confirmed}
 
 
 def restart_after(
@@ -118,12 +134,21 @@ def restart_after(
     labels: Mapping[int, str],
     client_for: ClientFor,
     interaction: Interaction,
+    confirmed: Confirmed,
 ) -> tuple[list[RestartOutcome], list[str]]:
-    """After the writes: restart each universe whose writes were all done; say the others."""
+    """After the writes: restart each universe whose writes were all done, and that was
+    confirmed (one where no server was running was said so already); say the others."""
     targets, notes = restart_targets_after_writes(results, labels)
     for note in notes:
         interaction.say(note)
-    outcomes = restart_universes(targets, restart.options, client_for, say=interaction.say)
+    chosen = [confirmed[t.universe_id] for t in targets if t.universe_id in confirmed]
+    outcomes = restart_universes(
+        chosen,
+        restart.options,
+        client_for,
+        say=interaction.say,
+        progress=interaction.progress,
+    )
     return outcomes, notes
 
 
@@ -133,20 +158,24 @@ def _finish(
     restart: RestartRequest | None,
     client_for: ClientFor,
     interaction: Interaction,
+    confirmed: Confirmed,
 ) -> WriteReport:
     if restart is None:
         return WriteReport(rows)
     results = [(row.universe, row.result) for row in rows]
     labels = {t.universe_id: t.label for t in targets}
-    outcomes, notes = restart_after(restart, results, labels, client_for, interaction)
+    outcomes, notes = restart_after(restart, results, labels, client_for, interaction, confirmed)
     return WriteReport(rows, outcomes, notes)
 
 
-def _quiet(action: Callable[[], object]) -> None:
+def _quiet(action: Callable[[], object], say: Callable[[str], None] | None = None) -> None:
     # The state file is a convenience for the next plan; failing to write it is not a failure
-    # of the write it describes.
-    with contextlib.suppress(OSError):
+    # of the write it describes, but it is said (a StateError names the path and the reason).
+    try:
         action()
+    except OSError as exc:
+        if say is not None:
+            say(f"note: not recorded in the state: {str(exc) or type(exc).__name__}")
 
 
 def _set_in(
@@ -157,6 +186,7 @@ def _set_in(
     domain: str | None,
     exists: bool | None,
     state: StateStore | None,
+    say: Callable[[str], None] | None = None,
 ) -> WriteRow:
     """Set ``name`` in one universe, record it in the state, and say how it went."""
     universe = target.universe_id
@@ -165,7 +195,7 @@ def _set_in(
     except RbxSecretsError as error:
         unknown = error.outcome_unknown
         if unknown and state is not None:
-            _quiet(lambda: state.forget(client.base_url, universe, name))
+            _quiet(lambda: state.forget(client.base_url, universe, name), say)
         return WriteRow(
             target,
             name,
@@ -186,7 +216,8 @@ def _set_in(
                 domain=info.domain,
                 key_id=info.key_id,
                 update_time=info.update_time,
-            )
+            ),
+            say,
         )
     return WriteRow(target, name, result.action, "done", info=info, length=len(value))
 
@@ -231,7 +262,7 @@ def set_secret(
     from ..opencloud.validation import validate_value
 
     interaction = interaction or Interaction()
-    prepare_restart(restart, targets, interaction)
+    confirmed = prepare_restart(restart, targets, interaction, client_for)
     clients = {t.universe_id: client_for(t.universe_id) for t in targets}
     for client in clients.values():
         client.public_key()
@@ -241,11 +272,11 @@ def set_secret(
     for target in targets:
         hint = exists(target.universe_id) if exists is not None else None
         client = clients[target.universe_id]
-        row = _set_in(client, target, name, value, domain, hint, state)
+        row = _set_in(client, target, name, value, domain, hint, state, interaction.say)
         rows.append(row)
         if on_row is not None:
             on_row(row)
-    return _finish(rows, targets, restart, client_for, interaction)
+    return _finish(rows, targets, restart, client_for, interaction, confirmed)
 
 
 def deletion_question(names: Sequence[str], targets: Sequence[Target]) -> str:
@@ -288,20 +319,24 @@ def delete_secrets(
             if missing:
                 raise MissingSecretsError(target, missing)
     confirm(deletion_question(names, targets), action="delete", yes=yes, interaction=interaction)
-    prepare_restart(restart, targets, interaction)
+    confirmed = prepare_restart(restart, targets, interaction, client_for)
     rows: list[WriteRow] = []
     for target in targets:
         client = client_for(target.universe_id)
         for name in names:
-            row = _delete_in(client, target, name, state)
+            row = _delete_in(client, target, name, state, interaction.say)
             rows.append(row)
             if on_row is not None:
                 on_row(row)
-    return _finish(rows, targets, restart, client_for, interaction)
+    return _finish(rows, targets, restart, client_for, interaction, confirmed)
 
 
 def _delete_in(
-    client: SecretsClient, target: Target, name: str, state: StateStore | None
+    client: SecretsClient,
+    target: Target,
+    name: str,
+    state: StateStore | None,
+    say: Callable[[str], None] | None = None,
 ) -> WriteRow:
     try:
         client.delete(name)
@@ -312,7 +347,7 @@ def _delete_in(
         error = " ".join(str(exc).split())
         return WriteRow(target, name, "delete", "unknown" if unknown else "failed", error, exc)
     if state is not None:
-        _quiet(lambda: state.forget(client.base_url, target.universe_id, name))
+        _quiet(lambda: state.forget(client.base_url, target.universe_id, name), say)
     return WriteRow(target, name, "delete", "done")
 
 

@@ -27,7 +27,10 @@ def _iso(moment: datetime | None) -> str | None:
 def list_rows(
     targets: Sequence[Target], clients: Mapping[int, SecretsClient]
 ) -> list[dict[str, object]]:
-    """``{"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}`` rows.
+    """The rows of a listing, one per secret and universe.
+
+    Each is ``{"universe", "environment", "id", "domain", "key_id", "stale", "create_time",
+    "update_time"}``.
 
     Raises
     ------
@@ -43,6 +46,7 @@ def list_rows(
             rows.append(
                 {
                     "universe": target.universe_id,
+                    "environment": target.environment,
                     "id": info.id,
                     "domain": info.domain,
                     "key_id": info.key_id,

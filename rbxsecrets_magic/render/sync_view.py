@@ -37,7 +37,8 @@ def _cells(row: Row, results: dict[int, tuple[str, str]] | None, index: int) -> 
     cells = [row.marker, row.id, row.action, row.reason]
     if results is not None:
         result, error = results.get(index, ("", ""))
-        cells += [result, error]
+        # An error row's reason is its error: said once, not twice on one long line.
+        cells += [result, "" if error == row.reason else error]
     return cells
 
 

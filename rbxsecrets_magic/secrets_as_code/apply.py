@@ -189,7 +189,7 @@ def _write(plan: Plan, change: Change, client: SecretsClient, state: StateStore)
             client.delete(change.id)
         _forget(state, plan.api, change)
         return Outcome(change, "done")
-    value = plan.values[change.id].reveal()
+    value = plan.value_for(change.universe, change.id).reveal()
     exists = (change.universe, change.id) in plan.listed
     result = client.set(change.id, value, domain=change.domain, exists=exists)
     if not result.ok or result.info is None:

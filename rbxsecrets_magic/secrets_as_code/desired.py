@@ -1,9 +1,13 @@
 """The desired state of a run: which secrets belong in which universe, and their values.
 
-Values come from ``--env-file FILE`` (read by :func:`rbxsecrets_magic.values.read_env_file`),
-else from the process environment under the secret's own name, which is how CI passes them.
-One run gives the same value to every target it names. A secret with no value anywhere, or
-with a value that breaks the rules, is a problem of that secret alone, named, never shown.
+Values come from a value reference where the manifest gives one (``from``, for every
+environment or per environment: ``sops:``, ``aws-sm:``, ``keyring:``, ...), else from
+``--env-file FILE`` (read by :func:`rbxsecrets_magic.values.read_env_file`), else from the
+process environment under the secret's own name, which is how CI passes them. References are
+resolved once per run (one :class:`~rbxsecrets_magic.value_sources.ResolutionContext`: one
+``sops`` call per file, one AWS call per secret id). A secret with no value anywhere, with a
+value that breaks the rules, or whose reference does not resolve, is a problem of that secret
+(in that universe) alone, named, never shown.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, ValueReferenceError
 from ..opencloud.validation import validate_value
 from ..settings import ENV_UNIVERSE_ID
+from ..value_sources import ResolutionContext
 from ..values import SecretValue, read_env_file
-from .manifest import Manifest, SecretSpec, Target, env_file_manifest
+from .manifest import Manifest, SecretSpec, Target, env_file_manifest, split_tokens
+from .value_from import ValueFrom
 
 __all__ = ["DesiredState", "desired_state"]
 
@@ -34,11 +41,16 @@ class DesiredState:
     secrets:
         For each universe id, the specs of the secrets that belong there.
     values:
-        Secret ids mapped to their checked values (never shown by ``repr``).
+        Secret ids mapped to their checked values from ``--env-file`` or the environment
+        (never shown by ``repr``), for the targets without a reference.
     problems:
-        Secret ids mapped to why they have no usable value.
+        Secret ids mapped to why they have no usable value there.
     notes:
         Things worth saying that change nothing (e.g. ``.env`` entries the manifest lacks).
+    resolved:
+        ``(universe id, secret id)`` mapped to the value its reference resolved to.
+    unresolved:
+        ``(universe id, secret id)`` mapped to why its reference did not resolve.
     """
 
     manifest: Manifest
@@ -47,6 +59,19 @@ class DesiredState:
     values: Mapping[str, SecretValue] = field(repr=False)
     problems: Mapping[str, str]
     notes: tuple[str, ...] = ()
+    resolved: Mapping[tuple[int, str], SecretValue] = field(default_factory=dict, repr=False)
+    unresolved: Mapping[tuple[int, str], str] = field(default_factory=dict)
+
+    def value_for(self, universe_id: int, secret_id: str) -> SecretValue | None:
+        """The value ``secret_id`` should hold in ``universe_id``, or None (see problem_for)."""
+        found = self.resolved.get((universe_id, secret_id))
+        return found if found is not None else self.values.get(secret_id)
+
+    def problem_for(self, universe_id: int, secret_id: str) -> str | None:
+        """Why ``secret_id`` has no usable value for ``universe_id``, or None."""
+        if (universe_id, secret_id) in self.resolved:
+            return None
+        return self.unresolved.get((universe_id, secret_id)) or self.problems.get(secret_id)
 
 
 def desired_state(
@@ -57,8 +82,13 @@ def desired_state(
     environments: Sequence[str] = (),
     domain: str | None = None,
     environ: Mapping[str, str] | None = None,
+    default_named: str = ENV_UNIVERSE_ID,
+    references: Mapping[str, ValueFrom] | None = None,
 ) -> DesiredState:
     """Build the desired state from a manifest (or an ``.env`` file alone) and the targets.
+
+    A default universe (``RBX_UNIVERSE_ID``) narrows a manifest run to itself, never
+    silently: a note names the environments it left out and how to include them.
 
     Parameters
     ----------
@@ -73,6 +103,11 @@ def desired_state(
         ``--domain``, only without a manifest.
     environ:
         The process environment (values and ``RBX_UNIVERSE_ID``); ``os.environ`` by default.
+    default_named:
+        How the note names where the default universe came from.
+    references:
+        Secret ids mapped to where their values are kept (the manifest's ``from``); relative
+        paths in them start at the manifest's folder.
 
     Raises
     ------
@@ -105,9 +140,18 @@ def desired_state(
                 f"ignored {len(extra)} entr{'y' if len(extra) == 1 else 'ies'} of the "
                 f".env file not in {manifest.name}: {', '.join(extra)}"
             )
-    targets = manifest.targets(universes, environments, default=env.get(ENV_UNIVERSE_ID))
+    default = env.get(ENV_UNIVERSE_ID)
+    targets = manifest.targets(universes, environments, default=default)
+    if default and not split_tokens(universes) and not split_tokens(environments):
+        notes += _left_out(manifest, targets, default_named)
     secrets = {t.universe_id: tuple(manifest.secrets_for(t)) for t in targets}
-    needed = dict.fromkeys(spec.id for specs in secrets.values() for spec in specs)
+    if references is None:
+        references = {
+            spec.id: spec.value_from
+            for spec in manifest.secrets.values()
+            if spec.value_from is not None
+        }
+    resolved, unresolved, needed = _resolve_references(manifest, targets, secrets, references, env)
     values: dict[str, SecretValue] = {}
     problems: dict[str, str] = {}
     for name in needed:
@@ -119,7 +163,50 @@ def desired_state(
             values[name] = value
         else:
             problems[name] = problem
-    return DesiredState(manifest, tuple(targets), secrets, values, problems, tuple(notes))
+    return DesiredState(
+        manifest, tuple(targets), secrets, values, problems, tuple(notes), resolved, unresolved
+    )
+
+
+def _resolve_references(
+    manifest: Manifest,
+    targets: Sequence[Target],
+    secrets: Mapping[int, tuple[SecretSpec, ...]],
+    references: Mapping[str, ValueFrom],
+    environ: Mapping[str, str],
+) -> tuple[dict[tuple[int, str], SecretValue], dict[tuple[int, str], str], list[str]]:
+    """Resolve every target's references in one run; the secret ids left to other sources."""
+    resolved: dict[tuple[int, str], SecretValue] = {}
+    unresolved: dict[tuple[int, str], str] = {}
+    needed: dict[str, None] = {}
+    base = Path(manifest.path).parent if manifest.path is not None else None
+    with ResolutionContext(base_dir=base, environ=environ) as context:
+        for target in targets:
+            for spec in secrets[target.universe_id]:
+                value_from = references.get(spec.id)
+                ref = value_from.for_environment(target.environment) if value_from else None
+                if ref is None:
+                    needed[spec.id] = None
+                    continue
+                key = (target.universe_id, spec.id)
+                try:
+                    resolved[key] = context.resolve(ref)
+                except ValueReferenceError as exc:
+                    unresolved[key] = f"the value cannot be read: {exc}"
+    return resolved, unresolved, list(needed)
+
+
+def _left_out(manifest: Manifest, targets: Sequence[Target], default_named: str) -> list[str]:
+    """The note for a run the default universe narrowed: what it left out, how to include it."""
+    chosen = {t.universe_id for t in targets}
+    left = [f"{name} ({u})" for name, u in manifest.environments.items() if u not in chosen]
+    if not left:
+        return []
+    every = ",".join(manifest.environments)
+    return [
+        f"{default_named} narrows this run to universe {', '.join(t.label for t in targets)}; "
+        f"left out: {', '.join(left)}; to include them, give --environment {every}"
+    ]
 
 
 def _value_of(

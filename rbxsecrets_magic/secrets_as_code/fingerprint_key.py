@@ -110,7 +110,9 @@ def load_fingerprint_key(directory: Path, *, create: bool) -> bytes | None:
     folder) and hold 64 hex digits. When there is none and ``create`` is true, a random key is
     made there whole or not at all (written and fsynced under a temporary name, then linked,
     which never replaces a key another run made meanwhile: that one wins), and the folder is
-    fsynced. A key kept elsewhere (a system keyring) would be looked up here, before the file.
+    fsynced. Where a system keyring exists, the key of a folder without a key file is kept
+    there instead (:func:`rbxsecrets_magic.credentials.store.keyring_fingerprint_key`), and
+    a key kept there is used before the file.
 
     Returns
     -------
@@ -128,6 +130,13 @@ def load_fingerprint_key(directory: Path, *, create: bool) -> bytes | None:
             return None
         make_private_directory(directory)
     path = directory / KEY_FILE
+    # Where a system keyring exists, a new folder's key is kept there, not beside the
+    # fingerprints (a folder that has a key file keeps it); see credentials.store.
+    from ..credentials.store import keyring_fingerprint_key
+
+    kept = keyring_fingerprint_key(directory, create=create, has_file=os.path.lexists(path))
+    if kept is not None:
+        return kept
     key = _read_key_file(path)
     if key is not None or not create:
         return key

@@ -12,6 +12,7 @@ A manifest is a TOML file meant to be committed (``rbxsecrets.toml`` by default)
     [secrets.STRIPE_KEY]
     domain = "*.stripe.com"
     environments = ["production"]     # default: every environment
+    from.production = "aws-sm:prod/stripe#key"   # where the value is kept (see value_from)
 
     [secrets.ANALYTICS_KEY]           # no domain: private
 
@@ -39,6 +40,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..opencloud.validation import validate_domain, validate_secret_id, validate_universe_id
+from .value_from import ValueFrom, parse_value_from
 
 __all__ = [
     "DEFAULT_MANIFEST",
@@ -56,7 +58,7 @@ __all__ = [
 DEFAULT_MANIFEST = "rbxsecrets.toml"
 
 _TOP_KEYS = ("environments", "secrets", "prune")
-_SECRET_KEYS = ("domain", "environments")
+_SECRET_KEYS = ("domain", "environments", "from")
 _PRUNE_KEYS = ("protect",)
 # Environment names must not look like universe ids, so a --universe token is never ambiguous.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
@@ -80,11 +82,15 @@ class SecretSpec:
         secret keeps its domain and a new one is private.
     environments:
         Environment names the secret belongs to; ``None`` means every target.
+    value_from:
+        Where its value is kept (the manifest's ``from``), or None: ``--env-file`` or the
+        environment.
     """
 
     id: str
     domain: str | None
     environments: tuple[str, ...] | None = None
+    value_from: ValueFrom | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,14 +389,20 @@ def _parse_secrets(
             raise _fail(
                 name,
                 where,
-                "must be a table ([secrets.NAME] with optional domain "
-                "and environments); values never go in the manifest: they come from "
-                "--env-file or the environment",
+                "must be a table ([secrets.NAME] with optional domain, "
+                "environments and from); values never go in the manifest: they come from "
+                "a from reference, --env-file or the environment",
             )
         _check_keys(name, where, body, _SECRET_KEYS)
         domain = _parse_domain(name, where, body.get("domain"))
         envs = _parse_secret_environments(name, where, body, environments)
-        found[secret_id] = SecretSpec(secret_id, domain, envs)
+        value_from = None
+        if "from" in body:
+            try:
+                value_from = parse_value_from(body["from"], environments)
+            except ValueError as exc:
+                raise _fail(name, where, str(exc)) from None
+        found[secret_id] = SecretSpec(secret_id, domain, envs, value_from)
     return found
 
 

@@ -109,6 +109,7 @@ class Change:
         """The row as in ``rbx-secrets plan --json``."""
         return {
             "universe": self.universe,
+            "environment": self.environment,
             "id": self.id,
             "action": self.action,
             "reason": self.reason,
@@ -140,6 +141,18 @@ class Plan:
     prune: bool = False
     values: Mapping[str, SecretValue] = field(default_factory=dict, repr=False)
     listed: Mapping[tuple[int, str], SecretInfo] = field(default_factory=dict, repr=False)
+    resolved: Mapping[tuple[int, str], SecretValue] = field(default_factory=dict, repr=False)
+
+    def value_for(self, universe_id: int, secret_id: str) -> SecretValue:
+        """The value a create or update of ``secret_id`` in ``universe_id`` writes.
+
+        Raises
+        ------
+        KeyError
+            The plan has no value for it (an error row, or not desired).
+        """
+        found = self.resolved.get((universe_id, secret_id))
+        return found if found is not None else self.values[secret_id]
 
     @property
     def pending(self) -> list[Change]:
@@ -182,7 +195,7 @@ class Plan:
         return text + "."
 
     def to_json(self) -> dict[str, object]:
-        """``{"changes": [{"universe", "id", "action", "reason"}, ...]}``."""
+        """``{"changes": [{"universe", "environment", "id", "action", "reason"}, ...]}``."""
         return {"changes": [c.to_json() for c in self.changes]}
 
     def __repr__(self) -> str:
@@ -246,7 +259,16 @@ def make_plan(
         for info in present.values():
             if info.id not in names:
                 changes.append(_extra(info, target, prune, globs))
-    return Plan(changes, desired.targets, api, desired.notes, prune, desired.values, listed)
+    return Plan(
+        changes,
+        desired.targets,
+        api,
+        desired.notes,
+        prune,
+        desired.values,
+        listed,
+        desired.resolved,
+    )
 
 
 def _classify(
@@ -260,7 +282,7 @@ def _classify(
 ) -> Change:
     """The row of a desired secret."""
     universe, env = target.universe_id, target.environment
-    problem = desired.problems.get(spec.id)
+    problem = desired.problem_for(universe, spec.id)
     if problem is not None:
         return Change(universe, spec.id, "error", problem, env, spec.domain)
     if info is None:
@@ -286,13 +308,20 @@ def _update_reasons(
         yield NOT_VERIFIABLE
     elif not record.matches(info.domain, info.key_id, info.update_time):
         yield DRIFT
-    elif not state.verifies(record, api, universe, spec.id, desired.values[spec.id].reveal()):
+    elif not state.verifies(record, api, universe, spec.id, _value(desired, universe, spec.id)):
         yield VALUE_CHANGED
     # A private secret lists its domain as null; the manifest says "" for private.
     if spec.domain is not None and (info.domain or "") != spec.domain:
         yield DOMAIN_CHANGED
     if is_stale(info.key_id, current_key):
         yield OLD_KEY
+
+
+def _value(desired: DesiredState, universe: int, secret_id: str) -> str:
+    found = desired.value_for(universe, secret_id)
+    if found is None:  # _classify made an error row of it before asking
+        raise AssertionError(f"no value for {secret_id} in {universe}")
+    return found.reveal()
 
 
 def _extra(info: SecretInfo, target: Target, prune: bool, globs: Sequence[str]) -> Change:

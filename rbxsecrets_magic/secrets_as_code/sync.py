@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..opencloud.pacing import Pacer
-from ..settings import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT
+from ..settings import DEFAULT_MAX_RETRIES, DEFAULT_RATE_LIMIT, DEFAULT_TIMEOUT, Credential
 from .desired import DesiredState, desired_state
 from .manifest import Manifest, find_manifest, load_manifest
 
@@ -72,6 +72,7 @@ def open_clients(
     *,
     base_url: str | None = None,
     api_key: str | None = None,
+    credential: Credential | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_retries: int = DEFAULT_MAX_RETRIES,
     rate_limit: tuple[int, float] | None = DEFAULT_RATE_LIMIT,
@@ -79,7 +80,8 @@ def open_clients(
 ) -> dict[int, SecretsClient]:
     """A client per universe, all with the same base URL and credential and one pacer.
 
-    The credential defaults to ``RBX_API_KEY``, then ``RBX_OAUTH_TOKEN``. ``pacer`` defaults
+    The credential is ``credential`` (an API key or OAuth token, e.g. from the keyring), else
+    ``api_key``, else ``RBX_API_KEY``, then ``RBX_OAUTH_TOKEN``. ``pacer`` defaults
     to a new one for ``rate_limit``, shared by every client made here.
 
     Raises
@@ -89,6 +91,10 @@ def open_clients(
     """
     from ..opencloud.client import SecretsClient
 
+    oauth_token = None
+    if credential is not None:
+        api_key = credential.secret if credential.kind == "api key" else None
+        oauth_token = credential.secret if credential.kind == "OAuth token" else None
     shared = pacer if pacer is not None else Pacer(rate_limit)
     clients: dict[int, SecretsClient] = {}
     try:
@@ -99,6 +105,7 @@ def open_clients(
             clients[universe] = SecretsClient(
                 universe,
                 api_key=api_key,
+                oauth_token=oauth_token,
                 base_url=base_url,
                 timeout=timeout,
                 max_retries=max_retries,

@@ -211,3 +211,33 @@ def test_half_configured_environment_says_why_it_runs_offline(
     assert "RBX_UNIVERSE_ID is not set, so the demo runs offline" in capsys.readouterr().err
     (call,) = captured_shell
     assert "fake" in call["ns"]
+
+
+def test_offline_demo_keeps_fingerprints_out_of_the_users_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import io
+
+    from rbxsecrets_magic.cli.app import Console, main
+
+    home_state = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(home_state))
+    for name in ("RBX_API_KEY", "RBX_UNIVERSE_ID", "RBX_OPEN_CLOUD_URL", "RBX_SECRETS_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    seen: list[Path] = []
+
+    def apply_in_the_demo(ipython_argv: list[str], banner: str, user_ns: dict[str, Any]) -> None:
+        # What the demo's user does with the CLI from its shell: a write that records state.
+        err = io.StringIO()
+        environ = {**os.environ, "V": "a-demo-value"}
+        console = Console(stdout=io.StringIO(), stderr=err, stdin=io.StringIO(), environ=environ)
+        assert main(["set", "DEMO", "--from-env", "V"], console) == 0, err.getvalue()
+        assert "not recorded" not in err.getvalue()
+        seen.append(Path(os.environ["RBX_SECRETS_STATE_DIR"]))
+        assert list(seen[0].iterdir())  # the demo's state was written, somewhere of its own
+
+    monkeypatch.setattr(demo, "_start_shell", apply_in_the_demo)
+    assert demo.main([]) == 0
+    assert not home_state.exists()
+    assert not seen[0].exists()  # gone with the fake it described
+    assert "RBX_SECRETS_STATE_DIR" not in os.environ

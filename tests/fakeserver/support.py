@@ -63,22 +63,40 @@ def openapi_to_jsonschema(node: Any) -> Any:
     return out
 
 
-def _load_components() -> dict[str, Any]:
-    document = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+# Every /server-management/v1/ path of Roblox's published openapi.json, copied unchanged from
+# shared/reference (the contract's section 10).
+SERVER_MANAGEMENT_FILE = Path(__file__).resolve().parent / "data" / "server-management.v1.json"
+SERVER_MANAGEMENT_PREFIX = "/server-management/"
+
+
+def _load_components(path: Path) -> dict[str, Any]:
+    document = json.loads(path.read_text(encoding="utf-8"))
     return openapi_to_jsonschema(document["components"])
 
 
-COMPONENTS = _load_components()
+COMPONENTS = _load_components(SCHEMA_FILE)
+SERVER_MANAGEMENT_COMPONENTS = _load_components(SERVER_MANAGEMENT_FILE)
 
 
-def validator(name: str) -> Draft202012Validator:
-    """A validator for ``#/components/schemas/<name>`` of the published document."""
-    schema = {"components": copy.deepcopy(COMPONENTS), "$ref": f"#/components/schemas/{name}"}
+def validator(name: str, components: dict[str, Any] = COMPONENTS) -> Draft202012Validator:
+    """A validator for ``#/components/schemas/<name>`` of a published document (by default
+    the secrets store's)."""
+    schema = {"components": copy.deepcopy(components), "$ref": f"#/components/schemas/{name}"}
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
 
 VALIDATORS = {name: validator(name) for name in ("Secret", "SecretPaginatedList", "ProblemDetails")}
+#: Server Management's schemas: its three answers and its ProblemDetails (integer status).
+SM_VALIDATORS = {
+    name: validator(name, SERVER_MANAGEMENT_COMPONENTS)
+    for name in (
+        "ForecastRestartResponse",
+        "LaunchRestartResponse",
+        "ListRestartStatusesResponse",
+        "ServerManagementService.ProblemDetails",
+    )
+}
 
 # Which schema a success answer of each operation must follow.
 SUCCESS_SCHEMA = {
@@ -155,8 +173,38 @@ def call_app(
     status_line: str = captured["status"]
     code = int(status_line.split(" ", 1)[0])
     response = Response(code, captured["headers"], raw)
-    check_response(fake, response)
+    if path.startswith(SERVER_MANAGEMENT_PREFIX):
+        check_server_management_response(response)
+    else:
+        check_response(fake, response)
     return response
+
+
+def check_server_management_response(response: Response) -> None:
+    """Assert an answer on a Server Management path is valid against that reference.
+
+    Errors are its ProblemDetails with an integer ``status`` (the gateway's 401 too is valid
+    there: every field is optional); a success is the schema of its shape.
+    """
+    assert response.header("Content-Type") == "application/json"
+    assert response.header("Content-Length") == str(len(response.raw))
+    body = response.json
+    if response.status == 401:
+        assert body == GATEWAY_401
+    if response.status >= 400:
+        SM_VALIDATORS["ServerManagementService.ProblemDetails"].validate(body)
+        if response.status != 401:
+            assert body["status"] == response.status
+            assert set(body) == {"type", "title", "status", "detail", "instance"}
+            assert body["detail"]
+        return
+    if "placeForecasts" in body:
+        SM_VALIDATORS["ForecastRestartResponse"].validate(body)
+    elif "restartStatuses" in body:
+        SM_VALIDATORS["ListRestartStatusesResponse"].validate(body)
+    else:
+        SM_VALIDATORS["LaunchRestartResponse"].validate(body)
+        assert body["id"]
 
 
 def check_response(fake: FakeOpenCloud, response: Response, operation: str | None = None) -> None:

@@ -39,6 +39,7 @@ def test_exports_are_pinned():
         "GameServerError",
         "JournalEntry",
         "OAuthToken",
+        "RestartScheduled",
         "Secret",
         "Universe",
     }
@@ -49,6 +50,9 @@ def test_exports_are_pinned():
         "update_secret",
         "delete_secret",
         "restart_servers",
+        "forecast_restart",
+        "launch_restart",
+        "list_restarts",
     )
     with pytest.raises(AttributeError):
         fakeserver.NoSuchThing  # noqa: B018

@@ -57,6 +57,8 @@ def test_start_list_and_resolve_over_http(served: Any) -> None:
         "placeVersion": 1,
         "state": "running",
         "acceptingPlayers": True,
+        "players": 0,
+        "restartScheduled": None,
         "secretNames": ["API_KEY", "PRIVATE"],
     }
     other = requests.post(root, json={"placeId": 55}, headers=headers, timeout=10).json()

@@ -152,7 +152,9 @@ def test_server_keeps_its_snapshot_when_the_source_changes() -> None:
 def test_server_repr_shows_counts_and_state_only() -> None:
     server = make_server()
     text = repr(server)
-    assert text == ("GameServer(id='job-1', place_id=7, place_version=1, secrets=4, running)")
+    assert text == (
+        "GameServer(id='job-1', place_id=7, place_version=1, players=0, secrets=4, running)"
+    )
     assert VALUE not in text
 
 

@@ -46,6 +46,7 @@ def test_all_is_sorted_and_every_name_resolves() -> None:
         "GameServerError",
         "JournalEntry",
         "OAuthToken",
+        "RestartScheduled",
         "Secret",
         "Universe",
     ]

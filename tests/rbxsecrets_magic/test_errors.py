@@ -164,6 +164,18 @@ _SAMPLES: list[RbxSecretsError] = [
     ),
     WaitTooLongError("pacing would wait 86400 s", wait=86400.0, outcome_unknown=True),
     DeclinedError("restart not confirmed; nothing was restarted"),
+    errors.ValueReferenceError(
+        "env:NOPE", "the environment variable NOPE is not set", scheme="env"
+    ),
+    errors.NotAReferenceError("it is not a reference of the form scheme:..."),
+    errors.UnknownSchemeError(
+        "no such scheme", known=("env", "file"), group="rbxsecrets_magic.value_sources"
+    ),
+    errors.SopsError("sops:s.env#K", "no key K", path="s.env", key="K"),
+    errors.AwsSecretError("aws-sm:prod/x#k", "no JSON key k", secret_id="prod/x", json_key="k"),
+    errors.KeyringEntryError("keyring:svc/u", "no entry", service="svc", username="u"),
+    errors.ValueTooLongError("env:LONG", scheme="env", length=2000, limit=1024),
+    errors.KeyringUnavailableError("no system keyring", advice="set RBX_API_KEY instead"),
     NotConfirmedError("delete", could_ask=False),
 ]
 

@@ -83,7 +83,12 @@ def _complete(s: MagicShell, line: str) -> list[str]:
 
 
 def test_completes_options(shell: MagicShell) -> None:
-    assert _complete(shell, "%rbx_secret_set --fr") == ["--from-env", "--from-file", "--from-var"]
+    assert _complete(shell, "%rbx_secret_set --fr") == [
+        "--from",
+        "--from-env",
+        "--from-file",
+        "--from-var",
+    ]
     assert _complete(shell, "%rbx_secret_delete --m") == ["--missing-ok"]
     assert _complete(shell, "%rbx_secret_list --u") == ["--universe"]
     assert "--env-file" in _complete(shell, "%rbx_secret_set --")
@@ -140,4 +145,9 @@ def test_reload_keeps_one_completer(shell: MagicShell) -> None:
     shell.ok("%reload_ext rbxsecrets_magic")
     ours = [m for m in shell.ip.Completer.custom_matchers if isinstance(m, MagicCompleter)]
     assert len(ours) == 1 and ours[0].magics is shell.magics
-    assert _complete(shell, "%rbx_secret_set --fr") == ["--from-env", "--from-file", "--from-var"]
+    assert _complete(shell, "%rbx_secret_set --fr") == [
+        "--from",
+        "--from-env",
+        "--from-file",
+        "--from-var",
+    ]

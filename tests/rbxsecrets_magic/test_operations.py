@@ -123,7 +123,7 @@ def test_a_restart_nothing_can_confirm_is_refused_before_any_write(
     cloud: Any, clients: Any, operation: str
 ) -> None:
     cloud.fake.put_secret(STAGING, "OLD", "v")
-    restart = RestartRequest(RestartOptions())
+    restart = RestartRequest(RestartOptions(legacy=True))
     nobody = Interaction(ask=Asker(None))
     with pytest.raises(NotConfirmedError) as info:
         if operation == "set":
@@ -153,7 +153,7 @@ def test_a_confirmed_restart_follows_the_writes_that_were_done(cloud: Any, clien
         lambda: SecretValue("v"),
         [Target(STAGING, "staging"), Target(PRODUCTION, "production")],
         clients,
-        restart=RestartRequest(RestartOptions()),
+        restart=RestartRequest(RestartOptions(legacy=True)),
         interaction=Interaction(ask=ask),
     )
     assert ask.questions == [
@@ -222,9 +222,9 @@ def test_both_front_ends_ask_before_deleting(
 @pytest.mark.parametrize(
     "line",
     [
-        "%rbx_secret_set NEW --from-env AK --universe staging --restart",
-        "%rbx_secret_delete OLD --universe staging --restart",
-        "%rbx_secret_sync --env-file .env --universe staging --restart",
+        "%rbx_secret_set NEW --from-env AK --universe staging --restart --legacy",
+        "%rbx_secret_delete OLD --universe staging --restart --legacy",
+        "%rbx_secret_sync --env-file .env --universe staging --restart --legacy",
     ],
 )
 def test_a_magic_restart_nothing_can_confirm_writes_nothing(
@@ -242,9 +242,9 @@ def test_a_magic_restart_nothing_can_confirm_writes_nothing(
 @pytest.mark.parametrize(
     "argv",
     [
-        ["set", "NEW", "--from-env", "AK", "--universe", "staging", "--restart"],
-        ["delete", "OLD", "--universe", "staging", "--restart"],
-        ["apply", "--env-file", ".env", "--universe", "staging", "--restart"],
+        ["set", "NEW", "--from-env", "AK", "--universe", "staging", "--restart", "--legacy"],
+        ["delete", "OLD", "--universe", "staging", "--restart", "--legacy"],
+        ["apply", "--env-file", ".env", "--universe", "staging", "--restart", "--legacy"],
     ],
 )
 def test_a_cli_restart_nothing_can_confirm_writes_nothing(

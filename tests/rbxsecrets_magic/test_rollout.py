@@ -46,16 +46,19 @@ class Client:
     ("options", "sentence"),
     [
         (
-            RestartOptions(bleed_off_minutes=10),
+            RestartOptions(legacy=True, bleed_off_minutes=10),
             "Servers of every place in universe 111 stop taking players now and shut down in "
             "10 minutes.",
         ),
-        (RestartOptions(), "Servers of every place in universe 111 shut down now."),
+        (RestartOptions(legacy=True), "Servers of every place in universe 111 shut down now."),
         (
-            RestartOptions(place_ids=(5,), bleed_off_minutes=1),
+            RestartOptions(legacy=True, place_ids=(5,), bleed_off_minutes=1),
             "Servers of place 5 in universe 111 stop taking players now and shut down in 1 minute.",
         ),
-        (RestartOptions(place_ids=(5, 6)), "Servers of places 5, 6 in universe 111 shut down now."),
+        (
+            RestartOptions(legacy=True, place_ids=(5, 6)),
+            "Servers of places 5, 6 in universe 111 shut down now.",
+        ),
     ],
 )
 def test_describe_says_what_happens_to_players(options: RestartOptions, sentence: str) -> None:
@@ -83,7 +86,7 @@ def test_bad_place_ids_are_refused_without_repeating_them(given: str) -> None:
 
 @pytest.mark.parametrize(("given", "expected"), [(None, None), ("1", 1), ("60", 60), (" 7 ", 7)])
 def test_bleed_off_parses(given: Any, expected: Any) -> None:
-    assert parse_bleed_off(given) == expected
+    assert parse_bleed_off(given, legacy=True) == expected
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,7 @@ def test_bleed_off_parses(given: Any, expected: Any) -> None:
 )
 def test_bad_bleed_off_is_one_line(given: Any, words: str) -> None:
     with pytest.raises(InvalidInputError) as info:
-        parse_bleed_off(given)
+        parse_bleed_off(given, legacy=True)
     assert words in str(info.value) and "\n" not in str(info.value)
 
 
@@ -110,9 +113,12 @@ def test_yes_answers_without_asking() -> None:
         raise AssertionError("asked despite --yes")
 
     confirm_restart(
-        [ONE, TWO], RestartOptions(), yes=True, interaction=Interaction(ask=never, say=said.append)
+        [ONE, TWO],
+        RestartOptions(legacy=True),
+        yes=True,
+        interaction=Interaction(ask=never, say=said.append),
     )
-    assert said == [describe_restart(t, RestartOptions()) for t in (ONE, TWO)]
+    assert said == [describe_restart(t, RestartOptions(legacy=True)) for t in (ONE, TWO)]
 
 
 @pytest.mark.parametrize(
@@ -133,7 +139,7 @@ def test_no_answer_or_no_restarts_nothing(answer: bool | None, words: str) -> No
     with pytest.raises(DeclinedError) as info:
         roll_out(
             [ONE],
-            RestartOptions(),
+            RestartOptions(legacy=True),
             lambda _u: client,
             yes=False,  # type: ignore[arg-type]
             interaction=Interaction(ask=ask),
@@ -148,7 +154,7 @@ def test_a_yes_restarts_each_universe_once() -> None:
     said: list[str] = []
     outcomes = roll_out(
         [ONE, TWO],
-        RestartOptions(bleed_off_minutes=5),
+        RestartOptions(legacy=True, bleed_off_minutes=5),
         clients.__getitem__,  # type: ignore[arg-type]
         yes=False,
         interaction=Interaction(ask=lambda q: "2 universes" in q, say=said.append),
@@ -173,7 +179,7 @@ def test_each_universe_is_reported_for_what_it_is() -> None:
     targets = [ONE, TWO, RestartTarget(333, "333")]
     outcomes = restart_universes(
         targets,
-        RestartOptions(),
+        RestartOptions(legacy=True),
         clients.__getitem__,  # type: ignore[arg-type]
         say=said.append,
     )
@@ -195,7 +201,7 @@ def test_places_with_several_universes_are_refused_before_asking() -> None:
     with pytest.raises(InvalidInputError, match="one universe"):
         roll_out(
             [ONE, TWO],
-            RestartOptions(place_ids=(5,)),
+            RestartOptions(legacy=True, place_ids=(5,)),
             lambda _u: Client(),  # type: ignore[arg-type]
             yes=True,
             interaction=Interaction(ask=lambda _q: True),

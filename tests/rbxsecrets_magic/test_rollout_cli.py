@@ -35,7 +35,14 @@ def servers(cloud: Any) -> dict[int, Any]:
 
 def test_restart_with_yes_restarts_each_universe_once(cloud: Any, servers: dict[int, Any]) -> None:
     result = rbx(
-        "restart", "--universe", "staging,production", "--bleed-off", "10", "--yes", "--json"
+        "restart",
+        "--legacy",
+        "--universe",
+        "staging,production",
+        "--bleed-off",
+        "10",
+        "--yes",
+        "--json",
     )
     assert result.code == 0, result.err
     assert [(r["universe"], r["result"]) for r in result.json["restarts"]] == [
@@ -55,7 +62,7 @@ def test_restart_with_yes_restarts_each_universe_once(cloud: Any, servers: dict[
 def test_restart_without_yes_and_no_terminal_restarts_nothing(
     cloud: Any, servers: dict[int, Any]
 ) -> None:
-    result = rbx("restart", "--universe", "staging")  # stdin: a pipe, not a terminal
+    result = rbx("restart", "--legacy", "--universe", "staging")  # stdin: a pipe, not a terminal
     assert result.code == 1
     assert "nothing was restarted" in result.err and "--yes" in result.err
     assert restarts(cloud) == []
@@ -66,7 +73,7 @@ def test_restart_without_yes_and_no_terminal_restarts_nothing(
 def test_restart_asks_on_a_terminal(
     cloud: Any, servers: dict[int, Any], typed: str, code: int
 ) -> None:
-    result = rbx("restart", "--universe", "production", stdin=Terminal(typed))
+    result = rbx("restart", "--legacy", "--universe", "production", stdin=Terminal(typed))
     assert result.code == code, result.err
     assert "Restart them? Players on them are disconnected. [y/N]" in result.err
     assert servers[PRODUCTION].running is (code == 1)
@@ -78,7 +85,7 @@ def test_restart_asks_on_a_terminal(
 def test_restart_in_a_process_without_a_terminal(cloud: Any, servers: dict[int, Any]) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "rbxsecrets_magic", "restart", "--universe", "staging"],
+        [sys.executable, "-m", "rbxsecrets_magic", "restart", "--legacy", "--universe", "staging"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -107,7 +114,7 @@ def test_restart_bad_input_exits_2_before_any_request(
 ) -> None:
     if "--universe" not in argv:
         argv = [*argv, "--universe", "staging"]
-    result = rbx("restart", *argv, "--yes")
+    result = rbx("restart", "--legacy", *argv, "--yes")
     assert result.code == 2, result.err
     assert words in result.err and len(result.err.strip().splitlines()) == 1
     assert list(cloud.fake.journal) == []
@@ -115,14 +122,14 @@ def test_restart_bad_input_exits_2_before_any_request(
 
 def test_restart_with_no_universe_exits_2(cloud: Any, tmp_path: Path) -> None:
     (tmp_path / "rbxsecrets.toml").unlink()
-    result = rbx("restart", "--yes")
+    result = rbx("restart", "--legacy", "--yes")
     assert result.code == 2
     assert "no universe to act on" in result.err
 
 
 def test_restart_failure_and_unknown_outcome_exit_1(cloud: Any, servers: dict[int, Any]) -> None:
     cloud.fake.inject_fault("restart_servers", status=503)
-    result = rbx("restart", "--universe", "staging,production", "--yes", "--json")
+    result = rbx("restart", "--legacy", "--universe", "staging,production", "--yes", "--json")
     assert result.code == 1
     assert [r["result"] for r in result.json["restarts"]] == ["unknown", "done"]
     assert f"Restart outcome unknown in universe {STAGING} (staging)" in result.err
@@ -143,6 +150,7 @@ def test_set_restart_rolls_out_to_every_universe_written(
         "--universe",
         "staging,production",
         "--restart",
+        "--legacy",
         "--yes",
     )
     assert result.code == 0, result.err
@@ -158,7 +166,14 @@ def test_set_restart_without_yes_and_no_terminal_changes_nothing(
 ) -> None:
     monkeypatch.setenv("HOOK", URL)
     result = rbx(
-        "set", "DISCORD_WEBHOOK", "--from-env", "HOOK", "--universe", "staging", "--restart"
+        "set",
+        "DISCORD_WEBHOOK",
+        "--from-env",
+        "HOOK",
+        "--universe",
+        "staging",
+        "--restart",
+        "--legacy",
     )
     assert result.code == 1
     assert "nothing was changed and nothing was restarted" in result.err
@@ -178,6 +193,7 @@ def test_set_restart_skips_the_universe_whose_write_failed(
         "--universe",
         "staging,production",
         "--restart",
+        "--legacy",
         "--yes",
         "--json",
     )
@@ -194,7 +210,15 @@ def test_set_restart_skips_the_universe_whose_write_failed(
 def test_delete_restart(cloud: Any, servers: dict[int, Any]) -> None:
     cloud.fake.put_secret(STAGING, "OLD_KEY", "v")
     result = rbx(
-        "delete", "OLD_KEY", "--universe", "staging", "--restart", "--bleed-off", "2", "--yes"
+        "delete",
+        "OLD_KEY",
+        "--universe",
+        "staging",
+        "--restart",
+        "--legacy",
+        "--bleed-off",
+        "2",
+        "--yes",
     )
     assert result.code == 0, result.err
     assert servers[STAGING].state == "draining" and servers[PRODUCTION].accepting_players
@@ -203,11 +227,11 @@ def test_delete_restart(cloud: Any, servers: dict[int, Any]) -> None:
 def test_apply_restart_restarts_only_universes_that_changed(
     cloud: Any, servers: dict[int, Any]
 ) -> None:
-    first = rbx("apply", "--env-file", ".env", "--restart", "--yes", "--json")
+    first = rbx("apply", "--env-file", ".env", "--restart", "--legacy", "--yes", "--json")
     assert first.code == 0, first.err
     assert sorted(r["universe"] for r in first.json["restarts"]) == [STAGING, PRODUCTION]
     assert not any(s.running for s in servers.values())
-    again = rbx("apply", "--env-file", ".env", "--restart", "--yes", "--json")
+    again = rbx("apply", "--env-file", ".env", "--restart", "--legacy", "--yes", "--json")
     assert again.code == 0, again.err
     assert "restarts" not in again.json
     assert "nothing changed there" in again.err

@@ -71,7 +71,7 @@ def test_full_rollout_set_restart_with_bleed_off(rollout: MagicShell) -> None:
     )
 
     rollout.prompt.answers.append(NEW)  # typed at the masked prompt
-    rollout.ok("%rbx_secret_set PAY --restart --bleed-off 10 --yes")
+    rollout.ok("%rbx_secret_set PAY --restart --legacy --bleed-off 10 --yes")
     lines = rollout.last_output.splitlines()
     # What the restart will do is said before anything is written (the restart rule).
     assert lines[0] == (
@@ -103,7 +103,7 @@ def test_restart_without_bleed_off_shuts_old_servers_now(
     monkeypatch.setenv("PAY_NEW", NEW)
     rollout.ok("%rbx_secret_set PAY --from-env PAY_NEW")
     assert sent(before) == f"Bearer {OLD}"  # a set alone reaches no running server
-    rollout.ok("%rbx_servers_restart --yes")
+    rollout.ok("%rbx_servers_restart --legacy --yes")
     assert "shut down now" in rollout.last_output
     assert not before.running
     (after,) = cloud.fake.servers(cloud.universe_id)
@@ -114,7 +114,7 @@ def test_restart_asks_first_and_a_yes_restarts(
     rollout: MagicShell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked = answer_input(monkeypatch, "y")
-    rollout.ok("%rbx_servers_restart --bleed-off 5")
+    rollout.ok("%rbx_servers_restart --legacy --bleed-off 5")
     assert asked == ["Restart them? Players on them are disconnected. [y/N] "]
     assert rollout.before.state == "draining"  # type: ignore[attr-defined]
 
@@ -136,7 +136,7 @@ def test_a_declined_or_unaskable_restart_restarts_nothing(
 ) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     answer_input(monkeypatch, answer)
-    message = rollout.usage_error("%rbx_servers_restart --bleed-off 5")
+    message = rollout.usage_error("%rbx_servers_restart --legacy --bleed-off 5")
     assert message == f"%rbx_servers_restart: {words[0].upper()}{words[1:]}"
     assert "restart_servers" not in operations(cloud)
     assert rollout.before.accepting_players  # type: ignore[attr-defined]
@@ -155,8 +155,10 @@ def test_set_restart_in_a_headless_kernel_refuses_before_any_write(
     assert "nothing was changed and nothing was restarted" in message and "add --yes" in message
     assert "Updated secret" not in rollout.last_output
     assert cloud.plaintext("PAY") == OLD
-    assert len(cloud.fake.journal) == sent_before  # not even the key was fetched
+    # Only the forecast was read (to show what a restart would hit): not even the key.
+    assert [e.operation for e in cloud.fake.journal[sent_before:]] == ["forecast_restart"]
     assert "restart_servers" not in operations(cloud)
+    assert "launch_restart" not in operations(cloud)
     assert sent(rollout.before) == f"Bearer {OLD}"  # type: ignore[attr-defined]
 
 
@@ -166,7 +168,7 @@ def test_a_failed_write_does_not_restart(
     cloud = rollout.cloud  # type: ignore[attr-defined]
     cloud.fake.inject_fault("update_secret", status=400)
     monkeypatch.setenv("PAY_NEW", NEW)
-    message = rollout.usage_error("%rbx_secret_set PAY --from-env PAY_NEW --restart --yes")
+    message = rollout.usage_error("%rbx_secret_set PAY --from-env PAY_NEW --restart --legacy --yes")
     assert message.endswith(" Nothing was restarted.")
     assert "restart_servers" not in operations(cloud)
     assert cloud.plaintext("PAY") == OLD
@@ -176,7 +178,7 @@ def test_a_failed_write_does_not_restart(
 def test_a_restart_with_an_unknown_outcome_is_said_and_not_resent(rollout: MagicShell) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     cloud.fake.inject_fault("restart_servers", status=503)
-    message = rollout.usage_error("%rbx_servers_restart --yes")
+    message = rollout.usage_error("%rbx_servers_restart --legacy --yes")
     assert message == (
         f"%rbx_servers_restart: Restart outcome unknown in universe "
         f"{cloud.universe_id} (see above)."
@@ -187,7 +189,7 @@ def test_a_restart_with_an_unknown_outcome_is_said_and_not_resent(rollout: Magic
 
 def test_delete_restart_removes_the_secret_from_new_servers(rollout: MagicShell) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
-    rollout.ok("%rbx_secret_delete PAY --restart --yes")
+    rollout.ok("%rbx_secret_delete PAY --restart --legacy --yes")
     assert not rollout.before.running  # type: ignore[attr-defined]
     (after,) = cloud.fake.servers(cloud.universe_id)
     with pytest.raises(GameServerError, match="Can't find secret with given key"):
@@ -196,7 +198,7 @@ def test_delete_restart_removes_the_secret_from_new_servers(rollout: MagicShell)
 
 def test_delete_missing_ok_with_nothing_deleted_restarts_nothing(rollout: MagicShell) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
-    rollout.ok("%rbx_secret_delete GONE --missing-ok --restart --yes")
+    rollout.ok("%rbx_secret_delete GONE --missing-ok --restart --legacy --yes")
     assert f"Not restarting universe {cloud.universe_id}: nothing changed there." in (
         rollout.last_output
     )
@@ -207,7 +209,7 @@ def test_places_restart_only_those_places(rollout: MagicShell) -> None:
     cloud = rollout.cloud  # type: ignore[attr-defined]
     uid = cloud.universe_id
     other = cloud.fake.start_server(uid, place_id=424242)
-    rollout.ok("%rbx_servers_restart --places 424242 --yes")
+    rollout.ok("%rbx_servers_restart --legacy --places 424242 --yes")
     assert rollout.last_output.splitlines()[0] == (
         f"Servers of place 424242 in universe {uid} shut down now."
     )
@@ -221,13 +223,13 @@ def test_sync_restart_rolls_out_what_it_applied(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RBX_SECRETS_STATE_DIR", str(tmp_path / "state"))
     (tmp_path / "game.env").write_text(f"PAY={NEW}\n")
-    rollout.ok("%rbx_secret_sync --env-file game.env --restart --bleed-off 3 --yes")
+    rollout.ok("%rbx_secret_sync --env-file game.env --restart --legacy --bleed-off 3 --yes")
     assert rollout.before.state == "draining"  # type: ignore[attr-defined]
     newest = cloud.fake.servers(cloud.universe_id)[-1]
     # The .env file gives no domain: the update keeps api.example.com.
     assert sent(newest) == f"Bearer {NEW}"
     # Nothing to change: nothing is restarted again.
-    rollout.ok("%rbx_secret_sync --env-file game.env --restart --yes")
+    rollout.ok("%rbx_secret_sync --env-file game.env --restart --legacy --yes")
     assert "nothing changed there" in rollout.last_output
     assert operations(cloud).count("restart_servers") == 1
 
@@ -240,15 +242,24 @@ def test_sync_restart_with_dry_run_is_refused(rollout: MagicShell) -> None:
 @pytest.mark.parametrize(
     ("line", "words"),
     [
-        ("%rbx_servers_restart --bleed-off 0", "--bleed-off 0 is not a bleed-off"),
-        ("%rbx_servers_restart --bleed-off 61", "--bleed-off takes whole minutes from 1 to 60"),
-        ("%rbx_servers_restart --bleed-off soon", "--bleed-off takes whole minutes from 1 to 60"),
-        ("%rbx_servers_restart --places 12,abc", "--places takes place ids"),
-        ("%rbx_servers_restart --places 1 --universe 5,6", "--places names places of one universe"),
+        ("%rbx_servers_restart --legacy --bleed-off 0", "--bleed-off 0 is not a bleed-off"),
+        (
+            "%rbx_servers_restart --legacy --bleed-off 61",
+            "--bleed-off takes whole minutes from 1 to 60",
+        ),
+        (
+            "%rbx_servers_restart --legacy --bleed-off soon",
+            "--bleed-off takes whole minutes from 1 to 60",
+        ),
+        ("%rbx_servers_restart --legacy --places 12,abc", "--places takes place ids"),
+        (
+            "%rbx_servers_restart --legacy --places 1 --universe 5,6",
+            "--places names places of one universe",
+        ),
         ("%rbx_secret_set PAY --bleed-off 5", "--bleed-off works only with --restart"),
         ("%rbx_secret_set PAY --yes", "--yes works only with --restart"),
         ("%rbx_secret_delete PAY --bleed-off 5 --yes", "--bleed-off works only with --restart"),
-        ("%rbx_secret_set PAY --restart --bleed-off 99", "1 to 60"),
+        ("%rbx_secret_set PAY --restart --legacy --bleed-off 99", "1 to 60"),
         ("%rbx_secret_set --env-file x.env --restart", "use %rbx_secret_sync --env-file FILE"),
         ("%rbx_secret_check PAY api.example.com/v1", "Invalid URL: it has no host"),
         ("%rbx_secret_check PAY ftp://api.example.com/", "only http:// and https://"),
@@ -266,7 +277,7 @@ def test_bad_input_is_one_line_before_any_request(
 
 
 def test_restart_without_a_universe_says_how_to_configure_one(shell: MagicShell) -> None:
-    message = shell.usage_error("%rbx_servers_restart --yes")
+    message = shell.usage_error("%rbx_servers_restart --legacy --yes")
     assert "No universe configured" in message
 
 
@@ -324,8 +335,11 @@ def test_completion_offers_the_new_magics_options(rollout: MagicShell) -> None:
     completer = MagicCompleter(rollout.magics)
     assert completer.complete("%rbx_servers_restart --") == [
         "--bleed-off",
+        "--legacy",
         "--places",
+        "--timeout",
         "--universe",
+        "--wait",
         "--yes",
     ]
     assert {"--restart", "--bleed-off", "--yes"} <= set(

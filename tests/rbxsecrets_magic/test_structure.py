@@ -89,11 +89,20 @@ def layer(module: str) -> str:
 #: them, and the two front ends never import each other.
 LAYERS: dict[str, set[str]] = {
     "opencloud": set(),
-    "secrets_as_code": {"opencloud", "render"},
-    "operations": {"opencloud", "secrets_as_code"},
+    "credentials": set(),
+    "value_sources": {"opencloud", "credentials"},
+    "secrets_as_code": {"opencloud", "render", "credentials", "value_sources"},
+    "operations": {"opencloud", "secrets_as_code", "credentials", "value_sources"},
     "render": {"opencloud", "secrets_as_code", "operations"},
-    "ipython": {"opencloud", "secrets_as_code", "operations", "render"},
-    "cli": {"opencloud", "secrets_as_code", "operations", "render"},
+    "ipython": {
+        "opencloud",
+        "secrets_as_code",
+        "operations",
+        "render",
+        "credentials",
+        "value_sources",
+    },
+    "cli": {"opencloud", "secrets_as_code", "operations", "render", "credentials", "value_sources"},
 }
 FOUNDATION = {f"{PACKAGE}.{name}" for name in ("errors", "settings", "version", "values")}
 

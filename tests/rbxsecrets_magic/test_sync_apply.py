@@ -52,30 +52,35 @@ def test_plan_apply_replan_and_an_apply_that_writes_nothing(cloud: Any) -> None:
     assert plan.rows() == {
         (STAGING, "DISCORD_WEBHOOK"): {
             "universe": STAGING,
+            "environment": "staging",
             "id": "DISCORD_WEBHOOK",
             "action": "create",
             "reason": "",
         },
         (STAGING, "ANALYTICS_KEY"): {
             "universe": STAGING,
+            "environment": "staging",
             "id": "ANALYTICS_KEY",
             "action": "create",
             "reason": "",
         },
         (PRODUCTION, "DISCORD_WEBHOOK"): {
             "universe": PRODUCTION,
+            "environment": "production",
             "id": "DISCORD_WEBHOOK",
             "action": "create",
             "reason": "",
         },
         (PRODUCTION, "STRIPE_KEY"): {
             "universe": PRODUCTION,
+            "environment": "production",
             "id": "STRIPE_KEY",
             "action": "create",
             "reason": "",
         },
         (PRODUCTION, "ANALYTICS_KEY"): {
             "universe": PRODUCTION,
+            "environment": "production",
             "id": "ANALYTICS_KEY",
             "action": "create",
             "reason": "",

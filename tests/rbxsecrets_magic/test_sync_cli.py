@@ -80,7 +80,7 @@ def test_set_prompts_without_echo_on_a_terminal(
     monkeypatch.setattr(getpass, "getpass", fake_getpass)
     result = rbx("set", "TYPED", "--universe", "staging", stdin=Terminal())
     assert result.code == 0, result.err
-    assert asked == [f"Value for TYPED (universe {STAGING} (staging)): "]
+    assert asked == [f"Value for TYPED (universe {STAGING}, staging): "]
     assert cloud.plaintext("TYPED", STAGING) == "typed-value"
 
 
@@ -133,7 +133,7 @@ def test_list_json_shape_and_stale(cloud: Any) -> None:
     assert result.code == 0
     rows = result.json["secrets"]
     assert [set(r) for r in rows] == [
-        {"universe", "id", "domain", "key_id", "stale", "create_time", "update_time"}
+        {"universe", "environment", "id", "domain", "key_id", "stale", "create_time", "update_time"}
     ] * 2
     by_id = {r["id"]: r for r in rows}
     assert by_id["OLD"]["stale"] is True and by_id["OLD"]["domain"] == "x.com"
@@ -211,6 +211,9 @@ def test_every_command_has_help_and_the_documented_options() -> None:
         "delete",
         "restart",
         "check",
+        "login",
+        "logout",
+        "whoami",
     ]
     sub = next(a for a in parser._actions if a.dest == "command")
     options = {
@@ -229,7 +232,11 @@ def test_every_command_has_help_and_the_documented_options() -> None:
     }
     assert plan_options <= options["plan"]
     assert plan_options | {"--yes"} <= options["apply"]
-    assert {"--domain", "--from-env", "--from-file", "--stdin", "--universe"} <= options["set"]
+    assert {"--domain", "--from-env", "--from-file", "--stdin", "--from", "--universe"} <= options[
+        "set"
+    ]
+    assert {"--stdin", "--oauth", "--universe", "--manifest", "--base-url"} <= options["login"]
+    assert {"--base-url"} <= options["logout"] and {"--base-url"} <= options["whoami"]
     assert {"--universe", "--json"} <= options["list"]
     assert {"--missing-ok", "--yes", "--universe"} <= options["delete"]
     restart = {"--restart", "--bleed-off"}
