@@ -101,13 +101,12 @@ _OTHER_GLOBALS = (
 # the Luau it replaces). Written in Luau so that print/warn format with Luau's own tostring,
 # and require runs a module as Luau code: its errors keep their file and line, it may yield.
 _PRELUDE = """
-local G, names, sink, lookup, store, missing, task, index, newindex, show = ...
-local tostring, select, concat, pack = G.tostring, G.select, G.table.concat, G.table.pack
+local G, sink, lookup, store, missing, index, newindex, show = ...
+local wait, spawn, defer, delay, cancel = select(9, ...)
+local tostring, concat, pack = G.tostring, G.table.concat, G.table.pack
 
 local base = {}
-for name in G.string.gmatch(names, "%S+") do
-    base[name] = G[name]
-end
+COPY_SAFE_GLOBALS
 
 local function format(...)
     local parts = {}
@@ -172,7 +171,9 @@ metatables.Secret = G.table.freeze({
     __concat = refuse("concatenated (use AddPrefix/AddSuffix)"),
 })
 
-base.task = G.table.freeze(task)
+base.task = G.table.freeze({
+    wait = wait, spawn = spawn, defer = defer, delay = delay, cancel = cancel,
+})
 G.table.freeze(G.setmetatable(base, { __index = missing }))
 
 -- A script's own globals: its `script`, and reads that fall through to the shared ones.
@@ -181,10 +182,14 @@ local function newenv(script)
     return G.setmetatable({ script = script }, scriptmeta)
 end
 
-return base, metatables, newenv
+return base, newenv, METATABLES_IN_ORDER
 """
 _KINDS = ("Instance", "RBXScriptSignal", "RBXScriptConnection", "EnumItem", "Enum", "Enums")
-_PRELUDE = _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
+_PRELUDE = (
+    _PRELUDE.replace("KINDS", repr(" ".join(_KINDS)), 1)
+    .replace("COPY_SAFE_GLOBALS", "\n".join(f"base.{n} = G.{n}" for n in SAFE_GLOBALS), 1)
+    .replace("METATABLES_IN_ORDER", ", ".join(f"metatables.{k}" for k in (*_KINDS, "Secret")), 1)
+)
 
 
 Handler = Callable[[tuple[object, ...]], list[object]]
@@ -377,32 +382,23 @@ class Runtime:
     # ----------------------------------------------------------------- globals and chunks
 
     def _globals(self) -> pluau.Table:
-        task = self.lua.create_table()
-        for name, handler in (
-            ("wait", self.scheduler.wait),
-            ("spawn", self.scheduler.spawn),
-            ("defer", self.scheduler.defer),
-            ("delay", self.scheduler.delay),
-            ("cancel", self.scheduler.cancel),
-        ):
-            task.raw_set(name, self.callback(handler))
         prelude = bytecode(_PRELUDE)
         assert prelude is not None
         build = self.lua.load_chunk(prelude, name="=prelude", is_binary_chunk=True)
-        base, metatables, self._newenv = build(
+        scheduler = self.scheduler
+        base, self._newenv, *metatables = build(
             self.lua.globals(),
-            " ".join(SAFE_GLOBALS),
             self.function(self._sink),
             self.function(self._lookup),
             self.function(self._store),
             self.function(self._missing_global),
-            task,
             self._metamethod(self._index),
             self._metamethod(self._newindex),
             self._metamethod(self._tostring),
+            *(self.callback(f) for f in (scheduler.wait, scheduler.spawn, scheduler.defer)),
+            *(self.callback(f) for f in (scheduler.delay, scheduler.cancel)),
         )
-        for kind, metatable in metatables:
-            self._metatables[lua_text(kind)] = metatable
+        self._metatables.update(zip((*_KINDS, "Secret"), metatables, strict=True))
         # Set after the freeze, raw: game and Enum are handles made with those metatables.
         base.readonly = False
         base.raw_set("game", self.wrap(self.game))

@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LuauError, LuauValueError
 from .engine import Runtime, chunk_name
-from .kinds import Response
+from .kinds import ENUMS, Response
 from .members import member
 from .rojo import Instance, load_project, plain_tree
 from .tasks import Scheduler
-from .values import PyValue, to_python
+from .values import PyValue, to_luau, to_python
 from .vm import Limits
 
 if TYPE_CHECKING:
     from ..backend.gameservers import GameServer, OutgoingRequest
+    from ..backend.occupancy import RestartScheduled
     from ..cloud import FakeOpenCloud
 
 __all__ = ["LuauGame", "Responder"]
@@ -138,6 +139,10 @@ class LuauGame:
         self._closed = False
         self._exhausted = False
         self._shut_down = False
+        # Restart notices arrive in the thread that launched the restart (the fake's HTTP
+        # server, usually); they wait here until the game next runs code, in this thread.
+        self._notices: list[RestartScheduled] = []
+        self._disconnect = server.on_restart_scheduled(self._notices.append)
 
     def __repr__(self) -> str:
         """The server and counts; never a value."""
@@ -241,6 +246,7 @@ class LuauGame:
     def _execute(self, source: str, name: str, script: Instance) -> PyValue:
         __tracebackhide__ = True
         self._check_open()
+        self._deliver_notices()
         rt = self._runtime
         rt.time_limit.start()
         thread = None
@@ -263,6 +269,7 @@ class LuauGame:
         """
         __tracebackhide__ = True
         self._check_open()
+        self._deliver_notices()
         self._runtime.time_limit.start()
         target = self._scheduler.now() + seconds
         closes = self.server.closes_at
@@ -275,21 +282,22 @@ class LuauGame:
             raise self._failure(str(exc), "game code") from None
         self._reraise_handler_error()
 
-    def fire_restart_scheduled(self, restart_time: float, attributes: PyValue = None) -> None:
-        """Fire ``game.ServerRestartScheduled(restartTime, Enum.CloseReason.DeveloperUpdate,
-        attributes)`` and run its handlers, as a Server Management restart does."""
-        __tracebackhide__ = True
-        from .kinds import ENUMS
-        from .values import to_luau
-
+    def _deliver_notices(self) -> None:
+        """Fire ``game.ServerRestartScheduled(restartTime, reason, attributes)`` for each
+        restart notice the server received since the game last ran code."""
         rt = self._runtime
-        reason = rt.wrap(ENUMS["CloseReason"]["DeveloperUpdate"])
-        self._fire("ServerRestartScheduled", restart_time, reason, to_luau(rt.lua, attributes))
+        while self._notices:
+            notice = self._notices.pop(0)
+            reasons = ENUMS["CloseReason"]
+            reason = rt.wrap(reasons.get(notice.source, reasons["Unknown"]))
+            attributes = to_luau(rt.lua, dict(notice.attributes))
+            self._fire("ServerRestartScheduled", notice.restart_time, reason, attributes)
 
     def shut_down(self) -> None:
         """Run the ``game:BindToClose`` handlers (once), as a server that closes does."""
         __tracebackhide__ = True
         self._check_open()
+        self._deliver_notices()
         self._runtime.time_limit.start()
         try:
             self._run_close_handlers()
@@ -320,6 +328,7 @@ class LuauGame:
         cannot run code afterwards."""
         if not self._closed:
             self._closed = True
+            self._disconnect()
             # The VM holds Python callbacks that hold the runtime, which holds the VM: a cycle
             # Python's collector cannot see into. Dropping every handle frees the VM now.
             self._runtime.release()

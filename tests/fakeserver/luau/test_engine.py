@@ -133,6 +133,8 @@ def test_bind_to_close_runs_when_the_game_shuts_down(luau_game: LuauGame) -> Non
 
 
 def test_server_restart_scheduled_reaches_connected_handlers(luau_game: LuauGame) -> None:
+    from fakeserver.backend.occupancy import RestartScheduled
+
     luau_game.run(
         """
         game.ServerRestartScheduled:Connect(function(restartTime, reason, attributes)
@@ -140,8 +142,36 @@ def test_server_restart_scheduled_reaches_connected_handlers(luau_game: LuauGame
         end)
         """
     )
-    luau_game.fire_restart_scheduled(1_800_000_000, {"why": "rotate keys"})
+    notice = RestartScheduled(1_800_000_000, "DeveloperUpdate", {"why": "rotate keys"})
+    luau_game.server.notify_restart_scheduled(notice)
+    assert luau_game.output == []  # delivered when the game next runs, in the test's thread
+    luau_game.advance(0)
     assert luau_game.output == ["1800000000 Enum.CloseReason.DeveloperUpdate rotate keys"]
+
+
+def test_a_server_management_launch_reaches_the_game_code(
+    fake_open_cloud: FakeOpenCloudHandle, luau_game: LuauGame
+) -> None:
+    luau_game.respond_with(204)
+    luau_game.run(
+        """
+        game.ServerRestartScheduled:Connect(function(restartTime, reason, attributes)
+            print(reason.Name, attributes.ticket, restartTime - os.time() > 500)
+        end)
+        game:BindToClose(function() print("closing") end)
+        """
+    )
+    launched = requests.post(
+        f"{fake_open_cloud.url}/server-management/v1/universes/"
+        f"{fake_open_cloud.universe_id}/restarts",
+        json={"bleedOffDurationMinutes": 10, "attributes": {"ticket": "OPS-7"}},
+        headers=fake_open_cloud.headers,
+        timeout=10,
+    )
+    assert launched.status_code == 200, launched.text
+    luau_game.advance(11 * 60)
+    assert luau_game.output == ["DeveloperUpdate OPS-7 true", "closing"]
+    assert luau_game.server.state == "closed"
 
 
 def test_a_closed_game_runs_nothing(luau_game: LuauGame) -> None:
