@@ -53,6 +53,7 @@ from ..version import __version__
 
 if TYPE_CHECKING:
     pass
+from ..render.option_words import restart_option_problem
 from .commands import (
     _not_confirmed,
     _run_apply,
@@ -73,7 +74,7 @@ from .logins import (
     run_logout,
     run_whoami,
 )
-from .wording import restart_option_problem, value_problem
+from .wording import value_problem
 
 __all__ = ["COMMANDS", "Command", "Console", "UsageFailure", "build_parser", "main"]
 

@@ -15,10 +15,9 @@ from ..settings import ENV_UNIVERSE_ID
 
 if TYPE_CHECKING:
     from ..errors import ValueSource, ValueSourceError
-    from ..operations.rollout import RestartOptionError
     from ..operations.targets import TargetError
 
-__all__ = ["restart_option_problem", "target_problem", "value_problem"]
+__all__ = ["target_problem", "value_problem"]
 
 #: Each value source in rbx-secrets' option names.
 _SOURCE_NAMES: dict[ValueSource, str] = {
@@ -28,30 +27,6 @@ _SOURCE_NAMES: dict[ValueSource, str] = {
 }
 
 _ID_RULE = "a universe id is a positive whole number (the experience's Universe ID)"
-
-
-_PLACES_WORDS = {
-    "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
-    "separated by commas",
-    "places_one_universe": "--places names places of one universe; give a single --universe "
-    "with it",
-}
-
-
-def restart_option_problem(exc: RestartOptionError) -> str:
-    """A restart option's refusal in this front end's option names."""
-    if exc.problem == "bleed_off_zero":
-        return (
-            f"--bleed-off 0 is not a bleed-off: give 1 to {exc.maximum} minutes, or leave it "
-            "out to shut servers down at once"
-        )
-    if exc.problem == "bleed_off":
-        legacy = " with --legacy" if exc.legacy else ""
-        return (
-            f"--bleed-off takes whole minutes from 1 to {exc.maximum}, Roblox's limit{legacy} "
-            "(leave it out to shut servers down at once)"
-        )
-    return _PLACES_WORDS[exc.problem]
 
 
 def value_problem(exc: ValueSourceError) -> str:

@@ -29,7 +29,6 @@ from ..settings import (
 
 if TYPE_CHECKING:
     from ..operations.results import WriteRow
-    from ..operations.rollout import RestartOptionError
     from ..operations.targets import TargetError
     from ..secrets_as_code.manifest import Target
 
@@ -68,30 +67,6 @@ def value_problem(exc: ValueSourceError) -> str:
     given = f" given to {_SOURCE_NAMES[exc.source]}" if exc.source is not None else ""
     text = exc.worded(given, _SOURCE_NAMES)
     return f"{text}; {_SET_ENV_VAR}" if isinstance(exc, UnsetVariableError) else text
-
-
-_PLACES_WORDS = {
-    "places": "--places takes place ids (positive whole numbers, the place's ID in Creator Hub), "
-    "separated by commas",
-    "places_one_universe": "--places names places of one universe; give a single --universe "
-    "with it",
-}
-
-
-def restart_option_problem(exc: RestartOptionError) -> str:
-    """A restart option's refusal in this front end's option names."""
-    if exc.problem == "bleed_off_zero":
-        return (
-            f"--bleed-off 0 is not a bleed-off: give 1 to {exc.maximum} minutes, or leave it "
-            "out to shut servers down at once"
-        )
-    if exc.problem == "bleed_off":
-        legacy = " with --legacy" if exc.legacy else ""
-        return (
-            f"--bleed-off takes whole minutes from 1 to {exc.maximum}, Roblox's limit{legacy} "
-            "(leave it out to shut servers down at once)"
-        )
-    return _PLACES_WORDS[exc.problem]
 
 
 def target_problem(magic: str, exc: TargetError) -> str:
@@ -235,6 +210,7 @@ def _explain(exc: RbxSecretsError, magic: str) -> str:
     from ..errors import AuthenticationError, NotConfirmedError, TransportError
     from ..operations.rollout import RestartOptionError
     from ..operations.writes import MissingSecretsError
+    from ..render.option_words import restart_option_problem
 
     message = str(exc)
     if isinstance(exc, NotConfirmedError):
