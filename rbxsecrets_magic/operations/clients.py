@@ -9,7 +9,6 @@ replaced, and the old one closed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING
 
@@ -119,6 +118,10 @@ class ClientPool:
             if found is None:
                 raise NoCredentialError
             api_key = found.secret
+        # Imported here, not at the top: the magics build a pool at %load_ext, and hashlib's
+        # OpenSSL start-up would be a few milliseconds of every IPython start.
+        import hashlib
+
         return hashlib.sha256(api_key.encode()).hexdigest()
 
     def _new(
